@@ -1,0 +1,175 @@
+"""The command line: `listenspec run | check | profiles | clauses | verify | ...`.
+
+Exit codes: 0 success, 1 a check or verification failed, 2 malformed input (a message
+`FILE:LINE:COL: what is wrong` on stderr and nothing on stdout).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import ListenspecError
+from .models.profiles import PROFILES, get
+from .script import Script, parse
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _read(path: str, *, trace: bool = False) -> Script:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise ListenspecError(f"cannot read: {e.strerror or e}", file=path) from None
+    except UnicodeDecodeError:
+        raise ListenspecError("not UTF-8 text", file=path) from None
+    return parse(text, path, trace=trace)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    script = _read(args.script)
+    if args.kernel:
+        from .kernel import kernel_environment, run_on_kernel
+
+        print(f"# kernel: {kernel_environment()}", file=sys.stderr)
+        results = run_on_kernel(script)
+        pairs = list(zip(script.steps, results, strict=True))
+    else:
+        from .runner import run_model
+
+        pairs = [(e.step, e.result) for e in run_model(script, get(args.profile))]
+    if args.json:
+        rows = [{"line": s.line, "call": s.text, "result": r.render()} for s, r in pairs]
+        print(json.dumps(rows, indent=1))
+    else:
+        for s, r in pairs:
+            print(f"{s.text} = {r.render()}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .checker import check
+
+    trace = _read(args.trace, trace=True)
+    profile = get(args.profile)
+    verdicts = check(trace, profile)
+    bad = next((v for v in verdicts if not v.ok), None)
+    if args.json:
+        rows = [
+            {
+                "line": v.step.line,
+                "call": v.step.text,
+                "result": v.actual.render(),
+                "expected": v.expected.render(),
+                "ok": v.ok,
+            }
+            for v in verdicts
+        ]
+        print(json.dumps(rows, indent=1))
+    elif bad is None:
+        print(f"{args.trace}: all {len(verdicts)} lines allowed by {profile.name}")
+    else:
+        print(
+            f"{args.trace}:{bad.step.line}:{bad.step.result_col}: {profile.name} expects "
+            f"`{bad.step.text} = {bad.expected.render()}`, the trace has "
+            f"`{bad.actual.render()}`"
+        )
+    return 0 if bad is None else 1
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    from . import profile_table as pt
+
+    chosen = [get(n) for n in args.profile] if args.profile else None
+    if args.json:
+        ps = chosen or list(PROFILES.values())
+        out = {
+            p.name: {
+                "system": p.system,
+                "basis": p.basis,
+                "derived": pt.derived_rows(p),
+                "parameters": {
+                    k: {"value": pt.render(k, getattr(p, k), p), "source": p.cite[k]}
+                    for k in p.parameters
+                },
+            }
+            for p in ps
+        }
+        print(json.dumps(out, indent=1))
+        return 0
+    print(pt.format_text(pt.table(chosen), width=args.width))
+    if args.sources:
+        print("\nSources")
+        for param, name, src in pt.sources(chosen):
+            print(f"  {param:<24} {name:<12} {src}")
+    else:
+        print("\n(--sources lists where every cell comes from)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="listenspec",
+        description="An executable formal specification of listen(2).",
+    )
+    ap.add_argument("--version", action="version", version=f"listenspec {__version__}")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    names = ", ".join(PROFILES)
+
+    p = sub.add_parser("run", help="print the trace a profile (or this kernel) gives a script")
+    p.add_argument("script", help="a .lsn script")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--profile", choices=list(PROFILES), metavar="NAME", help=f"one of: {names}")
+    g.add_argument("--kernel", action="store_true", help="run on this machine's kernel")
+    p.add_argument("--json", action="store_true", help="one object per step")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check", help="does a profile allow a trace? (exit 1 where it differs)")
+    p.add_argument("trace", help="a .trace file")
+    p.add_argument("--profile", required=True, choices=list(PROFILES), metavar="NAME",
+                   help=f"one of: {names}")
+    p.add_argument("--json", action="store_true", help="one object per step")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("profiles", help="all profiles' parameters side by side, with sources")
+    p.add_argument("--profile", action="append", choices=list(PROFILES), metavar="NAME",
+                   help="only these profiles (repeatable)")
+    p.add_argument("--sources", action="store_true", help="list the source of every cell")
+    p.add_argument("--width", type=int, default=24, help="cut cells to this width (default 24)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_profiles)
+
+    for register in _EXTENSIONS:
+        register(sub)
+    return ap
+
+
+#: Further subcommands register themselves here (kept in their own modules).
+_EXTENSIONS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
+
+
+def _load_extensions() -> None:
+    from . import commands
+
+    _EXTENSIONS.extend(commands.REGISTER)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _load_extensions()
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except ListenspecError as e:
+        print(str(e), file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `listenspec run ... | head`
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

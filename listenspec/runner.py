@@ -1,0 +1,134 @@
+"""The model executor: runs a parsed script under a profile and yields its trace.
+
+The runner owns only the script's names: it maps each NAME to the descriptor (and socket) it was
+bound to, passes a descriptor that is certainly not open for a NAME whose descriptor was closed,
+and remembers the address each named socket had so connect()/syn() can aim at it after a close.
+All semantics live in listenspec.models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from .models import host
+from .models.host import Outcome, Target
+from .models.profiles import Profile
+from .models.state import FILE, Host
+from .results import Result
+from .script import Call, Const, Name, Null, Script, Step, to_bytes
+
+NOT_OPEN = -1  # a descriptor number no state ever holds
+
+
+@attrs.define
+class Binding:
+    fd: int | None  # None: the call that bound the name failed
+    sid: int | None
+    target: Target = Target(None, None, None)
+
+
+@attrs.frozen
+class Executed:
+    step: Step
+    result: Result
+    outcome: Outcome
+
+
+class ModelRun:
+    """One run of the model: a state and the script's names, advanced one step at a time."""
+
+    def __init__(self, profile: Profile, state: Host | None = None) -> None:
+        self.profile = profile
+        self.state = state if state is not None else host.initial(profile)
+        self.names: dict[str, Binding] = {}
+
+    # -- resolving arguments
+    def _fd(self, arg: Any) -> int:
+        if isinstance(arg, Name):
+            b = self.names[arg.name]
+            if b.fd is None or self.state.fds.get(b.fd) != b.sid:
+                return NOT_OPEN
+            return b.fd
+        assert isinstance(arg, int)
+        return arg
+
+    def _target(self, arg: Any) -> Target:
+        if isinstance(arg, Name):
+            b = self.names[arg.name]
+            self._refresh(b)
+            return b.target
+        sid = self.state.fds.get(arg)
+        sock = self.state.socks.get(sid) if sid is not None and sid != FILE else None
+        if sock is None:
+            return Target(None, None, None)
+        return Target(sock.addr, sock.domain, sock.type)
+
+    def _refresh(self, b: Binding) -> None:
+        sock = self.state.socks.get(b.sid) if b.sid is not None else None
+        if sock is not None:
+            b.target = Target(sock.addr, sock.domain, sock.type)
+
+    def arguments(self, call: Call) -> tuple[Any, ...]:
+        a = call.args
+        n = call.name
+        if n == "socket":
+            return (_const(a[0]), _const(a[1]))
+        if n in ("bind", "accept", "close", "netstat"):
+            return (self._fd(a[0]),)
+        if n == "listen":
+            return (self._fd(a[0]), a[1])
+        if n == "connect":
+            return (self._fd(a[0]), self._target(a[1]))
+        if n == "syn":
+            return (self._target(a[0]),)
+        if n == "send":
+            assert isinstance(a[1], str)
+            return (self._fd(a[0]), to_bytes(a[1]))
+        if n == "setsockopt":
+            value = None if isinstance(a[2], Null) else a[2]
+            return (self._fd(a[0]), _const(a[1]), value)
+        if n == "getsockopt":
+            return (self._fd(a[0]), _const(a[1]))
+        if n == "sysctl":
+            return (a[0], a[1] if len(a) > 1 else None)
+        if n == "sleep":
+            assert isinstance(a[0], Decimal)
+            return (a[0],)
+        if n == "counter":
+            return (a[0],)
+        return ()  # open, syslog
+
+    # -- stepping
+    def step(self, step: Step) -> Executed:
+        call = step.call
+        for arg in call.args:  # remember addresses before the call can close a socket
+            if isinstance(arg, Name):
+                self._refresh(self.names[arg.name])
+        outcome = host.apply(self.profile, self.state, call.name, *self.arguments(call))
+        self.state = outcome.state
+        if step.bind is not None:
+            sid = self.state.fds.get(outcome.fd) if outcome.fd is not None else None
+            b = Binding(outcome.fd, sid)
+            self._refresh(b)
+            self.names[step.bind] = b
+        for arg in call.args:
+            if isinstance(arg, Name):
+                self._refresh(self.names[arg.name])
+        return Executed(step, outcome.result, outcome)
+
+    def run(self, script: Script) -> Iterator[Executed]:
+        for step in script.steps:
+            yield self.step(step)
+
+
+def _const(arg: Any) -> str:
+    assert isinstance(arg, Const)
+    return arg.name
+
+
+def run_model(script: Script, profile: Profile) -> list[Executed]:
+    return list(ModelRun(profile).run(script))

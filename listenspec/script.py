@@ -1,0 +1,447 @@
+"""The script and trace format, version 1 (../shared/SCRIPT_FORMAT.md), as data and a parser.
+
+A script line is `[NAME =] CALL(ARGS)`; a trace line is the same followed by ` = RESULT`.
+Everything a user can get wrong is reported as `FILE:LINE:COL: message` through ListenspecError;
+nothing here ever raises anything else on any input text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from decimal import Decimal, InvalidOperation
+from typing import Literal, Protocol
+
+import attrs
+
+from .errors import ListenspecError
+from .results import Result, parse_result
+
+INT_MIN = -(2**31)
+INT_MAX = 2**31 - 1
+
+DOMAINS = ("AF_INET", "AF_INET6", "AF_UNIX")
+TYPES = ("SOCK_STREAM", "SOCK_SEQPACKET", "SOCK_DGRAM")
+SOCKOPTS = (
+    "SO_ACCEPTCONN",
+    "SO_ACCEPTFILTER",
+    "SO_LISTENQLIMIT",
+    "SO_LISTENQLEN",
+    "SO_LISTENINCQLEN",
+    "SO_ERROR",
+    "TCP_DEFER_ACCEPT",
+)
+CONSTANTS = frozenset(DOMAINS + TYPES + SOCKOPTS)
+
+# Argument kinds of the call table.
+#   desc: a NAME or a non-negative int literal;  int: a C int;  num: a non-negative decimal;
+#   str: a string literal;  domain/type/opt: a symbolic constant of that group;
+#   optval: an int, a string or NULL.
+ArgKind = Literal["desc", "int", "num", "str", "domain", "type", "opt", "optval"]
+
+#: call name -> accepted argument lists (the first that has the right arity is used).
+CALLS: dict[str, tuple[tuple[ArgKind, ...], ...]] = {
+    "socket": (("domain", "type"),),
+    "bind": (("desc",),),
+    "listen": (("desc", "int"),),
+    "connect": (("desc", "desc"),),
+    "syn": (("desc",),),
+    "accept": (("desc",),),
+    "send": (("desc", "str"),),
+    "close": (("desc",),),
+    "open": ((),),
+    "setsockopt": (("desc", "opt", "optval"),),
+    "getsockopt": (("desc", "opt"),),
+    "sysctl": (("str",), ("str", "int")),
+    "netstat": (("desc",),),
+    "sleep": (("num",),),
+    "syslog": ((),),
+    "counter": (("str",),),
+}
+
+#: calls whose result is a new descriptor, so only these may be bound to a NAME.
+DESCRIPTOR_CALLS = frozenset({"socket", "accept", "open"})
+
+NAME_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+@attrs.frozen
+class Name:
+    """A descriptor written as a NAME bound earlier in the script."""
+
+    name: str
+
+
+@attrs.frozen
+class Const:
+    """A symbolic constant, spelt as in C."""
+
+    name: str
+
+
+@attrs.frozen
+class Null:
+    """The NULL pointer (to remove an accept filter)."""
+
+
+Arg = Name | Const | Null | int | str | Decimal
+
+
+@attrs.frozen
+class Call:
+    name: str
+    args: tuple[Arg, ...]
+
+
+@attrs.frozen
+class Step:
+    """One line of a script: an optional NAME to bind, and a call, with its source position."""
+
+    line: int
+    text: str  # the line as written, comment and result removed, whitespace trimmed
+    call: Call
+    bind: str | None = None
+    expected: Result | None = None  # present when the line came from a trace
+    result_col: int = 0
+
+
+@attrs.frozen
+class Script:
+    file: str
+    steps: tuple[Step, ...]
+
+
+# --------------------------------------------------------------------------- tokenizer
+
+_TOKEN_RE = re.compile(
+    r"""(?P<ws>[ \t]+)
+      | (?P<num>-?[0-9]+(?:\.[0-9]+)?)
+      | (?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<str>"(?:[^"\\\n]|\\.)*")
+      | (?P<punct>[(),=])
+    """,
+    re.VERBOSE,
+)
+
+
+@attrs.frozen
+class Tok:
+    kind: str
+    text: str
+    col: int  # 1-based
+
+
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "0": "\0"}
+
+
+def unescape(body: str, err: _ErrLike) -> str:
+    """Decode the C escapes of a string literal's body (without quotes)."""
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        nxt = body[i + 1] if i + 1 < len(body) else ""
+        if nxt in _ESCAPES:
+            out.append(_ESCAPES[nxt])
+            i += 2
+        elif nxt == "x" and re.fullmatch(r"[0-9A-Fa-f]{2}", body[i + 2 : i + 4]):
+            out.append(chr(int(body[i + 2 : i + 4], 16)))
+            i += 4
+        else:
+            raise err(f"unknown escape '\\{nxt}' in string", i + 1)
+    return "".join(out)
+
+
+class ErrorAt:
+    """Makes ListenspecErrors for one line; `col` is relative to a base column."""
+
+    def __init__(self, file: str, line: int, base: int = 0) -> None:
+        self.file, self.line, self.base = file, line, base
+
+    def __call__(self, message: str, col: int) -> ListenspecError:
+        return ListenspecError(message, file=self.file, line=self.line, col=self.base + col)
+
+
+def tokenize(text: str, err: ErrorAt) -> tuple[list[Tok], int]:
+    """Tokens of the call part of a line, up to its first `)`; and where the rest begins."""
+    toks: list[Tok] = []
+    pos = 0
+    while pos < len(text):
+        if toks and toks[-1].kind == "punct" and toks[-1].text == ")":
+            break
+        m = _TOKEN_RE.match(text, pos)
+        if m is None:
+            ch = text[pos]
+            if ch == '"':
+                raise err("unterminated string", pos + 1)
+            raise err(f"unexpected character {ch!r}", pos + 1)
+        kind = m.lastgroup or ""
+        if kind != "ws":
+            toks.append(Tok(kind, m.group(), pos + 1))
+        pos = m.end()
+    return toks, pos
+
+
+def split_comment(raw: str) -> str:
+    """The line without its comment; a `#` inside a string literal is not a comment."""
+    in_str = False
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if in_str:
+            if ch == "\\":
+                i += 1
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch == "#":
+            return raw[:i]
+        i += 1
+    return raw
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _convert_arg(tok: Tok, kind: ArgKind, err: ErrorAt, bound: set[str]) -> Arg:
+    if kind == "desc":
+        if tok.kind == "num":
+            if "." in tok.text or tok.text.startswith("-"):
+                raise err("a raw descriptor is a non-negative integer", tok.col)
+            return _c_int(tok, err)
+        if tok.kind == "ident":
+            if not NAME_RE.match(tok.text):
+                raise err(f"expected a descriptor NAME, got {tok.text!r}", tok.col)
+            if tok.text not in bound:
+                raise err(f"name '{tok.text}' is not bound", tok.col)
+            return Name(tok.text)
+        raise err("expected a descriptor (a NAME or an integer)", tok.col)
+    if kind == "int":
+        if tok.kind != "num" or "." in tok.text:
+            raise err("expected an integer", tok.col)
+        return _c_int(tok, err)
+    if kind == "num":
+        if tok.kind != "num" or tok.text.startswith("-"):
+            raise err("expected a non-negative number of seconds", tok.col)
+        try:
+            return Decimal(tok.text)
+        except InvalidOperation:  # pragma: no cover - the token regex admits only numbers
+            raise err("expected a number", tok.col) from None
+    if kind == "str":
+        if tok.kind != "str":
+            raise err("expected a string literal", tok.col)
+        return unescape(tok.text[1:-1], ErrorAt(err.file, err.line, err.base + tok.col))
+    if kind in ("domain", "type", "opt"):
+        group = {"domain": DOMAINS, "type": TYPES, "opt": SOCKOPTS}[kind]
+        if tok.kind != "ident" or tok.text not in group:
+            raise err(f"expected one of {', '.join(group)}", tok.col)
+        return Const(tok.text)
+    # optval
+    if tok.kind == "num" and "." not in tok.text:
+        return _c_int(tok, err)
+    if tok.kind == "str":
+        return unescape(tok.text[1:-1], ErrorAt(err.file, err.line, err.base + tok.col))
+    if tok.kind == "ident" and tok.text == "NULL":
+        return Null()
+    raise err("expected an integer, a string or NULL", tok.col)
+
+
+def _c_int(tok: Tok, err: ErrorAt) -> int:
+    value = int(tok.text)
+    if not INT_MIN <= value <= INT_MAX:
+        raise err(f"integer {tok.text} is outside the C int range", tok.col)
+    return value
+
+
+def _parse_call(
+    toks: list[Tok], err: ErrorAt, bound: set[str], end_col: int
+) -> tuple[Call, str | None, int]:
+    """Parse `[NAME =] CALL(ARGS)`; return the call, the name and the index after `)`."""
+    i = 0
+    target: str | None = None
+    if len(toks) >= 2 and toks[1].kind == "punct" and toks[1].text == "=":
+        if toks[0].kind != "ident" or not NAME_RE.match(toks[0].text):
+            raise err(f"a NAME is [a-z][a-z0-9_]*, not {toks[0].text!r}", toks[0].col)
+        target = toks[0].text
+        i = 2
+    if i >= len(toks):
+        raise err("expected a call after '='", end_col)
+    head = toks[i]
+    if head.kind != "ident":
+        raise err(f"expected a call, got {head.text!r}", head.col)
+    if head.text not in CALLS:
+        raise err(f"unknown call '{head.text}'", head.col)
+    i += 1
+    if i >= len(toks) or toks[i].text != "(":
+        raise err(f"expected '(' after {head.text}", toks[i].col if i < len(toks) else end_col)
+    i += 1
+    arg_toks: list[Tok] = []
+    while True:
+        if i >= len(toks):
+            raise err("missing ')'", end_col)
+        tok = toks[i]
+        if tok.text == ")" and tok.kind == "punct":
+            if arg_toks and toks[i - 1].text == ",":
+                raise err("expected an argument after ','", tok.col)
+            i += 1
+            break
+        if tok.kind == "punct":
+            if tok.text == "," and arg_toks and toks[i - 1].text != ",":
+                i += 1
+                continue
+            raise err(f"unexpected {tok.text!r}", tok.col)
+        if arg_toks and toks[i - 1].text != ",":
+            raise err("expected ',' between arguments", tok.col)
+        arg_toks.append(tok)
+        i += 1
+    shapes = CALLS[head.text]
+    shape = next((s for s in shapes if len(s) == len(arg_toks)), None)
+    if shape is None:
+        counts = " or ".join(str(len(s)) for s in shapes)
+        raise err(f"{head.text} takes {counts} argument(s), not {len(arg_toks)}", head.col)
+    args = tuple(_convert_arg(t, k, err, bound) for t, k in zip(arg_toks, shape, strict=True))
+    if target is not None and head.text not in DESCRIPTOR_CALLS:
+        raise err(f"{head.text}() does not return a descriptor, so it cannot be bound to a NAME",
+                  toks[0].col)
+    return Call(head.text, args), target, i
+
+
+def parse(text: str, file: str = "<script>", *, trace: bool = False) -> Script:
+    """Parse a script (or, with trace=True, a trace whose every line carries ` = RESULT`)."""
+    steps: list[Step] = []
+    bound: set[str] = set()
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        body = split_comment(raw)
+        if not body.strip():
+            continue
+        err = ErrorAt(file, lineno)
+        toks, rest_at = tokenize(body, err)
+        end_col = len(body.rstrip()) + 1
+        call, target, after = _parse_call(toks, err, bound, end_col)
+        call_end = toks[after - 1].col  # column of ')'
+        expected: Result | None = None
+        result_col = 0
+        rest = body[rest_at:]
+        if rest.strip():
+            eq = rest_at + len(rest) - len(rest.lstrip()) + 1  # 1-based column
+            if body[eq - 1] != "=":
+                raise err(f"unexpected {body[eq - 1]!r} after the call", eq)
+            if not trace:
+                raise err("a script line carries no result (is this a trace?)", eq)
+            after_eq = body[eq:]
+            result_text = after_eq.strip()
+            if not result_text:
+                raise err("expected a result after '='", end_col)
+            result_col = eq + 1 + len(after_eq) - len(after_eq.lstrip())
+            expected = parse_result(result_text, ErrorAt(file, lineno, result_col - 1))
+        elif trace:
+            raise err("a trace line needs ' = RESULT' after the call", call_end + 1)
+        if target is not None:
+            bound.add(target)
+        steps.append(
+            Step(
+                line=lineno,
+                text=body[: call_end].strip(),
+                call=call,
+                bind=target,
+                expected=expected,
+                result_col=result_col,
+            )
+        )
+    return Script(file, tuple(steps))
+
+
+def iter_names(call: Call) -> Iterator[str]:
+    for a in call.args:
+        if isinstance(a, Name):
+            yield a.name
+
+
+def format_arg(arg: Arg) -> str:
+    if isinstance(arg, Name):
+        return arg.name
+    if isinstance(arg, Const):
+        return arg.name
+    if isinstance(arg, Null):
+        return "NULL"
+    if isinstance(arg, str):
+        return quote(arg)
+    return str(arg)
+
+
+def format_call(call: Call, bind: str | None = None) -> str:
+    text = f"{call.name}({', '.join(format_arg(a) for a in call.args)})"
+    return f"{bind} = {text}" if bind else text
+
+
+def quote(s: str) -> str:
+    """A C string literal for s, escaping what the parser unescapes."""
+    out = ['"']
+    for ch in s:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F or 0x80 <= ord(ch) <= 0xFF:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+_STRING_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"')
+
+
+def tokenize_strings(
+    text: str, err: _ErrLike, *, base: int = 0, separator: str | None = None
+) -> list[tuple[str, int]]:
+    """String literals in `text`, separated by `separator` (or just one); (value, end) each."""
+    out: list[tuple[str, int]] = []
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        if pos >= len(text):
+            if out and separator:
+                raise err("expected a string after ','", base + pos + 1)
+            break
+        m = _STRING_RE.match(text, pos)
+        if m is None:
+            what = "unterminated string" if text[pos] == '"' else "expected a string literal"
+            raise err(what, base + pos + 1)
+        out.append((_unescape_at(m.group()[1:-1], err, base + pos + 1), m.end()))
+        pos = m.end()
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        if pos >= len(text):
+            break
+        if separator is None or text[pos] != separator:
+            raise err(f"unexpected {text[pos]!r} after a string", base + pos + 1)
+        pos += 1
+    return out
+
+
+class _ErrLike(Protocol):
+    def __call__(self, message: str, col: int) -> ListenspecError: ...
+
+
+def _unescape_at(body: str, err: _ErrLike, col: int) -> str:
+    def shifted(message: str, c: int) -> ListenspecError:
+        return err(message, col + c)
+
+    return unescape(body, shifted)
+
+
+def to_bytes(s: str) -> bytes:
+    """The bytes a string literal stands for: \\xHH escapes are bytes, other text is UTF-8."""
+    return b"".join(bytes([ord(c)]) if ord(c) < 256 else c.encode() for c in s)

@@ -1,0 +1,127 @@
+"""`listenspec verify`: the main job. Every example under every profile it applies to, shown as
+a table of clauses x profiles, then each further stage (proofs, exploration, machines,
+conformance) that has registered itself in STAGES.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+import attrs
+
+from .checker import check
+from .models.profiles import PROFILES
+from .spec.clauses import CLAUSES
+from .spec.examples import Example, all_examples
+
+
+@attrs.frozen
+class ExampleResult:
+    example: str
+    profile: str
+    ok: bool
+    detail: str  # the first differing line, when not ok
+
+
+@attrs.frozen
+class StageResult:
+    name: str
+    ok: bool
+    lines: tuple[str, ...]  # what to print under the stage's heading
+    figures: dict[str, object] = attrs.field(factory=dict)  # for --json and reports
+
+
+Stage = Callable[[bool], StageResult]  # argument: quick (a smaller budget)
+
+#: further stages, in order; each module that provides one appends it here.
+STAGES: list[tuple[str, Stage]] = []
+
+
+def run_example(ex: Example, profile: str) -> ExampleResult:
+    path = ex.trace_path(profile)
+    if not path.exists():
+        return ExampleResult(ex.name, profile, False, f"{path.name}: no expected trace")
+    verdicts = check(ex.expected(profile), PROFILES[profile])
+    bad = next((v for v in verdicts if not v.ok), None)
+    if bad is None:
+        return ExampleResult(ex.name, profile, True, "")
+    return ExampleResult(
+        ex.name, profile, False,
+        f"{path.name}:{bad.step.line}: expected {bad.actual.render()}, "
+        f"model gives {bad.expected.render()}",
+    )
+
+
+def run_examples() -> list[ExampleResult]:
+    return [run_example(ex, p) for ex in all_examples() for p in ex.profiles]
+
+
+def clause_matrix(results: list[ExampleResult]) -> dict[str, dict[str, str]]:
+    """clause id -> profile -> pass | FAIL | uncovered | n/a."""
+    by_example: dict[tuple[str, str], bool] = {(r.example, r.profile): r.ok for r in results}
+    covering: dict[str, list[Example]] = {c.id: [] for c in CLAUSES}
+    for ex in all_examples():
+        for cid in ex.clauses:
+            covering[cid].append(ex)
+    matrix: dict[str, dict[str, str]] = {}
+    for c in CLAUSES:
+        row: dict[str, str] = {}
+        for p in PROFILES:
+            if p not in c.profiles:
+                row[p] = "n/a"
+                continue
+            oks = [by_example[(ex.name, p)] for ex in covering[c.id] if p in ex.profiles]
+            row[p] = "uncovered" if not oks else ("pass" if all(oks) else "FAIL")
+        matrix[c.id] = row
+    return matrix
+
+
+def format_matrix(matrix: dict[str, dict[str, str]]) -> str:
+    profiles = list(PROFILES)
+    idw = max(len(c) for c in matrix)
+    widths = [max(len(p), 9) for p in profiles]
+    lines = ["clause".ljust(idw) + "  " + "  ".join(p.ljust(w) for p, w in zip(profiles, widths,
+                                                                              strict=True))]
+    lines.append("-" * len(lines[0]))
+    for cid, row in matrix.items():
+        lines.append(cid.ljust(idw) + "  " + "  ".join(
+            row[p].ljust(w) for p, w in zip(profiles, widths, strict=True)))
+    return "\n".join(lines)
+
+
+def verify(out: TextIO = sys.stdout, *, quick: bool = False,
+           only: list[str] | None = None) -> tuple[bool, dict[str, object]]:
+    """Run everything; print as it goes; return (all ok, a summary for --json / --report)."""
+    started = time.monotonic()
+    summary: dict[str, object] = {}
+    results = run_examples()
+    matrix = clause_matrix(results)
+    bad_cells = sum(v in ("FAIL", "uncovered") for row in matrix.values() for v in row.values())
+    print("Clauses x profiles (example scripts against their expected traces)", file=out)
+    print(format_matrix(matrix), file=out)
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        print(f"  FAIL {r.example} [{r.profile}]: {r.detail}", file=out)
+    print(f"{len(results) - len(failed)} of {len(results)} example traces match; "
+          f"{bad_cells} clause cells failing or uncovered", file=out)
+    ok = not failed and bad_cells == 0
+    summary["clauses"] = matrix
+    summary["examples"] = {"total": len(results), "failed": len(failed)}
+    for name, stage in STAGES:
+        if only and name not in only:
+            continue
+        print(f"\n== {name}", file=out, flush=True)
+        t0 = time.monotonic()
+        res = stage(quick)
+        for line in res.lines:
+            print(line, file=out)
+        print(f"{name}: {'ok' if res.ok else 'FAILED'} ({time.monotonic() - t0:.1f} s)",
+              file=out, flush=True)
+        summary[name] = {"ok": res.ok, **res.figures}
+        ok = ok and res.ok
+    summary["seconds"] = round(time.monotonic() - started, 2)
+    print(f"\nverify: {'all passed' if ok else 'FAILED'} in {summary['seconds']} s", file=out)
+    return ok, summary

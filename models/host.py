@@ -1,0 +1,531 @@
+"""One pure transition per call of the script format: (profile, state, arguments) -> Outcome.
+
+Arguments are already resolved by the runner: descriptors are ints, a connect/syn target is the
+address id (and domain) of the socket the script named. No I/O, no clock, no randomness: the
+same inputs always give the same outcome. A call refused by a guard (tables.GUARDS) returns the
+very state it was given, with `refused=True`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import attrs
+
+from listenspec.results import Err, ErrName, Lines, NewFd, Queue, Result, Ret, Str
+
+from . import rules
+from .profiles import Profile
+from .state import FILE, FMap, Host, Listener, Pending, Socket, SockState
+from .tables import Ctx, advance, refusal, resolve
+
+
+@attrs.frozen
+class Outcome:
+    state: Host
+    result: Result
+    refused: bool = False  # a guard refused the call; `state` is the state it was given
+    fd: int | None = None  # the new descriptor, when `result` is NewFd
+
+
+@attrs.frozen
+class Target:
+    """Where connect()/syn() go: the address the named socket is (or was) bound to."""
+
+    addr: int | None
+    domain: str | None
+    type: str | None
+
+
+def initial(p: Profile) -> Host:
+    """A freshly booted host under profile p: every sysctl at its default, counters at 0."""
+    values: dict[str, int] = {}
+    for s in p.sysctls:
+        values.setdefault(s.key, s.default)
+    return Host(sysctl=FMap(values), counters=FMap(dict.fromkeys(p.counters, 0)))
+
+
+def limit(p: Profile, h: Host) -> int:
+    """The hard limit on the backlog in force."""
+    if "limit" in h.sysctl:
+        return h.sysctl["limit"]
+    assert p.fixed_limit is not None
+    return p.fixed_limit
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _refuse(h: Host, errno: str) -> Outcome:
+    return Outcome(h, Err(errno), refused=True)
+
+
+def _put(h: Host, sock: Socket) -> Host:
+    return attrs.evolve(h, socks=h.socks.set(sock.sid, sock))
+
+
+def _new_id(h: Host) -> tuple[Host, int]:
+    return attrs.evolve(h, next_id=h.next_id + 1), h.next_id
+
+
+def _new_fd(h: Host, sid: int) -> tuple[Host, int]:
+    fd = 3
+    while fd in h.fds:
+        fd += 1
+    return attrs.evolve(h, fds=h.fds.set(fd, sid)), fd
+
+
+def _bump(h: Host, names: tuple[str, ...]) -> Host:
+    counters = h.counters
+    for n in names:
+        counters = counters.set(n, counters.get(n, 0) + 1)
+    return attrs.evolve(h, counters=counters)
+
+
+def _with_listener(h: Host, sock: Socket, lst: Listener) -> Host:
+    return _put(h, attrs.evolve(sock, listener=lst))
+
+
+def _where(sock: Socket) -> str:
+    if sock.domain == "AF_INET":
+        return "127.0.0.1:<port> (proto 6)"
+    if sock.domain == "AF_INET6":
+        return "[::1]:<port> (proto 6)"
+    return "local:<path>"
+
+
+def _reset_client(h: Host, client_sid: int, event: str) -> Host:
+    """The client end of a connection the listener side terminated gets an RST."""
+    client = h.socks.get(client_sid)
+    if client is None or client.state is not SockState.CONNECTED:
+        return h
+    client = advance(client, event)
+    return _put(h, attrs.evolve(client, error="ECONNRESET", queued_on=None))
+
+
+def _overflow(p: Profile, h: Host, lsock: Socket, tcp: bool) -> Host:
+    """A connection found the completed queue full: count it and maybe log it."""
+    assert lsock.listener is not None
+    lst = attrs.evolve(lsock.listener, overcount=lsock.listener.overcount + 1)
+    if p.overflow_log and h.sysctl.get("sooverprio", 7) >= 0:
+        interval = h.sysctl.get("overinterval", 60) * 1_000_000
+        if rules.ratecheck(lst.lastover, h.clock, interval):
+            line = rules.overflow_log_line(p, _where(lsock), len(lst.comp), lst.overcount)
+            h = attrs.evolve(h, log=(*h.log, line))
+            lst = attrs.evolve(lst, overcount=0, lastover=h.clock)
+    h = _with_listener(h, lsock, lst)
+    return _bump(h, p.overflow_counters) if tcp else h
+
+
+def _listening_target(h: Host, target: Target) -> Socket | None:
+    if target.addr is None or target.addr not in h.addrs:
+        return None
+    sock = h.socks[h.addrs[target.addr]]
+    return sock if sock.state is SockState.LISTENING else None
+
+
+# --------------------------------------------------------------------------- calls
+
+
+def socket(p: Profile, h: Host, domain: str, type_: str) -> Outcome:
+    if domain == "AF_INET6" and not p.inet6:
+        return _refuse(h, "EAFNOSUPPORT")
+    if domain != "AF_UNIX" and type_ == "SOCK_SEQPACKET":
+        return _refuse(h, p.inet_seqpacket)
+    h, sid = _new_id(h)
+    h = _put(h, Socket(sid=sid, domain=domain, type=type_))
+    h, fd = _new_fd(h, sid)
+    return Outcome(h, NewFd(), fd=fd)
+
+
+def open_(p: Profile, h: Host) -> Outcome:
+    h, fd = _new_fd(h, FILE)
+    return Outcome(h, NewFd(), fd=fd)
+
+
+def bind(p: Profile, h: Host, fd: int) -> Outcome:
+    c = resolve(h, fd)
+    if (errno := refusal("bind", p, c)) is not None:
+        return _refuse(h, errno)
+    return Outcome(_bind(h, _s(c)), Ret(0))
+
+
+def _s(c: Ctx) -> Socket:
+    assert c.sock is not None
+    return c.sock
+
+
+def _bind(h: Host, sock: Socket) -> Host:
+    h, addr = _new_id(h)
+    h = attrs.evolve(h, addrs=h.addrs.set(addr, sock.sid))
+    return _put(h, attrs.evolve(advance(sock, "bind"), addr=addr))
+
+
+def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
+    c = resolve(h, fd)
+    if (errno := refusal("listen", p, c)) is not None:
+        return _refuse(h, errno)
+    sock = _s(c)
+    qlimit = rules.effective_backlog(p, backlog, limit(p, h))
+    if sock.listener is not None:  # re-listen: the limit changes, nothing is evicted
+        return Outcome(_with_listener(h, sock, attrs.evolve(sock.listener, qlimit=qlimit)), Ret(0))
+    if sock.addr is None:  # TCP binds an ephemeral port (tcp_usr_listen, inet_listen)
+        h = _bind(h, sock)
+        sock = h.socks[sock.sid]
+    sock = attrs.evolve(advance(sock, "listen"), listener=Listener(qlimit=qlimit))
+    return Outcome(_put(h, sock), Ret(0))
+
+
+def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
+    c = resolve(h, fd)
+    if (errno := refusal("connect", p, c)) is not None:
+        return _refuse(h, errno)
+    client = _s(c)
+    if target.domain is not None and target.domain != client.domain:
+        return _refuse(h, "EAFNOSUPPORT")
+    if client.type == "SOCK_DGRAM":
+        return _connect_dgram(h, client, target)
+    lsock = _listening_target(h, target)
+    if lsock is None:
+        if target.addr is None and client.domain == "AF_UNIX":
+            return _refuse(h, "ENOENT")
+        return _refuse(h, "ECONNREFUSED")
+    if lsock.type != client.type:
+        return _refuse(h, "EPROTOTYPE" if client.domain == "AF_UNIX" else "ECONNREFUSED")
+    return _arrive(p, h, lsock, client)
+
+
+def _connect_dgram(h: Host, client: Socket, target: Target) -> Outcome:
+    """A datagram connect only records the peer; no listen queue is involved."""
+    if client.domain == "AF_UNIX":
+        peer = h.socks.get(h.addrs[target.addr]) if target.addr in h.addrs else None
+        if peer is None:
+            return _refuse(h, "ENOENT" if target.addr is None else "ECONNREFUSED")
+        if peer.type != client.type:
+            return _refuse(h, "EPROTOTYPE")
+    return Outcome(_put(h, advance(advance(client, "connect"), "established")), Ret(0))
+
+
+def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
+    """A connection attempt from `client` reaches listener `lsock`."""
+    lst = lsock.listener
+    assert lst is not None
+    tcp = client.domain != "AF_UNIX"
+    if tcp and p.half_open == "reqsk":
+        # Linux tcp_conn_request(): a full request queue without syncookies drops the SYN.
+        cookies = h.sysctl.get("syncookies", 1)
+        reqsk_full = len(lst.half_open) + len(lst.incomp) > lst.qlimit
+        if reqsk_full and cookies == 0:
+            return _dropped(_bump(h, ("ListenDrops",)), client)
+    half_open = len(lst.half_open) if tcp else 0
+    if not rules.admits(p, len(lst.comp), half_open, lst.qlimit):
+        if not tcp:
+            # The client is refused at once and is left as it was.
+            return Outcome(_overflow(p, h, lsock, tcp=False), Err(p.unix_overflow))
+        h = _overflow(p, h, lsock, tcp=True)
+        if p.tcp_overflow == "reset" and h.sysctl.get("rst_on_sock_fail", 1):
+            client = advance(advance(client, "connect"), "reset")
+            return Outcome(_put(h, client), Err("ECONNRESET"))
+        return _dropped(h, client)
+    h, conn = _new_id(h)
+    entry = Pending(conn=conn, client=client.sid)
+    if lst.accept_filter is not None:
+        # solisten_enqueue(): with a filter every child goes to the incomplete queue, after
+        # the oldest ones are terminated. A TCP child is at once soisconnected() and so parks
+        # on the filter's upcall; an AF_UNIX child keeps SO_ACCEPTFILTER and waits.
+        k = rules.evictions(p, len(lst.incomp), lst.qlimit)
+        evicted, kept = lst.incomp[:k], lst.incomp[k:]
+        for e in evicted:
+            h = _reset_client(h, e.client, "evicted")
+        entry = attrs.evolve(entry, upcall=lst.accept_filter if tcp else None)
+        lst = attrs.evolve(lst, incomp=(*kept, entry))
+    elif tcp and lsock.defer_accept > 0:
+        # Linux TCP_DEFER_ACCEPT: the bare ACK is dropped; the connection waits as a request
+        # sock until data (or a FIN) arrives.
+        entry = attrs.evolve(entry, upcall="defer")
+        lst = attrs.evolve(lst, incomp=(*lst.incomp, entry))
+    else:
+        lst = attrs.evolve(lst, comp=(*lst.comp, entry))
+    h = _with_listener(h, h.socks[lsock.sid], lst)
+    client = advance(advance(client, "connect"), "established")
+    return Outcome(_put(h, attrs.evolve(client, queued_on=lsock.sid)), Ret(0))
+
+
+def _dropped(h: Host, client: Socket) -> Outcome:
+    """A silent drop: per the contract the executor abandons the attempt and closes C."""
+    fds = FMap({fd: sid for fd, sid in h.fds.items() if sid != client.sid})
+    h = attrs.evolve(h, fds=fds)
+    advance(advance(client, "connect"), "abandoned")  # the lifecycle table must allow it
+    return Outcome(_forget(h, client), Err("EINPROGRESS"))
+
+
+def _forget(h: Host, sock: Socket) -> Host:
+    """Remove a closed socket and free its address."""
+    if sock.addr is not None and h.addrs.get(sock.addr) == sock.sid:
+        h = attrs.evolve(h, addrs=h.addrs.remove(sock.addr))
+    return attrs.evolve(h, socks=h.socks.remove(sock.sid))
+
+
+def syn(p: Profile, h: Host, target: Target) -> Outcome:
+    """A peer sends a bare SYN to the target and never completes the handshake."""
+    if target.domain == "AF_UNIX":
+        return _refuse(h, "EPROTOTYPE")  # a SYN cannot reach an AF_UNIX socket
+    lsock = _listening_target(h, target)
+    if lsock is None:
+        return _refuse(h, "ECONNREFUSED")  # answered by an RST
+    lst = lsock.listener
+    assert lst is not None
+    if p.half_open == "syncache":
+        # syncache_add(): independent of the listen queues; a full cache answers with a cookie
+        total = sum(len(s.listener.half_open) for s in h.socks.values() if s.listener)
+        if total < p.syncache_cache_limit:
+            h, stamp = _new_id(h)
+            lst = attrs.evolve(lst, half_open=(*lst.half_open, stamp))
+            return Outcome(_with_listener(h, lsock, lst), Ret(0))
+        if h.sysctl.get("syncookies", 1):
+            return Outcome(h, Ret(0))
+        return Outcome(h, Err("EINPROGRESS"))
+    if p.half_open == "reqsk":
+        cookies = h.sysctl.get("syncookies", 1)
+        reqsk_full = len(lst.half_open) + len(lst.incomp) > lst.qlimit
+        want_cookie = False
+        if cookies == 2 or reqsk_full:
+            if cookies == 0:
+                return Outcome(_bump(h, ("ListenDrops",)), Err("EINPROGRESS"))
+            want_cookie = True
+        if not rules.admits(p, len(lst.comp), 0, lst.qlimit):
+            return Outcome(_bump(h, p.overflow_counters), Err("EINPROGRESS"))
+        if want_cookie:
+            return Outcome(h, Ret(0))
+        h, stamp = _new_id(h)
+        lst = attrs.evolve(lst, half_open=(*lst.half_open, stamp))
+        return Outcome(_with_listener(h, lsock, lst), Ret(0))
+    # 4.4BSD: sonewconn() on the SYN; half-open connections count against the backlog.
+    if not rules.admits(p, len(lst.comp), len(lst.half_open), lst.qlimit):
+        return Outcome(h, Err("EINPROGRESS"))
+    h, stamp = _new_id(h)
+    lst = attrs.evolve(lst, half_open=(*lst.half_open, stamp))
+    return Outcome(_with_listener(h, lsock, lst), Ret(0))
+
+
+def accept(p: Profile, h: Host, fd: int) -> Outcome:
+    c = resolve(h, fd)
+    if (errno := refusal("accept", p, c)) is not None:
+        return _refuse(h, errno)
+    lsock = _s(c)
+    assert lsock.listener is not None
+    head, *rest = lsock.listener.comp
+    h = _with_listener(h, lsock, attrs.evolve(lsock.listener, comp=tuple(rest)))
+    h, sid = _new_id(h)
+    client = h.socks.get(head.client)
+    server = advance(Socket(sid=sid, domain=lsock.domain, type=lsock.type), "accepted")
+    if client is not None and client.queued_on == lsock.sid:
+        server = attrs.evolve(server, peer=client.sid)
+        h = _put(h, attrs.evolve(client, queued_on=None, peer=sid))
+    h = _put(h, server)
+    h, fd = _new_fd(h, sid)
+    return Outcome(h, NewFd(), fd=fd)
+
+
+def send(p: Profile, h: Host, fd: int, data: bytes) -> Outcome:
+    c = resolve(h, fd)
+    if c.sock is not None and c.sock.error is not None:
+        # A pending error is reported (and cleared) before anything else.
+        return Outcome(_put(h, attrs.evolve(c.sock, error=None)), Err(c.sock.error))
+    if (errno := refusal("send", p, c)) is not None:
+        return _refuse(h, errno)
+    sock = _s(c)
+    if sock.queued_on is not None and data:
+        h = _feed(p, h, sock, data=data)
+    return Outcome(h, Ret(len(data)))
+
+
+def _feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = False) -> Host:
+    """Data or a FIN from `client` reaches its queued connection; filters may release it."""
+    assert client.queued_on is not None
+    lsock = h.socks[client.queued_on]
+    lst = lsock.listener
+    assert lst is not None
+    comp, incomp = list(lst.comp), []
+    for e in lst.incomp:
+        if e.client != client.sid:
+            incomp.append(e)
+            continue
+        e = attrs.evolve(e, data=e.data + data, eof=e.eof or eof)
+        if e.upcall == "defer":
+            # Linux: data or a FIN ends the deferral; the child needs room in the accept queue.
+            if rules.admits(p, len(comp), 0, lst.qlimit):
+                comp.append(attrs.evolve(e, upcall=None))
+            else:
+                h = _bump(h, p.overflow_counters)
+                incomp.append(e)
+        elif e.upcall is not None and rules.filter_ready(e.upcall, e.data, e.eof, p.recv_hiwat):
+            comp.append(attrs.evolve(e, upcall=None))  # soisconnected(): no limit check
+        else:
+            incomp.append(e)
+    return _with_listener(h, lsock, attrs.evolve(lst, comp=tuple(comp), incomp=tuple(incomp)))
+
+
+def close(p: Profile, h: Host, fd: int) -> Outcome:
+    c = resolve(h, fd)
+    if (errno := refusal("close", p, c)) is not None:
+        return _refuse(h, errno)
+    h = attrs.evolve(h, fds=h.fds.remove(fd))
+    sock = c.sock
+    if sock is None or any(sid == sock.sid for sid in h.fds.values()):
+        return Outcome(h, Ret(0))  # a file, or a socket still open through another descriptor
+    if sock.listener is not None:
+        # soclose(): every queued connection, complete or not, is aborted (RST to the client).
+        for e in (*sock.listener.comp, *sock.listener.incomp):
+            h = _reset_client(h, e.client, "peer-reset")
+    if sock.queued_on is not None and sock.queued_on in h.socks:
+        h = _feed(p, h, sock, eof=True)
+    advance(sock, "close")
+    return Outcome(_forget(h, h.socks[sock.sid]), Ret(0))
+
+
+# --------------------------------------------------------------------------- options
+
+
+LISTENQ_OPTS = ("SO_LISTENQLIMIT", "SO_LISTENQLEN", "SO_LISTENINCQLEN")
+
+
+def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | str | None) -> Outcome:
+    c = resolve(h, fd)
+    if (errno := refusal("setsockopt", p, c)) is not None:
+        return _refuse(h, errno)
+    sock = _s(c)
+    if opt == "SO_ACCEPTFILTER" and p.accept_filters:
+        return _set_accept_filter(p, h, sock, value)
+    if opt == "TCP_DEFER_ACCEPT" and p.tcp_defer_accept:
+        if sock.domain == "AF_UNIX":
+            return _refuse(h, "EOPNOTSUPP")
+        if sock.type != "SOCK_STREAM":
+            return _refuse(h, "ENOPROTOOPT")
+        if not isinstance(value, int):
+            return _refuse(h, "EINVAL")
+        retrans = rules.defer_secs_to_retrans(value)
+        return Outcome(_put(h, attrs.evolve(sock, defer_accept=retrans)), Ret(0))
+    # SO_LISTENQ*, SO_ACCEPTCONN and SO_ERROR are read-only; the rest are unknown here.
+    return _refuse(h, "ENOPROTOOPT")
+
+
+def _set_accept_filter(p: Profile, h: Host, sock: Socket, value: int | str | None) -> Outcome:
+    lst = sock.listener
+    if value is None:  # accept_filt_setopt(so, NULL): remove
+        if lst is None:
+            return _refuse(h, "EINVAL")
+        if lst.accept_filter is None:
+            return Outcome(h, Ret(0))
+        # Only children still carrying SO_ACCEPTFILTER move; parked ones wait for their upcall.
+        moving = tuple(e for e in lst.incomp if e.upcall is None)
+        staying = tuple(e for e in lst.incomp if e.upcall is not None)
+        lst = attrs.evolve(lst, accept_filter=None, comp=lst.comp + moving, incomp=staying)
+        return Outcome(_with_listener(h, sock, lst), Ret(0))
+    if not isinstance(value, str):
+        return _refuse(h, "EINVAL")  # optlen shorter than struct accept_filter_arg
+    if value not in p.accept_filters:
+        return _refuse(h, "ENOENT")  # checked before the listening check
+    if lst is None or lst.accept_filter is not None:
+        return _refuse(h, "EINVAL")
+    return Outcome(_with_listener(h, sock, attrs.evolve(lst, accept_filter=value)), Ret(0))
+
+
+def getsockopt(p: Profile, h: Host, fd: int, opt: str) -> Outcome:
+    c = resolve(h, fd)
+    if (errno := refusal("getsockopt", p, c)) is not None:
+        return _refuse(h, errno)
+    sock = _s(c)
+    lst = sock.listener
+    if opt == "SO_ACCEPTCONN":
+        return Outcome(h, Ret(int(lst is not None)))
+    if opt == "SO_ERROR":
+        if sock.error is None:
+            return Outcome(h, Ret(0))
+        return Outcome(_put(h, attrs.evolve(sock, error=None)), ErrName(sock.error))
+    if opt == "SO_ACCEPTFILTER" and p.accept_filters:
+        if lst is None or lst.accept_filter is None:
+            return _refuse(h, "EINVAL")
+        return Outcome(h, Str(lst.accept_filter))
+    if opt in LISTENQ_OPTS and p.listenq_sockopts:
+        if lst is None:
+            return Outcome(h, Ret(0))
+        value = {
+            "SO_LISTENQLIMIT": lst.qlimit,
+            "SO_LISTENQLEN": len(lst.comp),
+            "SO_LISTENINCQLEN": len(lst.incomp),
+        }[opt]
+        return Outcome(h, Ret(value))
+    if opt == "TCP_DEFER_ACCEPT" and p.tcp_defer_accept:
+        if sock.domain == "AF_UNIX":
+            return _refuse(h, "EOPNOTSUPP")
+        if sock.type != "SOCK_STREAM":
+            return _refuse(h, "ENOPROTOOPT")
+        return Outcome(h, Ret(rules.defer_retrans_to_secs(sock.defer_accept)))
+    return _refuse(h, "ENOPROTOOPT")
+
+
+# --------------------------------------------------------------------------- the host
+
+
+def sysctl(p: Profile, h: Host, name: str, value: int | None) -> Outcome:
+    spec = p.sysctl(name)
+    if spec is None:
+        return _refuse(h, "ENOENT")
+    if value is None:
+        return Outcome(h, Ret(h.sysctl[spec.key]))
+    if not rules.sysctl_accepts(spec.lo, spec.hi, value):
+        return _refuse(h, "EINVAL")
+    return Outcome(attrs.evolve(h, sysctl=h.sysctl.set(spec.key, value)), Ret(0))
+
+
+def netstat(p: Profile, h: Host, fd: int) -> Outcome:
+    c = resolve(h, fd)
+    if (errno := refusal("netstat", p, c)) is not None:
+        return _refuse(h, errno)
+    lst = _s(c).listener
+    if lst is None:
+        return Outcome(h, Queue(0, 0, 0))
+    incq = len(lst.incomp) + (len(lst.half_open) if p.half_open != "syncache" else 0)
+    return Outcome(h, Queue(len(lst.comp), incq, lst.qlimit))
+
+
+def sleep(p: Profile, h: Host, seconds: Decimal) -> Outcome:
+    return Outcome(attrs.evolve(h, clock=h.clock + int(seconds * 1_000_000)), Ret(0))
+
+
+def syslog(p: Profile, h: Host) -> Outcome:
+    return Outcome(attrs.evolve(h, log=()), Lines(h.log))
+
+
+def counter(p: Profile, h: Host, name: str) -> Outcome:
+    if name not in p.counters:
+        return _refuse(h, "ENOENT")
+    return Outcome(h, Ret(h.counters.get(name, 0)))
+
+
+#: call name -> transition; the runner and the machines dispatch through this table.
+CALLS: dict[str, Callable[..., Outcome]] = {
+    "socket": socket,
+    "open": open_,
+    "bind": bind,
+    "listen": listen,
+    "connect": connect,
+    "syn": syn,
+    "accept": accept,
+    "send": send,
+    "close": close,
+    "setsockopt": setsockopt,
+    "getsockopt": getsockopt,
+    "sysctl": sysctl,
+    "netstat": netstat,
+    "sleep": sleep,
+    "syslog": syslog,
+    "counter": counter,
+}
+
+
+def apply(p: Profile, h: Host, call: str, *args: Any) -> Outcome:
+    return CALLS[call](p, h, *args)

@@ -1,0 +1,179 @@
+"""The rules, each written once, over ints or Z3 terms (see arith.py).
+
+The executor (host.py), the Hypothesis machines, the explorer, the proofs and the docs all call
+these functions; nothing else in the project restates a rule.
+"""
+
+from __future__ import annotations
+
+from .arith import Term, and_, ite, min_, not_, or_, u32, udiv, ugt
+from .profiles import Base, Profile
+
+# --------------------------------------------------------------------------- the backlog clamp
+
+
+def effective_backlog(p: Profile, backlog: Term, limit: Term) -> Term:
+    """The qlimit that listen(s, backlog) sets, given the hard limit in force."""
+    if p.clamp == "signed":
+        # FreeBSD solisten_proto(): `if (backlog < 0 || backlog > somaxconn) backlog = somaxconn`
+        return ite(or_(backlog < 0, backlog > limit), limit, backlog)
+    if p.clamp == "unsigned":
+        # Linux __sys_listen_socket(): `if ((unsigned int)backlog > somaxconn) backlog = somaxconn`
+        return ite(ugt(u32(backlog), limit), limit, backlog)
+    # 4.4BSD solisten(): `if (backlog < 0) backlog = 0; so_qlimit = min(backlog, SOMAXCONN)`
+    return min_(ite(backlog < 0, 0, backlog), limit)
+
+
+def sysctl_accepts(lo: int, hi: int, value: Term) -> Term:
+    """Whether a sysctl write of `value` is accepted (else EINVAL)."""
+    return and_(value >= lo, value <= hi)
+
+
+# --------------------------------------------------------------------------- admission
+
+
+def base(kind: Base, q: Term, c_unsigned: bool) -> Term:
+    """The queue-length bound a profile derives from the effective backlog q."""
+    if kind == "q":
+        return q
+    if kind == "q+1":
+        return q + 1
+    if c_unsigned:
+        return udiv(u32(3 * q), 2)  # C: `3 * sol_qlimit / 2` in u_int arithmetic
+    return udiv(3 * q, 2)
+
+
+def admits(p: Profile, qlen: Term, half_open: Term, qlimit: Term) -> Term:
+    """Whether a new connection is admitted to a listener with these queue lengths."""
+    counted = qlen + half_open if p.admit_counts_half_open else qlen
+    bound = base(p.admit_base, qlimit, p.admit_u32)
+    if p.admit_u32:
+        # FreeBSD refuses iff `sol_qlen > 3 * sol_qlimit / 2`; Linux iff `ack_backlog > max`.
+        return not_(ugt(counted, bound)) if p.admit_inclusive else ugt(bound, counted)
+    return counted <= bound if p.admit_inclusive else counted < bound
+
+
+def max_completed(p: Profile, qlimit: Term) -> Term:
+    """The longest completed queue `admits` allows for this qlimit (without accept filters)."""
+    bound = base(p.admit_base, qlimit, p.admit_u32)
+    return bound + 1 if p.admit_inclusive else bound
+
+
+# --------------------------------------------------------------------------- the secondary queue
+
+
+def incq_capacity(p: Profile, qlimit: Term) -> Term:
+    return base(p.incq_base, qlimit, False)
+
+
+def evictions(p: Profile, incqlen: Term, qlimit: Term) -> Term:
+    """How many of the oldest incomplete connections an arrival terminates before it is queued.
+
+    freebsd-src: `while (sol_incqlen > sol_qlimit)` evict the head; the pages: "if this
+    secondary queue is full ... the oldest socket ... will be terminated" (one).
+    """
+    cap = incq_capacity(p, qlimit)
+    full = and_(incqlen >= cap, incqlen > 0)
+    if p.incq_evict == "loop":
+        return ite(full, min_(incqlen, incqlen - cap + 1), 0)
+    return ite(full, 1, 0)
+
+
+def victim_positions(p: Profile, incqlen: int, qlimit: int) -> range:
+    """Positions (0 = oldest) of the connections an arrival evicts: always the oldest ones."""
+    return range(int(evictions(p, incqlen, qlimit)))
+
+
+# --------------------------------------------------------------------------- overflow logging
+
+
+def ratecheck(lastover: Term | None, now: Term, interval: Term) -> Term:
+    """kern_time.c ratecheck(): fires when never fired before, or `now - last >= interval`."""
+    if lastover is None:
+        return True
+    return now - lastover >= interval
+
+
+def overflow_log_line(p: Profile, where: str, qlen: int, occurrences: int) -> str:
+    return (
+        f"sonewconn: pcb <pcb> ({where}): Listen queue overflow: {qlen} already in queue "
+        f"awaiting acceptance ({occurrences} occurrences){p.log_suffix}"
+    )
+
+
+# --------------------------------------------------------------------------- accept filters
+
+
+def filter_ready(name: str, data: bytes, eof: bool, hiwat: int) -> bool:
+    """Whether a connection held by accept filter `name` is released to the completed queue."""
+    if name == "dataready":
+        return len(data) >= 1 or eof  # accf_data: soreadable()
+    if name == "httpready":
+        return _http_ready(data, eof, hiwat)
+    return False
+
+
+def _http_ready(data: bytes, eof: bool, hiwat: int) -> bool:
+    # accf_http.c: sohashttpget -> soparsehttpvers -> soishttpconnected, each re-reading the
+    # whole buffer; any state it cannot parse releases the connection ("fallout").
+    if eof or len(data) >= hiwat:
+        return True
+    if len(data) - 1 < 1:
+        return False
+    if data[:1] == b"G":
+        cmp = b"ET "
+    elif data[:1] == b"H":
+        cmp = b"EAD "
+    else:
+        return True
+    rest = data[1:]
+    if len(rest) < len(cmp):
+        return not cmp.startswith(rest)
+    if not rest.startswith(cmp):
+        return True
+    # soparsehttpvers: find the first character after the second run of spaces.
+    spaces, inspaces = 0, False
+    for i, ch in enumerate(data):
+        if ch == 0x20:
+            if not inspaces:
+                spaces += 1
+                inspaces = True
+            continue
+        if ch in (0x0D, 0x0A):
+            return True
+        if spaces != 2:
+            inspaces = False
+            continue
+        left = data[i:]
+        if len(left) < len(b"HTTP/1.0"):
+            return not b"HTTP/1.".startswith(left)  # a prefix of the version may still come
+        if left.startswith((b"HTTP/1.0", b"HTTP/1.1")):
+            return data.endswith((b"\n\n", b"\n\r\n"))  # soishttpconnected
+        return True
+    return False
+
+
+# --------------------------------------------------------------------------- Linux TCP_DEFER_ACCEPT
+
+
+def defer_secs_to_retrans(seconds: int) -> int:
+    """net/ipv4/tcp.c secs_to_retrans(seconds, TCP_TIMEOUT_INIT/HZ = 1, TCP_RTO_MAX/HZ = 120)."""
+    res = 0
+    if seconds > 0:
+        timeout = period = 1
+        res = 1
+        while seconds > period and res < 255:
+            res += 1
+            timeout = min(timeout * 2, 120)
+            period += timeout
+    return res
+
+
+def defer_retrans_to_secs(retrans: int) -> int:
+    period = 0
+    if retrans > 0:
+        timeout = period = 1
+        for _ in range(retrans - 1):
+            timeout = min(timeout * 2, 120)
+            period += timeout
+    return period

@@ -1,0 +1,127 @@
+"""The state of one host, as frozen attrs values. Transitions (host.py) return new states.
+
+Nothing here does I/O or reads a clock: time is the `clock` field, advanced only by sleep().
+Containers are tuples and `FMap`s so every state is immutable and hashable (the explorer
+deduplicates states by hash).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Mapping
+from typing import Generic, TypeVar
+
+import attrs
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class FMap(Mapping[K, V], Generic[K, V]):
+    """An immutable, hashable mapping; `set`/`remove` return a new map (copy on write)."""
+
+    __slots__ = ("_d", "_h")
+
+    def __init__(self, items: Mapping[K, V] | None = None) -> None:
+        self._d: dict[K, V] = dict(items) if items else {}
+        self._h: int | None = None
+
+    def __getitem__(self, key: K) -> V:
+        return self._d[key]
+
+    def __iter__(self) -> Iterator[K]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __hash__(self) -> int:
+        if self._h is None:
+            self._h = hash(frozenset(self._d.items()))
+        return self._h
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FMap):
+            return self._d == other._d
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FMap({self._d!r})"
+
+    def set(self, key: K, value: V) -> FMap[K, V]:
+        d = dict(self._d)
+        d[key] = value
+        return FMap(d)
+
+    def remove(self, key: K) -> FMap[K, V]:
+        d = dict(self._d)
+        del d[key]
+        return FMap(d)
+
+
+class SockState(enum.Enum):
+    """Where a socket is in its life; the transition table (tables.py) moves between these."""
+
+    FRESH = "fresh"  # created, no local address
+    BOUND = "bound"  # has a local address
+    LISTENING = "listening"
+    CONNECTING = "connecting"  # a handshake in flight; never seen between steps (see tables.py)
+    CONNECTED = "connected"  # a client whose handshake completed, or an accepted socket
+    DISCONNECTED = "disconnected"  # was connected; reset by the peer
+    CLOSED = "closed"  # its descriptor was closed
+
+
+FILE = -1  # the socket id a non-socket descriptor maps to
+
+
+@attrs.frozen
+class Pending:
+    """A connection that reached a listener and waits in one of its queues."""
+
+    conn: int  # unique, increasing: the arrival order
+    client: int  # socket id of the client end
+    data: bytes = b""  # what the client sent so far (what accept filters inspect)
+    eof: bool = False  # the client closed its end (FIN)
+    # What holds it in the incomplete queue: the accept filter whose upcall it is parked on
+    # (a FreeBSD TCP child is soisconnected() at ESTABLISHED, which clears its SO_ACCEPTFILTER
+    # flag and parks it, so removing the filter does not move it), "defer" (Linux
+    # TCP_DEFER_ACCEPT), or None: it still carries SO_ACCEPTFILTER (an AF_UNIX child).
+    upcall: str | None = None
+
+
+@attrs.frozen
+class Listener:
+    qlimit: int  # the effective backlog
+    comp: tuple[Pending, ...] = ()  # completed queue, oldest first
+    incomp: tuple[Pending, ...] = ()  # accept-filter (or deferred) queue, oldest first
+    half_open: tuple[int, ...] = ()  # half-open peers (syncache entries, reqsks or 4.4BSD q0)
+    accept_filter: str | None = None
+    overcount: int = 0  # overflows since the last logged message
+    lastover: int | None = None  # clock of the last logged overflow; None: never
+
+
+@attrs.frozen
+class Socket:
+    sid: int
+    domain: str  # AF_INET, AF_INET6, AF_UNIX
+    type: str  # SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM
+    state: SockState = SockState.FRESH
+    addr: int | None = None  # local address id
+    listener: Listener | None = None
+    # For a client: the listener its connection is queued on, until accepted; then None.
+    queued_on: int | None = None
+    peer: int | None = None  # socket id of the connected other end, once accepted
+    error: str | None = None  # pending so_error
+    defer_accept: int = 0  # Linux TCP_DEFER_ACCEPT, in SYN-ACK retransmissions
+
+
+@attrs.frozen
+class Host:
+    fds: FMap[int, int] = FMap()  # descriptor -> socket id (FILE for a non-socket)
+    socks: FMap[int, Socket] = FMap()  # open sockets by id
+    addrs: FMap[int, int] = FMap()  # bound address id -> socket id
+    sysctl: FMap[str, int] = FMap()  # by key (see profiles.Sysctl.key)
+    counters: FMap[str, int] = FMap()
+    clock: int = 0  # microseconds since boot
+    log: tuple[str, ...] = ()  # kernel log lines not yet read by syslog()
+    next_id: int = 1  # socket ids, address ids and connection ids are drawn from here
