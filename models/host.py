@@ -169,8 +169,12 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
         return _refuse(h, errno)
     sock = _s(c)
     qlimit = rules.effective_backlog(p, backlog, limit(p, h))
-    if sock.listener is not None:  # re-listen: the limit changes, nothing is evicted
-        return Outcome(_with_listener(h, sock, attrs.evolve(sock.listener, qlimit=qlimit)), Ret(0))
+    if sock.listener is not None:  # re-listen
+        lst = sock.listener
+        keep_comp, keep_inc = rules.relisten_kept(p, len(lst.comp), len(lst.incomp), qlimit)
+        lst = attrs.evolve(lst, qlimit=qlimit, comp=lst.comp[:keep_comp],
+                           incomp=lst.incomp[len(lst.incomp) - keep_inc:])
+        return Outcome(_with_listener(h, sock, lst), Ret(0))
     if sock.addr is None:  # TCP binds an ephemeral port (tcp_usr_listen, inet_listen)
         h = _bind(h, sock)
         sock = h.socks[sock.sid]

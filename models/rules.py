@@ -53,6 +53,15 @@ def admits(p: Profile, qlen: Term, half_open: Term, qlimit: Term) -> Term:
     return counted <= bound if p.admit_inclusive else counted < bound
 
 
+def relisten_kept(p: Profile, qlen: Term, incqlen: Term, new_qlimit: Term) -> tuple[Term, Term]:
+    """How many connections of each queue a listen() on a listening socket keeps: all of them.
+
+    solisten_proto() jumps to `listening:` and only rewrites sol_qlimit; Linux
+    __inet_listen_sk() only rewrites sk_max_ack_backlog (reference/linux.md §1).
+    """
+    return qlen, incqlen
+
+
 def max_completed(p: Profile, qlimit: Term) -> Term:
     """The longest completed queue `admits` allows for this qlimit (without accept filters)."""
     bound = base(p.admit_base, qlimit, p.admit_u32)

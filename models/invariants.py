@@ -1,0 +1,86 @@
+"""The named invariants: one definition, used by the Hypothesis machines, the explorer, the
+tests and (by name and meaning) the Z3 proofs.
+
+Each check looks at one transition (the state before, the call, the outcome) and returns the
+names of the invariants it breaks. State-only checks are the ones that hold in every reachable
+state; step checks are those that only make sense across a step (what an admission may do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from . import rules
+from .host import Outcome, limit
+from .profiles import Profile
+from .state import Host, Listener
+
+#: invariant name -> what it says (the docs and reports print these).
+INVARIANTS: dict[str, str] = {
+    "refused-unchanged": "a call refused by a guard returns the state it was given",
+    "clamp": "listen() sets 0 <= qlimit <= limit, and qlimit = backlog for backlog in [0, limit]",
+    "queue-bound": "no admission makes the completed queue longer than max_completed(qlimit)",
+    "incq-bound": "after an arrival the accept-filter queue holds at most its capacity "
+                  "(freebsd-src: q+1), unless a lowering re-listen left it longer",
+    "evict-oldest": "the connections an arrival terminates are the oldest waiting ones",
+    "relisten-keeps": "listen() on a listening socket removes no connection from either queue",
+    "fds-consistent": "every descriptor names an open socket or a file; every bound address "
+                      "names an open socket",
+}
+
+
+def _listeners(h: Host) -> dict[int, Listener]:
+    return {sid: s.listener for sid, s in h.socks.items() if s.listener is not None}
+
+
+def check_state(p: Profile, h: Host) -> Iterator[str]:
+    for fd, sid in h.fds.items():
+        if sid != -1 and sid not in h.socks:
+            yield "fds-consistent"
+            return
+        del fd
+    for _addr, sid in h.addrs.items():
+        if sid not in h.socks:
+            yield "fds-consistent"
+            return
+
+
+def check_step(p: Profile, before: Host, call: str, args: tuple[Any, ...],
+               out: Outcome) -> list[str]:
+    """Names of the invariants this transition breaks (empty if none)."""
+    broken: list[str] = list(check_state(p, out.state))
+    after = out.state
+    if out.refused and after is not before:
+        broken.append("refused-unchanged")
+    lb, la = _listeners(before), _listeners(after)
+    if call == "listen" and not out.refused:
+        backlog = args[1]
+        sid = before.fds[args[0]]
+        q = after.socks[sid].listener.qlimit  # type: ignore[union-attr]
+        lim = limit(p, before)
+        if lim >= 0 and not (0 <= q <= lim and (not 0 <= backlog <= lim or q == backlog)):
+            broken.append("clamp")
+        if sid in lb:
+            old, new = lb[sid], la[sid]
+            if old.comp != new.comp or old.incomp != new.incomp:
+                broken.append("relisten-keeps")
+    if call == "connect":
+        for sid, new in la.items():
+            old = lb.get(sid)
+            if old is None:
+                continue
+            if len(new.comp) > len(old.comp) and len(new.comp) > rules.max_completed(p, new.qlimit):
+                broken.append("queue-bound")
+            arrived = [e for e in new.incomp if e not in old.incomp]
+            if arrived:
+                gone = [e for e in old.incomp if e not in new.incomp]
+                if tuple(gone) != old.incomp[: len(gone)]:
+                    broken.append("evict-oldest")
+                cap = max(rules.incq_capacity(p, new.qlimit), 1)
+                if p.incq_evict == "loop":
+                    if len(new.incomp) > cap:
+                        broken.append("incq-bound")
+                elif len(new.incomp) > cap and len(old.incomp) < cap:
+                    broken.append("incq-bound")
+    return broken
