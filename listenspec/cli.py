@@ -9,15 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
 from .errors import ListenspecError
 from .models.profiles import PROFILES, get
 from .script import Script, parse
-
-Handler = Callable[[argparse.Namespace], int]
 
 
 def _read(path: str, *, trace: bool = False) -> Script:
@@ -143,23 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_profiles)
 
-    for register in _EXTENSIONS:
+    from . import commands  # further subcommands, each kept in its own module
+
+    for register in commands.REGISTER:
         register(sub)
     return ap
 
 
-#: Further subcommands register themselves here (kept in their own modules).
-_EXTENSIONS: list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]] = []
-
-
-def _load_extensions() -> None:
-    from . import commands
-
-    _EXTENSIONS.extend(commands.REGISTER)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    _load_extensions()
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)

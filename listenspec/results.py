@@ -160,7 +160,7 @@ def _line_matches(expected: str, actual: str) -> bool:
 
 
 def matches(expected: Result, actual: Result) -> bool:
-    """Does `actual` agree with what the model `expected`? Placeholders in log lines match any text."""
+    """Does `actual` agree with what the model `expected`? Log placeholders match any text."""
     if isinstance(expected, Lines) and isinstance(actual, Lines):
         return len(expected.lines) == len(actual.lines) and all(
             _line_matches(e, a) for e, a in zip(expected.lines, actual.lines, strict=True)

@@ -28,7 +28,7 @@ NOT_OPEN = -1  # a descriptor number no state ever holds
 class Binding:
     fd: int | None  # None: the call that bound the name failed
     sid: int | None
-    target: Target = Target(None, None, None)
+    target: Target = attrs.field(factory=lambda: Target(None, None, None))
 
 
 @attrs.frozen

@@ -90,7 +90,8 @@ class Profile:
     @property
     def parameters(self) -> tuple[str, ...]:
         return tuple(
-            f.name for f in attrs.fields(Profile) if f.name not in ("name", "system", "basis", "cite")
+            f.name for f in attrs.fields(Profile)
+            if f.name not in ("name", "system", "basis", "cite")
         )
 
 
@@ -219,7 +220,9 @@ FREEBSD_9 = derive(
         "sysctls": f"{S.SEED_FREEBSD_9} (kern.ipc.somaxconn); range and default: {S.FB_SYSCTL}",
         "overflow_log": f"{S.CHOICE}: {S.SEED_FREEBSD_9} predates the logging sentence",
         "log_suffix": f"{S.CHOICE}: no overflow log",
-        "unbound_unix_listen": f"{S.CHOICE}: the page's error list is cut off; {S.FB_UNIX_LISTEN_OLD}",
+        "unbound_unix_listen": (
+            f"{S.CHOICE}: the page's error list is cut off; {S.FB_UNIX_LISTEN_OLD}"
+        ),
     },
     name="freebsd-9",
     system="FreeBSD 5.x-9.x (manual page)",
@@ -282,7 +285,9 @@ INTIME = derive(
         "sysctls": f"{S.SEED_INTIME} (\"Not supported by INtime\")",
         "overflow_log": f"{S.CHOICE}: {S.SEED_INTIME} has no logging sentence",
         "log_suffix": f"{S.CHOICE}: no overflow log",
-        "unbound_unix_listen": f"{S.CHOICE}: not in {S.SEED_INTIME}'s errors; {S.FB_UNIX_LISTEN_OLD}",
+        "unbound_unix_listen": (
+            f"{S.CHOICE}: not in {S.SEED_INTIME}'s errors; {S.FB_UNIX_LISTEN_OLD}"
+        ),
         "listen_connected": f"{S.SEED_INTIME} (EINVAL)",
     },
     name="intime",
@@ -308,7 +313,9 @@ DRAGONFLY = derive(
         "sysctls": f"{S.SEED_DRAGONFLY} (kern.ipc.somaxconn); range: {S.DF_SYSCTL}",
         "overflow_log": f"{S.CHOICE}: {S.SEED_DRAGONFLY} has no logging sentence",
         "log_suffix": f"{S.CHOICE}: no overflow log",
-        "unbound_unix_listen": f"{S.CHOICE}: not in {S.SEED_DRAGONFLY}'s errors; {S.FB_UNIX_LISTEN_OLD}",
+        "unbound_unix_listen": (
+            f"{S.CHOICE}: not in {S.SEED_DRAGONFLY}'s errors; {S.FB_UNIX_LISTEN_OLD}"
+        ),
         "listen_connected": f"{S.DF_SOLISTEN} (the page omits EINVAL)",
     },
     name="dragonfly",

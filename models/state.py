@@ -117,11 +117,12 @@ class Socket:
 
 @attrs.frozen
 class Host:
-    fds: FMap[int, int] = FMap()  # descriptor -> socket id (FILE for a non-socket)
-    socks: FMap[int, Socket] = FMap()  # open sockets by id
-    addrs: FMap[int, int] = FMap()  # bound address id -> socket id
-    sysctl: FMap[str, int] = FMap()  # by key (see profiles.Sysctl.key)
-    counters: FMap[str, int] = FMap()
+    # descriptor -> socket id (FILE for a non-socket)
+    fds: FMap[int, int] = attrs.field(factory=FMap)
+    socks: FMap[int, Socket] = attrs.field(factory=FMap)  # open sockets by id
+    addrs: FMap[int, int] = attrs.field(factory=FMap)  # bound address id -> socket id
+    sysctl: FMap[str, int] = attrs.field(factory=FMap)  # by key (see profiles.Sysctl.key)
+    counters: FMap[str, int] = attrs.field(factory=FMap)
     clock: int = 0  # microseconds since boot
     log: tuple[str, ...] = ()  # kernel log lines not yet read by syslog()
     next_id: int = 1  # socket ids, address ids and connection ids are drawn from here

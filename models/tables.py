@@ -49,7 +49,9 @@ def advance(sock: Socket, event: str) -> Socket:
     try:
         nxt = LIFECYCLE[(sock.state, event)]
     except KeyError:
-        raise AssertionError(f"no lifecycle transition from {sock.state.value} on {event}") from None
+        raise AssertionError(
+            f"no lifecycle transition from {sock.state.value} on {event}"
+        ) from None
     return attrs.evolve(sock, state=nxt)
 
 
