@@ -15,7 +15,7 @@ from .errors import ListenspecError
 
 
 class _ErrFactory(Protocol):
-    def __call__(self, message: str, col: int) -> ListenspecError: ...
+    def __call__(self, message: str, col: int, /) -> ListenspecError: ...
 
 
 @attrs.frozen

@@ -432,12 +432,12 @@ def tokenize_strings(
 
 
 class _ErrLike(Protocol):
-    def __call__(self, message: str, col: int) -> ListenspecError: ...
+    def __call__(self, message: str, col: int, /) -> ListenspecError: ...
 
 
 def _unescape_at(body: str, err: _ErrLike, col: int) -> str:
-    def shifted(message: str, c: int) -> ListenspecError:
-        return err(message, col + c)
+    def shifted(message: str, at: int) -> ListenspecError:
+        return err(message, col + at)
 
     return unescape(body, shifted)
 

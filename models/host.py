@@ -204,7 +204,8 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
 def _connect_dgram(h: Host, client: Socket, target: Target) -> Outcome:
     """A datagram connect only records the peer; no listen queue is involved."""
     if client.domain == "AF_UNIX":
-        peer = h.socks.get(h.addrs[target.addr]) if target.addr in h.addrs else None
+        sid = h.addrs.get(target.addr) if target.addr is not None else None
+        peer = h.socks.get(sid) if sid is not None else None
         if peer is None:
             return _refuse(h, "ENOENT" if target.addr is None else "ECONNREFUSED")
         if peer.type != client.type:

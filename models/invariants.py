@@ -67,9 +67,9 @@ def check_step(p: Profile, before: Host, call: str, args: tuple[Any, ...],
                 broken.append("relisten-keeps")
     if call == "connect":
         for sid, new in la.items():
-            old = lb.get(sid)
-            if old is None:
+            if sid not in lb:
                 continue
+            old = lb[sid]
             if len(new.comp) > len(old.comp) and len(new.comp) > rules.max_completed(p, new.qlimit):
                 broken.append("queue-bound")
             arrived = [e for e in new.incomp if e not in old.incomp]
