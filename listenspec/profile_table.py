@@ -30,7 +30,9 @@ def render(param: str, value: Any, p: Profile) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, tuple):
-        return ", ".join(value) if value else "—"
+        if not value:
+            return "—"
+        return ", ".join(" ".join(v) if isinstance(v, tuple) else str(v) for v in value)
     if value is None or value == "":
         return "—"
     return str(value)

@@ -15,6 +15,7 @@ from typing import Any
 import attrs
 
 from listenspec.results import Err, ErrName, Lines, NewFd, Queue, Result, Ret, Str
+from listenspec.script import to_bytes
 
 from . import rules
 from .profiles import Profile
@@ -187,8 +188,10 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
     if (errno := refusal("connect", p, c)) is not None:
         return _refuse(h, errno)
     client = _s(c)
+    if client.connect_pending:  # Linux: this call only finishes the earlier connect
+        return Outcome(_put(h, attrs.evolve(client, connect_pending=False)), Ret(0))
     if target.domain is not None and target.domain != client.domain:
-        return _refuse(h, "EAFNOSUPPORT")
+        return _refuse(h, _family_errno(p, client.domain, target.domain))
     if client.type == "SOCK_DGRAM":
         return _connect_dgram(h, client, target)
     lsock = _listening_target(h, target)
@@ -199,6 +202,13 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
     if lsock.type != client.type:
         return _refuse(h, "EPROTOTYPE" if client.domain == "AF_UNIX" else "ECONNREFUSED")
     return _arrive(p, h, lsock, client)
+
+
+def _family_errno(p: Profile, client: str, target: str) -> str:
+    for c, t, errno in p.connect_family_errno:
+        if c == client and t in ("*", target):
+            return errno
+    return "EAFNOSUPPORT"
 
 
 def _connect_dgram(h: Host, client: Socket, target: Target) -> Outcome:
@@ -255,7 +265,8 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
         lst = attrs.evolve(lst, comp=(*lst.comp, entry))
     h = _with_listener(h, h.socks[lsock.sid], lst)
     client = advance(advance(client, "connect"), "established")
-    return Outcome(_put(h, attrs.evolve(client, queued_on=lsock.sid)), Ret(0))
+    client = attrs.evolve(client, queued_on=lsock.sid, connect_pending=tcp and p.reconnect_once_ok)
+    return Outcome(_put(h, client), Ret(0))
 
 
 def _dropped(h: Host, client: Socket) -> Outcome:
@@ -402,6 +413,11 @@ def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | str | None) 
     if (errno := refusal("setsockopt", p, c)) is not None:
         return _refuse(h, errno)
     sock = _s(c)
+    if p.setsockopt_optlen_first and (
+        value is None
+        or (isinstance(value, str) and opt != "SO_ACCEPTFILTER" and len(to_bytes(value)) < 4)
+    ):
+        return _refuse(h, "EINVAL")
     if opt == "SO_ACCEPTFILTER" and p.accept_filters:
         return _set_accept_filter(p, h, sock, value)
     if opt == "TCP_DEFER_ACCEPT" and p.tcp_defer_accept:
@@ -464,10 +480,8 @@ def getsockopt(p: Profile, h: Host, fd: int, opt: str) -> Outcome:
         }[opt]
         return Outcome(h, Ret(value))
     if opt == "TCP_DEFER_ACCEPT" and p.tcp_defer_accept:
-        if sock.domain == "AF_UNIX":
+        if sock.domain == "AF_UNIX" or sock.type != "SOCK_STREAM":
             return _refuse(h, "EOPNOTSUPP")
-        if sock.type != "SOCK_STREAM":
-            return _refuse(h, "ENOPROTOOPT")
         return Outcome(h, Ret(rules.defer_retrans_to_secs(sock.defer_accept)))
     return _refuse(h, "ENOPROTOOPT")
 

@@ -72,7 +72,10 @@ class Profile:
     accept_not_listening: str  # accept() on a socket that is not listening (stream)
     accept_dgram: str  # accept() on a datagram socket
     connect_on_listener: str
-    send_unconnected: str
+    connect_family_errno: tuple[tuple[str, str, str], ...]  # (client, target or *, errno)
+    reconnect_once_ok: bool  # a second connect() on a connected socket returns 0 once
+    send_unconnected: str  # on a TCP socket (AF_UNIX: ENOTCONN everywhere)
+    setsockopt_optlen_first: bool  # an option value shorter than an int is EINVAL at once
     inet6: bool
     inet_seqpacket: str
     # -- options and observability
@@ -134,7 +137,10 @@ FREEBSD_SRC = Profile(
     accept_not_listening="EINVAL",
     accept_dgram="EINVAL",
     connect_on_listener="EOPNOTSUPP",
+    connect_family_errno=(),
+    reconnect_once_ok=False,
     send_unconnected="ENOTCONN",
+    setsockopt_optlen_first=False,
     inet6=True,
     inet_seqpacket="EPROTONOSUPPORT",
     listenq_sockopts=True,
@@ -165,7 +171,12 @@ FREEBSD_SRC = Profile(
         "accept_not_listening": f"{S.FB_DEQUEUE} (kern_accept4: !SOLISTENING -> EINVAL)",
         "accept_dgram": f"{S.FB_DEQUEUE} (kern_accept4: !SOLISTENING -> EINVAL)",
         "connect_on_listener": f"{S.CHOICE}: soconnectat() refuses a listening socket",
+        "connect_family_errno": f"{S.CHOICE}: tcp_usr_connect() and unp_connectat(): "
+                                "another family is EAFNOSUPPORT",
+        "reconnect_once_ok": f"{S.CHOICE}: soconnectat() on a connected socket is EISCONN",
         "send_unconnected": f"{S.CHOICE}: sosend() on an unconnected stream socket",
+        "setsockopt_optlen_first": f"{S.CHOICE}: sosetopt() looks the option up first "
+                                   "(unknown: ENOPROTOOPT)",
         "inet6": S.CHOICE,
         "inet_seqpacket": f"{S.CHOICE}: no SCTP in the modelled kernel",
         "listenq_sockopts": f"{S.FB_SOGETOPT}; {S.FB_SOSETOPT}",
@@ -359,7 +370,10 @@ LINUX = Profile(
     accept_not_listening="EINVAL",
     accept_dgram="EOPNOTSUPP",
     connect_on_listener="EISCONN",
+    connect_family_errno=(("AF_UNIX", "*", "EINVAL"), ("AF_INET6", "AF_INET", "EINVAL")),
+    reconnect_once_ok=True,
     send_unconnected="EPIPE",
+    setsockopt_optlen_first=True,
     inet6=True,
     inet_seqpacket="ESOCKTNOSUPPORT",
     listenq_sockopts=False,
@@ -390,7 +404,13 @@ LINUX = Profile(
         "accept_not_listening": f"{S.CHOICE}: inet_accept() requires TCP_LISTEN",
         "accept_dgram": f"{S.CHOICE}: sock_no_accept()",
         "connect_on_listener": f"{S.CHOICE}: __inet_stream_connect() on a non-CLOSE socket",
+        "connect_family_errno": f"{S.CHOICE}, measured by the kernel executor: "
+                                "unix_mkname_bsd() and tcp_v6_connect() check the length first",
+        "reconnect_once_ok": f"{S.CHOICE}, measured by the kernel executor: after a non-blocking "
+                             "connect completes, __inet_stream_connect() still sees SS_CONNECTING",
         "send_unconnected": f"{S.CHOICE}: tcp_sendmsg_locked() -> sk_stream_wait_connect()",
+        "setsockopt_optlen_first": f"{S.CHOICE}, measured by the kernel executor: "
+                                   "sk_setsockopt() and do_tcp_setsockopt() check optlen first",
         "inet6": S.CHOICE,
         "inet_seqpacket": f"{S.CHOICE}: inet_create() without SCTP",
         "listenq_sockopts": f"{S.LX_DIAG} (\"No getsockopt reads backlog\")",
