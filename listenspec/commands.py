@@ -61,4 +61,10 @@ def register(sub: Sub) -> None:
     p.set_defaults(func=_verify)
 
 
-REGISTER: list[Callable[[Sub], None]] = [register]
+def _conform(sub: Sub) -> None:
+    from .conform import register as reg
+
+    reg(sub)
+
+
+REGISTER: list[Callable[[Sub], None]] = [register, _conform]

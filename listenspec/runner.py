@@ -60,11 +60,18 @@ class ModelRun:
         if isinstance(arg, Name):
             b = self.names[arg.name]
             self._refresh(b)
+            fd = self._fd(arg)
+            if b.target.domain is None:  # the name never stood for a socket
+                return Target(None, None, None, "ENOTSOCK" if fd != NOT_OPEN else "EBADF")
+            if fd == NOT_OPEN and b.target.addr is None:  # closed, and it never had an address
+                return Target(None, None, None, "EBADF")
             return b.target
         sid = self.state.fds.get(arg)
-        sock = self.state.socks.get(sid) if sid is not None and sid != FILE else None
-        if sock is None:
-            return Target(None, None, None)
+        if sid is None:
+            return Target(None, None, None, "EBADF")
+        if sid == FILE:
+            return Target(None, None, None, "ENOTSOCK")
+        sock = self.state.socks[sid]
         return Target(sock.addr, sock.domain, sock.type)
 
     def _refresh(self, b: Binding) -> None:

@@ -33,11 +33,16 @@ class Outcome:
 
 @attrs.frozen
 class Target:
-    """Where connect()/syn() go: the address the named socket is (or was) bound to."""
+    """Where connect()/syn() go: the address the named socket is (or was) bound to.
+
+    `errno` is set when the argument never named a socket, so there is no address to aim at:
+    EBADF (never open) or ENOTSOCK (a file) — what getsockname(2) answers for it.
+    """
 
     addr: int | None
     domain: str | None
     type: str | None
+    errno: str | None = None
 
 
 def initial(p: Profile) -> Host:
@@ -184,24 +189,41 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
 
 
 def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
+    if target.errno is not None:
+        return _refuse(h, target.errno)
     c = resolve(h, fd)
     if (errno := refusal("connect", p, c)) is not None:
         return _refuse(h, errno)
     client = _s(c)
-    if client.connect_pending:  # Linux: this call only finishes the earlier connect
-        return Outcome(_put(h, attrs.evolve(client, connect_pending=False)), Ret(0))
+    if client.connect_pending is not None:  # Linux: this call only ends the earlier connect
+        result = Ret(0) if client.connect_pending == "ok" else Err("ECONNABORTED")
+        return Outcome(_put(h, attrs.evolve(client, connect_pending=None)), result)
     if target.domain is not None and target.domain != client.domain:
-        return _refuse(h, _family_errno(p, client.domain, target.domain))
+        kind = target.domain if target.addr is not None else f"{target.domain}/unbound"
+        return _refuse(h, _family_errno(p, client.domain, kind))
     if client.type == "SOCK_DGRAM":
         return _connect_dgram(h, client, target)
+    if client.domain != "AF_UNIX" and client.addr is not None and target.addr == client.addr:
+        # TCP simultaneous open with itself (RFC 793): the socket ends up connected to itself.
+        client = advance(advance(client, "connect"), "established")
+        return Outcome(_put(h, attrs.evolve(client, connect_pending=_pending(p, "ok"))), Ret(0))
     lsock = _listening_target(h, target)
-    if lsock is None:
-        if target.addr is None and client.domain == "AF_UNIX":
-            return _refuse(h, "ENOENT")
-        return _refuse(h, "ECONNREFUSED")
-    if lsock.type != client.type:
-        return _refuse(h, "EPROTOTYPE" if client.domain == "AF_UNIX" else "ECONNREFUSED")
+    if client.domain == "AF_UNIX":
+        if lsock is None:
+            return _refuse(h, "ENOENT" if target.addr is None else "ECONNREFUSED")
+        if lsock.type != client.type:
+            return _refuse(h, "EPROTOTYPE")
+    elif lsock is None or lsock.type != client.type:
+        # Nobody listens there: the SYN is answered by an RST.
+        if not p.sticky_connecting:
+            return _refuse(h, "ECONNREFUSED")
+        client = attrs.evolve(client, connect_pending="failed")
+        return Outcome(_put(h, client), Err("ECONNREFUSED"))
     return _arrive(p, h, lsock, client)
+
+
+def _pending(p: Profile, how: str) -> str | None:
+    return how if p.sticky_connecting else None
 
 
 def _family_errno(p: Profile, client: str, target: str) -> str:
@@ -265,7 +287,12 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
         lst = attrs.evolve(lst, comp=(*lst.comp, entry))
     h = _with_listener(h, h.socks[lsock.sid], lst)
     client = advance(advance(client, "connect"), "established")
-    client = attrs.evolve(client, queued_on=lsock.sid, connect_pending=tcp and p.reconnect_once_ok)
+    client = attrs.evolve(client, queued_on=lsock.sid,
+                          connect_pending=_pending(p, "ok") if tcp else None)
+    if tcp and client.addr is None:  # the connect bound an ephemeral port
+        h, addr = _new_id(h)
+        h = attrs.evolve(h, addrs=h.addrs.set(addr, client.sid))
+        client = attrs.evolve(client, addr=addr)
     return Outcome(_put(h, client), Ret(0))
 
 
@@ -286,6 +313,8 @@ def _forget(h: Host, sock: Socket) -> Host:
 
 def syn(p: Profile, h: Host, target: Target) -> Outcome:
     """A peer sends a bare SYN to the target and never completes the handshake."""
+    if target.errno is not None:
+        return _refuse(h, target.errno)
     if target.domain == "AF_UNIX":
         return _refuse(h, "EPROTOTYPE")  # a SYN cannot reach an AF_UNIX socket
     lsock = _listening_target(h, target)

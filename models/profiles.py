@@ -72,8 +72,11 @@ class Profile:
     accept_not_listening: str  # accept() on a socket that is not listening (stream)
     accept_dgram: str  # accept() on a datagram socket
     connect_on_listener: str
-    connect_family_errno: tuple[tuple[str, str, str], ...]  # (client, target or *, errno)
-    reconnect_once_ok: bool  # a second connect() on a connected socket returns 0 once
+    # (client domain, target domain [/unbound] or *, errno); anything else is EAFNOSUPPORT
+    connect_family_errno: tuple[tuple[str, str, str], ...]
+    # Linux: after a non-blocking TCP connect settles, the socket stays SS_CONNECTING until the
+    # next connect(): that call returns 0 (or ECONNABORTED after a refusal), and listen() fails.
+    sticky_connecting: bool
     send_unconnected: str  # on a TCP socket (AF_UNIX: ENOTCONN everywhere)
     setsockopt_optlen_first: bool  # an option value shorter than an int is EINVAL at once
     inet6: bool
@@ -138,7 +141,7 @@ FREEBSD_SRC = Profile(
     accept_dgram="EINVAL",
     connect_on_listener="EOPNOTSUPP",
     connect_family_errno=(),
-    reconnect_once_ok=False,
+    sticky_connecting=False,
     send_unconnected="ENOTCONN",
     setsockopt_optlen_first=False,
     inet6=True,
@@ -173,7 +176,7 @@ FREEBSD_SRC = Profile(
         "connect_on_listener": f"{S.CHOICE}: soconnectat() refuses a listening socket",
         "connect_family_errno": f"{S.CHOICE}: tcp_usr_connect() and unp_connectat(): "
                                 "another family is EAFNOSUPPORT",
-        "reconnect_once_ok": f"{S.CHOICE}: soconnectat() on a connected socket is EISCONN",
+        "sticky_connecting": f"{S.CHOICE}: soconnectat() on a connected socket is EISCONN",
         "send_unconnected": f"{S.CHOICE}: sosend() on an unconnected stream socket",
         "setsockopt_optlen_first": f"{S.CHOICE}: sosetopt() looks the option up first "
                                    "(unknown: ENOPROTOOPT)",
@@ -370,8 +373,15 @@ LINUX = Profile(
     accept_not_listening="EINVAL",
     accept_dgram="EOPNOTSUPP",
     connect_on_listener="EISCONN",
-    connect_family_errno=(("AF_UNIX", "*", "EINVAL"), ("AF_INET6", "AF_INET", "EINVAL")),
-    reconnect_once_ok=True,
+    connect_family_errno=(
+        ("AF_UNIX", "*", "EINVAL"),
+        ("AF_INET6", "AF_INET", "EINVAL"),
+        ("AF_INET6", "AF_INET/unbound", "EINVAL"),
+        # an unbound AF_UNIX socket's address is its family alone: shorter than a sockaddr_in
+        ("AF_INET", "AF_UNIX/unbound", "EINVAL"),
+        ("AF_INET6", "AF_UNIX/unbound", "EINVAL"),
+    ),
+    sticky_connecting=True,
     send_unconnected="EPIPE",
     setsockopt_optlen_first=True,
     inet6=True,
@@ -406,8 +416,9 @@ LINUX = Profile(
         "connect_on_listener": f"{S.CHOICE}: __inet_stream_connect() on a non-CLOSE socket",
         "connect_family_errno": f"{S.CHOICE}, measured by the kernel executor: "
                                 "unix_mkname_bsd() and tcp_v6_connect() check the length first",
-        "reconnect_once_ok": f"{S.CHOICE}, measured by the kernel executor: after a non-blocking "
-                             "connect completes, __inet_stream_connect() still sees SS_CONNECTING",
+        "sticky_connecting": f"{S.CHOICE}, measured by the kernel executor: after a "
+                             "non-blocking connect settles, __inet_stream_connect() and "
+                             "inet_listen() still see SS_CONNECTING",
         "send_unconnected": f"{S.CHOICE}: tcp_sendmsg_locked() -> sk_stream_wait_connect()",
         "setsockopt_optlen_first": f"{S.CHOICE}, measured by the kernel executor: "
                                    "sk_setsockopt() and do_tcp_setsockopt() check optlen first",

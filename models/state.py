@@ -113,9 +113,10 @@ class Socket:
     peer: int | None = None  # socket id of the connected other end, once accepted
     error: str | None = None  # pending so_error
     defer_accept: int = 0  # Linux TCP_DEFER_ACCEPT, in SYN-ACK retransmissions
-    # Linux: a non-blocking connect that completed leaves sock->state at SS_CONNECTING until
-    # the next connect() call, which then returns 0 (profile.reconnect_once_ok).
-    connect_pending: bool = False
+    # Linux (profile.sticky_connecting): a settled non-blocking TCP connect leaves sock->state
+    # at SS_CONNECTING until the next connect() call, which returns 0 after a success ("ok")
+    # or ECONNABORTED after a refusal ("failed"); listen() fails meanwhile.
+    connect_pending: str | None = None
 
 
 @attrs.frozen

@@ -45,7 +45,7 @@ CALL = st.one_of(
 #: (call, errno) pairs that are outcomes of the protocol, not refusals of the call.
 OUTCOMES = {
     ("connect", "ECONNRESET"), ("connect", "EINPROGRESS"), ("connect", "ECONNREFUSED"),
-    ("connect", "EAGAIN"), ("syn", "EINPROGRESS"),
+    ("connect", "EAGAIN"), ("connect", "ECONNABORTED"), ("syn", "EINPROGRESS"),
     ("send", "ECONNRESET"),  # a pending error, reported and cleared
 }
 

@@ -1,0 +1,161 @@
+"""`listenspec conform`: differential conformance of a profile against this machine's kernel.
+
+Hypothesis draws scripts (scriptgen.scripts), each runs on the model and on the kernel, and the
+traces are compared line by line. A mismatch is shrunk by Hypothesis to a short script, printed
+with both traces, saved under counterexamples/, and makes the run fail. A step the kernel
+executor cannot perform (an `unsupported(...)` result) is not compared, and is counted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import attrs
+from hypothesis import HealthCheck, Phase, given, seed, settings
+
+from .models.profiles import get
+from .results import Result, Unsupported, matches
+from .runner import run_model
+from .script import Script
+from .scriptgen import script_text, scripts
+
+
+@attrs.define
+class ConformStats:
+    scripts: int = 0
+    steps: int = 0
+    skipped_steps: int = 0
+    mismatches: int = 0
+    seconds: float = 0.0
+    counterexample: str | None = None  # the shrunk script
+    saved: str | None = None  # where it was written
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scripts": self.scripts,
+            "steps": self.steps,
+            "skipped_steps": self.skipped_steps,
+            "mismatches": self.mismatches,
+            "seconds": round(self.seconds, 3),
+            "steps_per_second": round(self.steps / self.seconds, 1) if self.seconds else 0.0,
+            "counterexample": self.counterexample,
+            "saved": self.saved,
+        }
+
+
+class Mismatch(AssertionError):
+    pass
+
+
+def first_difference(model: list[Result], kernel: list[Result]) -> int | None:
+    """Index of the first step whose results differ (unsupported kernel steps are skipped)."""
+    for i, (m, k) in enumerate(zip(model, kernel, strict=True)):
+        if isinstance(k, Unsupported):
+            continue
+        if not matches(m, k):
+            return i
+    return None
+
+
+def side_by_side(script: Script, model: list[Result], kernel: list[Result], profile: str,
+                 at: int | None) -> str:
+    width = max(len(s.text) for s in script.steps) + 2
+    lines = [f"{'script'.ljust(width)}{profile:<16}kernel"]
+    for i, (s, m, k) in enumerate(zip(script.steps, model, kernel, strict=True)):
+        mark = "  <-- differs" if i == at else ""
+        lines.append(f"{s.text.ljust(width)}{m.render():<16}{k.render()}{mark}")
+    return "\n".join(lines)
+
+
+def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: Path,
+            max_steps: int = 25, progress: bool = False) -> tuple[ConformStats, str]:
+    """Run `examples` random scripts on the model and the kernel; return stats and a report."""
+    from .kernel import run_on_kernel
+
+    profile = get(profile_name)
+    stats = ConformStats()
+    last_failure: dict[str, Any] = {}
+    started = time.monotonic()
+    gen = scripts(max_steps=max_steps, syn=True)
+
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=seed_value is None,
+              suppress_health_check=list(HealthCheck),
+              phases=[Phase.generate, Phase.shrink])
+    @given(gen)
+    def one(script: Script) -> None:
+        model = [e.result for e in run_model(script, profile)]
+        kernel = run_on_kernel(script)
+        stats.scripts += 1
+        stats.steps += len(script.steps)
+        stats.skipped_steps += sum(isinstance(k, Unsupported) for k in kernel)
+        if progress and stats.scripts % 50 == 0:
+            print(f"\r{stats.scripts} scripts, {stats.steps} steps", end="", file=sys.stderr)
+        at = first_difference(model, kernel)
+        if at is not None:
+            last_failure.update(script=script, model=model, kernel=kernel, at=at)
+            raise Mismatch(f"step {at + 1} differs")
+
+    if seed_value is not None:
+        one = seed(seed_value)(one)
+    try:
+        one()
+        report = ""
+    except Mismatch:
+        stats.mismatches = 1
+        script, model, kernel, at = (last_failure[k] for k in ("script", "model", "kernel", "at"))
+        stats.counterexample = script_text(script)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = out_dir / f"conform-{profile_name}-{stamp}.lsn"
+        path.write_text(stats.counterexample, encoding="utf-8")
+        for label, results in (("model", model), ("kernel", kernel)):
+            path.with_suffix(f".{label}.trace").write_text(
+                "".join(f"{s.text} = {r.render()}\n"
+                        for s, r in zip(script.steps, results, strict=True)),
+                encoding="utf-8")
+        stats.saved = str(path)
+        report = (f"mismatch (shrunk to {len(script.steps)} steps), saved to {path}:\n"
+                  + side_by_side(script, model, kernel, profile_name, at))
+    if progress:
+        print("", file=sys.stderr)
+    stats.seconds = time.monotonic() - started
+    return stats, report
+
+
+def _cmd(args: argparse.Namespace) -> int:
+    from .errors import ListenspecError
+    from .kernel import kernel_environment
+
+    if args.examples < 1:
+        raise ListenspecError("--examples must be at least 1")
+    print(f"# kernel: {kernel_environment()}", file=sys.stderr)
+    stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
+                            args.max_steps, progress=sys.stderr.isatty() and not args.json)
+    if args.json:
+        print(json.dumps(stats.as_dict(), indent=1))
+    else:
+        d = stats.as_dict()
+        print(f"{d['scripts']} scripts, {d['steps']} steps ({d['skipped_steps']} not comparable), "
+              f"{d['mismatches']} mismatches, {d['seconds']} s, {d['steps_per_second']} steps/s")
+        if report:
+            print(report)
+    return 1 if stats.mismatches else 0
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("conform", help="random scripts on the model and this kernel, compared")
+    p.add_argument("--profile", default="linux", help="the profile to hold the kernel to "
+                                                      "(default: linux)")
+    p.add_argument("--examples", type=int, default=200, help="scripts to run (default 200)")
+    p.add_argument("--seed", type=int, default=None, help="a seed, for a different sample "
+                                                          "(default: derandomized)")
+    p.add_argument("--max-steps", type=int, default=25, help="longest script (default 25)")
+    p.add_argument("--out", default="counterexamples", help="where a mismatch is saved")
+    p.add_argument("--json", action="store_true", help="keys: scripts, steps, mismatches, "
+                                                       "seconds, steps_per_second")
+    p.set_defaults(func=_cmd)
