@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import platform
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from .results import Result, Unsupported, matches
 from .runner import run_model
 from .script import Script
 from .scriptgen import script_text, scripts
+from .verify import StageResult
 
 
 @attrs.define
@@ -125,6 +127,27 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
         print("", file=sys.stderr)
     stats.seconds = time.monotonic() - started
     return stats, report
+
+
+def verify_stage(quick: bool) -> StageResult:
+    """`listenspec verify`'s conformance pass: the linux profile against this kernel."""
+    from .kernel.netns import isolation_problem
+
+    if platform.system() != "Linux":
+        return StageResult("conformance", True, (f"skipped: no Linux kernel here "
+                                                 f"({platform.system()})",))
+    problem = isolation_problem()
+    if problem is not None:
+        return StageResult("conformance", True, (f"skipped: {problem}",))
+    examples = 100 if quick else 400
+    stats, report = conform("linux", examples, None, Path("counterexamples"))
+    d = stats.as_dict()
+    lines = [f"linux vs this kernel: {d['scripts']} scripts, {d['steps']} steps "
+             f"({d['skipped_steps']} not comparable), {d['mismatches']} mismatches, "
+             f"{d['steps_per_second']} steps/s"]
+    if report:
+        lines += report.splitlines()
+    return StageResult("conformance", stats.mismatches == 0, tuple(lines), d)
 
 
 def _cmd(args: argparse.Namespace) -> int:

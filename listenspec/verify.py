@@ -36,8 +36,12 @@ class StageResult:
 
 Stage = Callable[[bool], StageResult]  # argument: quick (a smaller budget)
 
-#: further stages, in order; each module that provides one appends it here.
-STAGES: list[tuple[str, Stage]] = []
+
+def stages() -> list[tuple[str, Stage]]:
+    """The further stages, in order: each module that provides one is named here."""
+    from . import conform
+
+    return [("conformance", conform.verify_stage)]
 
 
 def run_example(ex: Example, profile: str) -> ExampleResult:
@@ -110,7 +114,7 @@ def verify(out: TextIO = sys.stdout, *, quick: bool = False,
     ok = not failed and bad_cells == 0
     summary["clauses"] = matrix
     summary["examples"] = {"total": len(results), "failed": len(failed)}
-    for name, stage in STAGES:
+    for name, stage in stages():
         if only and name not in only:
             continue
         print(f"\n== {name}", file=out, flush=True)

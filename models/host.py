@@ -102,13 +102,16 @@ def _where(sock: Socket) -> str:
     return "local:<path>"
 
 
-def _reset_client(h: Host, client_sid: int, event: str) -> Host:
+def _reset_client(p: Profile, h: Host, client_sid: int, event: str) -> Host:
     """The client end of a connection the listener side terminated gets an RST."""
     client = h.socks.get(client_sid)
     if client is None or client.state is not SockState.CONNECTED:
         return h
-    client = advance(client, event)
-    return _put(h, attrs.evolve(client, error="ECONNRESET", queued_on=None))
+    client = attrs.evolve(advance(client, event), error="ECONNRESET", queued_on=None)
+    if p.reset_unbinds and client.addr is not None:
+        h = attrs.evolve(h, addrs=h.addrs.remove(client.addr))
+        client = attrs.evolve(client, addr=None)
+    return _put(h, client)
 
 
 def _overflow(p: Profile, h: Host, lsock: Socket, tcp: bool) -> Host:
@@ -198,7 +201,9 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
     if client.connect_pending is not None:  # Linux: this call only ends the earlier connect
         result = Ret(0) if client.connect_pending == "ok" else Err("ECONNABORTED")
         return Outcome(_put(h, attrs.evolve(client, connect_pending=None)), result)
-    if target.domain is not None and target.domain != client.domain:
+    v4_ok = p.dgram_v6_takes_v4 and client.type == "SOCK_DGRAM" and (
+        client.domain, target.domain) == ("AF_INET6", "AF_INET")
+    if target.domain is not None and target.domain != client.domain and not v4_ok:
         kind = target.domain if target.addr is not None else f"{target.domain}/unbound"
         return _refuse(h, _family_errno(p, client.domain, kind))
     if client.type == "SOCK_DGRAM":
@@ -209,8 +214,12 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
         return Outcome(_put(h, attrs.evolve(client, connect_pending=_pending(p, "ok"))), Ret(0))
     lsock = _listening_target(h, target)
     if client.domain == "AF_UNIX":
+        if target.addr is None:
+            # An unbound socket's name is its family alone: no path (unix_validate_addr(),
+            # unp_connectat(): EINVAL).
+            return _refuse(h, "EINVAL")
         if lsock is None:
-            return _refuse(h, "ENOENT" if target.addr is None else "ECONNREFUSED")
+            return _refuse(h, "ECONNREFUSED")
         if lsock.type != client.type:
             return _refuse(h, "EPROTOTYPE")
     elif lsock is None or lsock.type != client.type:
@@ -239,7 +248,7 @@ def _connect_dgram(h: Host, client: Socket, target: Target) -> Outcome:
         sid = h.addrs.get(target.addr) if target.addr is not None else None
         peer = h.socks.get(sid) if sid is not None else None
         if peer is None:
-            return _refuse(h, "ENOENT" if target.addr is None else "ECONNREFUSED")
+            return _refuse(h, "EINVAL" if target.addr is None else "ECONNREFUSED")
         if peer.type != client.type:
             return _refuse(h, "EPROTOTYPE")
     return Outcome(_put(h, advance(advance(client, "connect"), "established")), Ret(0))
@@ -275,7 +284,7 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
         k = rules.evictions(p, len(lst.incomp), lst.qlimit)
         evicted, kept = lst.incomp[:k], lst.incomp[k:]
         for e in evicted:
-            h = _reset_client(h, e.client, "evicted")
+            h = _reset_client(p, h, e.client, "evicted")
         entry = attrs.evolve(entry, upcall=lst.accept_filter if tcp else None)
         lst = attrs.evolve(lst, incomp=(*kept, entry))
     elif tcp and lsock.defer_accept > 0:
@@ -380,6 +389,10 @@ def send(p: Profile, h: Host, fd: int, data: bytes) -> Outcome:
         # A pending error is reported (and cleared) before anything else.
         return Outcome(_put(h, attrs.evolve(c.sock, error=None)), Err(c.sock.error))
     if (errno := refusal("send", p, c)) is not None:
+        sock = c.sock
+        if (errno == "EDESTADDRREQ" and p.dgram_send_autobinds and sock is not None
+                and sock.addr is None and sock.state is SockState.FRESH):
+            return Outcome(_bind(h, sock), Err(errno))  # bound on the way in, then refused
         return _refuse(h, errno)
     sock = _s(c)
     if sock.queued_on is not None and data:
@@ -424,7 +437,7 @@ def close(p: Profile, h: Host, fd: int) -> Outcome:
     if sock.listener is not None:
         # soclose(): every queued connection, complete or not, is aborted (RST to the client).
         for e in (*sock.listener.comp, *sock.listener.incomp):
-            h = _reset_client(h, e.client, "peer-reset")
+            h = _reset_client(p, h, e.client, "peer-reset")
     if sock.queued_on is not None and sock.queued_on in h.socks:
         h = _feed(p, h, sock, eof=True)
     advance(sock, "close")

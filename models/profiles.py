@@ -77,6 +77,9 @@ class Profile:
     # Linux: after a non-blocking TCP connect settles, the socket stays SS_CONNECTING until the
     # next connect(): that call returns 0 (or ECONNABORTED after a refusal), and listen() fails.
     sticky_connecting: bool
+    dgram_v6_takes_v4: bool  # an AF_INET6 datagram socket may connect to an IPv4 address
+    reset_unbinds: bool  # a TCP socket reset by its peer loses its local port (bind works)
+    dgram_send_autobinds: bool  # send() on an unbound UDP socket binds it, even when it fails
     send_unconnected: str  # on a TCP socket (AF_UNIX: ENOTCONN everywhere)
     setsockopt_optlen_first: bool  # an option value shorter than an int is EINVAL at once
     inet6: bool
@@ -142,6 +145,9 @@ FREEBSD_SRC = Profile(
     connect_on_listener="EOPNOTSUPP",
     connect_family_errno=(),
     sticky_connecting=False,
+    dgram_v6_takes_v4=False,
+    reset_unbinds=False,
+    dgram_send_autobinds=False,
     send_unconnected="ENOTCONN",
     setsockopt_optlen_first=False,
     inet6=True,
@@ -177,6 +183,9 @@ FREEBSD_SRC = Profile(
         "connect_family_errno": f"{S.CHOICE}: tcp_usr_connect() and unp_connectat(): "
                                 "another family is EAFNOSUPPORT",
         "sticky_connecting": f"{S.CHOICE}: soconnectat() on a connected socket is EISCONN",
+        "dgram_v6_takes_v4": f"{S.CHOICE}: udp6_connect() wants an AF_INET6 address",
+        "reset_unbinds": f"{S.CHOICE}: a dropped inpcb keeps its port",
+        "dgram_send_autobinds": f"{S.CHOICE}: udp_send() checks the address before binding",
         "send_unconnected": f"{S.CHOICE}: sosend() on an unconnected stream socket",
         "setsockopt_optlen_first": f"{S.CHOICE}: sosetopt() looks the option up first "
                                    "(unknown: ENOPROTOOPT)",
@@ -382,6 +391,9 @@ LINUX = Profile(
         ("AF_INET6", "AF_UNIX/unbound", "EINVAL"),
     ),
     sticky_connecting=True,
+    dgram_v6_takes_v4=True,
+    reset_unbinds=True,
+    dgram_send_autobinds=True,
     send_unconnected="EPIPE",
     setsockopt_optlen_first=True,
     inet6=True,
@@ -419,6 +431,12 @@ LINUX = Profile(
         "sticky_connecting": f"{S.CHOICE}, measured by the kernel executor: after a "
                              "non-blocking connect settles, __inet_stream_connect() and "
                              "inet_listen() still see SS_CONNECTING",
+        "dgram_v6_takes_v4": f"{S.CHOICE}, measured by the kernel executor: "
+                             "ip6_datagram_connect() hands AF_INET to __ip4_datagram_connect()",
+        "reset_unbinds": f"{S.CHOICE}, measured by the kernel executor: tcp_done() puts the "
+                         "autobound port back",
+        "dgram_send_autobinds": f"{S.CHOICE}, measured by the kernel executor: "
+                                "inet_send_prepare() autobinds before udp_sendmsg() checks",
         "send_unconnected": f"{S.CHOICE}: tcp_sendmsg_locked() -> sk_stream_wait_connect()",
         "setsockopt_optlen_first": f"{S.CHOICE}, measured by the kernel executor: "
                                    "sk_setsockopt() and do_tcp_setsockopt() check optlen first",

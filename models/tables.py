@@ -39,6 +39,8 @@ LIFECYCLE: dict[tuple[SockState, str], SockState] = {
     (CG, "abandoned"): X,  # silently dropped: the executor gives up and closes (the contract)
     (C, "peer-reset"): D,  # e.g. the listener closed with the connection still queued
     (C, "evicted"): D,  # an accept filter's queue terminated it
+    (D, "bind"): D,  # Linux: the reset gave the port back; the socket may bind again
+    (C, "bind"): C,  # an AF_UNIX client connects without a name and may take one later
     (F, "accepted"): C,  # the socket accept() returns is born connected
     **{(s, "close"): X for s in (F, B, L, C, D)},
 }
@@ -110,8 +112,9 @@ DESC = (BADF, NOTSOCK)
 GUARDS: dict[str, tuple[Guard, ...]] = {
     "bind": (
         *DESC,
-        Guard("the socket already has an address or is in use",
-              lambda p, c: _sock(c).state is not F, "EINVAL", "listenspec choice: bind(2)"),
+        Guard("the socket already has a local address",
+              lambda p, c: _sock(c).addr is not None, "EINVAL",
+              "listenspec choice: in_pcbbind(), unp_bind(), inet_bind(), unix_bind()"),
     ),
     "listen": (
         *DESC,
@@ -147,14 +150,14 @@ GUARDS: dict[str, tuple[Guard, ...]] = {
     ),
     "send": (
         *DESC,
-        Guard("a datagram socket with no peer",
-              lambda p, c: not _stream(c) and _sock(c).state is not C, "EDESTADDRREQ",
-              "send(2) [EDESTADDRREQ]"),
         Guard("the socket was reset", lambda p, c: _sock(c).state is D, "EPIPE",
               "send(2) [EPIPE]"),
         Guard("an AF_UNIX socket that is not connected",
               lambda p, c: _sock(c).state is not C and _sock(c).domain == "AF_UNIX",
-              "ENOTCONN", "uipc_send(); unix_stream_sendmsg()"),
+              "ENOTCONN", "uipc_send(); unix_stream_sendmsg(); unix_dgram_sendmsg()"),
+        Guard("a datagram socket with no peer",
+              lambda p, c: not _stream(c) and _sock(c).state is not C, "EDESTADDRREQ",
+              "send(2) [EDESTADDRREQ]"),
         Guard("the socket is not connected", lambda p, c: _sock(c).state is not C,
               "profile.send_unconnected", "profile parameter send_unconnected"),
     ),

@@ -47,6 +47,7 @@ OUTCOMES = {
     ("connect", "ECONNRESET"), ("connect", "EINPROGRESS"), ("connect", "ECONNREFUSED"),
     ("connect", "EAGAIN"), ("connect", "ECONNABORTED"), ("syn", "EINPROGRESS"),
     ("send", "ECONNRESET"),  # a pending error, reported and cleared
+    ("send", "EDESTADDRREQ"),  # Linux binds an unbound UDP socket before it refuses
 }
 
 
