@@ -271,9 +271,13 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
             # The client is refused at once and is left as it was.
             return Outcome(_overflow(p, h, lsock, tcp=False), Err(p.unix_overflow))
         h = _overflow(p, h, lsock, tcp=True)
-        if p.tcp_overflow == "reset" and h.sysctl.get("rst_on_sock_fail", 1):
-            client = advance(advance(client, "connect"), "reset")
-            return Outcome(_put(h, client), Err("ECONNRESET"))
+        if p.tcp_overflow == "reset":
+            if h.sysctl.get("rst_on_sock_fail", 1):
+                client = advance(advance(client, "connect"), "reset")
+                return Outcome(_put(h, client), Err("ECONNRESET"))
+            # The final ACK is dropped after the syncache entry is gone: the client's
+            # handshake completed, but nothing reached the listener (reference/freebsd.md §6).
+            return Outcome(_put(h, advance(advance(client, "connect"), "established")), Ret(0))
         return _dropped(h, client)
     h, conn = _new_id(h)
     entry = Pending(conn=conn, client=client.sid)

@@ -156,6 +156,18 @@ CLAUSES: tuple[Clause, ...] = (
            "(AF_UNIX), fails with EDESTADDRREQ.",
            ("freebsd-10", "freebsd-13", "freebsd-src"),
            ("tables.GUARDS[listen]", "profile.unbound_unix_listen"), "errors"),
+    # ------------------------------------------------------------------ source facts
+    Clause("SRC-RST-ON-SOCK-FAIL", (),
+           "FreeBSD source: a connection that finds the queue full has completed its handshake "
+           "and is reset (ECONNRESET) while net.inet.tcp.syncache.rst_on_sock_fail is 1 (the "
+           "default); with 0 the final ACK is dropped: the client's connect() succeeds but nothing "
+           "reaches the listener (reference/freebsd.md §6).",
+           ("freebsd-src",), ("profile.tcp_overflow", "host._arrive"), "overflow"),
+    Clause("SRC-DEFER-ACCEPT", (),
+           "Linux TCP_DEFER_ACCEPT: the connection waits as a request sock (not in the accept "
+           "queue) until data arrives, and then needs room in the accept queue; the option "
+           "reads back rounded up to whole SYN-ACK retransmissions (reference/linux.md §5).",
+           ("linux",), ("rules.defer_secs_to_retrans", "host._feed"), "filters"),
     # ------------------------------------------------------------------ choices
     Clause("CHOICE-INHERIT", (),
            "Where a page is silent on something a script can do, its profile inherits the "

@@ -61,7 +61,7 @@ def test_clause_ids_are_unique_and_cite_seed_files() -> None:
     assert len({c.id for c in CLAUSES}) == len(CLAUSES)
     for c in CLAUSES:
         assert set(c.seeds) <= set(SEEDS)
-        assert c.seeds or c.id.startswith("CHOICE-")
+        assert c.seeds or c.id.startswith(("CHOICE-", "SRC-"))
         assert set(c.profiles) <= set(PROFILES)
 
 
