@@ -1,0 +1,106 @@
+"""Kernel executor speed: steps per second on connect/accept-heavy scripts, and the cost of many
+short runs (each run forks a child and makes a network namespace).
+
+    python benchmarks/bench_kernel.py [--repeat N]
+
+Targets (issue 5): at least 2,000 steps per second; 1,000 short scripts in under 60 seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from listenspec.kernel import kernel_environment, run_on_kernel
+from listenspec.results import Err, Unsupported
+from listenspec.script import Script, parse
+
+TARGET_STEPS_PER_SECOND = 2000
+TARGET_SHORT_RUNS_SECONDS = 60.0
+
+
+def connect_accept(rounds: int, domain: str) -> Script:
+    """Connect, accept, close, over and over: the executor's common path."""
+    lines = [f"s = socket({domain}, SOCK_STREAM)", "bind(s)", "listen(s, 4)"]
+    for _ in range(rounds):
+        lines += [
+            f"c = socket({domain}, SOCK_STREAM)",
+            "connect(c, s)",
+            "a = accept(s)",
+            "close(a)",
+            "close(c)",
+        ]
+    return parse("\n".join(lines) + "\n", f"<connect/accept {domain}>")
+
+
+def overflow(rounds: int) -> Script:
+    """A full TCP queue: every connect is a silent drop, detected and abandoned."""
+    lines = ["s = socket(AF_INET, SOCK_STREAM)", "bind(s)", "listen(s, 0)",
+             "k = socket(AF_INET, SOCK_STREAM)", "connect(k, s)"]
+    for _ in range(rounds):
+        lines += ["c = socket(AF_INET, SOCK_STREAM)", "connect(c, s)", "netstat(s)"]
+    return parse("\n".join(lines) + "\n", "<overflow>")
+
+
+def short_script() -> Script:
+    return parse(
+        "s = socket(AF_INET, SOCK_STREAM)\nbind(s)\nlisten(s, 1)\n"
+        "c = socket(AF_INET, SOCK_STREAM)\nconnect(c, s)\nnetstat(s)\na = accept(s)\n",
+        "<short>",
+    )
+
+
+def steps_per_second(script: Script, repeat: int) -> tuple[float, int]:
+    rates = []
+    problems = 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        results = run_on_kernel(script)
+        rates.append(len(script.steps) / (time.perf_counter() - started))
+        problems += sum(isinstance(r, Unsupported) for r in results)
+    return statistics.median(rates), problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
+    parser.add_argument("--short-runs", type=int, default=1000)
+    args = parser.parse_args()
+
+    print(f"environment: {kernel_environment()}")
+    headline = 0.0
+    for name, script in [
+        ("connect/accept AF_INET", connect_accept(400, "AF_INET")),
+        ("connect/accept AF_INET6", connect_accept(400, "AF_INET6")),
+        ("connect/accept AF_UNIX", connect_accept(400, "AF_UNIX")),
+        ("overflow (drop + netstat)", overflow(200)),
+    ]:
+        rate, problems = steps_per_second(script, args.repeat)
+        headline = headline or rate
+        note = f"  ({problems} unsupported results)" if problems else ""
+        print(f"{name:28s} {len(script.steps):5d} steps/run  {rate:10,.0f} steps/s{note}")
+
+    script = short_script()
+    started = time.perf_counter()
+    for _ in range(args.short_runs):
+        results = run_on_kernel(script)
+        assert not any(isinstance(r, Err) and r.errno == "EINPROGRESS" for r in results)
+    seconds = time.perf_counter() - started
+    print(f"{args.short_runs} short runs ({len(script.steps)} steps each): {seconds:.2f} s "
+          f"({seconds / args.short_runs * 1000:.1f} ms per run incl. fork + namespace)")
+
+    ok = headline >= TARGET_STEPS_PER_SECOND and seconds < TARGET_SHORT_RUNS_SECONDS
+    print(f"target >= {TARGET_STEPS_PER_SECOND:,} steps/s on connect/accept: "
+          f"{'met' if headline >= TARGET_STEPS_PER_SECOND else 'MISSED'} ({headline:,.0f})")
+    print(f"target {args.short_runs} short runs < {TARGET_SHORT_RUNS_SECONDS:g} s: "
+          f"{'met' if seconds < TARGET_SHORT_RUNS_SECONDS else 'MISSED'} ({seconds:.2f} s)")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

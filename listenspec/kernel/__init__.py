@@ -1,0 +1,67 @@
+"""The kernel executor: run a script on this machine's own kernel (`listenspec run --kernel`).
+
+A thin adapter (DESIGN.md): every call becomes the system call SCRIPT_FORMAT.md names, and every
+result is what the kernel answered, measured, never derived from a model. A run happens in a
+forked child, inside a private network namespace made for it when the process may make one
+(root: unshare; other users: a user namespace first); otherwise in the current namespace, where
+calls that would change the host (sysctl writes, the syn() peer's TUN device) are refused with
+the reason.
+
+Modules: `libc` (system calls through ctypes, errno names), `netns` (the namespace), `runner`
+(the child process and its time limit), `executor` (calls -> system calls), `diag` (netstat via
+inet_diag / unix_diag), `counters` (/proc/net/netstat), `sysctl`, `kmsg` (syslog), `synpeer`
+(syn()). Everything Linux-specific is imported on first use, so importing this package works on
+any system.
+"""
+
+from __future__ import annotations
+
+import platform
+
+from ..errors import ListenspecError
+from ..results import Result
+from ..script import Script
+from .failure import KernelExecutorError
+
+__all__ = ["KernelExecutorError", "kernel_environment", "run_on_kernel"]
+
+
+def run_on_kernel(
+    script: Script, *, isolate: bool = True, timeout: float | None = None
+) -> list[Result]:
+    """Run every step of the script on this machine's kernel and return one Result per step.
+
+    isolate: run in a private network namespace when this process may make one (it falls back
+    to the current namespace, refusing host-changing calls, when it may not).
+    timeout: the run's time limit in seconds (default: runner.default_time_limit); steps that
+    did not finish in time come back as Unsupported("stopped: ...").
+    """
+    if platform.system() != "Linux":
+        raise ListenspecError(f"the kernel executor needs Linux, not {platform.system()}")
+    from .netns import isolation_problem
+    from .runner import default_time_limit, run_steps
+
+    _preload()
+    isolated = isolate and isolation_problem() is None
+    limit = default_time_limit(script.steps) if timeout is None else timeout
+    if limit <= 0:
+        raise ListenspecError(f"the time limit must be positive, not {timeout}")
+    return run_steps(script.steps, isolated=isolated, limit=limit)
+
+
+def kernel_environment(*, isolate: bool = True) -> str:
+    """One line: how a run is isolated, or why it is not."""
+    if platform.system() != "Linux":
+        return f"no kernel executor on {platform.system()} (it needs Linux)"
+    from .netns import describe, isolation_problem
+
+    return describe(isolate and isolation_problem() is None)
+
+
+def _preload() -> None:
+    """Import pyroute2 here, once, rather than in every run's child (~0.15 s each)."""
+    try:
+        import pyroute2.iproute.linux
+        import pyroute2.netlink.diag  # noqa: F401
+    except ImportError:
+        pass  # netstat() and syn() will say that pyroute2 is missing

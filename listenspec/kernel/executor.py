@@ -1,0 +1,474 @@
+"""The step interpreter: one script call -> the system calls it stands for -> the measured result.
+
+It owns no semantics (DESIGN.md, "The kernel adapter is thin"): each call is mapped to the system
+call(s) SCRIPT_FORMAT.md names, and the result is whatever the kernel answered. The only logic
+here is bookkeeping the format asks for: NAMEs -> descriptors, the address each NAME was bound to,
+settling a non-blocking connect, and closing what the script opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import select
+import socket
+import struct
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Final
+
+from ..results import Err, ErrName, Lines, NewFd, Queue, Result, Ret, Str, Unsupported
+from ..script import Arg, Call, Const, Name, Null, Step, to_bytes
+from . import libc
+from .counters import Counters
+from .diag import Diag, NotFound
+from .kmsg import Kmsg
+from .libc import NOT_OPEN, SysError, errno_name
+from .synpeer import SynPeer
+from .sysctl import sysctl_read, sysctl_write
+
+DOMAINS: Final = {
+    "AF_INET": socket.AF_INET,
+    "AF_INET6": socket.AF_INET6,
+    "AF_UNIX": socket.AF_UNIX,
+}
+TYPES: Final = {
+    "SOCK_STREAM": socket.SOCK_STREAM,
+    "SOCK_SEQPACKET": socket.SOCK_SEQPACKET,
+    "SOCK_DGRAM": socket.SOCK_DGRAM,
+}
+#: FreeBSD's option numbers (sys/sys/socket.h), passed at Linux's SOL_SOCKET as a program ported
+#: verbatim would pass them; Linux answers for itself (ENOPROTOOPT), nothing is emulated.
+SO_ACCEPTFILTER: Final = 0x1000
+SO_LISTENQLIMIT: Final = 0x1011
+SO_LISTENQLEN: Final = 0x1012
+SO_LISTENINCQLEN: Final = 0x1013
+#: option name -> (level, optname)
+SOCKOPTS: Final = {
+    "SO_ACCEPTCONN": (socket.SOL_SOCKET, socket.SO_ACCEPTCONN),
+    "SO_ERROR": (socket.SOL_SOCKET, socket.SO_ERROR),
+    "SO_ACCEPTFILTER": (socket.SOL_SOCKET, SO_ACCEPTFILTER),
+    "SO_LISTENQLIMIT": (socket.SOL_SOCKET, SO_LISTENQLIMIT),
+    "SO_LISTENQLEN": (socket.SOL_SOCKET, SO_LISTENQLEN),
+    "SO_LISTENINCQLEN": (socket.SOL_SOCKET, SO_LISTENINCQLEN),
+    "TCP_DEFER_ACCEPT": (socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT),
+}
+#: sizeof(struct accept_filter_arg) on FreeBSD: char af_name[16]; char af_arg[256-16].
+ACCEPT_FILTER_ARG_SIZE: Final = 256
+ACCEPT_FILTER_NAME_SIZE: Final = 16
+
+# TCP states (include/net/tcp_states.h), as TCP_INFO's first byte reports them.
+TCP_ESTABLISHED: Final = 1
+TCP_SYN_SENT: Final = 2
+TCP_CLOSE: Final = 7
+
+#: Bounds on settling a non-blocking connect (SCRIPT_FORMAT.md: "wait until the outcome is
+#: settled"). Loopback completes a handshake inside the connect() call; a SYN to a full queue is
+#: dropped inside it too (linux.md §2 `tcp_conn_request()`), moving the drop counters at once.
+SETTLE_WAIT: Final = 0.2
+RESET_GRACE: Final = 0.02
+#: The longest single sleep() a script may ask for; the run's time limit includes sleeps.
+MAX_SLEEP: Final = 60.0
+
+DROPPED: Final = Err("EINPROGRESS")
+
+
+class Executor:
+    """Runs steps in the current process (the runner puts it in its own namespace first)."""
+
+    def __init__(self, *, isolated: bool, unix_dir: str | None = None) -> None:
+        self.isolated = isolated
+        self.unix_dir = unix_dir  # where bind() puts AF_UNIX names (None: abstract names)
+        self.fd_of: dict[str, int] = {}  # NAME -> descriptor; NOT_OPEN once closed / failed
+        self.addr_of: dict[str, bytes] = {}  # NAME -> sockaddr it was last seen bound to
+        self.owned: set[int] = set()  # descriptors the script opened and has not closed
+        self.ports: set[int] = set()  # local ports of this run (to filter kernel log lines)
+        self._unix_names = 0
+        self._token = f"{os.getpid()}-{os.urandom(4).hex()}"
+        self.counters = Counters()
+        self.diag = Diag()
+        self.kmsg = Kmsg()
+        self.peer = SynPeer()
+        self._baseline = {} if isolated else self.counters.snapshot()
+        self._calls: dict[str, Callable[[Call], Result]] = {
+            "socket": self._socket,
+            "bind": self._bind,
+            "listen": self._listen,
+            "connect": self._connect,
+            "syn": self._syn,
+            "accept": self._accept,
+            "send": self._send,
+            "close": self._close,
+            "open": self._open,
+            "setsockopt": self._setsockopt,
+            "getsockopt": self._getsockopt,
+            "sysctl": self._sysctl,
+            "netstat": self._netstat,
+            "sleep": self._sleep,
+            "syslog": self._syslog,
+            "counter": self._counter,
+        }
+
+    # ------------------------------------------------------------------ running
+
+    def run_step(self, step: Step) -> Result:
+        call = self._calls.get(step.call.name)
+        if call is None:
+            return Unsupported(f"{step.call.name}() is not known to the kernel executor")
+        result = call(step.call)
+        for arg in step.call.args:  # any call may have given a named socket an address
+            if isinstance(arg, Name) and self.fd_of.get(arg.name, NOT_OPEN) != NOT_OPEN:
+                self._remember_addr(arg, self.fd_of[arg.name])
+        if step.bind is not None:
+            # Only descriptor calls may be bound (the parser checks); a failed one leaves the
+            # NAME standing for a descriptor that is certainly not open.
+            self.fd_of[step.bind] = self._last_fd if isinstance(result, NewFd) else NOT_OPEN
+            self.addr_of.pop(step.bind, None)
+        return result
+
+    def close(self) -> None:
+        """Close everything the script left open, then the executor's own descriptors."""
+        for fd in sorted(self.owned):
+            with contextlib.suppress(SysError):
+                libc.sys_close(fd)
+        self.owned.clear()
+        self.peer.close()
+        self.diag.close()
+        self.counters.close()
+        self.kmsg.close()
+
+    # ------------------------------------------------------------------ arguments
+
+    def _fd(self, arg: Arg) -> int:
+        """The descriptor an argument stands for."""
+        if isinstance(arg, Name):
+            return self.fd_of.get(arg.name, NOT_OPEN)
+        if isinstance(arg, int):
+            # Raw literals go to the kernel as written, except when the number is one of the
+            # executor's own descriptors (result pipe, netlink, /proc files): those are not
+            # open as far as the script is concerned.
+            if arg in self.owned or not libc.is_open(arg):
+                return arg
+            return NOT_OPEN
+        raise TypeError(f"not a descriptor argument: {arg!r}")
+
+    def _new_fd(self, fd: int) -> Result:
+        self.owned.add(fd)
+        self._last_fd = fd
+        return NewFd()
+
+    def _forget(self, fd: int) -> None:
+        """fd was closed: every NAME for it now stands for a closed descriptor."""
+        self.owned.discard(fd)
+        for name, value in self.fd_of.items():
+            if value == fd:
+                self.fd_of[name] = NOT_OPEN
+
+    def _remember_addr(self, arg: Arg, fd: int) -> None:
+        if not isinstance(arg, Name):
+            return
+        try:
+            addr = libc.sys_getsockname(fd)
+        except SysError:
+            return
+        if not _is_bound(addr):
+            return  # nothing to remember: a NAME stands for the address it *had*
+        self.addr_of[arg.name] = addr
+        inet = libc.sockaddr_inet(addr)
+        if inet is not None and inet[2]:
+            self.ports.add(inet[2])
+
+    def _target_addr(self, arg: Arg) -> bytes | Err:
+        """The address S is bound to: asked now if S is open, else as last seen."""
+        fd = self._fd(arg)
+        try:
+            addr = libc.sys_getsockname(fd)
+        except SysError as exc:
+            if isinstance(arg, Name) and arg.name in self.addr_of:
+                return self.addr_of[arg.name]
+            return Err(exc.args[0])
+        if isinstance(arg, Name) and _is_bound(addr):
+            self.addr_of[arg.name] = addr
+        return addr
+
+    # ------------------------------------------------------------------ calls
+
+    def _socket(self, call: Call) -> Result:
+        domain, type_ = call.args
+        assert isinstance(domain, Const) and isinstance(type_, Const)
+        try:
+            return self._new_fd(libc.sys_socket(DOMAINS[domain.name], TYPES[type_.name]))
+        except SysError as exc:
+            return Err(exc.args[0])
+
+    def _fresh_addr(self, family: int) -> bytes:
+        if family == socket.AF_INET6:
+            return libc.sockaddr_in6("::1", 0)
+        if family == socket.AF_UNIX:
+            self._unix_names += 1
+            if self.unix_dir is not None:
+                # A path, as programs use: the abstract namespace differs in what it answers
+                # (its lookup includes the socket type, so a SOCK_SEQPACKET connect to a
+                # SOCK_STREAM name gives ECONNREFUSED instead of a path's EPROTOTYPE).
+                path = os.path.join(self.unix_dir, str(self._unix_names))
+                return libc.sockaddr_un(path.encode() + b"\0")
+            name = f"\0listenspec-{self._token}-{self._unix_names}".encode()
+            return libc.sockaddr_un(name)
+        return libc.sockaddr_in("127.0.0.1", 0)
+
+    def _bind(self, call: Call) -> Result:
+        (target,) = call.args
+        fd = self._fd(target)
+        try:
+            family = libc.sys_getsockopt_int(fd, socket.SOL_SOCKET, socket.SO_DOMAIN)
+        except SysError:
+            family = socket.AF_INET  # not a socket: let bind(2) itself say so (EBADF, ENOTSOCK)
+        try:
+            libc.sys_bind(fd, self._fresh_addr(family))
+        except SysError as exc:
+            return Err(exc.args[0])
+        self._remember_addr(target, fd)
+        return Ret(0)
+
+    def _listen(self, call: Call) -> Result:
+        target, backlog = call.args
+        assert isinstance(backlog, int)
+        fd = self._fd(target)
+        try:
+            libc.sys_listen(fd, backlog)  # through libc: negatives reach the kernel (linux.md §7)
+        except SysError as exc:
+            return Err(exc.args[0])
+        self._remember_addr(target, fd)  # listen() autobinds an unbound TCP socket (§1)
+        return Ret(0)
+
+    def _accept(self, call: Call) -> Result:
+        try:
+            return self._new_fd(libc.sys_accept(self._fd(call.args[0])))
+        except SysError as exc:
+            return Err(exc.args[0])
+
+    def _send(self, call: Call) -> Result:
+        target, data = call.args
+        assert isinstance(data, str)
+        try:
+            return Ret(libc.sys_send(self._fd(target), to_bytes(data)))
+        except SysError as exc:
+            return Err(exc.args[0])
+
+    def _close(self, call: Call) -> Result:
+        fd = self._fd(call.args[0])
+        try:
+            libc.sys_close(fd)
+        except SysError as exc:
+            return Err(exc.args[0])
+        self._forget(fd)
+        return Ret(0)
+
+    def _open(self, call: Call) -> Result:
+        try:
+            return self._new_fd(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
+        except OSError as exc:
+            return Err(errno_name(exc.errno or errno.EIO))
+
+    def _connect(self, call: Call) -> Result:
+        client, server = call.args
+        addr = self._target_addr(server)
+        if isinstance(addr, Err):
+            return addr
+        fd = self._fd(client)
+        before = self.counters.listen_drops()
+        try:
+            libc.sys_connect(fd, addr)
+        except SysError as exc:
+            if exc.code != errno.EINPROGRESS:
+                return Err(exc.args[0])
+            result = self._settle(fd, before)
+        else:
+            return Ret(0)
+        if result == DROPPED:
+            self._abandon(fd)
+        return result
+
+    def _settle(self, fd: int, before: tuple[int, int]) -> Result:
+        """The settled outcome of a TCP connect that returned EINPROGRESS."""
+        deadline = time.monotonic() + SETTLE_WAIT
+        while True:
+            state = _tcp_state(fd)
+            if state == TCP_SYN_SENT:
+                # Positive evidence of a silent drop: the listener counted it (linux.md §2).
+                if self.counters.listen_drops() != before or time.monotonic() >= deadline:
+                    return DROPPED
+                _wait(fd, select.POLLOUT, min(0.01, deadline - time.monotonic()))
+                continue
+            if state == TCP_ESTABLISHED and self.counters.listen_drops() != before:
+                # The final ACK overflowed the queue (§2 `tcp_check_req()`); with
+                # tcp_abort_on_overflow=1 a RST follows: give it a moment to arrive.
+                _wait(fd, select.POLLERR | select.POLLHUP, RESET_GRACE)
+            pending = _so_error(fd)
+            if pending:
+                return Err(errno_name(pending))
+            if _tcp_state(fd) == TCP_CLOSE:
+                return Err("ECONNABORTED")
+            return Ret(0)
+
+    def _abandon(self, fd: int) -> None:
+        """Drop a connection attempt for good: SO_LINGER {1, 0} then close, so the kernel
+        forgets the SYN_SENT socket at once and never retransmits its SYN."""
+        with contextlib.suppress(SysError):
+            libc.sys_setsockopt(fd, socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with contextlib.suppress(SysError):
+            libc.sys_close(fd)
+        self._forget(fd)
+
+    def _syn(self, call: Call) -> Result:
+        if not self.isolated:
+            return Unsupported(
+                "syn() is not supported by the kernel executor outside a private network "
+                "namespace: it adds a TUN device and routes for the half-open peer"
+            )
+        addr = self._target_addr(call.args[0])
+        if isinstance(addr, Err):
+            return addr
+        inet = libc.sockaddr_inet(addr)
+        if inet is None:
+            family_name = _family_name(libc.sockaddr_family(addr))
+            return Unsupported(f"syn() is not supported by the kernel executor for an {family_name}"
+                               " socket: a SYN needs an AF_INET or AF_INET6 address")
+        family, host, port = inet
+        try:
+            return self.peer.syn(family, host, port, self.counters.listen_drops)
+        except ImportError as exc:
+            return Unsupported(f"syn() is not supported by the kernel executor here: {exc}")
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            return Unsupported(
+                f"syn() is not supported by the kernel executor here: {exc.strerror}{where}"
+            )
+
+    def _setsockopt(self, call: Call) -> Result:
+        target, opt, value = call.args
+        assert isinstance(opt, Const)
+        level, optname = SOCKOPTS[opt.name]
+        raw: bytes | None
+        if isinstance(value, Null):
+            raw = None
+        elif isinstance(value, str):
+            data = to_bytes(value)
+            if opt.name == "SO_ACCEPTFILTER":  # struct accept_filter_arg, name NUL-padded
+                raw = data[: ACCEPT_FILTER_NAME_SIZE - 1].ljust(ACCEPT_FILTER_ARG_SIZE, b"\0")
+            else:
+                raw = data
+        else:
+            assert isinstance(value, int)
+            raw = struct.pack("=i", value)
+        try:
+            libc.sys_setsockopt(self._fd(target), level, optname, raw)
+        except SysError as exc:
+            return Err(exc.args[0])
+        return Ret(0)
+
+    def _getsockopt(self, call: Call) -> Result:
+        target, opt = call.args
+        assert isinstance(opt, Const)
+        level, optname = SOCKOPTS[opt.name]
+        fd = self._fd(target)
+        try:
+            if opt.name == "SO_ACCEPTFILTER":
+                raw = libc.sys_getsockopt(fd, level, optname, ACCEPT_FILTER_ARG_SIZE)
+                return Str(raw[:ACCEPT_FILTER_NAME_SIZE].split(b"\0", 1)[0].decode("latin-1"))
+            value = libc.sys_getsockopt_int(fd, level, optname)
+        except SysError as exc:
+            return Err(exc.args[0])
+        if opt.name == "SO_ERROR":
+            return ErrName(errno_name(value)) if value else Ret(0)
+        return Ret(value)
+
+    def _sysctl(self, call: Call) -> Result:
+        name = call.args[0]
+        assert isinstance(name, str)
+        if len(call.args) == 1:
+            return sysctl_read(name)
+        value = call.args[1]
+        assert isinstance(value, int)
+        return sysctl_write(name, value, isolated=self.isolated)
+
+    def _netstat(self, call: Call) -> Result:
+        fd = self._fd(call.args[0])
+        try:
+            family = libc.sys_getsockopt_int(fd, socket.SOL_SOCKET, socket.SO_DOMAIN)
+            listening = libc.sys_getsockopt_int(fd, socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
+        except SysError as exc:
+            return Err(exc.args[0])
+        if not listening:
+            return Queue(0, 0, 0)
+        try:
+            return self.diag.listener_queue(fd, family)
+        except NotFound as exc:
+            return Unsupported(f"netstat: {exc}")
+
+    def _sleep(self, call: Call) -> Result:
+        (seconds,) = call.args
+        assert isinstance(seconds, Decimal)
+        time.sleep(min(float(seconds), MAX_SLEEP))
+        return Ret(0)
+
+    def _syslog(self, call: Call) -> Result:
+        if self.kmsg.problem is not None:
+            return Unsupported(f"syslog(): {self.kmsg.problem}")
+        return Lines(tuple(self.kmsg.read_new(self.ports)))
+
+    def _counter(self, call: Call) -> Result:
+        name = call.args[0]
+        assert isinstance(name, str)
+        value = self.counters.lookup(name)
+        if value is None:
+            return Err("ENOENT")
+        # A private namespace starts every counter at 0, so its value is this run's count. The
+        # host namespace's counters also count everything else that ever happened there: report
+        # the change since this run started, which is what the run itself can have caused.
+        return Ret(value if self.isolated else value - self._baseline.get(name, 0))
+
+    _last_fd: int = NOT_OPEN
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _tcp_state(fd: int) -> int:
+    """tcpi_state, the first byte of struct tcp_info; TCP_CLOSE if it cannot be read."""
+    try:
+        return libc.sys_getsockopt(fd, socket.IPPROTO_TCP, socket.TCP_INFO, 8)[0]
+    except (SysError, IndexError):
+        return TCP_CLOSE
+
+
+def _family_name(family: int) -> str:
+    try:
+        return socket.AddressFamily(family).name
+    except ValueError:
+        return f"address family {family}"
+
+
+def _so_error(fd: int) -> int:
+    try:
+        return libc.sys_getsockopt_int(fd, socket.SOL_SOCKET, socket.SO_ERROR)
+    except SysError as exc:
+        return exc.code
+
+
+def _wait(fd: int, events: int, timeout: float) -> None:
+    if timeout <= 0:
+        return
+    poller = select.poll()
+    poller.register(fd, events)
+    poller.poll(max(1, int(timeout * 1000)))
+
+
+def _is_bound(addr: bytes) -> bool:
+    """Whether a getsockname() answer is a real local address (a port, or a path)."""
+    inet = libc.sockaddr_inet(addr)
+    if inet is not None:
+        return inet[2] != 0
+    return len(addr) > 2  # AF_UNIX: more than the family means a name

@@ -1,0 +1,219 @@
+"""One run = one forked child: it enters a private network namespace, runs every step and streams
+each result back over a pipe. The parent bounds the whole run in time and always reaps the child.
+
+Why a child process for every run, even without isolation:
+- the namespace (and everything in it: sysctl values, the syn() peer's TUN device) lives exactly
+  as long as the child; nothing needs undoing,
+- a stuck call cannot hang the caller: the parent stops reading at the run's time limit, kills
+  the child and reports the steps that did not finish,
+- the caller's descriptors never change: whatever a script opens, it opens in the child.
+Nothing is left behind on any exit path: the parent kills and reaps the child in a `finally`
+(Ctrl-C included), the child dies with its parent (PR_SET_PDEATHSIG) and has its own alarm.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import select
+import shutil
+import signal
+import struct
+import tempfile
+import time
+import traceback
+from decimal import Decimal
+from typing import Final
+
+from ..results import Result, Unsupported
+from ..script import Step
+from .executor import MAX_SLEEP, Executor
+from .failure import KernelExecutorError
+from .libc import PR_SET_PDEATHSIG, sys_prctl
+from .netns import enter_private_netns
+
+#: Default time limit: a fixed allowance, a generous one per step (connect settling is bounded
+#: by executor.SETTLE_WAIT), plus every sleep() the script asks for.
+BASE_LIMIT: Final = 10.0
+PER_STEP_LIMIT: Final = 0.25
+#: How much longer than the run's limit the child's own alarm waits before it kills the child
+#: (the backstop for a parent that cannot kill it).
+ALARM_SLACK: Final = 5
+#: sun_path holds 108 bytes; a longer temporary directory falls back to abstract names.
+MAX_UNIX_DIR: Final = 90
+#: How long a child that closed its end of the pipe early gets to finish exiting.
+EXIT_WAIT: Final = 1.0
+
+_FRAME: Final = struct.Struct("!I")
+_DEFERRED: Final = {signal.SIGINT, signal.SIGTERM}
+
+
+def default_time_limit(steps: tuple[Step, ...]) -> float:
+    sleeps = sum(
+        min(float(arg), MAX_SLEEP)
+        for step in steps
+        if step.call.name == "sleep"
+        for arg in step.call.args
+        if isinstance(arg, Decimal)
+    )
+    return BASE_LIMIT + PER_STEP_LIMIT * len(steps) + sleeps
+
+
+def run_steps(steps: tuple[Step, ...], *, isolated: bool, limit: float) -> list[Result]:
+    """Run the steps in a child process (in a new network namespace if `isolated`)."""
+    if not steps:
+        return []
+    parent = os.getpid()
+    unix_dir: str | None = None
+    read_end = write_end = -1
+    pid = 0
+    reaped: int | None = None
+    # Ctrl-C (and SIGTERM) wait while a child or a directory exists that the `finally` below
+    # would not know about yet, and again while it cleans up; they are delivered in between,
+    # where the `finally` handles them.
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+    try:
+        # AF_UNIX names live in a directory of this run, made and removed here in the parent,
+        # so that even a killed child leaves no socket file behind.
+        unix_dir = tempfile.mkdtemp(prefix=f"listenspec-{parent}-")
+        read_end, write_end = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; coverage cannot see it
+            os.close(read_end)
+            usable = unix_dir if len(unix_dir) <= MAX_UNIX_DIR else None
+            _child(steps, write_end, parent=parent, isolated=isolated, limit=limit,
+                   unix_dir=usable, mask=mask)
+        os.close(write_end)
+        write_end = -1
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        results, error, timed_out = _collect(read_end, len(steps), time.monotonic() + limit)
+        if not timed_out and len(results) < len(steps) and error is None:
+            reaped = _exit_status(pid, EXIT_WAIT)  # the child ended early: say how
+    finally:
+        signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+        for fd in (read_end, write_end):
+            if fd >= 0:
+                os.close(fd)
+        if pid > 0 and reaped is None:
+            _kill_and_reap(pid)
+        if unix_dir is not None:
+            shutil.rmtree(unix_dir, ignore_errors=True)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    if error is not None:
+        raise KernelExecutorError(error)
+    return results + _unfinished(len(steps) - len(results), timed_out, limit, reaped)
+
+
+def _unfinished(missing: int, timed_out: bool, limit: float, status: int | None) -> list[Result]:
+    if missing <= 0:
+        return []
+    if timed_out:
+        first: Result = Unsupported(f"stopped: the run exceeded its time limit of {limit:g} s")
+        rest: Result = Unsupported("not run: an earlier step exceeded the run's time limit")
+    else:
+        how = "ended" if status is None else _describe_status(status)
+        first = Unsupported(f"stopped: the executor process {how}")
+        rest = Unsupported("not run: the executor process had ended")
+    return [first] + [rest] * (missing - 1)
+
+
+def _describe_status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        return f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"exited with status {os.waitstatus_to_exitcode(status)}"
+
+
+def _exit_status(pid: int, timeout: float) -> int | None:
+    """The child's wait status once it has exited (reaping it), or None after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(0.005)
+
+
+def _kill_and_reap(pid: int) -> None:
+    """SIGKILL the child (harmless if it already exited: it stays a zombie until reaped, so the
+    pid cannot have been reused) and wait for it."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    while True:
+        try:
+            os.waitpid(pid, 0)
+            return
+        except ChildProcessError:
+            return
+        except InterruptedError:  # pragma: no cover - PEP 475 retries for us
+            continue
+
+
+def _collect(fd: int, count: int, deadline: float) -> tuple[list[Result], str | None, bool]:
+    """Read result frames until `count` results, EOF, an error frame or the deadline."""
+    results: list[Result] = []
+    buf = bytearray()
+    while len(results) < count:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return results, None, True
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return results, None, False
+        buf += chunk
+        while len(buf) >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(buf)
+            if len(buf) < _FRAME.size + size:
+                break
+            kind, payload = pickle.loads(bytes(buf[_FRAME.size : _FRAME.size + size]))
+            del buf[: _FRAME.size + size]
+            if kind == "error":
+                return results, str(payload), False
+            results.append(payload)
+    return results, None, False
+
+
+def _write_frame(fd: int, obj: object) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_FRAME.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _child(
+    steps: tuple[Step, ...], fd: int, *, parent: int, isolated: bool, limit: float,
+    unix_dir: str | None, mask: set[int | signal.Signals],
+) -> None:  # pragma: no cover - runs in the child
+    code = 0
+    try:
+        # The parent owns Ctrl-C: it kills this process, which must not run the caller's
+        # handlers or unwind into the caller's code.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        sys_prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before PDEATHSIG was armed
+            os._exit(1)
+        signal.alarm(int(limit) + ALARM_SLACK)
+        if isolated:
+            enter_private_netns()
+        executor = Executor(isolated=isolated, unix_dir=unix_dir)
+        try:
+            for step in steps:
+                _write_frame(fd, ("result", executor.run_step(step)))
+        finally:
+            executor.close()
+    except BrokenPipeError:
+        code = 1  # the parent stopped listening; nothing to report to
+    except BaseException:
+        code = 1
+        with contextlib.suppress(OSError):
+            _write_frame(fd, ("error", traceback.format_exc()))
+    finally:
+        os._exit(code)

@@ -1,0 +1,193 @@
+"""syn(S): a peer that sends one bare SYN and never completes the handshake.
+
+How (only inside the run's private network namespace, since it adds a device and routes):
+- The peer's address is a documentation address (192.0.2.2 / 2001:db8:5e::2) routed to a TUN
+  device `lsn0` that nobody answers for. The SYN is written with a raw socket to the listener's
+  loopback address, as if it came from the peer.
+- The listener answers (SYN-ACK) towards the peer; the answer leaves through `lsn0`, where this
+  module reads it from the TUN descriptor. Our own stack never sees it, so it never answers with
+  a RST and the connection stays half-open (a request socket, reference/linux.md §2/§5), exactly
+  like one SYN of a SYN flood. Later SYN-ACK retransmissions go to the TUN queue too.
+- route_localnet=1 on `lsn0` lets a packet from 127.0.0.1 leave through it (IPv4 refuses a
+  loopback source on another device otherwise: net/ipv4/route.c `__mkroute_output()`).
+Outcomes: a SYN-ACK -> 0; a RST -> -1 ECONNREFUSED (nobody listens there); nothing -> -1
+EINPROGRESS, detected positively when ListenOverflows/ListenDrops moved (a SYN dropped by
+`tcp_conn_request()`, linux.md §2), otherwise after a bounded wait.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import random
+import select
+import socket
+import struct
+import time
+from collections.abc import Callable
+from typing import Final
+
+from ..results import Err, Result, Ret
+from .netns import set_link_up
+
+TUNSETIFF: Final = 0x400454CA
+IFF_TUN: Final = 0x0001
+IFF_NO_PI: Final = 0x1000
+IFNAME: Final = "lsn0"
+PEER4: Final = "192.0.2.2"
+NET4: Final = "192.0.2.0/24"
+PEER6: Final = "2001:db8:5e::2"
+NET6: Final = "2001:db8:5e::/64"
+TH_SYN: Final = 0x02
+TH_RST: Final = 0x04
+TH_ACK: Final = 0x10
+#: How long to wait for an answer when no drop counter moved (loopback answers within
+#: microseconds: the SYN is processed in the softirq of the sending call).
+ANSWER_WAIT: Final = 0.1
+
+
+class SynPeer:
+    """The half-open peer; set up on the first syn() of a run."""
+
+    def __init__(self) -> None:
+        self._tun: int | None = None
+        self._raw: dict[int, socket.socket] = {}
+        self._next_port = 20000
+
+    def fds(self) -> list[int]:
+        fds = [s.fileno() for s in self._raw.values()]
+        return fds + ([] if self._tun is None else [self._tun])
+
+    def close(self) -> None:
+        for s in self._raw.values():
+            s.close()
+        self._raw = {}
+        if self._tun is not None:
+            os.close(self._tun)
+            self._tun = None
+
+    def _setup(self) -> int:
+        if self._tun is not None:
+            return self._tun
+        from pyroute2.iproute.linux import IPRoute
+
+        tun = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            ifr = struct.pack("16sH22x", IFNAME.encode(), IFF_TUN | IFF_NO_PI)
+            fcntl.ioctl(tun, TUNSETIFF, ifr)
+            with open(f"/proc/sys/net/ipv4/conf/{IFNAME}/route_localnet", "w") as f:
+                f.write("1")
+            set_link_up(IFNAME)
+            with IPRoute() as ipr:
+                index = ipr.link_lookup(ifname=IFNAME)[0]
+                ipr.route("add", dst=NET4, oif=index)
+                ipr.route("add", dst=NET6, oif=index, family=socket.AF_INET6)
+        except BaseException:
+            os.close(tun)
+            raise
+        self._tun = tun
+        return tun
+
+    def _raw_socket(self, family: int) -> socket.socket:
+        if family not in self._raw:
+            # IPPROTO_RAW implies a header we write ourselves (IP_HDRINCL / IPV6_HDRINCL).
+            self._raw[family] = socket.socket(family, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        return self._raw[family]
+
+    def syn(
+        self, family: int, host: str, port: int, drops: Callable[[], tuple[int, int]]
+    ) -> Result:
+        """Send one SYN to host:port; report how it was answered (see the module doc)."""
+        tun = self._setup()
+        _drain(tun)
+        if host in ("0.0.0.0", "::"):  # a wildcard listener is reached on loopback
+            host = "127.0.0.1" if family == socket.AF_INET else "::1"
+        peer = PEER4 if family == socket.AF_INET else PEER6
+        sport = self._next_port
+        self._next_port = 20000 + (self._next_port - 20000 + 1) % 40000
+        isn = random.getrandbits(32)
+        before = drops()
+        packet = _syn_packet(family, peer, host, sport, port, isn)
+        self._raw_socket(family).sendto(packet, (host, 0))
+        deadline = time.monotonic() + ANSWER_WAIT
+        while True:
+            flags = _find_answer(tun, family, port, sport, isn)
+            if flags is not None:
+                if flags & TH_SYN and flags & TH_ACK:
+                    return Ret(0)
+                if flags & TH_RST:
+                    return Err("ECONNREFUSED")
+            if drops() != before:
+                return Err("EINPROGRESS")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return Err("EINPROGRESS")
+            select.select([tun], [], [], min(remaining, 0.01))
+
+
+def _drain(tun: int) -> None:
+    while True:
+        try:
+            os.read(tun, 65536)
+        except BlockingIOError:
+            return
+
+
+def _find_answer(tun: int, family: int, lport: int, sport: int, isn: int) -> int | None:
+    """TCP flags of the first packet in the TUN queue that answers our SYN, if any."""
+    while True:
+        try:
+            pkt = os.read(tun, 65536)
+        except BlockingIOError:
+            return None
+        tcp = _tcp_payload(pkt, family)
+        if tcp is None or len(tcp) < 14:
+            continue
+        src_port, dst_port, _seq, ack = struct.unpack("!HHII", tcp[:12])
+        flags = tcp[13]
+        if src_port == lport and dst_port == sport and ack == (isn + 1) & 0xFFFFFFFF:
+            return flags
+
+
+def _tcp_payload(pkt: bytes, family: int) -> bytes | None:
+    if not pkt:
+        return None
+    version = pkt[0] >> 4
+    if family == socket.AF_INET and version == 4 and len(pkt) >= 20 and pkt[9] == 6:
+        return pkt[(pkt[0] & 0x0F) * 4 :]
+    if family == socket.AF_INET6 and version == 6 and len(pkt) >= 40 and pkt[6] == 6:
+        return pkt[40:]
+    return None
+
+
+def _checksum(data: bytes) -> int:
+    if len(data) % 2:
+        data += b"\0"
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return int(~total & 0xFFFF)
+
+
+def _syn_packet(family: int, src: str, dst: str, sport: int, dport: int, isn: int) -> bytes:
+    """An IPv4/IPv6 packet carrying a bare TCP SYN (with an MSS option, as real stacks send)."""
+    options = struct.pack("!BBH", 2, 4, 1460)  # MSS 1460
+    offset = (20 + len(options)) // 4
+    header = struct.pack("!HHIIBBHHH", sport, dport, isn, 0, offset << 4, TH_SYN, 65535, 0, 0)
+    segment = header + options
+    s, d = socket.inet_pton(family, src), socket.inet_pton(family, dst)
+    if family == socket.AF_INET:
+        pseudo = s + d + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(segment))
+    else:
+        pseudo = s + d + struct.pack("!I3xB", len(segment), socket.IPPROTO_TCP)
+    csum = _checksum(pseudo + segment)
+    segment = segment[:16] + struct.pack("!H", csum) + segment[18:]
+    if family == socket.AF_INET:
+        ip = struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(segment), 0, 0x4000, 64, socket.IPPROTO_TCP,
+            0, s, d,
+        )
+        ip = ip[:10] + struct.pack("!H", _checksum(ip)) + ip[12:]
+    else:
+        ip = struct.pack("!IHBB16s16s", 6 << 28, len(segment), socket.IPPROTO_TCP, 64, s, d)
+    return ip + segment

@@ -1,0 +1,75 @@
+"""sysctl("a.b.c") and sysctl("a.b.c", VALUE) through /proc/sys/a/b/c.
+
+Nothing is emulated: a FreeBSD name (`kern.ipc.somaxconn`) has no /proc/sys file, so Linux answers
+ENOENT, as sysctl(8) would. Writes are the one place the executor could change the host, so:
+- they happen only inside the run's private network namespace, and
+- only under /proc/sys/net/: in a child namespace those files are that namespace's own copies
+  (tables registered for init_net only are not even visible there), whereas kernel.*, vm.*, fs.*
+  are global and writing them from any namespace would change the host.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Final
+
+from ..results import Err, Ret, Str, Unsupported
+from ..results import Result as _Result
+from .libc import errno_name
+
+PROC_SYS: Final = "/proc/sys"
+
+
+def sysctl_path(name: str) -> str | None:
+    """/proc/sys path for a dotted name, or None if the name cannot name a /proc/sys file."""
+    parts = name.split(".")
+    # An empty part or a '/' would leave the a.b.c -> a/b/c mapping (and could escape it).
+    if not name or any(not p or "/" in p or "\0" in p for p in parts):
+        return None
+    return os.path.join(PROC_SYS, *parts)
+
+
+def sysctl_read(name: str) -> _Result:
+    path = sysctl_path(name)
+    if path is None:
+        return Err("ENOENT")
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(4096)
+    except OSError as exc:
+        return Err(errno_name(exc.errno or errno.EIO))
+    text = raw.decode("utf-8", "replace").strip()
+    try:
+        return Ret(int(text))
+    except ValueError:
+        return Str(text)  # a vector sysctl such as net.ipv4.tcp_rmem
+
+
+def sysctl_write(name: str, value: int, *, isolated: bool) -> _Result:
+    path = sysctl_path(name)
+    if path is None:
+        return Err("ENOENT")
+    if not isolated or not path.startswith(PROC_SYS + "/net/"):
+        # Writing a name that does not exist changes nothing; say what Linux answers.
+        if not os.path.exists(path):
+            return Err("ENOENT")
+        if not isolated:
+            return Unsupported(
+                "sysctl writes need a private network namespace, which this run lacks; "
+                "refused so as not to change the host"
+            )
+        return Unsupported(
+            f"{name} is not per network namespace; refused so as not to change the host"
+        )
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        return Err(errno_name(exc.errno or errno.EIO))
+    try:
+        os.write(fd, f"{value}\n".encode())
+    except OSError as exc:
+        return Err(errno_name(exc.errno or errno.EIO))
+    finally:
+        os.close(fd)
+    return Ret(0)
