@@ -1,0 +1,28 @@
+"""What the built site must cover: every clause of the catalogue on some page, and every
+divergence point on the divergences page. Checked after all pages are rendered, so a clause
+added to the catalogue under a topic with no page fails the build, naming the clause.
+"""
+
+from __future__ import annotations
+
+from ..spec import clauses as catalogue
+from . import divergences, topics
+from .directives import Build
+
+
+def problems(build: Build) -> list[str]:
+    out = []
+    for c in catalogue.CLAUSES:
+        if c.id in build.clauses:
+            continue
+        if c.topic not in topics.TOPICS:
+            out.append(f"clause {c.id} has no page: its topic {c.topic!r} has none (add it to "
+                       f"TOPICS in listenspec/docsgen/topics.py and write "
+                       f"docs/{topics.page_of(c.topic)})")
+        else:
+            out.append(f"clause {c.id} has no page: docs/{topics.page_of(c.topic)} is missing "
+                       f"or lacks `<!-- listenspec:topic {c.topic} -->`")
+    for slug in divergences.missing_points(build.points):
+        out.append(f"divergence point {slug!r} is on no page: add "
+                   f"`<!-- listenspec:divergence {slug} -->` to docs/divergences.md")
+    return out

@@ -1,0 +1,342 @@
+"""Directives: the places in hand-written pages where generated content goes.
+
+A directive is an HTML comment, `<!-- listenspec:NAME ARGS -->`, usually alone on a line; the build
+replaces it with Markdown computed from the catalogue, the profiles and the model. An unknown
+directive fails the build (a typo must not leave a silent hole in a page).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from contextlib import redirect_stdout
+from pathlib import Path, PurePosixPath
+
+import attrs
+
+from .. import __version__
+from . import assurance, cliref, divergences, md, topics, traces
+
+DIRECTIVE_RE = re.compile(
+    r"<!--[ \t]*listenspec:([a-z-]+)((?:[ \t]+[^\s>]+)*)[ \t]*-->")
+
+
+class DirectiveError(ValueError):
+    pass
+
+
+@attrs.define
+class Build:
+    """What one docs build knows and records while it expands directives."""
+
+    docs_dir: Path
+    repo_dir: Path
+    clauses: dict[str, str] = attrs.field(factory=dict)  # clause id -> page that lists it
+    points: set[str] = attrs.field(factory=set)  # divergence points shown
+
+
+@attrs.frozen
+class Where:
+    build: Build
+    page: str  # the page's path inside docs/, with forward slashes
+
+    @property
+    def base(self) -> str:
+        """The relative path from this page to the site root (`../` for topics/x.md)."""
+        depth = len(PurePosixPath(self.page).parts) - 1
+        return "../" * depth
+
+
+Handler = Callable[[Where, list[str]], str]
+HANDLERS: dict[str, Handler] = {}
+
+
+def directive(name: str) -> Callable[[Handler], Handler]:
+    def add(f: Handler) -> Handler:
+        HANDLERS[name] = f
+        return f
+    return add
+
+
+def expand(markdown: str, where: Where) -> str:
+    def one(m: re.Match[str]) -> str:
+        name, args = m.group(1), m.group(2).split()
+        handler = HANDLERS.get(name)
+        if handler is None:
+            raise DirectiveError(f"{where.page}: unknown directive listenspec:{name} "
+                                 f"(known: {', '.join(sorted(HANDLERS))})")
+        try:
+            return handler(where, args)
+        except DirectiveError:
+            raise
+        except Exception as e:
+            raise DirectiveError(f"{where.page}: listenspec:{name} {' '.join(args)}: "
+                                 f"{type(e).__name__}: {e}") from e
+    return DIRECTIVE_RE.sub(one, markdown)
+
+
+def _one_arg(args: list[str]) -> str:
+    if len(args) != 1:
+        raise DirectiveError(f"expected one argument, got {args}")
+    return args[0]
+
+
+# --------------------------------------------------------------------------- the start page
+
+
+@directive("quickstart")
+def _quickstart(w: Where, args: list[str]) -> str:
+    """The quick start, read from README.md so the two cannot disagree."""
+    readme = (w.build.repo_dir / "README.md").read_text(encoding="utf-8")
+    m = re.search(r"^## Quick start\n(.*?)^```\w*\n(.*?)^```", readme, re.S | re.M)
+    if m is None:
+        raise DirectiveError("README.md has no '## Quick start' section with a code block")
+    return md.fence(m.group(2), "sh")
+
+
+@directive("script")
+def _script(w: Where, args: list[str]) -> str:
+    """A script from docs/scripts/ with every profile's trace side by side, and the kernel's."""
+    from ..models.profiles import PROFILES
+
+    if not args or args[1:] not in ([], ["every-profile"]):
+        raise DirectiveError("usage: listenspec:script NAME [every-profile]")
+    loaded = traces.load_script(w.build.docs_dir / "scripts" / f"{args[0]}.lsn")
+    kernel = traces.kernel_results(loaded)
+    parts = [md.fence(loaded.text, "text"),
+             traces.side_by_side(loaded, list(PROFILES), kernel=kernel,
+                                 group="every-profile" not in args)]
+    if kernel.results is not None:
+        parts.append(f"The last column is this machine's kernel ({md.text(kernel.environment)}),"
+                     f" measured when this page was built. {traces.kernel_verdict(loaded, kernel)}")
+    else:
+        parts.append(f"This machine's kernel: not available in this build "
+                     f"({md.text(kernel.problem)}).")
+    return "\n\n".join(parts)
+
+
+@directive("topics-index")
+def _topics_index(w: Where, args: list[str]) -> str:
+    from ..spec import clauses as catalogue
+
+    rows = []
+    for t in topics.TOPICS.values():
+        ids = [c.id for c in catalogue.CLAUSES if c.topic == t.slug]
+        rows.append([f"[{md.text(t.title)}]({w.base}{topics.page_of(t.slug)})",
+                     str(len(ids)), md.text(", ".join(ids))])
+    return md.table(["topic", "clauses", "ids"], rows)
+
+
+@directive("version")
+def _version(w: Where, args: list[str]) -> str:
+    return f"listenspec {__version__}"
+
+
+# --------------------------------------------------------------------------- topic pages
+
+
+@directive("topic")
+def _topic(w: Where, args: list[str]) -> str:
+    return topics.render_topic(_one_arg(args), w.build.clauses)
+
+
+# --------------------------------------------------------------------------- divergences
+
+
+@directive("divergence-table")
+def _divergence_table(w: Where, args: list[str]) -> str:
+    return divergences.summary_table(w.build.docs_dir)
+
+
+@directive("divergence")
+def _divergence(w: Where, args: list[str]) -> str:
+    return divergences.point_section(w.build.docs_dir, _one_arg(args), w.build.points)
+
+
+# --------------------------------------------------------------------------- the model
+
+
+@directive("lifecycle")
+def _lifecycle(w: Where, args: list[str]) -> str:
+    from ..models.tables import LIFECYCLE
+
+    rows = [[md.code(a.value), md.code(event), md.code(b.value)]
+            for (a, event), b in LIFECYCLE.items()]
+    return (f"![The socket life cycle, drawn from models/tables.py LIFECYCLE]"
+            f"({w.base}generated/lifecycle.svg)\n\n"
+            + md.details(f"The table it is drawn from ({len(rows)} transitions)",
+                         md.table(["state", "event", "next state"], rows), kind="abstract"))
+
+
+@directive("guards")
+def _guards(w: Where, args: list[str]) -> str:
+    from ..models.tables import GUARDS
+
+    parts = []
+    for call in GUARDS:
+        parts.append(f"### `{call}()`")
+        parts.append(topics.guards_table(call))
+    return "\n\n".join(parts)
+
+
+@directive("profiles")
+def _profiles(w: Where, args: list[str]) -> str:
+    from ..profile_table import sources, table
+
+    rows = table()
+    head = [md.text(c) for c in rows[0]]
+    body = [[md.code(r[0].strip()), *(md.text(c) for c in r[1:])] for r in rows[1:]]
+    src = [[md.code(param), md.code(name), md.text(s)] for param, name, s in sources()]
+    return (md.table(head, body) + "\n\n## Sources\n\nWhere every cell above comes from "
+            "(`listenspec profiles --sources`):\n\n"
+            + md.table(["parameter", "profile", "source"], src))
+
+
+#: a one-line meaning for every call of the script format (script.CALLS); the build fails if
+#: a call is added to the parser without one here.
+CALL_MEANINGS = {
+    "socket": "a new non-blocking socket",
+    "bind": "bind to a fresh loopback address (or a fresh AF_UNIX name)",
+    "listen": "listen(2), the backlog passed unchanged",
+    "connect": "connect to the address S is bound to and wait until the outcome settles",
+    "syn": "a peer sends one SYN and never completes the handshake",
+    "accept": "accept(2) on a non-blocking socket",
+    "send": "send bytes to the peer (what accept filters look at)",
+    "close": "close(2)",
+    "open": "a descriptor that is not a socket",
+    "setsockopt": "set an option (an accept filter, an integer option)",
+    "getsockopt": "read an option",
+    "sysctl": "read, or write, a system limit",
+    "netstat": "the listen queue as completed/incomplete/limit (netstat -L)",
+    "sleep": "time passes",
+    "syslog": "the kernel log lines since the previous syslog()",
+    "counter": "a protocol statistics counter",
+}
+
+ARG_KINDS = {
+    "desc": "S", "int": "INT", "num": "SECONDS", "str": '"STRING"', "domain": "DOMAIN",
+    "type": "TYPE", "opt": "OPT", "optval": "VALUE",
+}
+
+
+@directive("calls")
+def _calls(w: Where, args: list[str]) -> str:
+    from ..script import CALLS, DESCRIPTOR_CALLS
+
+    missing = sorted(set(CALLS) - set(CALL_MEANINGS))
+    if missing:
+        raise DirectiveError(f"calls without a meaning in docsgen/directives.py: {missing}")
+    rows = []
+    for name, forms in CALLS.items():
+        spelt = "<br>".join(md.code(f"{name}({', '.join(ARG_KINDS[k] for k in f)})")
+                            for f in forms)
+        rows.append([spelt, md.text(CALL_MEANINGS[name]),
+                     "yes" if name in DESCRIPTOR_CALLS else ""])
+    return md.table(["call", "meaning", "returns a descriptor (NAME = …)"], rows)
+
+
+# --------------------------------------------------------------------------- assurance
+
+
+@directive("invariants")
+def _invariants(w: Where, args: list[str]) -> str:
+    from ..models.invariants import INVARIANTS
+
+    pr = assurance.proofs()
+    where = {inv: t for t in topics.TOPICS.values() for inv in t.invariants}
+    rows = topics.proof_rows(list(INVARIANTS), pr)
+    for row, name in zip(rows, INVARIANTS, strict=True):
+        t = where.get(name)
+        row.append(f"[{md.text(t.title)}]({w.base}{topics.page_of(t.slug)})" if t else "")
+    return md.table(["invariant", "what it says", "what the proofs found", "topic"], rows)
+
+
+@directive("proofs")
+def _proofs(w: Where, args: list[str]) -> str:
+    pr = assurance.proofs()
+    if pr.problem:
+        return f"Proofs: {md.text(pr.problem)}."
+    names = pr.properties()
+    ok = all(r.ok for r in pr.rows)
+    head = (f"{len(names)} properties on {len(set(r.profile for r in pr.rows))} profiles, "
+            f"{len(pr.rows)} proof runs in {pr.seconds:.1f} s, run when this page was built: "
+            + ("every result as expected." if ok else "**some results are not as expected**."))
+    body = [head, md.table(["property", "what it says", "what the proofs found"],
+                           topics.proof_rows(names, pr))]
+    cex = topics.counterexamples(names, pr)
+    if cex:
+        body += ["Where a property fails (most of these are expected: they show that a bound "
+                 "needs its hypothesis), the proof gives a concrete case:", cex]
+    return "\n\n".join(body)
+
+
+def _stage_block(run: assurance.StageRun) -> str:
+    doc = assurance.module_doc(run.module) if run.module else None
+    head = (f"`{run.module}`: {md.text(doc.summary)}" if doc and doc.summary
+            else f"`{run.module}`" if run.module else "")
+    if run.ok is None:
+        return f"{head}\n\nResults: {md.text(run.problem)}.".strip()
+    verdict = "all passed" if run.ok else "**FAILED**"
+    body = (f"{head}\n\nRun when this page was built, as `listenspec verify --quick --only "
+            f"{run.name}` would: {verdict} in {run.seconds:.1f} s.")
+    if run.problem:
+        body += f" {md.text(run.problem)}."
+    if run.lines:
+        body += "\n\n" + md.fence("\n".join(run.lines), "text")
+    return body
+
+
+@directive("stages")
+def _stages(w: Where, args: list[str]) -> str:
+    """Every further stage of `listenspec verify`, run in its quick form at build time."""
+    found = [name for name, fn in assurance.verify_stages()
+             if not getattr(fn, "__module__", "").startswith("listenspec.proofs")]
+    if not found:
+        return "No further stage is registered with `listenspec verify` in this build."
+    return "\n\n".join(f"### `{name}`\n\n" + _stage_block(assurance.stage(name))
+                       for name in found)
+
+
+@directive("module-example")
+def _module_example(w: Where, args: list[str]) -> str:
+    """The usage example in a module's docstring (so the docs show the code's own example)."""
+    doc = assurance.module_doc(_one_arg(args))
+    if doc.problem:
+        return f"`{doc.module}`: {md.text(doc.problem)}."
+    if not doc.example:
+        raise DirectiveError(f"{doc.module}'s docstring has no `::` example block")
+    return md.fence(doc.example, "python")
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+@directive("cli")
+def _cli(w: Where, args: list[str]) -> str:
+    return cliref.reference()
+
+
+@directive("check-demo")
+def _check_demo(w: Where, args: list[str]) -> str:
+    """A real `listenspec check` failure: one profile's trace checked against another."""
+    import tempfile
+
+    from ..cli import main
+    from ..models.profiles import PROFILES
+
+    name, wrote, against = args if len(args) == 3 else ("tcp-full", "linux", "freebsd-src")
+    loaded = traces.load_script(w.build.docs_dir / "scripts" / f"{name}.lsn")
+    res = traces.model_results(loaded, wrote)
+    text = "".join(f"{s.text} = {r}\n" for s, r in zip(loaded.script.steps, res, strict=True))
+    assert wrote in PROFILES and against in PROFILES
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{name}.trace"
+        path.write_text(text, encoding="utf-8")
+        out = io.StringIO()
+        with redirect_stdout(out):
+            code = main(["check", str(path), "--profile", against])
+    shown = out.getvalue().replace(str(path), f"{name}.trace")
+    return (md.fence(text, "text") + "\n\n"
+            + md.fence(f"$ listenspec check {name}.trace --profile {against}\n{shown}"
+                       f"$ echo $?\n{code}", "console"))
