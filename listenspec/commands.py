@@ -43,6 +43,13 @@ def _verify(args: argparse.Namespace) -> int:
     from .verify import verify
 
     ok, summary = verify(quick=args.quick, only=args.only)
+    if args.report:
+        from pathlib import Path
+
+        from .report import write_report
+
+        write_report(Path(args.report), ok, summary)
+        print(f"report written to {args.report}")
     if args.json:
         print(json.dumps(summary, indent=1, default=str))
     return 0 if ok else 1
@@ -58,6 +65,8 @@ def register(sub: Sub) -> None:
     p.add_argument("--quick", action="store_true", help="smaller budgets for each stage")
     p.add_argument("--only", action="append", metavar="STAGE", help="only this stage")
     p.add_argument("--json", action="store_true", help="also print a JSON summary")
+    p.add_argument("--report", metavar="FILE", help="write what verify found to FILE "
+                                                    "(.md or .html): a file for a bug report")
     p.set_defaults(func=_verify)
 
 
@@ -67,4 +76,16 @@ def _conform(sub: Sub) -> None:
     reg(sub)
 
 
-REGISTER: list[Callable[[Sub], None]] = [register, _conform]
+def _prove(sub: Sub) -> None:
+    from .proofs import register as reg
+
+    reg(sub)
+
+
+def _docs(sub: Sub) -> None:
+    from .docsgen import register as reg
+
+    reg(sub)
+
+
+REGISTER: list[Callable[[Sub], None]] = [register, _prove, _conform, _docs]

@@ -75,9 +75,12 @@ class ModelRun:
         return Target(sock.addr, sock.domain, sock.type)
 
     def _refresh(self, b: Binding) -> None:
+        # A NAME stands for the last address its socket had: one the socket gives up (a
+        # refused or reset connect on Linux) is still where connect()/syn() would aim.
         sock = self.state.socks.get(b.sid) if b.sid is not None else None
         if sock is not None:
-            b.target = Target(sock.addr, sock.domain, sock.type)
+            addr = sock.addr if sock.addr is not None else b.target.addr
+            b.target = Target(addr, sock.domain, sock.type)
 
     def arguments(self, call: Call) -> tuple[Any, ...]:
         a = call.args

@@ -39,9 +39,9 @@ Stage = Callable[[bool], StageResult]  # argument: quick (a smaller budget)
 
 def stages() -> list[tuple[str, Stage]]:
     """The further stages, in order: each module that provides one is named here."""
-    from . import conform
+    from . import conform, proofs
 
-    return [("conformance", conform.verify_stage)]
+    return [("proofs", proofs.verify_stage), ("conformance", conform.verify_stage)]
 
 
 def run_example(ex: Example, profile: str) -> ExampleResult:

@@ -108,9 +108,8 @@ def _reset_client(p: Profile, h: Host, client_sid: int, event: str) -> Host:
     if client is None or client.state is not SockState.CONNECTED:
         return h
     client = attrs.evolve(advance(client, event), error="ECONNRESET", queued_on=None)
-    if p.reset_unbinds and client.addr is not None:
-        h = attrs.evolve(h, addrs=h.addrs.remove(client.addr))
-        client = attrs.evolve(client, addr=None)
+    if p.reset_unbinds and client.addr is not None and h.addrs.get(client.addr) == client.sid:
+        h = attrs.evolve(h, addrs=h.addrs.remove(client.addr))  # getsockname() still shows it
     return _put(h, client)
 
 
@@ -169,7 +168,8 @@ def _s(c: Ctx) -> Socket:
 def _bind(h: Host, sock: Socket) -> Host:
     h, addr = _new_id(h)
     h = attrs.evolve(h, addrs=h.addrs.set(addr, sock.sid))
-    return _put(h, attrs.evolve(advance(sock, "bind"), addr=addr))
+    moved = advance(sock, "bind") if sock.state is not SockState.BOUND else sock
+    return _put(h, attrs.evolve(moved, addr=addr))
 
 
 def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
@@ -184,7 +184,7 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
         lst = attrs.evolve(lst, qlimit=qlimit, comp=lst.comp[:keep_comp],
                            incomp=lst.incomp[len(lst.incomp) - keep_inc:])
         return Outcome(_with_listener(h, sock, lst), Ret(0))
-    if sock.addr is None:  # TCP binds an ephemeral port (tcp_usr_listen, inet_listen)
+    if not c.holds_addr:  # TCP binds an ephemeral port (tcp_usr_listen, inet_listen)
         h = _bind(h, sock)
         sock = h.socks[sock.sid]
     sock = attrs.evolve(advance(sock, "listen"), listener=Listener(qlimit=qlimit))
@@ -195,13 +195,16 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
     if target.errno is not None:
         return _refuse(h, target.errno)
     c = resolve(h, fd)
+    if c.sock is not None and c.sock.connect_pending is not None:
+        return _end_connect(h, c.sock)
+    if (p.unix_address_first and c.sock is not None and c.sock.domain == "AF_UNIX"
+            and target.domain is not None and target.domain != "AF_UNIX"):
+        return _refuse(h, _family_errno(p, "AF_UNIX", target.domain))
     if (errno := refusal("connect", p, c)) is not None:
         return _refuse(h, errno)
     client = _s(c)
-    if client.connect_pending is not None:  # Linux: this call only ends the earlier connect
-        result = Ret(0) if client.connect_pending == "ok" else Err("ECONNABORTED")
-        return Outcome(_put(h, attrs.evolve(client, connect_pending=None)), result)
-    v4_ok = p.dgram_v6_takes_v4 and client.type == "SOCK_DGRAM" and (
+    # Linux: an unbound AF_INET6 datagram socket may connect to IPv4 (not once bound to ::1)
+    v4_ok = p.dgram_v6_takes_v4 and client.type == "SOCK_DGRAM" and client.addr is None and (
         client.domain, target.domain) == ("AF_INET6", "AF_INET")
     if target.domain is not None and target.domain != client.domain and not v4_ok:
         kind = target.domain if target.addr is not None else f"{target.domain}/unbound"
@@ -218,14 +221,22 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
             # An unbound socket's name is its family alone: no path (unix_validate_addr(),
             # unp_connectat(): EINVAL).
             return _refuse(h, "EINVAL")
+        bound = h.socks.get(h.addrs[target.addr]) if target.addr in h.addrs else None
+        if bound is not None and bound.type != client.type:
+            return _refuse(h, "EPROTOTYPE")  # the name's socket is of another type
         if lsock is None:
             return _refuse(h, "ECONNREFUSED")
-        if lsock.type != client.type:
-            return _refuse(h, "EPROTOTYPE")
     elif lsock is None or lsock.type != client.type:
         # Nobody listens there: the SYN is answered by an RST.
         if not p.sticky_connecting:
             return _refuse(h, "ECONNREFUSED")
+        # Linux: the attempt took a port, and the RST gave it back (tcp_done() puts the port;
+        # getsockname() still shows it).
+        if client.addr is None:
+            h, addr = _new_id(h)
+            client = attrs.evolve(client, addr=addr)
+        elif h.addrs.get(client.addr) == client.sid:
+            h = attrs.evolve(h, addrs=h.addrs.remove(client.addr))
         client = attrs.evolve(client, connect_pending="failed")
         return Outcome(_put(h, client), Err("ECONNREFUSED"))
     return _arrive(p, h, lsock, client)
@@ -233,6 +244,16 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
 
 def _pending(p: Profile, how: str) -> str | None:
     return how if p.sticky_connecting else None
+
+
+def _end_connect(h: Host, sock: Socket) -> Outcome:
+    """Linux: a connect() after a settled non-blocking one only reports how that one ended:
+    0 if it is still established, else the pending error (or ECONNABORTED) (__inet_stream_connect
+    SS_CONNECTING case)."""
+    if sock.connect_pending == "ok" and sock.state is SockState.CONNECTED:
+        return Outcome(_put(h, attrs.evolve(sock, connect_pending=None)), Ret(0))
+    result = Err(sock.error or "ECONNABORTED")
+    return Outcome(_put(h, attrs.evolve(sock, connect_pending=None, error=None)), result)
 
 
 def _family_errno(p: Profile, client: str, target: str) -> str:
@@ -251,7 +272,12 @@ def _connect_dgram(h: Host, client: Socket, target: Target) -> Outcome:
             return _refuse(h, "EINVAL" if target.addr is None else "ECONNREFUSED")
         if peer.type != client.type:
             return _refuse(h, "EPROTOTYPE")
-    return Outcome(_put(h, advance(advance(client, "connect"), "established")), Ret(0))
+    client = advance(advance(client, "connect"), "established")
+    if client.domain != "AF_UNIX" and client.addr is None:  # a UDP connect binds a port
+        h, addr = _new_id(h)
+        h = attrs.evolve(h, addrs=h.addrs.set(addr, client.sid))
+        client = attrs.evolve(client, addr=addr)
+    return Outcome(_put(h, client), Ret(0))
 
 
 def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
@@ -259,12 +285,16 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     lst = lsock.listener
     assert lst is not None
     tcp = client.domain != "AF_UNIX"
+    want_cookie = False
     if tcp and p.half_open == "reqsk":
-        # Linux tcp_conn_request(): a full request queue without syncookies drops the SYN.
+        # Linux tcp_conn_request(): a full request queue without syncookies drops the SYN;
+        # with them the SYN-ACK carries a cookie, and the final ACK makes the child at once
+        # (no request sock, so no TCP_DEFER_ACCEPT wait).
         cookies = h.sysctl.get("syncookies", 1)
         reqsk_full = len(lst.half_open) + len(lst.incomp) > lst.qlimit
         if reqsk_full and cookies == 0:
             return _dropped(_bump(h, ("ListenDrops",)), client)
+        want_cookie = cookies == 2 or reqsk_full
     half_open = len(lst.half_open) if tcp else 0
     if not rules.admits(p, len(lst.comp), half_open, lst.qlimit):
         if not tcp:
@@ -291,7 +321,7 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
             h = _reset_client(p, h, e.client, "evicted")
         entry = attrs.evolve(entry, upcall=lst.accept_filter if tcp else None)
         lst = attrs.evolve(lst, incomp=(*kept, entry))
-    elif tcp and lsock.defer_accept > 0:
+    elif tcp and lsock.defer_accept > 0 and not want_cookie:
         # Linux TCP_DEFER_ACCEPT: the bare ACK is dropped; the connection waits as a request
         # sock until data (or a FIN) arrives.
         entry = attrs.evolve(entry, upcall="defer")
@@ -378,7 +408,9 @@ def accept(p: Profile, h: Host, fd: int) -> Outcome:
     h = _with_listener(h, lsock, attrs.evolve(lsock.listener, comp=tuple(rest)))
     h, sid = _new_id(h)
     client = h.socks.get(head.client)
-    server = advance(Socket(sid=sid, domain=lsock.domain, type=lsock.type), "accepted")
+    # getsockname() on the accepted socket gives the listener's address
+    server = advance(Socket(sid=sid, domain=lsock.domain, type=lsock.type, addr=lsock.addr),
+                     "accepted")
     if client is not None and client.queued_on == lsock.sid:
         server = attrs.evolve(server, peer=client.sid)
         h = _put(h, attrs.evolve(client, queued_on=None, peer=sid))

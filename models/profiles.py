@@ -72,12 +72,14 @@ class Profile:
     accept_not_listening: str  # accept() on a socket that is not listening (stream)
     accept_dgram: str  # accept() on a datagram socket
     connect_on_listener: str
+    connect_on_unix_listener: str
     # (client domain, target domain [/unbound] or *, errno); anything else is EAFNOSUPPORT
     connect_family_errno: tuple[tuple[str, str, str], ...]
     # Linux: after a non-blocking TCP connect settles, the socket stays SS_CONNECTING until the
     # next connect(): that call returns 0 (or ECONNABORTED after a refusal), and listen() fails.
     sticky_connecting: bool
     dgram_v6_takes_v4: bool  # an AF_INET6 datagram socket may connect to an IPv4 address
+    unix_address_first: bool  # AF_UNIX connect() checks the address before the socket state
     reset_unbinds: bool  # a TCP socket reset by its peer loses its local port (bind works)
     dgram_send_autobinds: bool  # send() on an unbound UDP socket binds it, even when it fails
     send_unconnected: str  # on a TCP socket (AF_UNIX: ENOTCONN everywhere)
@@ -143,9 +145,11 @@ FREEBSD_SRC = Profile(
     accept_not_listening="EINVAL",
     accept_dgram="EINVAL",
     connect_on_listener="EOPNOTSUPP",
+    connect_on_unix_listener="EOPNOTSUPP",
     connect_family_errno=(),
     sticky_connecting=False,
     dgram_v6_takes_v4=False,
+    unix_address_first=False,
     reset_unbinds=False,
     dgram_send_autobinds=False,
     send_unconnected="ENOTCONN",
@@ -180,10 +184,12 @@ FREEBSD_SRC = Profile(
         "accept_not_listening": f"{S.FB_DEQUEUE} (kern_accept4: !SOLISTENING -> EINVAL)",
         "accept_dgram": f"{S.FB_DEQUEUE} (kern_accept4: !SOLISTENING -> EINVAL)",
         "connect_on_listener": f"{S.CHOICE}: soconnectat() refuses a listening socket",
+        "connect_on_unix_listener": f"{S.CHOICE}: soconnectat() refuses a listening socket",
         "connect_family_errno": f"{S.CHOICE}: tcp_usr_connect() and unp_connectat(): "
                                 "another family is EAFNOSUPPORT",
         "sticky_connecting": f"{S.CHOICE}: soconnectat() on a connected socket is EISCONN",
         "dgram_v6_takes_v4": f"{S.CHOICE}: udp6_connect() wants an AF_INET6 address",
+        "unix_address_first": f"{S.CHOICE}: soconnectat() refuses a listening socket first",
         "reset_unbinds": f"{S.CHOICE}: a dropped inpcb keeps its port",
         "dgram_send_autobinds": f"{S.CHOICE}: udp_send() checks the address before binding",
         "send_unconnected": f"{S.CHOICE}: sosend() on an unconnected stream socket",
@@ -382,6 +388,7 @@ LINUX = Profile(
     accept_not_listening="EINVAL",
     accept_dgram="EOPNOTSUPP",
     connect_on_listener="EISCONN",
+    connect_on_unix_listener="EINVAL",
     connect_family_errno=(
         ("AF_UNIX", "*", "EINVAL"),
         ("AF_INET6", "AF_INET", "EINVAL"),
@@ -392,6 +399,7 @@ LINUX = Profile(
     ),
     sticky_connecting=True,
     dgram_v6_takes_v4=True,
+    unix_address_first=True,
     reset_unbinds=True,
     dgram_send_autobinds=True,
     send_unconnected="EPIPE",
@@ -426,6 +434,8 @@ LINUX = Profile(
         "accept_not_listening": f"{S.CHOICE}: inet_accept() requires TCP_LISTEN",
         "accept_dgram": f"{S.CHOICE}: sock_no_accept()",
         "connect_on_listener": f"{S.CHOICE}: __inet_stream_connect() on a non-CLOSE socket",
+        "connect_on_unix_listener": f"{S.CHOICE}, measured by the kernel executor: "
+                                    "unix_stream_connect() on a listening socket",
         "connect_family_errno": f"{S.CHOICE}, measured by the kernel executor: "
                                 "unix_mkname_bsd() and tcp_v6_connect() check the length first",
         "sticky_connecting": f"{S.CHOICE}, measured by the kernel executor: after a "
@@ -433,6 +443,8 @@ LINUX = Profile(
                              "inet_listen() still see SS_CONNECTING",
         "dgram_v6_takes_v4": f"{S.CHOICE}, measured by the kernel executor: "
                              "ip6_datagram_connect() hands AF_INET to __ip4_datagram_connect()",
+        "unix_address_first": f"{S.CHOICE}, measured by the kernel executor: "
+                              "unix_stream_connect() validates the address first",
         "reset_unbinds": f"{S.CHOICE}, measured by the kernel executor: tcp_done() puts the "
                          "autobound port back",
         "dgram_send_autobinds": f"{S.CHOICE}, measured by the kernel executor: "

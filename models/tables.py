@@ -67,6 +67,7 @@ class Ctx:
     fd: int | None
     sock: Socket | None  # None if fd is not open, or is not a socket
     is_file: bool  # the descriptor is open but is not a socket
+    holds_addr: bool = False  # the socket holds its local address (a port, a name)
 
 
 def resolve(h: Host, fd: int | None) -> Ctx:
@@ -75,7 +76,8 @@ def resolve(h: Host, fd: int | None) -> Ctx:
     sid = h.fds[fd]
     if sid == FILE:
         return Ctx(fd, None, True)
-    return Ctx(fd, h.socks[sid], False)
+    sock = h.socks[sid]
+    return Ctx(fd, sock, False, sock.addr is not None and h.addrs.get(sock.addr) == sid)
 
 
 Test = Callable[[Profile, Ctx], bool]
@@ -112,8 +114,9 @@ DESC = (BADF, NOTSOCK)
 GUARDS: dict[str, tuple[Guard, ...]] = {
     "bind": (
         *DESC,
-        Guard("the socket already has a local address",
-              lambda p, c: _sock(c).addr is not None, "EINVAL",
+        Guard("the socket already holds a local address",
+              lambda p, c: c.holds_addr or _sock(c).state is L
+              or (_sock(c).state is C and _sock(c).addr is not None), "EINVAL",
               "listenspec choice: in_pcbbind(), unp_bind(), inet_bind(), unix_bind()"),
     ),
     "listen": (
@@ -140,6 +143,9 @@ GUARDS: dict[str, tuple[Guard, ...]] = {
     ),
     "connect": (
         *DESC,
+        Guard("an AF_UNIX socket that is listening",
+              lambda p, c: _sock(c).state is L and _sock(c).domain == "AF_UNIX",
+              "profile.connect_on_unix_listener", "profile parameter connect_on_unix_listener"),
         Guard("the socket is listening", lambda p, c: _sock(c).state is L,
               "profile.connect_on_listener", "profile parameter connect_on_listener"),
         Guard("the socket is already connected",
