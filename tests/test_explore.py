@@ -1,0 +1,227 @@
+"""The exhaustive bounded explorer: its reduction is sound, it catches broken rules, and its
+counterexamples are scripts the runner reproduces."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from contextlib import redirect_stdout
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+from listenspec import explore as ex
+from listenspec.cli import main as cli_main
+from listenspec.models import rules
+from listenspec.models.profiles import PROFILES, get
+from listenspec.models.state import Host, Listener, Pending, Socket
+from listenspec.runner import ModelRun
+from listenspec.script import parse
+
+# --------------------------------------------------------------------------- injected bugs
+
+
+def admit_one_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`admits` off by one: lets in one connection more than the profile allows."""
+    orig = rules.admits
+    monkeypatch.setattr(rules, "admits",
+                        lambda p, qlen, ho, q: orig(p, max(qlen - 1, 0), ho, q))
+
+
+def evict_one_fewer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`evictions` off by one: a full accept-filter queue keeps one connection too many."""
+    orig = rules.evictions
+    monkeypatch.setattr(rules, "evictions", lambda p, n, q: max(orig(p, n, q) - 1, 0))
+
+
+def assert_reproduces(profile: str, script: str, invariant: str) -> None:
+    """The script runs with the runner, and its last call is the one breaking `invariant`."""
+    steps = parse(script).steps
+    bad = ex.replay(profile, script)
+    assert bad, "the counterexample does not reproduce"
+    line, broken = bad[0]
+    assert invariant in broken
+    assert line == steps[-1].line
+    list(ModelRun(get(profile)).run(parse(script)))  # runs to the end without an exception
+
+
+@pytest.mark.parametrize(("inject", "invariant", "depth"), [
+    (admit_one_more, "queue-bound", 6),
+    (evict_one_fewer, "incq-bound", 7),
+])
+def test_injected_bug_is_caught_with_a_reproducing_script(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, inject: Any, invariant: str,
+        depth: int) -> None:
+    inject(monkeypatch)
+    r = ex.explore("freebsd-src", depth, progress=False)
+    assert r.violations, "the broken rule went unnoticed"
+    assert any(invariant in b for b in r.broken)
+    script = r.violations[[invariant in b for b in r.broken].index(True)]
+    assert "listenspec run FILE --profile freebsd-src" in script
+    assert_reproduces("freebsd-src", script, invariant)
+    # and through the command line, as the header says
+    path = tmp_path / "cex.lsn"
+    path.write_text(script)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        assert cli_main(["run", str(path), "--profile", "freebsd-src"]) == 0
+    assert out.getvalue().count("\n") == len(parse(script).steps)
+
+
+def test_shortest_counterexample_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    admit_one_more(monkeypatch)
+    r = ex.explore("freebsd-src", 6, progress=False)
+    # socket x3, listen(s, 0), connect, connect: six calls (breadth first finds no shorter)
+    assert len(parse(r.violations[0]).steps) == 6
+
+
+# --------------------------------------------------------------------------- the clean model
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_every_profile_explores_clean_at_small_depth(profile: str) -> None:
+    r = ex.explore(profile, 4, progress=False)
+    assert r.complete and r.depth_done == 4
+    assert not r.violations, r.violations[0]
+    assert r.distinct_states == sum(r.layers)
+    assert r.transitions > r.distinct_states
+
+
+# --------------------------------------------------------------------------- the reduction
+
+
+def observation(h: Host) -> Any:
+    """What a program can see of a state, independent of ids and descriptor numbers."""
+    socks = sorted(
+        (s.domain, s.type, s.state.value, s.error or "",
+         (s.listener.qlimit, len(s.listener.comp), len(s.listener.incomp),
+          len(s.listener.half_open), s.listener.accept_filter or "", s.listener.overcount)
+         if s.listener else ())
+        for s in h.socks.values())
+    return (tuple(socks), len(h.fds), tuple(sorted(h.sysctl.items())),
+            tuple(sorted(h.counters.items())), h.log)
+
+
+@pytest.mark.parametrize(("profile", "depth", "domains"), [
+    ("freebsd-src", 4, ("AF_INET",)),
+    ("linux", 3, ("AF_INET", "AF_UNIX")),
+    ("bsd-4.4", 4, ("AF_INET",)),
+])
+def test_dedup_and_symmetry_keep_every_reachable_state(profile: str, depth: int,
+                                                       domains: tuple[str, ...]) -> None:
+    def kw(**k: Any) -> dict[str, Any]:
+        return {"domains": domains, "progress": False, **k}
+
+    for collect in (ex.state_key, observation):
+        tree = ex.explore(profile, depth, dedup=False, collect=collect, **kw())
+        plain = ex.explore(profile, depth, symmetry=False, collect=collect, **kw())
+        reduced = ex.explore(profile, depth, collect=collect, **kw())
+        assert tree.states == plain.states == reduced.states
+    # the reductions do reduce: fewer expansions than the tree
+    assert reduced.transitions < plain.transitions < tree.transitions
+
+
+def _state(profile: str, text: str) -> Host:
+    run = ModelRun(get(profile))
+    list(run.run(parse(text)))
+    return run.state
+
+
+def test_key_identifies_renamings_and_separates_differences() -> None:
+    a = _state("freebsd-src", """
+s = socket(AF_INET, SOCK_STREAM)
+c = socket(AF_INET, SOCK_STREAM)
+listen(s, 1)
+connect(c, s)
+""")
+    # the same state reached with the descriptors swapped and other ids drawn on the way
+    b = _state("freebsd-src", """
+c = socket(AF_INET, SOCK_STREAM)
+s = socket(AF_INET, SOCK_STREAM)
+x = socket(AF_INET, SOCK_STREAM)
+bind(x)
+close(x)
+listen(s, 1)
+connect(c, s)
+""")
+    assert a != b
+    assert ex.state_key(a) == ex.state_key(b)
+    assert ex.state_key(a, symmetry=False) != ex.state_key(b, symmetry=False)
+    c = _state("freebsd-src", """
+s = socket(AF_INET, SOCK_STREAM)
+c = socket(AF_INET, SOCK_STREAM)
+listen(s, 2)
+connect(c, s)
+""")
+    assert ex.state_key(a) != ex.state_key(c)
+    # time is kept only relative to the clock
+    assert ex.state_key(attrs.evolve(a, clock=a.clock + 7)) == ex.state_key(a)
+
+
+#: the fields state_key treats as plain data, reviewed: none of them holds an id
+REVIEWED_PLAIN = {
+    Host: {"sysctl", "counters", "log"},
+    Socket: {"domain", "type", "state", "error", "defer_accept", "connect_pending"},
+    Listener: {"qlimit", "accept_filter", "overcount"},
+    Pending: {"data", "eof", "upcall"},
+}
+
+
+@pytest.mark.parametrize("cls", [Host, Socket, Listener, Pending])
+def test_state_key_reads_every_field_of_the_model(cls: type) -> None:
+    """A new field of the model must be classified (plain, id, structure or time): a field
+    holding an id left in the key unrenamed would make the symmetry reduction unsound."""
+    plain = set(ex.plain_fields(cls))
+    assert plain == REVIEWED_PLAIN[cls], (
+        f"{cls.__name__} fields changed: review {sorted(plain ^ REVIEWED_PLAIN[cls])} "
+        "(ids go into explore.ID_FIELDS, plain data into REVIEWED_PLAIN)")
+
+
+def test_pure_reads_add_no_state() -> None:
+    with_reads = ex.explore("freebsd-src", 4, reads=True, progress=False)
+    without = ex.explore("freebsd-src", 4, progress=False)
+    assert with_reads.distinct_states == without.distinct_states
+    assert with_reads.transitions > without.transitions
+    assert not with_reads.violations
+
+
+# --------------------------------------------------------------------------- interface
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="command", required=True)
+    ex.register(sub)
+    return ap
+
+
+def test_cli_json_and_exit_codes(monkeypatch: pytest.MonkeyPatch,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    args = _parser().parse_args(["explore", "--profile", "bsd-4.4", "--depth", "3", "--json"])
+    assert args.func(args) == 0
+    data = json.loads(capsys.readouterr().out)
+    for k in ("distinct_states", "transitions", "seconds", "states_per_second", "violations"):
+        assert k in data
+    assert data["violations"] == []
+    admit_one_more(monkeypatch)
+    args = _parser().parse_args(["explore", "--profile", "freebsd-src", "--depth", "6"])
+    assert args.func(args) == 1
+    out = capsys.readouterr().out
+    assert "distinct states:" in out and "<- queue-bound" in out
+
+
+def test_time_budget_and_no_progress_bar_off_a_terminal(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    r = ex.explore("freebsd-src", 8, time_budget=0.0)
+    assert not r.complete and r.depth_done < 8
+    assert capsys.readouterr().err == ""  # stderr is not a terminal under pytest
+
+
+def test_verify_stage_quick() -> None:
+    res = ex.verify_stage(True)
+    assert res.name == "explore"
+    assert set(res.figures) == set(PROFILES)
+    assert res.ok, "\n".join(res.lines)
