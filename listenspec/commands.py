@@ -88,4 +88,18 @@ def _docs(sub: Sub) -> None:
     reg(sub)
 
 
-REGISTER: list[Callable[[Sub], None]] = [register, _prove, _conform, _docs]
+def _explore(sub: Sub) -> None:
+    from .explore import register as reg
+
+    reg(sub)
+
+
+def _machines(sub: Sub) -> None:
+    from .machines import register as reg
+
+    reg(sub)
+
+
+REGISTER: list[Callable[[Sub], None]] = [
+    register, _prove, _explore, _machines, _conform, _docs,
+]

@@ -31,7 +31,7 @@ def scripts(draw: Any, *, max_steps: int = 25, sysctl_name: str = "net.core.soma
         return f"s{len(lines)}"
 
     def pick() -> str:
-        return draw(st.sampled_from(socks))
+        return str(draw(st.sampled_from(socks)))
 
     for _ in range(n_steps):
         kinds = ["socket", "socket", "sysctl"]

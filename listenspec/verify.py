@@ -39,9 +39,14 @@ Stage = Callable[[bool], StageResult]  # argument: quick (a smaller budget)
 
 def stages() -> list[tuple[str, Stage]]:
     """The further stages, in order: each module that provides one is named here."""
-    from . import conform, proofs
+    from . import conform, explore, machines, proofs
 
-    return [("proofs", proofs.verify_stage), ("conformance", conform.verify_stage)]
+    return [
+        ("proofs", proofs.verify_stage),
+        ("exploration", explore.verify_stage),
+        ("machines", machines.verify_stage),
+        ("conformance", conform.verify_stage),
+    ]
 
 
 def run_example(ex: Example, profile: str) -> ExampleResult:

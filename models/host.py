@@ -315,8 +315,11 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
         # solisten_enqueue(): with a filter every child goes to the incomplete queue, after
         # the oldest ones are terminated. A TCP child is at once soisconnected() and so parks
         # on the filter's upcall; an AF_UNIX child keeps SO_ACCEPTFILTER and waits.
-        k = rules.evictions(p, len(lst.incomp), lst.qlimit)
-        evicted, kept = lst.incomp[:k], lst.incomp[k:]
+        n = len(lst.incomp)
+        k = rules.evictions(p, n, lst.qlimit)
+        gone = [rules.evicted(i, k, n) for i in range(n)]
+        evicted = tuple(e for e, out in zip(lst.incomp, gone, strict=True) if out)
+        kept = tuple(e for e, out in zip(lst.incomp, gone, strict=True) if not out)
         for e in evicted:
             h = _reset_client(p, h, e.client, "evicted")
         entry = attrs.evolve(entry, upcall=lst.accept_filter if tcp else None)

@@ -53,6 +53,8 @@ def check_step(p: Profile, before: Host, call: str, args: tuple[Any, ...],
     after = out.state
     if out.refused and after is not before:
         broken.append("refused-unchanged")
+    if call not in ("listen", "connect"):
+        return broken
     lb, la = _listeners(before), _listeners(after)
     if call == "listen" and not out.refused:
         backlog = args[1]

@@ -88,9 +88,11 @@ def evictions(p: Profile, incqlen: Term, qlimit: Term) -> Term:
     return ite(full, 1, 0)
 
 
-def victim_positions(p: Profile, incqlen: int, qlimit: int) -> range:
-    """Positions (0 = oldest) of the connections an arrival evicts: always the oldest ones."""
-    return range(int(evictions(p, incqlen, qlimit)))
+def evicted(position: Term, k: Term, n: Term) -> Term:
+    """Is `position` (0 = the oldest) of an n-long incomplete queue among the k an arrival
+    terminates? Always the oldest ones: TAILQ_FIRST in solisten_enqueue(), "the oldest socket"
+    on the pages."""
+    return position < k
 
 
 # --------------------------------------------------------------------------- overflow logging

@@ -8,13 +8,14 @@ deduplicates states by hash).
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
-from typing import Generic, TypeVar
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
+from typing import Generic, TypeVar, overload
 
 import attrs
 
 K = TypeVar("K")
 V = TypeVar("V")
+T = TypeVar("T")
 
 
 class FMap(Mapping[K, V], Generic[K, V]):
@@ -34,6 +35,26 @@ class FMap(Mapping[K, V], Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._d)
+
+    # The generic Mapping versions go through __getitem__ and exceptions; these are hot.
+    def __contains__(self, key: object) -> bool:
+        return key in self._d
+
+    @overload
+    def get(self, key: K, /) -> V | None: ...
+    @overload
+    def get(self, key: K, default: V | T, /) -> V | T: ...
+    def get(self, key: K, default: object = None, /) -> object:
+        return self._d.get(key, default)
+
+    def keys(self) -> KeysView[K]:
+        return self._d.keys()
+
+    def values(self) -> ValuesView[V]:
+        return self._d.values()
+
+    def items(self) -> ItemsView[K, V]:
+        return self._d.items()
 
     def __hash__(self) -> int:
         if self._h is None:

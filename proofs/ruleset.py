@@ -2,10 +2,8 @@
 
 Every proof takes a `Rules` (default `REAL`: the model's own functions from
 `listenspec.models.rules`), so a test can swap one rule for a deliberately broken one and check
-that the proof then fails. Nothing here restates a rule, with one exception that the Hypothesis
-tests pin down: `victim`, the host's convention for *which* positions an eviction removes
-(`host._arrive` drops `incomp[:k]`), written as a predicate so that it can be asked of a
-symbolic position.
+that the proof then fails. Nothing here restates a rule: `victim` is `rules.evicted`, the
+predicate the host itself uses to pick which positions an arrival terminates.
 """
 
 from __future__ import annotations
@@ -21,14 +19,6 @@ from listenspec.models.arith import Term
 RuleFn = Callable[..., Any]
 
 
-def oldest_first(i: Term, k: Term, n: Term) -> Term:
-    """Is position i (0 = oldest) of an n-long incomplete queue among the k evicted?
-
-    host._arrive: `evicted, kept = lst.incomp[:k], lst.incomp[k:]`.
-    """
-    return i < k
-
-
 @attrs.frozen
 class Rules:
     effective_backlog: RuleFn = model.effective_backlog
@@ -38,7 +28,7 @@ class Rules:
     relisten_kept: RuleFn = model.relisten_kept
     incq_capacity: RuleFn = model.incq_capacity
     evictions: RuleFn = model.evictions
-    victim: Callable[[Term, Term, Term], Term] = oldest_first
+    victim: Callable[[Term, Term, Term], Term] = model.evicted
 
     @property
     def is_real(self) -> bool:

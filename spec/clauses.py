@@ -134,7 +134,7 @@ CLAUSES: tuple[Clause, ...] = (
     Clause("ACCF-EVICT", ALL_SEEDS,
            "When the second queue is full and a connection arrives, the oldest connection that "
            "has not met the criteria is terminated.",
-           FILTERING, ("rules.evictions", "rules.victim_positions", "profile.incq_evict"),
+           FILTERING, ("rules.evictions", "rules.evicted", "profile.incq_evict"),
            "filters"),
     Clause("ACCF-SIZE", ALL_SEEDS,
            "The second queue, like the first, is sized by the backlog.",
@@ -168,6 +168,17 @@ CLAUSES: tuple[Clause, ...] = (
            "queue) until data arrives, and then needs room in the accept queue; the option "
            "reads back rounded up to whole SYN-ACK retransmissions (reference/linux.md §5).",
            ("linux",), ("rules.defer_secs_to_retrans", "host._feed"), "filters"),
+    Clause("SRC-ACCF-NO-LIMIT", (),
+           "FreeBSD source: a connection an accept filter releases joins the completed queue "
+           "without a limit check, so that queue can exceed the longest the admission test "
+           "allows (up to ⌊3q/2⌋+1 + q+1; reference/freebsd.md §2b, §4).",
+           FILTERING, ("host._feed", "rules.filter_ready"), "filters"),
+    Clause("SRC-LINUX-SYN-QUEUE", (),
+           "Linux bounds the request (SYN) queue by the same backlog; a full one answers with "
+           "SYN cookies, or, with net.ipv4.tcp_syncookies=0, drops the SYN (ListenDrops): "
+           "half-open connections then keep real clients out (reference/linux.md §2, "
+           "inet_csk_reqsk_queue_is_full(), tcp_conn_request()).",
+           ("linux",), ("host.syn", "host._arrive", "profile.half_open"), "syncache"),
     # ------------------------------------------------------------------ choices
     Clause("CHOICE-INHERIT", (),
            "Where a page is silent on something a script can do, its profile inherits the "
