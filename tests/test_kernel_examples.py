@@ -1,0 +1,36 @@
+"""Every example script kept for the linux profile, run on this machine's kernel: its trace
+must be one the linux profile allows (issue: the kernel adapter and differential conformance)."""
+
+from __future__ import annotations
+
+import platform
+
+import pytest
+
+from listenspec.checker import check
+from listenspec.models.profiles import PROFILES
+from listenspec.script import parse
+from listenspec.spec.examples import all_examples
+
+if platform.system() != "Linux":  # pragma: no cover
+    pytest.skip("the kernel executor needs Linux", allow_module_level=True)
+
+from listenspec.kernel import run_on_kernel
+from listenspec.kernel.netns import isolation_problem
+
+PROBLEM = isolation_problem()
+LINUX_EXAMPLES = [ex for ex in all_examples() if "linux" in ex.profiles]
+
+
+@pytest.mark.skipif(PROBLEM is not None, reason=f"no private network namespace: {PROBLEM}")
+@pytest.mark.parametrize("example", LINUX_EXAMPLES, ids=[ex.name for ex in LINUX_EXAMPLES])
+def test_example_on_the_kernel_is_allowed_by_the_linux_profile(example: object) -> None:
+    script = example.script  # type: ignore[attr-defined]
+    results = run_on_kernel(script)
+    text = "".join(f"{s.text} = {r.render()}\n"
+                   for s, r in zip(script.steps, results, strict=True))
+    verdicts = check(parse(text, f"{example.name}.kernel.trace", trace=True),  # type: ignore[attr-defined]
+                     PROFILES["linux"])
+    bad = [v for v in verdicts if not v.ok]
+    assert not bad, (f"line {bad[0].step.line}: kernel `{bad[0].actual.render()}`, linux "
+                     f"profile `{bad[0].expected.render()}`\n{text}")
