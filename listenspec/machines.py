@@ -48,7 +48,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from types import EllipsisType
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import attrs
 from hypothesis import HealthCheck, Phase, seed, settings
@@ -535,8 +535,9 @@ def run_machine(profile: str | Profile, *, examples: int = 100, steps: int = 40,
     cls.raise_on_violation = raise_on_violation
     if observe is not None:
         cls.observers.append(observe)
-    test = get_state_machine_test(  # type: ignore[no-untyped-call]
-        cls, settings=settings(**{**DEFAULT_SETTINGS, **kwargs}))
+    # untyped in some Hypothesis releases and typed in others: call it through one signature
+    make_test = cast(Callable[..., Callable[[], None]], get_state_machine_test)
+    test = make_test(cls, settings=settings(**{**DEFAULT_SETTINGS, **kwargs}))
     if seed_value is not None:
         test = seed(seed_value)(test)
     test()
