@@ -204,8 +204,14 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
         return _refuse(h, errno)
     client = _s(c)
     # Linux: an unbound AF_INET6 datagram socket may connect to IPv4 (not once bound to ::1)
-    v4_ok = p.dgram_v6_takes_v4 and client.type == "SOCK_DGRAM" and client.addr is None and (
-        client.domain, target.domain) == ("AF_INET6", "AF_INET")
+    v4_ok = False
+    if p.dgram_v6_takes_v4 and client.type == "SOCK_DGRAM" and (
+            client.domain, target.domain) == ("AF_INET6", "AF_INET"):
+        # Linux hands an IPv4 address to __ip4_datagram_connect(), which works from the
+        # wildcard address and not from an explicit bind to ::1.
+        if client.addr is not None and not client.wildcard:
+            return _refuse(h, "EAFNOSUPPORT")
+        v4_ok = True
     if target.domain is not None and target.domain != client.domain and not v4_ok:
         kind = target.domain if target.addr is not None else f"{target.domain}/unbound"
         return _refuse(h, _family_errno(p, client.domain, kind))
@@ -272,7 +278,8 @@ def _connect_dgram(h: Host, client: Socket, target: Target) -> Outcome:
             return _refuse(h, "EINVAL" if target.addr is None else "ECONNREFUSED")
         if peer.type != client.type:
             return _refuse(h, "EPROTOTYPE")
-    client = advance(advance(client, "connect"), "established")
+    if client.state is not SockState.CONNECTED:
+        client = advance(advance(client, "connect"), "established")
     if client.domain != "AF_UNIX" and client.addr is None:  # a UDP connect binds a port
         h, addr = _new_id(h)
         h = attrs.evolve(h, addrs=h.addrs.set(addr, client.sid))
@@ -431,7 +438,8 @@ def send(p: Profile, h: Host, fd: int, data: bytes) -> Outcome:
         sock = c.sock
         if (errno == "EDESTADDRREQ" and p.dgram_send_autobinds and sock is not None
                 and sock.addr is None and sock.state is SockState.FRESH):
-            return Outcome(_bind(h, sock), Err(errno))  # bound on the way in, then refused
+            h = _bind(h, sock)  # bound on the way in (to the wildcard address), then refused
+            return Outcome(_put(h, attrs.evolve(h.socks[sock.sid], wildcard=True)), Err(errno))
         return _refuse(h, errno)
     sock = _s(c)
     if sock.queued_on is not None and data:

@@ -79,6 +79,7 @@ class Profile:
     # next connect(): that call returns 0 (or ECONNABORTED after a refusal), and listen() fails.
     sticky_connecting: bool
     dgram_v6_takes_v4: bool  # an AF_INET6 datagram socket may connect to an IPv4 address
+    dgram_reconnect: bool  # a connected datagram socket may connect again (else EISCONN)
     unix_address_first: bool  # AF_UNIX connect() checks the address before the socket state
     reset_unbinds: bool  # a TCP socket reset by its peer loses its local port (bind works)
     dgram_send_autobinds: bool  # send() on an unbound UDP socket binds it, even when it fails
@@ -149,6 +150,7 @@ FREEBSD_SRC = Profile(
     connect_family_errno=(),
     sticky_connecting=False,
     dgram_v6_takes_v4=False,
+    dgram_reconnect=False,
     unix_address_first=False,
     reset_unbinds=False,
     dgram_send_autobinds=False,
@@ -190,6 +192,7 @@ FREEBSD_SRC = Profile(
         "sticky_connecting": f"{S.CHOICE}: soconnectat() on a connected socket is EISCONN",
         "dgram_v6_takes_v4": f"{S.CHOICE}: udp6_connect() wants an AF_INET6 address",
         "unix_address_first": f"{S.CHOICE}: soconnectat() refuses a listening socket first",
+        "dgram_reconnect": f"{S.CHOICE}: udp_connect() refuses a connected socket (EISCONN)",
         "reset_unbinds": f"{S.CHOICE}: a dropped inpcb keeps its port",
         "dgram_send_autobinds": f"{S.CHOICE}: udp_send() checks the address before binding",
         "send_unconnected": f"{S.CHOICE}: sosend() on an unconnected stream socket",
@@ -399,6 +402,7 @@ LINUX = Profile(
     ),
     sticky_connecting=True,
     dgram_v6_takes_v4=True,
+    dgram_reconnect=True,
     unix_address_first=True,
     reset_unbinds=True,
     dgram_send_autobinds=True,
@@ -443,6 +447,8 @@ LINUX = Profile(
                              "inet_listen() still see SS_CONNECTING",
         "dgram_v6_takes_v4": f"{S.CHOICE}, measured by the kernel executor: "
                              "ip6_datagram_connect() hands AF_INET to __ip4_datagram_connect()",
+        "dgram_reconnect": f"{S.CHOICE}, measured by the kernel executor: "
+                           "ip4_datagram_connect() simply reconnects",
         "unix_address_first": f"{S.CHOICE}, measured by the kernel executor: "
                               "unix_stream_connect() validates the address first",
         "reset_unbinds": f"{S.CHOICE}, measured by the kernel executor: tcp_done() puts the "

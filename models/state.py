@@ -128,6 +128,7 @@ class Socket:
     type: str  # SOCK_STREAM, SOCK_SEQPACKET, SOCK_DGRAM
     state: SockState = SockState.FRESH
     addr: int | None = None  # local address id
+    wildcard: bool = False  # the address was taken implicitly, on the wildcard address
     listener: Listener | None = None
     # For a client: the listener its connection is queued on, until accepted; then None.
     queued_on: int | None = None

@@ -149,7 +149,8 @@ GUARDS: dict[str, tuple[Guard, ...]] = {
         Guard("the socket is listening", lambda p, c: _sock(c).state is L,
               "profile.connect_on_listener", "profile parameter connect_on_listener"),
         Guard("the socket is already connected",
-              lambda p, c: _sock(c).state is C and _sock(c).connect_pending is None,
+              lambda p, c: _sock(c).state is C and _sock(c).connect_pending is None
+              and (_stream(c) or not p.dgram_reconnect),
               "EISCONN", "connect(2) [EISCONN]"),
         Guard("the socket was reset", lambda p, c: _sock(c).state is D, "EINVAL",
               "listenspec choice"),

@@ -140,7 +140,7 @@ connect(c, s)
 #: the fields state_key treats as plain data, reviewed: none of them holds an id
 REVIEWED_PLAIN = {
     Host: {"sysctl", "counters", "log"},
-    Socket: {"domain", "type", "state", "error", "defer_accept", "connect_pending"},
+    Socket: {"domain", "type", "state", "error", "defer_accept", "connect_pending", "wildcard"},
     Listener: {"qlimit", "accept_filter", "overcount"},
     Pending: {"data", "eof", "upcall"},
 }
