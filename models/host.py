@@ -94,12 +94,32 @@ def _with_listener(h: Host, sock: Socket, lst: Listener) -> Host:
     return _put(h, attrs.evolve(sock, listener=lst))
 
 
-def _where(sock: Socket) -> str:
+def _addr_text(sock: Socket) -> str:
+    """How a kernel prints the socket's local address (an autobound listener: the wildcard)."""
     if sock.domain == "AF_INET":
-        return "127.0.0.1:<port> (proto 6)"
-    if sock.domain == "AF_INET6":
-        return "[::1]:<port> (proto 6)"
-    return "local:<path>"
+        return f"{'0.0.0.0' if sock.wildcard else '127.0.0.1'}:<port>"
+    return f"[{'::' if sock.wildcard else '::1'}]:<port>"
+
+
+def _where(sock: Socket) -> str:
+    if sock.domain == "AF_UNIX":
+        return "local:<path>"
+    return f"{_addr_text(sock)} (proto 6)"
+
+
+def _synflood(p: Profile, h: Host, lsock: Socket, cookies: int) -> Host:
+    """Linux tcp_syn_flood_action(): a full request queue, counted, and logged once per
+    listener unless syncookies=2 (net/ipv4/tcp_input.c; reference/linux.md §2)."""
+    h = _bump(h, ("TCPReqQFullDoCookies",) if cookies else ("TCPReqQFullDrop",))
+    lst = lsock.listener
+    assert lst is not None
+    if lst.synflood_warned or cookies == 2:
+        return h
+    proto = "request_sock_TCPv6" if lsock.domain == "AF_INET6" else "request_sock_TCP"
+    what = "Sending cookies" if cookies else "Dropping request"
+    line = f"TCP: {proto}: Possible SYN flooding on port {_addr_text(lsock)}. {what}."
+    h = attrs.evolve(h, log=(*h.log, line))
+    return _with_listener(h, h.socks[lsock.sid], attrs.evolve(lst, synflood_warned=True))
 
 
 def _reset_client(p: Profile, h: Host, client_sid: int, event: str) -> Host:
@@ -184,9 +204,9 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
         lst = attrs.evolve(lst, qlimit=qlimit, comp=lst.comp[:keep_comp],
                            incomp=lst.incomp[len(lst.incomp) - keep_inc:])
         return Outcome(_with_listener(h, sock, lst), Ret(0))
-    if not c.holds_addr:  # TCP binds an ephemeral port (tcp_usr_listen, inet_listen)
+    if not c.holds_addr:  # TCP binds an ephemeral port, on the wildcard address
         h = _bind(h, sock)
-        sock = h.socks[sock.sid]
+        sock = attrs.evolve(h.socks[sock.sid], wildcard=True)
     sock = attrs.evolve(advance(sock, "listen"), listener=Listener(qlimit=qlimit))
     return Outcome(_put(h, sock), Ret(0))
 
@@ -299,6 +319,11 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
         # (no request sock, so no TCP_DEFER_ACCEPT wait).
         cookies = h.sysctl.get("syncookies", 1)
         reqsk_full = len(lst.half_open) + len(lst.incomp) > lst.qlimit
+        if reqsk_full:
+            h = _synflood(p, h, lsock, cookies)
+            lsock = h.socks[lsock.sid]
+            lst = lsock.listener
+            assert lst is not None
         if reqsk_full and cookies == 0:
             return _dropped(_bump(h, ("ListenDrops",)), client)
         want_cookie = cookies == 2 or reqsk_full
@@ -389,6 +414,11 @@ def syn(p: Profile, h: Host, target: Target) -> Outcome:
         cookies = h.sysctl.get("syncookies", 1)
         reqsk_full = len(lst.half_open) + len(lst.incomp) > lst.qlimit
         want_cookie = False
+        if reqsk_full:
+            h = _synflood(p, h, lsock, cookies)
+            lsock = h.socks[lsock.sid]
+            lst = lsock.listener
+            assert lst is not None
         if cookies == 2 or reqsk_full:
             if cookies == 0:
                 return Outcome(_bump(h, ("ListenDrops",)), Err("EINPROGRESS"))

@@ -119,6 +119,7 @@ class Listener:
     accept_filter: str | None = None
     overcount: int = 0  # overflows since the last logged message
     lastover: int | None = None  # clock of the last logged overflow; None: never
+    synflood_warned: bool = False  # Linux: the one "Possible SYN flooding" line was logged
 
 
 @attrs.frozen

@@ -141,7 +141,7 @@ connect(c, s)
 REVIEWED_PLAIN = {
     Host: {"sysctl", "counters", "log"},
     Socket: {"domain", "type", "state", "error", "defer_accept", "connect_pending", "wildcard"},
-    Listener: {"qlimit", "accept_filter", "overcount"},
+    Listener: {"qlimit", "accept_filter", "overcount", "synflood_warned"},
     Pending: {"data", "eof", "upcall"},
 }
 
