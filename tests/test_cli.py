@@ -91,7 +91,7 @@ def test_check_matches_log_placeholders(tmp_path: Path,
             "overflow: 1 already in queue awaiting acceptance (1 occurrences), euid 0, rgid 0, "
             "jail 0")
     f = tmp_path / "log.trace"
-    f.write_text("s = socket(AF_INET, SOCK_STREAM) = fd\nlisten(s, 0) = 0\n"
+    f.write_text("s = socket(AF_INET, SOCK_STREAM) = fd\nbind(s) = 0\nlisten(s, 0) = 0\n"
                  "c = socket(AF_INET, SOCK_STREAM) = fd\nconnect(c, s) = 0\n"
                  "d = socket(AF_INET, SOCK_STREAM) = fd\nconnect(d, s) = -1 ECONNRESET\n"
                  f'syslog() = ["{real}"]\n')
