@@ -781,10 +781,17 @@ def test_killing_the_caller_kills_the_run() -> None:
     while time.monotonic() < deadline and _holders(ns, kid_start):
         time.sleep(0.01)
     assert _holders(ns, kid_start) == []
-    # the orphan may linger as a zombie until init reaps it, but it is not running any more
-    state = ""
-    with contextlib.suppress(OSError):
-        state = Path(f"/proc/{kid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    # The orphan may linger as a zombie until init reaps it, and it may take a moment to get
+    # there after it left the namespace; a pid reused by another process counts as gone.
+    state = "R"
+    while time.monotonic() < deadline + 5:
+        state = ""
+        with contextlib.suppress(OSError, ValueError):
+            if _start_time(kid) == kid_start:
+                state = Path(f"/proc/{kid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state in ("", "Z", "X"):
+            break
+        time.sleep(0.01)
     assert state in ("", "Z", "X")
     # A caller killed outright cannot remove its run's AF_UNIX directory (documented limit).
     for leftover in _run_dirs(proc.pid):
