@@ -14,21 +14,17 @@ from typing import Any
 
 import attrs
 
-from listenspec.results import Err, ErrName, Lines, NewFd, Queue, Result, Ret, Str
-from listenspec.script import to_bytes
+from listenspec.results import Err, Lines, NewFd, Queue, Ret
 
-from . import rules
+from . import options, rules
+from .outcome import Outcome as Outcome  # re-exported: callers see one module of transitions
+from .outcome import put as _put
+from .outcome import refuse as _refuse
+from .outcome import sock_of as _s
+from .outcome import with_listener as _with_listener
 from .profiles import Profile
 from .state import FILE, FMap, Host, Listener, Pending, Socket, SockState
-from .tables import Ctx, advance, refusal, resolve
-
-
-@attrs.frozen
-class Outcome:
-    state: Host
-    result: Result
-    refused: bool = False  # a guard refused the call; `state` is the state it was given
-    fd: int | None = None  # the new descriptor, when `result` is NewFd
+from .tables import advance, refusal, resolve
 
 
 @attrs.frozen
@@ -64,14 +60,6 @@ def limit(p: Profile, h: Host) -> int:
 # --------------------------------------------------------------------------- helpers
 
 
-def _refuse(h: Host, errno: str) -> Outcome:
-    return Outcome(h, Err(errno), refused=True)
-
-
-def _put(h: Host, sock: Socket) -> Host:
-    return attrs.evolve(h, socks=h.socks.set(sock.sid, sock))
-
-
 def _new_id(h: Host) -> tuple[Host, int]:
     return attrs.evolve(h, next_id=h.next_id + 1), h.next_id
 
@@ -88,10 +76,6 @@ def _bump(h: Host, names: tuple[str, ...]) -> Host:
     for n in names:
         counters = counters.set(n, counters.get(n, 0) + 1)
     return attrs.evolve(h, counters=counters)
-
-
-def _with_listener(h: Host, sock: Socket, lst: Listener) -> Host:
-    return _put(h, attrs.evolve(sock, listener=lst))
 
 
 def _addr_text(sock: Socket) -> str:
@@ -178,11 +162,6 @@ def bind(p: Profile, h: Host, fd: int) -> Outcome:
     if (errno := refusal("bind", p, c)) is not None:
         return _refuse(h, errno)
     return Outcome(_bind(h, _s(c)), Ret(0))
-
-
-def _s(c: Ctx) -> Socket:
-    assert c.sock is not None
-    return c.sock
 
 
 def _bind(h: Host, sock: Socket) -> Host:
@@ -521,90 +500,6 @@ def close(p: Profile, h: Host, fd: int) -> Outcome:
     return Outcome(_forget(h, h.socks[sock.sid]), Ret(0))
 
 
-# --------------------------------------------------------------------------- options
-
-
-LISTENQ_OPTS = ("SO_LISTENQLIMIT", "SO_LISTENQLEN", "SO_LISTENINCQLEN")
-
-
-def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | str | None) -> Outcome:
-    c = resolve(h, fd)
-    if (errno := refusal("setsockopt", p, c)) is not None:
-        return _refuse(h, errno)
-    sock = _s(c)
-    if p.setsockopt_optlen_first and (
-        value is None
-        or (isinstance(value, str) and opt != "SO_ACCEPTFILTER" and len(to_bytes(value)) < 4)
-    ):
-        return _refuse(h, "EINVAL")
-    if opt == "SO_ACCEPTFILTER" and p.accept_filters:
-        return _set_accept_filter(p, h, sock, value)
-    if opt == "TCP_DEFER_ACCEPT" and p.tcp_defer_accept:
-        if sock.domain == "AF_UNIX":
-            return _refuse(h, "EOPNOTSUPP")
-        if sock.type != "SOCK_STREAM":
-            return _refuse(h, "ENOPROTOOPT")
-        if not isinstance(value, int):
-            return _refuse(h, "EINVAL")
-        retrans = rules.defer_secs_to_retrans(value)
-        return Outcome(_put(h, attrs.evolve(sock, defer_accept=retrans)), Ret(0))
-    # SO_LISTENQ*, SO_ACCEPTCONN and SO_ERROR are read-only; the rest are unknown here.
-    return _refuse(h, "ENOPROTOOPT")
-
-
-def _set_accept_filter(p: Profile, h: Host, sock: Socket, value: int | str | None) -> Outcome:
-    lst = sock.listener
-    if value is None:  # accept_filt_setopt(so, NULL): remove
-        if lst is None:
-            return _refuse(h, "EINVAL")
-        if lst.accept_filter is None:
-            return Outcome(h, Ret(0))
-        # Only children still carrying SO_ACCEPTFILTER move; parked ones wait for their upcall.
-        moving = tuple(e for e in lst.incomp if e.upcall is None)
-        staying = tuple(e for e in lst.incomp if e.upcall is not None)
-        lst = attrs.evolve(lst, accept_filter=None, comp=lst.comp + moving, incomp=staying)
-        return Outcome(_with_listener(h, sock, lst), Ret(0))
-    if not isinstance(value, str):
-        return _refuse(h, "EINVAL")  # optlen shorter than struct accept_filter_arg
-    if value not in p.accept_filters:
-        return _refuse(h, "ENOENT")  # checked before the listening check
-    if lst is None or lst.accept_filter is not None:
-        return _refuse(h, "EINVAL")
-    return Outcome(_with_listener(h, sock, attrs.evolve(lst, accept_filter=value)), Ret(0))
-
-
-def getsockopt(p: Profile, h: Host, fd: int, opt: str) -> Outcome:
-    c = resolve(h, fd)
-    if (errno := refusal("getsockopt", p, c)) is not None:
-        return _refuse(h, errno)
-    sock = _s(c)
-    lst = sock.listener
-    if opt == "SO_ACCEPTCONN":
-        return Outcome(h, Ret(int(lst is not None)))
-    if opt == "SO_ERROR":
-        if sock.error is None:
-            return Outcome(h, Ret(0))
-        return Outcome(_put(h, attrs.evolve(sock, error=None)), ErrName(sock.error))
-    if opt == "SO_ACCEPTFILTER" and p.accept_filters:
-        if lst is None or lst.accept_filter is None:
-            return _refuse(h, "EINVAL")
-        return Outcome(h, Str(lst.accept_filter))
-    if opt in LISTENQ_OPTS and p.listenq_sockopts:
-        if lst is None:
-            return Outcome(h, Ret(0))
-        value = {
-            "SO_LISTENQLIMIT": lst.qlimit,
-            "SO_LISTENQLEN": len(lst.comp),
-            "SO_LISTENINCQLEN": len(lst.incomp),
-        }[opt]
-        return Outcome(h, Ret(value))
-    if opt == "TCP_DEFER_ACCEPT" and p.tcp_defer_accept:
-        if sock.domain == "AF_UNIX" or sock.type != "SOCK_STREAM":
-            return _refuse(h, "EOPNOTSUPP")
-        return Outcome(h, Ret(rules.defer_retrans_to_secs(sock.defer_accept)))
-    return _refuse(h, "ENOPROTOOPT")
-
-
 # --------------------------------------------------------------------------- the host
 
 
@@ -655,8 +550,8 @@ CALLS: dict[str, Callable[..., Outcome]] = {
     "accept": accept,
     "send": send,
     "close": close,
-    "setsockopt": setsockopt,
-    "getsockopt": getsockopt,
+    "setsockopt": options.setsockopt,
+    "getsockopt": options.getsockopt,
     "sysctl": sysctl,
     "netstat": netstat,
     "sleep": sleep,

@@ -97,7 +97,7 @@ CLAUSES: tuple[Clause, ...] = (
     Clause("NETSTAT", PAGES_1_5,
            "The current queue lengths of a listening socket can be read (netstat -L: "
            "completed/incomplete/limit).",
-           ALL, ("host.netstat", "host.getsockopt"), "observing"),
+           ALL, ("host.netstat", "options.getsockopt"), "observing"),
     Clause("OVERFLOW-LOG", (S.SEED_FREEBSD_13,),
            "When the listen queue overflows the kernel logs a LOG_DEBUG message.",
            ("freebsd-13", "freebsd-src"), ("rules.overflow_log_line", "profile.overflow_log"),
@@ -126,7 +126,7 @@ CLAUSES: tuple[Clause, ...] = (
     Clause("ACCF-QUEUE", ALL_SEEDS,
            "With an accept filter, connections that have not met the filter's criteria wait "
            "in a second (incomplete) queue.",
-           FILTERING, ("host.setsockopt", "profile.accept_filters"), "filters"),
+           FILTERING, ("options.setsockopt", "profile.accept_filters"), "filters"),
     Clause("ACCF-PROMOTE", ALL_SEEDS,
            "Once a connection meets the criteria it moves to the completed queue, to be "
            "accepted.",

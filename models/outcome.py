@@ -1,0 +1,37 @@
+"""What a transition returns, and the small helpers every transition module shares."""
+
+from __future__ import annotations
+
+import attrs
+
+from listenspec.results import Err, Result
+
+from .state import Host, Listener, Socket
+from .tables import Ctx
+
+
+@attrs.frozen
+class Outcome:
+    state: Host
+    result: Result
+    refused: bool = False  # a guard refused the call; `state` is the state it was given
+    fd: int | None = None  # the new descriptor, when `result` is NewFd
+
+
+def refuse(h: Host, errno: str) -> Outcome:
+    """A guard refused the call: the very state it was given, and the errno."""
+    return Outcome(h, Err(errno), refused=True)
+
+
+def put(h: Host, sock: Socket) -> Host:
+    return attrs.evolve(h, socks=h.socks.set(sock.sid, sock))
+
+
+def with_listener(h: Host, sock: Socket, lst: Listener) -> Host:
+    return put(h, attrs.evolve(sock, listener=lst))
+
+
+def sock_of(c: Ctx) -> Socket:
+    """The socket of a resolved descriptor that the guards already let through."""
+    assert c.sock is not None
+    return c.sock
