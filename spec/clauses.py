@@ -179,6 +179,12 @@ CLAUSES: tuple[Clause, ...] = (
            "half-open connections then keep real clients out (reference/linux.md §2, "
            "inet_csk_reqsk_queue_is_full(), tcp_conn_request()).",
            ("linux",), ("host.syn", "host._arrive", "profile.half_open"), "syncache"),
+    Clause("SRC-LINUX-CONNECTING", (),
+           "Linux: after a non-blocking TCP connect settles, the socket stays SS_CONNECTING "
+           "until the next connect(), which returns 0 (or the pending error, or ECONNABORTED); "
+           "until then listen() fails with EINVAL. Measured by the kernel executor "
+           "(net/ipv4/af_inet.c __inet_stream_connect(), inet_listen()).",
+           ("linux",), ("profile.sticky_connecting", "host._end_connect"), "errors"),
     # ------------------------------------------------------------------ choices
     Clause("CHOICE-INHERIT", (),
            "Where a page is silent on something a script can do, its profile inherits the "

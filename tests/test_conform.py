@@ -1,0 +1,65 @@
+"""`listenspec conform`: the script generator, a clean run, and a planted divergence that must be
+found, shrunk, printed and saved."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import attrs
+import pytest
+from hypothesis import given, settings
+
+from listenspec import conform
+from listenspec.cli import main
+from listenspec.models import profiles
+from listenspec.script import Script, parse
+from listenspec.scriptgen import script_text, scripts
+
+
+@settings(max_examples=100, deadline=None)
+@given(scripts(max_steps=30))
+def test_generated_scripts_parse_back_to_themselves(script: Script) -> None:
+    again = parse(script_text(script))
+    assert [s.call for s in again.steps] == [s.call for s in script.steps]
+    assert [s.bind for s in again.steps] == [s.bind for s in script.steps]
+
+
+def _needs_netns() -> None:
+    from listenspec.kernel.netns import isolation_problem
+
+    problem = isolation_problem()
+    if problem is not None:
+        pytest.skip(f"no private network namespace: {problem}")
+
+
+def test_a_clean_sample_has_no_mismatch(tmp_path: Path) -> None:
+    _needs_netns()
+    stats, report = conform.conform("linux", 60, None, tmp_path)
+    assert stats.mismatches == 0, report
+    assert stats.scripts == 60 and stats.steps > 60
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_planted_divergence_is_found_shrunk_and_saved(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _needs_netns()
+    wrong = attrs.evolve(profiles.PROFILES["linux"], accept_not_listening="EOPNOTSUPP")
+    monkeypatch.setitem(profiles.PROFILES, "linux", wrong)
+    stats, report = conform.conform("linux", 300, 1, tmp_path)
+    assert stats.mismatches == 1
+    assert "EOPNOTSUPP" in report and "EINVAL" in report and "<-- differs" in report
+    saved = Path(stats.saved or "")
+    assert saved.is_file() and saved.parent == tmp_path
+    shrunk = parse(saved.read_text())
+    assert len(shrunk.steps) <= 12  # Hypothesis shrank it to a short script
+    assert saved.with_suffix(".kernel.trace").is_file()
+    assert saved.with_suffix(".model.trace").is_file()
+
+
+def test_cli_json_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _needs_netns()
+    code = main(["conform", "--examples", "20", "--json", "--out", str(tmp_path)])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert {"scripts", "steps", "mismatches", "seconds", "steps_per_second"} <= set(data)
