@@ -4,6 +4,7 @@ must be one the linux profile allows (issue: the kernel adapter and differential
 from __future__ import annotations
 
 import platform
+from pathlib import Path
 
 import pytest
 
@@ -34,3 +35,18 @@ def test_example_on_the_kernel_is_allowed_by_the_linux_profile(example: object) 
     bad = [v for v in verdicts if not v.ok]
     assert not bad, (f"line {bad[0].step.line}: kernel `{bad[0].actual.render()}`, linux "
                      f"profile `{bad[0].expected.render()}`\n{text}")
+
+
+@pytest.mark.skipif(PROBLEM is not None, reason=f"no private network namespace: {PROBLEM}")
+def test_cli_run_kernel_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The commands a user types: `run --kernel` writes a trace that `check` accepts."""
+    from listenspec.cli import main
+
+    example = next(ex for ex in LINUX_EXAMPLES if ex.name == "admission_tcp")
+    assert main(["run", str(example.path), "--kernel"]) == 0
+    out, err = capsys.readouterr()
+    assert "private network namespace" in err
+    trace = tmp_path / "admission_tcp.kernel.trace"
+    trace.write_text(out)
+    assert main(["check", str(trace), "--profile", "linux"]) == 0
+    assert main(["check", str(trace), "--profile", "freebsd-src"]) == 1  # resets, not drops
