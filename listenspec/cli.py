@@ -64,12 +64,15 @@ def cmd_check(args: argparse.Namespace) -> int:
                 "result": v.actual.render(),
                 "expected": v.expected.render(),
                 "ok": v.ok,
+                "skipped": v.skipped,
             }
             for v in verdicts
         ]
         print(json.dumps(rows, indent=1))
     elif bad is None:
-        print(f"{args.trace}: all {len(verdicts)} lines allowed by {profile.name}")
+        skipped = sum(v.skipped for v in verdicts)
+        note = f" ({skipped} not compared: unsupported by the trace's executor)" if skipped else ""
+        print(f"{args.trace}: all {len(verdicts) - skipped} lines allowed by {profile.name}{note}")
     else:
         print(
             f"{args.trace}:{bad.step.line}:{bad.step.result_col}: {profile.name} expects "

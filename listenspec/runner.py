@@ -130,6 +130,11 @@ class ModelRun:
                 self._refresh(self.names[arg.name])
         return Executed(step, outcome.result, outcome)
 
+    def skip(self, step: Step) -> None:
+        """Pass over a step that was not performed: a NAME it binds stands for no descriptor."""
+        if step.bind is not None:
+            self.names[step.bind] = Binding(None, None)
+
     def run(self, script: Script) -> Iterator[Executed]:
         for step in script.steps:
             yield self.step(step)
