@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,7 +103,8 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         }
         print(json.dumps(out, indent=1))
         return 0
-    print(pt.format_text(pt.table(chosen), width=args.width))
+    columns = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    print(pt.format_text(pt.table(chosen), width=args.width, columns=columns))
     if args.sources:
         print("\nSources")
         for param, name, src in pt.sources(chosen):

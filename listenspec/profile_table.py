@@ -76,16 +76,30 @@ def sources(profiles: list[Profile] | None = None) -> list[tuple[str, str, str]]
     return [(param, p.name, p.cite[param]) for param in ps[0].parameters for p in ps]
 
 
-def format_text(rows: list[list[str]], width: int = 28) -> str:
-    """An aligned plain-text table; long cells are cut with an ellipsis."""
+def format_text(rows: list[list[str]], width: int = 28, columns: int | None = None) -> str:
+    """An aligned plain-text table; long cells are cut with an ellipsis. With `columns` (a
+    terminal's width), the profiles are split into as many blocks as it takes to fit, each
+    block repeating the parameter column, rather than letting every line wrap."""
     def cut(s: str) -> str:
         return s if len(s) <= width else s[: width - 1] + "…"
 
     cells = [[cut(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
-    lines = []
-    for n, r in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    blocks: list[list[int]] = [[]]
+    used = widths[0]
+    for i in range(1, len(widths)):
+        if columns is not None and blocks[-1] and used + 2 + widths[i] > columns:
+            blocks.append([])
+            used = widths[0]
+        blocks[-1].append(i)
+        used += 2 + widths[i]
+    out: list[str] = []
+    for block in blocks:
+        keep = [0, *block]
+        if out:
+            out.append("")
+        for n, r in enumerate(cells):
+            out.append("  ".join(r[i].ljust(widths[i]) for i in keep).rstrip())
+            if n == 0:
+                out.append("  ".join("-" * widths[i] for i in keep))
+    return "\n".join(out)

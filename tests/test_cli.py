@@ -159,3 +159,15 @@ def test_check_skips_lines_the_executor_could_not_perform(
     assert "all 3 lines allowed by linux (1 not compared" in out
     f.write_text(f.read_text().replace("0/0/1", "0/0/2"))
     assert run(capsys, "check", str(f), "--profile", "linux")[0] == 1
+
+
+def test_profiles_table_fits_a_narrow_terminal_in_blocks() -> None:
+    from listenspec import profile_table as pt
+
+    text = pt.format_text(pt.table(), width=24, columns=100)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    headers = [line for line in text.splitlines() if line.startswith("parameter")]
+    assert len(headers) >= 3  # eight profiles do not fit in 100 columns at once
+    named = " ".join(headers)
+    for name in ("freebsd-9", "freebsd-src", "linux", "bsd-4.4"):
+        assert name in named
