@@ -20,6 +20,8 @@ from .script import Script, parse
 
 
 def _read(path: str, *, trace: bool = False) -> Script:
+    if path == "-":  # a script or trace piped in
+        return parse(sys.stdin.read(), "<stdin>", trace=trace)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as e:
@@ -124,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     names = ", ".join(PROFILES)
 
     p = sub.add_parser("run", help="print the trace a profile (or this kernel) gives a script")
-    p.add_argument("script", help="a .lsn script")
+    p.add_argument("script", help="a .lsn script (- reads standard input)")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--profile", choices=list(PROFILES), metavar="NAME", help=f"one of: {names}")
     g.add_argument("--kernel", action="store_true", help="run on this machine's kernel")
@@ -132,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="does a profile allow a trace? (exit 1 where it differs)")
-    p.add_argument("trace", help="a .trace file")
+    p.add_argument("trace", help="a .trace file (- reads standard input)")
     p.add_argument("--profile", required=True, choices=list(PROFILES), metavar="NAME",
                    help=f"one of: {names}")
     p.add_argument("--json", action="store_true", help="one object per step")

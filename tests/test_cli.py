@@ -171,3 +171,16 @@ def test_profiles_table_fits_a_narrow_terminal_in_blocks() -> None:
     named = " ".join(headers)
     for name in ("freebsd-9", "freebsd-src", "linux", "bsd-4.4"):
         assert name in named
+
+
+def test_run_and_check_read_standard_input(monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(SCRIPT))
+    assert run(capsys, "run", "-", "--profile", "freebsd-src") == (0, TRACE, "")
+    monkeypatch.setattr("sys.stdin", io.StringIO(TRACE))
+    assert run(capsys, "check", "-", "--profile", "freebsd-src")[0] == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("listen(s, 1)\n"))
+    code, out, err = run(capsys, "run", "-", "--profile", "linux")
+    assert (code, out) == (2, "") and err.startswith("<stdin>:1:8: ")
