@@ -25,6 +25,8 @@ def scripts(draw: Any, *, max_steps: int = 25, sysctl_name: str = "net.core.soma
     """A script of up to max_steps calls over names that the script itself binds."""
     lines: list[str] = []
     socks: list[str] = []  # names bound by socket() / accept()
+    # send() only on stream sockets: a connected UDP socket's ICMP errors are not listen(2)'s
+    streams: list[str] = []
     n_steps = draw(st.integers(1, max_steps))
 
     def fresh() -> str:
@@ -49,6 +51,8 @@ def scripts(draw: Any, *, max_steps: int = 25, sysctl_name: str = "net.core.soma
                          else st.just("SOCK_STREAM"))
             lines.append(f"{name} = socket({domain}, {stype})")
             socks.append(name)
+            if stype != "SOCK_DGRAM":
+                streams.append(name)
         elif kind == "sysctl":
             value = draw(st.sampled_from((-1, 0, 1, 2, 3, 4096)))
             lines.append(f'sysctl("{sysctl_name}", {value})')
@@ -57,10 +61,7 @@ def scripts(draw: Any, *, max_steps: int = 25, sysctl_name: str = "net.core.soma
         elif kind == "listen":
             lines.append(f"listen({pick()}, {draw(st.sampled_from(BACKLOGS))})")
         elif kind == "connect":
-            # (connect(x, x) is TCP's simultaneous open with itself: left out, see the docs)
-            client, target = pick(), pick()
-            if client != target:
-                lines.append(f"connect({client}, {target})")
+            lines.append(f"connect({pick()}, {pick()})")
         elif kind == "fill":
             # a burst of new clients at one listener: the way to overflow a queue
             target, domain = pick(), draw(st.sampled_from(DOMAINS))
@@ -68,17 +69,20 @@ def scripts(draw: Any, *, max_steps: int = 25, sysctl_name: str = "net.core.soma
                 name = fresh()
                 lines.append(f"{name} = socket({domain}, SOCK_STREAM)")
                 socks.append(name)
+                streams.append(name)
                 lines.append(f"connect({name}, {target})")
         elif kind == "accept":
             name = fresh()
             lines.append(f"{name} = accept({pick()})")
             socks.append(name)
+            streams.append(name)
         elif kind == "close":
             lines.append(f"close({pick()})")
         elif kind == "netstat":
             lines.append(f"netstat({pick()})")
-        elif kind == "send":
-            lines.append(f'send({pick()}, "{draw(st.sampled_from(["x", "GET / HTTP/1.0"]))}")')
+        elif kind == "send" and streams:
+            target = str(draw(st.sampled_from(streams)))
+            lines.append(f'send({target}, "{draw(st.sampled_from(["x", "GET / HTTP/1.0"]))}")')
         elif kind == "getsockopt":
             opt = draw(st.sampled_from(("SO_ACCEPTCONN", "SO_ERROR")))
             lines.append(f"getsockopt({pick()}, {opt})")

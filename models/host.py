@@ -197,11 +197,23 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
     if c.sock is not None and c.sock.connect_pending is not None:
         return _end_connect(h, c.sock)
     if (p.unix_address_first and c.sock is not None and c.sock.domain == "AF_UNIX"
-            and target.domain is not None and target.domain != "AF_UNIX"):
-        return _refuse(h, _family_errno(p, "AF_UNIX", target.domain))
+            and c.sock.type != "SOCK_DGRAM"):
+        return _connect_unix_target_first(p, h, c, target)
     if (errno := refusal("connect", p, c)) is not None:
         return _refuse(h, errno)
+    c_state = h
     client = _s(c)
+    inet_dgram = client.type == "SOCK_DGRAM" and client.domain != "AF_UNIX"
+    if inet_dgram and p.dgram_send_autobinds and not c.holds_addr:
+        # Linux inet_dgram_connect() binds the socket before the protocol looks at the
+        # address, so a connect refused below still leaves it bound.
+        h = _bind(h, client)
+        client = attrs.evolve(h.socks[client.sid], wildcard=True)
+        h = _put(h, client)
+
+    def fail(errno: str) -> Outcome:
+        return Outcome(h, Err(errno)) if h is not c_state else _refuse(h, errno)
+
     # Linux: an unbound AF_INET6 datagram socket may connect to IPv4 (not once bound to ::1)
     v4_ok = False
     if p.dgram_v6_takes_v4 and client.type == "SOCK_DGRAM" and (
@@ -209,28 +221,22 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
         # Linux hands an IPv4 address to __ip4_datagram_connect(), which works from the
         # wildcard address and not from an explicit bind to ::1.
         if client.addr is not None and not client.wildcard:
-            return _refuse(h, "EAFNOSUPPORT")
+            return fail("EAFNOSUPPORT")
         v4_ok = True
     if target.domain is not None and target.domain != client.domain and not v4_ok:
         kind = target.domain if target.addr is not None else f"{target.domain}/unbound"
-        return _refuse(h, _family_errno(p, client.domain, kind))
+        return fail(_family_errno(p, client.domain, kind))
     if client.type == "SOCK_DGRAM":
         return _connect_dgram(h, client, target)
-    if client.domain != "AF_UNIX" and client.addr is not None and target.addr == client.addr:
+    if (client.domain != "AF_UNIX" and client.addr is not None and target.addr == client.addr
+            and h.addrs.get(client.addr) == client.sid):
         # TCP simultaneous open with itself (RFC 793): the socket ends up connected to itself.
         client = advance(advance(client, "connect"), "established")
         return Outcome(_put(h, attrs.evolve(client, connect_pending=_pending(p, "ok"))), Ret(0))
     lsock = _listening_target(h, target)
     if client.domain == "AF_UNIX":
-        if target.addr is None:
-            # An unbound socket's name is its family alone: no path (unix_validate_addr(),
-            # unp_connectat(): EINVAL).
-            return _refuse(h, "EINVAL")
-        bound = h.socks.get(h.addrs[target.addr]) if target.addr in h.addrs else None
-        if bound is not None and bound.type != client.type:
-            return _refuse(h, "EPROTOTYPE")  # the name's socket is of another type
-        if lsock is None:
-            return _refuse(h, "ECONNREFUSED")
+        if (errno := _unix_target_errno(p, h, client, target)) is not None:
+            return _refuse(h, errno)
     elif lsock is None or lsock.type != client.type:
         # Nobody listens there: the SYN is answered by an RST.
         if not p.sticky_connecting:
@@ -244,6 +250,38 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
             h = attrs.evolve(h, addrs=h.addrs.remove(client.addr))
         client = attrs.evolve(client, connect_pending="failed")
         return Outcome(_put(h, client), Err("ECONNREFUSED"))
+    return _arrive(p, h, lsock, client)
+
+
+def _unix_target_errno(p: Profile, h: Host, client: Socket, target: Target) -> str | None:
+    """Why an AF_UNIX connect cannot reach the target at all, if it cannot."""
+    if target.domain is not None and target.domain != "AF_UNIX":
+        return _family_errno(p, "AF_UNIX", target.domain)
+    if target.addr is None:
+        # An unbound socket's name is its family alone: no path (unix_validate_addr(),
+        # unp_connectat(): EINVAL).
+        return "EINVAL"
+    bound = h.socks.get(h.addrs[target.addr]) if target.addr in h.addrs else None
+    if bound is not None and bound.type != client.type:
+        return "EPROTOTYPE"  # the name's socket is of another type
+    if _listening_target(h, target) is None:
+        return "ECONNREFUSED"
+    return None
+
+
+def _connect_unix_target_first(p: Profile, h: Host, c: Ctx, target: Target) -> Outcome:
+    """Linux unix_stream_connect(): the address, the listener and its queue are checked
+    before the connecting socket's own state (measured by the kernel executor)."""
+    client = _s(c)
+    if (errno := _unix_target_errno(p, h, client, target)) is not None:
+        return _refuse(h, errno)
+    lsock = _listening_target(h, target)
+    assert lsock is not None and lsock.listener is not None
+    lst = lsock.listener
+    if not rules.admits(p, len(lst.comp), len(lst.half_open), lst.qlimit):
+        return Outcome(_overflow(p, h, lsock, tcp=False), Err(p.unix_overflow))
+    if (errno := refusal("connect", p, c)) is not None:
+        return _refuse(h, errno)
     return _arrive(p, h, lsock, client)
 
 
@@ -282,7 +320,7 @@ def _connect_dgram(h: Host, client: Socket, target: Target) -> Outcome:
     if client.domain != "AF_UNIX" and client.addr is None:  # a UDP connect binds a port
         h, addr = _new_id(h)
         h = attrs.evolve(h, addrs=h.addrs.set(addr, client.sid))
-        client = attrs.evolve(client, addr=addr)
+        client = attrs.evolve(client, addr=addr, wildcard=True)
     return Outcome(_put(h, client), Ret(0))
 
 
@@ -493,6 +531,13 @@ def close(p: Profile, h: Host, fd: int) -> Outcome:
     if sock.listener is not None:
         # soclose(): every queued connection, complete or not, is aborted (RST to the client).
         for e in (*sock.listener.comp, *sock.listener.incomp):
+            if e.upcall == "defer":
+                # Linux: a deferred connection is a request sock; closing the listener drops
+                # it quietly, and its client stays established until it sends (measured).
+                client = h.socks.get(e.client)
+                if client is not None:
+                    h = _put(h, attrs.evolve(client, queued_on=None))
+                continue
             h = _reset_client(p, h, e.client, "peer-reset")
     if sock.queued_on is not None and sock.queued_on in h.socks:
         h = _feed(p, h, sock, eof=True)

@@ -46,6 +46,7 @@ CALL = st.one_of(
 OUTCOMES = {
     ("connect", "ECONNRESET"), ("connect", "EINPROGRESS"), ("connect", "ECONNREFUSED"),
     ("connect", "EAGAIN"), ("connect", "ECONNABORTED"), ("syn", "EINPROGRESS"),
+    ("connect", "EAFNOSUPPORT"), ("connect", "EINVAL"),  # Linux binds a UDP socket first
     ("send", "ECONNRESET"),  # a pending error, reported and cleared
     ("send", "EDESTADDRREQ"),  # Linux binds an unbound UDP socket before it refuses
 }
