@@ -24,7 +24,7 @@ from .outcome import sock_of as _s
 from .outcome import with_listener as _with_listener
 from .profiles import Profile
 from .state import FILE, FMap, Host, Listener, Pending, Socket, SockState
-from .tables import advance, refusal, resolve
+from .tables import Ctx, advance, refusal, resolve
 
 
 @attrs.frozen
