@@ -250,6 +250,7 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
             h = attrs.evolve(h, addrs=h.addrs.remove(client.addr))
         client = attrs.evolve(client, connect_pending="failed")
         return Outcome(_put(h, client), Err("ECONNREFUSED"))
+    assert lsock is not None  # _unix_target_errno refused every AF_UNIX case without one
     return _arrive(p, h, lsock, client)
 
 
