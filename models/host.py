@@ -91,19 +91,21 @@ def _where(sock: Socket) -> str:
     return f"{_addr_text(sock)} (proto 6)"
 
 
-def _synflood(p: Profile, h: Host, lsock: Socket, cookies: int) -> Host:
+def _synflood(p: Profile, h: Host, lsock: Socket, cookies: int) -> tuple[Host, Listener]:
     """Linux tcp_syn_flood_action(): a full request queue, counted, and logged once per
-    listener unless syncookies=2 (net/ipv4/tcp_input.c; reference/linux.md §2)."""
+    listener unless syncookies=2 (net/ipv4/tcp_input.c; reference/linux.md §2).
+    Returns the host and the listener as they are afterwards."""
     h = _bump(h, ("TCPReqQFullDoCookies",) if cookies else ("TCPReqQFullDrop",))
     lst = lsock.listener
     assert lst is not None
     if lst.synflood_warned or cookies == 2:
-        return h
+        return h, lst
     proto = "request_sock_TCPv6" if lsock.domain == "AF_INET6" else "request_sock_TCP"
     what = "Sending cookies" if cookies else "Dropping request"
     line = f"TCP: {proto}: Possible SYN flooding on port {_addr_text(lsock)}. {what}."
     h = attrs.evolve(h, log=(*h.log, line))
-    return _with_listener(h, h.socks[lsock.sid], attrs.evolve(lst, synflood_warned=True))
+    lst = attrs.evolve(lst, synflood_warned=True)
+    return _with_listener(h, lsock, lst), lst
 
 
 def _reset_client(p: Profile, h: Host, client_sid: int, event: str) -> Host:
@@ -164,11 +166,19 @@ def bind(p: Profile, h: Host, fd: int) -> Outcome:
     return Outcome(_bind(h, _s(c)), Ret(0))
 
 
-def _bind(h: Host, sock: Socket) -> Host:
+def _take_port(h: Host, sock: Socket, *, wildcard: bool = False) -> tuple[Host, Socket]:
+    """Give the socket a fresh local address it holds (its state is the caller's business)."""
     h, addr = _new_id(h)
     h = attrs.evolve(h, addrs=h.addrs.set(addr, sock.sid))
+    sock = attrs.evolve(sock, addr=addr, wildcard=wildcard)
+    return _put(h, sock), sock
+
+
+def _bind(h: Host, sock: Socket, *, wildcard: bool = False) -> Host:
+    """bind(2), or an implicit bind (on the wildcard address) by listen/send/connect."""
     moved = advance(sock, "bind") if sock.state is not SockState.BOUND else sock
-    return _put(h, attrs.evolve(moved, addr=addr))
+    h, _sock = _take_port(h, moved, wildcard=wildcard)
+    return h
 
 
 def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
@@ -184,8 +194,8 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
                            incomp=lst.incomp[len(lst.incomp) - keep_inc:])
         return Outcome(_with_listener(h, sock, lst), Ret(0))
     if not c.holds_addr:  # TCP binds an ephemeral port, on the wildcard address
-        h = _bind(h, sock)
-        sock = attrs.evolve(h.socks[sock.sid], wildcard=True)
+        h = _bind(h, sock, wildcard=True)
+        sock = h.socks[sock.sid]
     sock = attrs.evolve(advance(sock, "listen"), listener=Listener(qlimit=qlimit))
     return Outcome(_put(h, sock), Ret(0))
 
@@ -207,9 +217,8 @@ def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
     if inet_dgram and p.dgram_send_autobinds and not c.holds_addr:
         # Linux inet_dgram_connect() binds the socket before the protocol looks at the
         # address, so a connect refused below still leaves it bound.
-        h = _bind(h, client)
-        client = attrs.evolve(h.socks[client.sid], wildcard=True)
-        h = _put(h, client)
+        h = _bind(h, client, wildcard=True)
+        client = h.socks[client.sid]
 
     def fail(errno: str) -> Outcome:
         return Outcome(h, Err(errno)) if h is not c_state else _refuse(h, errno)
@@ -319,9 +328,7 @@ def _connect_dgram(h: Host, client: Socket, target: Target) -> Outcome:
     if client.state is not SockState.CONNECTED:
         client = advance(advance(client, "connect"), "established")
     if client.domain != "AF_UNIX" and client.addr is None:  # a UDP connect binds a port
-        h, addr = _new_id(h)
-        h = attrs.evolve(h, addrs=h.addrs.set(addr, client.sid))
-        client = attrs.evolve(client, addr=addr, wildcard=True)
+        h, client = _take_port(h, client, wildcard=True)
     return Outcome(_put(h, client), Ret(0))
 
 
@@ -336,12 +343,10 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
         # with them the SYN-ACK carries a cookie, and the final ACK makes the child at once
         # (no request sock, so no TCP_DEFER_ACCEPT wait).
         cookies = h.sysctl.get("syncookies", 1)
-        reqsk_full = len(lst.half_open) + len(lst.incomp) > lst.qlimit
+        reqsk_full = rules.request_queue_full(len(lst.half_open), len(lst.incomp), lst.qlimit)
         if reqsk_full:
-            h = _synflood(p, h, lsock, cookies)
+            h, lst = _synflood(p, h, lsock, cookies)
             lsock = h.socks[lsock.sid]
-            lst = lsock.listener
-            assert lst is not None
         if reqsk_full and cookies == 0:
             return _dropped(_bump(h, ("ListenDrops",)), client)
         want_cookie = cookies == 2 or reqsk_full
@@ -386,9 +391,7 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     client = attrs.evolve(client, queued_on=lsock.sid,
                           connect_pending=_pending(p, "ok") if tcp else None)
     if tcp and client.addr is None:  # the connect bound an ephemeral port
-        h, addr = _new_id(h)
-        h = attrs.evolve(h, addrs=h.addrs.set(addr, client.sid))
-        client = attrs.evolve(client, addr=addr)
+        h, client = _take_port(h, client)
     return Outcome(_put(h, client), Ret(0))
 
 
@@ -422,21 +425,17 @@ def syn(p: Profile, h: Host, target: Target) -> Outcome:
         # syncache_add(): independent of the listen queues; a full cache answers with a cookie
         total = sum(len(s.listener.half_open) for s in h.socks.values() if s.listener)
         if total < p.syncache_cache_limit:
-            h, stamp = _new_id(h)
-            lst = attrs.evolve(lst, half_open=(*lst.half_open, stamp))
-            return Outcome(_with_listener(h, lsock, lst), Ret(0))
+            return Outcome(_add_half_open(h, lsock, lst), Ret(0))
         if h.sysctl.get("syncookies", 1):
             return Outcome(h, Ret(0))
         return Outcome(h, Err("EINPROGRESS"))
     if p.half_open == "reqsk":
         cookies = h.sysctl.get("syncookies", 1)
-        reqsk_full = len(lst.half_open) + len(lst.incomp) > lst.qlimit
+        reqsk_full = rules.request_queue_full(len(lst.half_open), len(lst.incomp), lst.qlimit)
         want_cookie = False
         if reqsk_full:
-            h = _synflood(p, h, lsock, cookies)
+            h, lst = _synflood(p, h, lsock, cookies)
             lsock = h.socks[lsock.sid]
-            lst = lsock.listener
-            assert lst is not None
         if cookies == 2 or reqsk_full:
             if cookies == 0:
                 return Outcome(_bump(h, ("ListenDrops",)), Err("EINPROGRESS"))
@@ -445,15 +444,17 @@ def syn(p: Profile, h: Host, target: Target) -> Outcome:
             return Outcome(_bump(h, p.overflow_counters), Err("EINPROGRESS"))
         if want_cookie:
             return Outcome(h, Ret(0))
-        h, stamp = _new_id(h)
-        lst = attrs.evolve(lst, half_open=(*lst.half_open, stamp))
-        return Outcome(_with_listener(h, lsock, lst), Ret(0))
+        return Outcome(_add_half_open(h, lsock, lst), Ret(0))
     # 4.4BSD: sonewconn() on the SYN; half-open connections count against the backlog.
     if not rules.admits(p, len(lst.comp), len(lst.half_open), lst.qlimit):
         return Outcome(h, Err("EINPROGRESS"))
+    return Outcome(_add_half_open(h, lsock, lst), Ret(0))
+
+
+def _add_half_open(h: Host, lsock: Socket, lst: Listener) -> Host:
+    """One more half-open peer on the listener (a syncache entry, a request sock, or q0)."""
     h, stamp = _new_id(h)
-    lst = attrs.evolve(lst, half_open=(*lst.half_open, stamp))
-    return Outcome(_with_listener(h, lsock, lst), Ret(0))
+    return _with_listener(h, lsock, attrs.evolve(lst, half_open=(*lst.half_open, stamp)))
 
 
 def accept(p: Profile, h: Host, fd: int) -> Outcome:
@@ -486,8 +487,8 @@ def send(p: Profile, h: Host, fd: int, data: bytes) -> Outcome:
         sock = c.sock
         if (errno == "EDESTADDRREQ" and p.dgram_send_autobinds and sock is not None
                 and sock.addr is None and sock.state is SockState.FRESH):
-            h = _bind(h, sock)  # bound on the way in (to the wildcard address), then refused
-            return Outcome(_put(h, attrs.evolve(h.socks[sock.sid], wildcard=True)), Err(errno))
+            # bound on the way in (to the wildcard address), then refused
+            return Outcome(_bind(h, sock, wildcard=True), Err(errno))
         return _refuse(h, errno)
     sock = _s(c)
     if sock.queued_on is not None and data:

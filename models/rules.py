@@ -62,6 +62,13 @@ def relisten_kept(p: Profile, qlen: Term, incqlen: Term, new_qlimit: Term) -> tu
     return qlen, incqlen
 
 
+def request_queue_full(half_open: Term, deferred: Term, qlimit: Term) -> Term:
+    """Linux inet_csk_reqsk_queue_is_full(): the request (SYN) queue, which holds half-open
+    connections and TCP_DEFER_ACCEPT-deferred ones, is bounded by the same backlog; `>` since
+    3479c7549fb1 (reference/linux.md §2)."""
+    return half_open + deferred > qlimit
+
+
 def max_completed(p: Profile, qlimit: Term) -> Term:
     """The longest completed queue `admits` allows for this qlimit (without accept filters)."""
     bound = base(p.admit_base, qlimit, p.admit_u32)

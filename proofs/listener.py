@@ -137,7 +137,7 @@ def connect(p: Profile, r: Rules, s: Listener) -> Step:
     dropped: Term = False
     if p.half_open == "reqsk":
         # tcp_conn_request(): a full request queue without syncookies drops the SYN.
-        dropped = and_(s.half_open + s.incq > s.qlimit, s.cookies == 0)
+        dropped = and_(r.request_queue_full(s.half_open, s.incq, s.qlimit), s.cookies == 0)
     admitted = and_(not_(dropped), r.admits(p, s.qlen, s.half_open, s.qlimit))
     if s.filtered:
         k = r.evictions(p, s.incq, s.qlimit)
@@ -151,7 +151,7 @@ def syn(p: Profile, r: Rules, s: Listener) -> Step:
     if p.half_open == "syncache":
         grows = s.half_open < p.syncache_cache_limit  # one listener owns the whole cache
     elif p.half_open == "reqsk":
-        full = s.half_open + s.incq > s.qlimit
+        full = r.request_queue_full(s.half_open, s.incq, s.qlimit)
         want_cookie = or_(s.cookies == 2, full)
         grows = and_(not_(want_cookie), r.admits(p, s.qlen, 0, s.qlimit))
     else:

@@ -28,6 +28,7 @@ class Rules:
     relisten_kept: RuleFn = model.relisten_kept
     incq_capacity: RuleFn = model.incq_capacity
     evictions: RuleFn = model.evictions
+    request_queue_full: RuleFn = model.request_queue_full
     victim: Callable[[Term, Term, Term], Term] = model.evicted
 
     @property
