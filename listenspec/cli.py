@@ -16,6 +16,7 @@ from pathlib import Path
 from . import __version__
 from .errors import ListenspecError
 from .models.profiles import PROFILES, get
+from .results import render
 from .script import Script, parse
 
 
@@ -44,11 +45,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         pairs = [(e.step, e.result) for e in run_model(script, get(args.profile))]
     if args.json:
-        rows = [{"line": s.line, "call": s.text, "result": r.render()} for s, r in pairs]
+        rows = [{"line": s.line, "call": s.text, "result": render(r)} for s, r in pairs]
         print(json.dumps(rows, indent=1))
     else:
         for s, r in pairs:
-            print(f"{s.text} = {r.render()}")
+            print(f"{s.text} = {render(r)}")
     return 0
 
 
@@ -64,8 +65,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             {
                 "line": v.step.line,
                 "call": v.step.text,
-                "result": v.actual.render(),
-                "expected": v.expected.render(),
+                "result": render(v.actual),
+                "expected": render(v.expected),
                 "ok": v.ok,
                 "skipped": v.skipped,
             }
@@ -79,8 +80,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(
             f"{args.trace}:{bad.step.line}:{bad.step.result_col}: {profile.name} expects "
-            f"`{bad.step.text} = {bad.expected.render()}`, the trace has "
-            f"`{bad.actual.render()}`"
+            f"`{bad.step.text} = {render(bad.expected)}`, the trace has "
+            f"`{render(bad.actual)}`"
         )
     return 0 if bad is None else 1
 

@@ -20,7 +20,7 @@ import attrs
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from .models.profiles import get
-from .results import Result, Unsupported, matches
+from .results import Result, Unsupported, matches, render
 from .runner import run_model
 from .script import Script
 from .scriptgen import script_text, scripts
@@ -70,7 +70,7 @@ def side_by_side(script: Script, model: list[Result], kernel: list[Result], prof
     lines = [f"{'script'.ljust(width)}{profile:<16}kernel"]
     for i, (s, m, k) in enumerate(zip(script.steps, model, kernel, strict=True)):
         mark = "  <-- differs" if i == at else ""
-        lines.append(f"{s.text.ljust(width)}{m.render():<16}{k.render()}{mark}")
+        lines.append(f"{s.text.ljust(width)}{render(m):<16}{render(k)}{mark}")
     return "\n".join(lines)
 
 
@@ -117,7 +117,7 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
         path.write_text(stats.counterexample, encoding="utf-8")
         for label, results in (("model", model), ("kernel", kernel)):
             path.with_suffix(f".{label}.trace").write_text(
-                "".join(f"{s.text} = {r.render()}\n"
+                "".join(f"{s.text} = {render(r)}\n"
                         for s, r in zip(script.steps, results, strict=True)),
                 encoding="utf-8")
         stats.saved = str(path)

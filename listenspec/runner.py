@@ -14,12 +14,13 @@ from typing import Any
 
 import attrs
 
+from .literals import to_bytes
 from .models import host
 from .models.host import Outcome, Target
 from .models.profiles import Profile
 from .models.state import FILE, Host
 from .results import Result
-from .script import Call, Const, Name, Null, Script, Step, to_bytes
+from .script import Call, Const, Name, Null, Script, Step
 
 NOT_OPEN = -1  # a descriptor number no state ever holds
 
@@ -99,7 +100,9 @@ class ModelRun:
             assert isinstance(a[1], str)
             return (self._fd(a[0]), to_bytes(a[1]))
         if n == "setsockopt":
-            value = None if isinstance(a[2], Null) else a[2]
+            value: Any = None if isinstance(a[2], Null) else a[2]
+            if isinstance(value, str):
+                value = to_bytes(value)
             return (self._fd(a[0]), _const(a[1]), value)
         if n == "getsockopt":
             return (self._fd(a[0]), _const(a[1]))

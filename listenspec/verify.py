@@ -14,6 +14,7 @@ import attrs
 
 from .checker import check
 from .models.profiles import PROFILES
+from .results import render
 from .spec.clauses import CLAUSES
 from .spec.examples import Example, all_examples
 
@@ -59,8 +60,8 @@ def run_example(ex: Example, profile: str) -> ExampleResult:
         return ExampleResult(ex.name, profile, True, "")
     return ExampleResult(
         ex.name, profile, False,
-        f"{path.name}:{bad.step.line}: expected {bad.actual.render()}, "
-        f"model gives {bad.expected.render()}",
+        f"{path.name}:{bad.step.line}: expected {render(bad.actual)}, "
+        f"model gives {render(bad.expected)}",
     )
 
 

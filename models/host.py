@@ -14,8 +14,6 @@ from typing import Any
 
 import attrs
 
-from listenspec.results import Err, Lines, NewFd, Queue, Ret
-
 from . import options, rules
 from .outcome import Outcome as Outcome  # re-exported: callers see one module of transitions
 from .outcome import put as _put
@@ -25,6 +23,7 @@ from .outcome import with_listener as _with_listener
 from .profiles import Profile
 from .state import FILE, FMap, Host, Listener, Pending, Socket, SockState
 from .tables import Ctx, advance, refusal, resolve
+from .values import Err, Lines, NewFd, Queue, Ret
 
 
 @attrs.frozen

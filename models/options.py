@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import attrs
 
-from listenspec.results import ErrName, Ret, Str
-from listenspec.script import to_bytes
-
 from . import rules
 from .outcome import Outcome
 from .outcome import put as _put
@@ -21,18 +18,20 @@ from .outcome import with_listener as _with_listener
 from .profiles import Profile
 from .state import Host, Socket
 from .tables import refusal, resolve
+from .values import ErrName, Ret, Str
 
 LISTENQ_OPTS = ("SO_LISTENQLIMIT", "SO_LISTENQLEN", "SO_LISTENINCQLEN")
 
 
-def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | str | None) -> Outcome:
+def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | bytes | None) -> Outcome:
+    """`value` is an int, the bytes of a string literal, or None for NULL."""
     c = resolve(h, fd)
     if (errno := refusal("setsockopt", p, c)) is not None:
         return _refuse(h, errno)
     sock = _s(c)
     if p.setsockopt_optlen_first and (
         value is None
-        or (isinstance(value, str) and opt != "SO_ACCEPTFILTER" and len(to_bytes(value)) < 4)
+        or (isinstance(value, bytes) and opt != "SO_ACCEPTFILTER" and len(value) < 4)
     ):
         return _refuse(h, "EINVAL")
     if opt == "SO_ACCEPTFILTER" and p.accept_filters:
@@ -50,7 +49,7 @@ def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | str | None) 
     return _refuse(h, "ENOPROTOOPT")
 
 
-def _set_accept_filter(p: Profile, h: Host, sock: Socket, value: int | str | None) -> Outcome:
+def _set_accept_filter(p: Profile, h: Host, sock: Socket, value: int | bytes | None) -> Outcome:
     lst = sock.listener
     if value is None:  # accept_filt_setopt(so, NULL): remove
         if lst is None:
@@ -62,13 +61,14 @@ def _set_accept_filter(p: Profile, h: Host, sock: Socket, value: int | str | Non
         staying = tuple(e for e in lst.incomp if e.upcall is not None)
         lst = attrs.evolve(lst, accept_filter=None, comp=lst.comp + moving, incomp=staying)
         return Outcome(_with_listener(h, sock, lst), Ret(0))
-    if not isinstance(value, str):
+    if not isinstance(value, bytes):
         return _refuse(h, "EINVAL")  # optlen shorter than struct accept_filter_arg
-    if value not in p.accept_filters:
+    name = value.decode("latin-1")  # af_name, compared byte for byte
+    if name not in p.accept_filters:
         return _refuse(h, "ENOENT")  # checked before the listening check
     if lst is None or lst.accept_filter is not None:
         return _refuse(h, "EINVAL")
-    return Outcome(_with_listener(h, sock, attrs.evolve(lst, accept_filter=value)), Ret(0))
+    return Outcome(_with_listener(h, sock, attrs.evolve(lst, accept_filter=name)), Ret(0))
 
 
 def getsockopt(p: Profile, h: Host, fd: int, opt: str) -> Outcome:

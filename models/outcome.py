@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import attrs
 
-from listenspec.results import Err, Result
-
 from .state import Host, Listener, Socket
 from .tables import Ctx
+from .values import Err, Value
 
 
 @attrs.frozen
 class Outcome:
     state: Host
-    result: Result
+    result: Value
     refused: bool = False  # a guard refused the call; `state` is the state it was given
     fd: int | None = None  # the new descriptor, when `result` is NewFd
 

@@ -13,6 +13,7 @@ import attrs
 from listenspec.models.profiles import Profile
 from listenspec.models.state import Host
 from listenspec.results import NewFd, Result
+from listenspec.results import render as render_result
 from listenspec.runner import ModelRun
 from listenspec.script import parse
 
@@ -131,7 +132,7 @@ def run(p: Profile, sc: Script, copies: int) -> Run:
         results.append(mr.step(step).result)
     lines = []
     for text, res in zip(sc.lines, results, strict=True):
-        lines.append(text if isinstance(res, NewFd) else f"{text}  # = {res.render()}")
+        lines.append(text if isinstance(res, NewFd) else f"{text}  # = {render_result(res)}")
     return Run("\n".join(lines), tuple(results), tuple(states), tuple(admitted))
 
 

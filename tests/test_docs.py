@@ -120,11 +120,12 @@ def test_start_page_has_the_quick_start_and_a_five_line_script_under_every_profi
     assert len(script) == 5
     for p in PROFILES:
         assert p in text
+    from listenspec.results import render
     from listenspec.runner import run_model
     from listenspec.script import parse
 
     for p in ("freebsd-9", "linux"):
-        last = run_model(parse("\n".join(script)), PROFILES[p])[-1].result.render()
+        last = render(run_model(parse("\n".join(script)), PROFILES[p])[-1].result)
         assert last in text
 
 

@@ -27,7 +27,7 @@ from listenspec.errors import ListenspecError
 from listenspec.kernel import kernel_environment, run_on_kernel
 from listenspec.kernel.libc import errno_name
 from listenspec.kernel.netns import isolation_problem
-from listenspec.results import Err, Lines, NewFd, Queue, Result, Ret, Unsupported
+from listenspec.results import Err, Lines, NewFd, Queue, Result, Ret, Unsupported, render
 from listenspec.script import parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +49,7 @@ def trace(text: str, **kw: object) -> list[str]:
     """The trace lines (`CALL = RESULT`) of a script run on the kernel."""
     script = parse(textwrap.dedent(text).strip() + "\n", "<test>")
     results = run_on_kernel(script, **kw)  # type: ignore[arg-type]
-    return [f"{s.text} = {r.render()}" for s, r in zip(script.steps, results, strict=True)]
+    return [f"{s.text} = {render(r)}" for s, r in zip(script.steps, results, strict=True)]
 
 
 def results_of(text: str, call: str, **kw: object) -> list[Result]:
@@ -546,7 +546,7 @@ _UNPRIVILEGED = textwrap.dedent("""
     print(kernel_environment())
     script = parse(sys.stdin.read())
     for step, result in zip(script.steps, run_on_kernel(script)):
-        print(step.text, "=", result.render())
+        print(step.text, "=", render(result))
 """)
 
 _UNPRIVILEGED_SCRIPT = """\

@@ -36,7 +36,7 @@ from listenspec.proofs.property import Property, Verdict
 from listenspec.proofs.ruleset import REAL, Rules, broken
 from listenspec.proofs.run import module_main
 from listenspec.proofs.witness import queued
-from listenspec.results import Err, Ret
+from listenspec.results import Err, Ret, render
 from listenspec.runner import run_model
 from listenspec.script import parse
 
@@ -94,7 +94,7 @@ def test_counterexample_scripts_were_run_on_the_model(results: list[ProofResult]
         ran = run_model(parse(script + "\n"), PROFILES[r.profile])
         for line, ex in zip(lines, ran, strict=True):
             if "# = " in line:
-                assert line.split("# = ")[1] == ex.result.render(), (r.property, line)
+                assert line.split("# = ")[1] == render(ex.result), (r.property, line)
 
 
 def test_the_syn_flood_from_the_pages_history() -> None:

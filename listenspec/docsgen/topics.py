@@ -13,6 +13,7 @@ import attrs
 
 from ..models import sources as S
 from ..models.profiles import PROFILES, Profile
+from ..results import render
 from ..spec import clauses as catalogue
 from ..spec.examples import Example, all_examples
 from . import assurance, md, traces
@@ -189,7 +190,7 @@ def example_block(ex: Example, *, open_: bool, base: str) -> str:
     ]
     stale = [p for p in ex.profiles
              if ex.trace_path(p).exists()
-             and [s.expected.render() for s in ex.expected(p).steps if s.expected]
+             and [render(s.expected) for s in ex.expected(p).steps if s.expected]
              != list(traces.model_results(loaded, p))]
     if stale:
         body.append(md.admonition(

@@ -19,8 +19,9 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
+from ..literals import to_bytes
 from ..results import Err, ErrName, Lines, NewFd, Queue, Result, Ret, Str, Unsupported
-from ..script import Arg, Call, Const, Name, Null, Step, to_bytes
+from ..script import Arg, Call, Const, Name, Null, Step
 from . import libc
 from .counters import Counters
 from .diag import Diag, NotFound
