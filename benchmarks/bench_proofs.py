@@ -25,7 +25,7 @@ from listenspec.proofs.ruleset import REAL
 
 def boundary(p: Profile, n: int) -> float:
     t0 = time.perf_counter()
-    cookies, limit = L.default_cookies(p), L.qlimit_range(p)[1]
+    cookies, limit = p.default("syncookies"), L.qlimit_range(p)[1]
     for q in range(n + 1):
         m = REAL.max_completed(p, q)
         if m > 0:
@@ -38,7 +38,7 @@ def boundary(p: Profile, n: int) -> float:
 
 def fill(p: Profile, n: int) -> float:
     t0 = time.perf_counter()
-    cookies, limit = L.default_cookies(p), L.qlimit_range(p)[1]
+    cookies, limit = p.default("syncookies"), L.qlimit_range(p)[1]
     for q in range(n + 1):
         s = L.Listener(0, 0, 0, q, limit, cookies)
         while True:

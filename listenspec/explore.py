@@ -320,7 +320,7 @@ class Alphabet:
         if lim is not None:
             static += [move(("sysctl", lim[0], m)) for m in range(lim[1], self.max_limit + 1)]
         if p.overflow_log:
-            static += [move(("sleep", p.sysctl_default("overinterval") or 60)), move(("syslog",))]
+            static += [move(("sleep", p.default("overinterval"))), move(("syslog",))]
         if self.reads:
             static += [move(("counter", c)) for c in p.counters]
         per_fd: dict[int, list[Move]] = {}

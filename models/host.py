@@ -48,12 +48,15 @@ def initial(p: Profile) -> Host:
     return Host(sysctl=FMap(values), counters=FMap(dict.fromkeys(p.counters, 0)))
 
 
+def setting(p: Profile, h: Host, key: str) -> int:
+    """A setting in force: its sysctl's current value, or the profile's fixed value."""
+    value = h.sysctl.get(key)
+    return p.default(key) if value is None else value
+
+
 def limit(p: Profile, h: Host) -> int:
     """The hard limit on the backlog in force."""
-    if "limit" in h.sysctl:
-        return h.sysctl["limit"]
-    assert p.fixed_limit is not None
-    return p.fixed_limit
+    return setting(p, h, "limit")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -94,7 +97,7 @@ def _synflood(p: Profile, h: Host, lsock: Socket, cookies: int) -> tuple[Host, L
     """Linux tcp_syn_flood_action(): a full request queue, counted, and logged once per
     listener unless syncookies=2 (net/ipv4/tcp_input.c; reference/linux.md §2).
     Returns the host and the listener as they are afterwards."""
-    h = _bump(h, ("TCPReqQFullDoCookies",) if cookies else ("TCPReqQFullDrop",))
+    h = _bump(h, p.synflood_counters[1 if cookies else 0])
     lst = lsock.listener
     assert lst is not None
     if lst.synflood_warned or cookies == 2:
@@ -122,12 +125,11 @@ def _overflow(p: Profile, h: Host, lsock: Socket, tcp: bool) -> Host:
     """A connection found the completed queue full: count it and maybe log it."""
     assert lsock.listener is not None
     lst = attrs.evolve(lsock.listener, overcount=lsock.listener.overcount + 1)
-    if p.overflow_log and h.sysctl.get("sooverprio", 7) >= 0:
-        interval = h.sysctl.get("overinterval", 60) * 1_000_000
-        if rules.ratecheck(lst.lastover, h.clock, interval):
-            line = rules.overflow_log_line(p, _where(lsock), len(lst.comp), lst.overcount)
-            h = attrs.evolve(h, log=(*h.log, line))
-            lst = attrs.evolve(lst, overcount=0, lastover=h.clock)
+    if rules.overflow_logged(p, prio=setting(p, h, "sooverprio"), lastover=lst.lastover,
+                             now=h.clock, interval_s=setting(p, h, "overinterval")):
+        line = rules.overflow_log_line(p, _where(lsock), len(lst.comp), lst.overcount)
+        h = attrs.evolve(h, log=(*h.log, line))
+        lst = attrs.evolve(lst, overcount=0, lastover=h.clock)
     h = _with_listener(h, lsock, lst)
     return _bump(h, p.overflow_counters) if tcp else h
 
@@ -332,57 +334,40 @@ def _connect_dgram(h: Host, client: Socket, target: Target) -> Outcome:
 
 
 def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
-    """A connection attempt from `client` reaches listener `lsock`."""
+    """A connection attempt from `client` reaches listener `lsock`: rules.arrival decides, this
+    applies the decision to the state."""
     lst = lsock.listener
     assert lst is not None
     tcp = client.domain != "AF_UNIX"
-    want_cookie = False
-    if tcp and p.half_open == "reqsk":
-        # Linux tcp_conn_request(): a full request queue without syncookies drops the SYN;
-        # with them the SYN-ACK carries a cookie, and the final ACK makes the child at once
-        # (no request sock, so no TCP_DEFER_ACCEPT wait).
-        cookies = h.sysctl.get("syncookies", 1)
-        reqsk_full = rules.request_queue_full(len(lst.half_open), len(lst.incomp), lst.qlimit)
-        if reqsk_full:
-            h, lst = _synflood(p, h, lsock, cookies)
-            lsock = h.socks[lsock.sid]
-        if reqsk_full and cookies == 0:
-            return _dropped(_bump(h, ("ListenDrops",)), client)
-        want_cookie = cookies == 2 or reqsk_full
-    half_open = len(lst.half_open) if tcp else 0
-    if not rules.admits(p, len(lst.comp), half_open, lst.qlimit):
-        if not tcp:
-            # The client is refused at once and is left as it was.
-            return Outcome(_overflow(p, h, lsock, tcp=False), Err(p.unix_overflow))
-        h = _overflow(p, h, lsock, tcp=True)
-        if p.tcp_overflow == "reset":
-            if h.sysctl.get("rst_on_sock_fail", 1):
-                client = advance(advance(client, "connect"), "reset")
-                return Outcome(_put(h, client), Err("ECONNRESET"))
-            # The final ACK is dropped after the syncache entry is gone: the client's
-            # handshake completed, but nothing reached the listener (reference/freebsd.md §6).
-            return Outcome(_put(h, advance(advance(client, "connect"), "established")), Ret(0))
-        return _dropped(h, client)
+    cookies = setting(p, h, "syncookies")
+    d = rules.arrival(p, tcp=tcp, qlen=len(lst.comp), incqlen=len(lst.incomp),
+                      half_open=len(lst.half_open), qlimit=lst.qlimit, cookies=cookies,
+                      filtered=lst.accept_filter is not None, deferring=lsock.defer_accept > 0)
+    if d.synflood:
+        h, lst = _synflood(p, h, lsock, cookies)
+        lsock = h.socks[lsock.sid]
+    if d.dropped:
+        return _dropped(_bump(h, p.request_drop_counters), client)
+    if d.overflow:
+        h = _overflow(p, h, lsock, tcp=tcp)
+        answer = rules.overflow_answer(p, tcp=tcp,
+                                       rst_on_sock_fail=setting(p, h, "rst_on_sock_fail"))
+        return _OVERFLOW_ANSWERS[answer](p, h, client)
     h, conn = _new_id(h)
     entry = Pending(conn=conn, client=client.sid)
-    if lst.accept_filter is not None:
-        # solisten_enqueue(): with a filter every child goes to the incomplete queue, after
-        # the oldest ones are terminated. A TCP child is at once soisconnected() and so parks
-        # on the filter's upcall; an AF_UNIX child keeps SO_ACCEPTFILTER and waits.
+    if d.to_incomp and lst.accept_filter is not None:
+        # A TCP child is at once soisconnected() and so parks on the filter's upcall; an
+        # AF_UNIX child keeps SO_ACCEPTFILTER and waits (solisten_enqueue()).
         n = len(lst.incomp)
-        k = rules.evictions(p, n, lst.qlimit)
-        gone = [rules.evicted(i, k, n) for i in range(n)]
-        evicted = tuple(e for e, out in zip(lst.incomp, gone, strict=True) if out)
+        gone = [rules.evicted(i, d.evict, n) for i in range(n)]
+        for e, out in zip(lst.incomp, gone, strict=True):
+            if out:
+                h = _reset_client(p, h, e.client, "evicted")
         kept = tuple(e for e, out in zip(lst.incomp, gone, strict=True) if not out)
-        for e in evicted:
-            h = _reset_client(p, h, e.client, "evicted")
         entry = attrs.evolve(entry, upcall=lst.accept_filter if tcp else None)
         lst = attrs.evolve(lst, incomp=(*kept, entry))
-    elif tcp and lsock.defer_accept > 0 and not want_cookie:
-        # Linux TCP_DEFER_ACCEPT: the bare ACK is dropped; the connection waits as a request
-        # sock until data (or a FIN) arrives.
-        entry = attrs.evolve(entry, upcall="defer")
-        lst = attrs.evolve(lst, incomp=(*lst.incomp, entry))
+    elif d.to_incomp:  # deferred: waits as a request sock until data (or a FIN) arrives
+        lst = attrs.evolve(lst, incomp=(*lst.incomp, attrs.evolve(entry, upcall="defer")))
     else:
         lst = attrs.evolve(lst, comp=(*lst.comp, entry))
     h = _with_listener(h, h.socks[lsock.sid], lst)
@@ -392,6 +377,31 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     if tcp and client.addr is None:  # the connect bound an ephemeral port
         h, client = _take_port(h, client)
     return Outcome(_put(h, client), Ret(0))
+
+
+def _refused_unix(p: Profile, h: Host, client: Socket) -> Outcome:
+    return Outcome(h, Err(p.unix_overflow))  # refused at once; the client is left as it was
+
+
+def _reset_at_once(p: Profile, h: Host, client: Socket) -> Outcome:
+    return Outcome(_put(h, advance(advance(client, "connect"), "reset")), Err("ECONNRESET"))
+
+
+def _unqueued(p: Profile, h: Host, client: Socket) -> Outcome:
+    return Outcome(_put(h, advance(advance(client, "connect"), "established")), Ret(0))
+
+
+def _dropped_answer(p: Profile, h: Host, client: Socket) -> Outcome:
+    return _dropped(h, client)
+
+
+#: rules.overflow_answer -> how the client's state shows it
+_OVERFLOW_ANSWERS: dict[str, Callable[[Profile, Host, Socket], Outcome]] = {
+    "refuse": _refused_unix,
+    "reset": _reset_at_once,
+    "unqueued": _unqueued,
+    "drop": _dropped_answer,
+}
 
 
 def _dropped(h: Host, client: Socket) -> Outcome:
@@ -420,34 +430,21 @@ def syn(p: Profile, h: Host, target: Target) -> Outcome:
         return _refuse(h, "ECONNREFUSED")  # answered by an RST
     lst = lsock.listener
     assert lst is not None
-    if p.half_open == "syncache":
-        # syncache_add(): independent of the listen queues; a full cache answers with a cookie
-        total = sum(len(s.listener.half_open) for s in h.socks.values() if s.listener)
-        if total < p.syncache_cache_limit:
-            return Outcome(_add_half_open(h, lsock, lst), Ret(0))
-        if h.sysctl.get("syncookies", 1):
-            return Outcome(h, Ret(0))
-        return Outcome(h, Err("EINPROGRESS"))
-    if p.half_open == "reqsk":
-        cookies = h.sysctl.get("syncookies", 1)
-        reqsk_full = rules.request_queue_full(len(lst.half_open), len(lst.incomp), lst.qlimit)
-        want_cookie = False
-        if reqsk_full:
-            h, lst = _synflood(p, h, lsock, cookies)
-            lsock = h.socks[lsock.sid]
-        if cookies == 2 or reqsk_full:
-            if cookies == 0:
-                return Outcome(_bump(h, ("ListenDrops",)), Err("EINPROGRESS"))
-            want_cookie = True
-        if not rules.admits(p, len(lst.comp), 0, lst.qlimit):
-            return Outcome(_bump(h, p.overflow_counters), Err("EINPROGRESS"))
-        if want_cookie:
-            return Outcome(h, Ret(0))
-        return Outcome(_add_half_open(h, lsock, lst), Ret(0))
-    # 4.4BSD: sonewconn() on the SYN; half-open connections count against the backlog.
-    if not rules.admits(p, len(lst.comp), len(lst.half_open), lst.qlimit):
-        return Outcome(h, Err("EINPROGRESS"))
-    return Outcome(_add_half_open(h, lsock, lst), Ret(0))
+    cookies = setting(p, h, "syncookies")
+    total = sum(len(s.listener.half_open) for s in h.socks.values() if s.listener)
+    d = rules.syn_arrival(p, qlen=len(lst.comp), incqlen=len(lst.incomp),
+                          half_open=len(lst.half_open), qlimit=lst.qlimit, cookies=cookies,
+                          cache_total=total)
+    if d.synflood:
+        h, lst = _synflood(p, h, lsock, cookies)
+        lsock = h.socks[lsock.sid]
+    if d.dropped:
+        return Outcome(_bump(h, p.request_drop_counters), Err("EINPROGRESS"))
+    if d.overflow:
+        return Outcome(_bump(h, p.overflow_counters), Err("EINPROGRESS"))
+    if d.stored:
+        h = _add_half_open(h, lsock, lst)
+    return Outcome(h, Ret(0) if d.answered else Err("EINPROGRESS"))
 
 
 def _add_half_open(h: Host, lsock: Socket, lst: Listener) -> Host:

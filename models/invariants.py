@@ -79,7 +79,7 @@ def check_step(p: Profile, before: Host, call: str, args: tuple[Any, ...],
                 gone = [e for e in old.incomp if e not in new.incomp]
                 if tuple(gone) != old.incomp[: len(gone)]:
                     broken.append("evict-oldest")
-                cap = max(rules.incq_capacity(p, new.qlimit), 1)
+                cap = rules.incq_bound(p, new.qlimit)
                 if p.incq_evict == "loop":
                     if len(new.incomp) > cap:
                         broken.append("incq-bound")

@@ -33,6 +33,13 @@ class Sysctl:
     hidden: bool = False  # left out of `sysctl -a`, still readable and writable by name
 
 
+#: Settings a profile may give no sysctl for, and the value the system then runs with: the
+#: compiled-in defaults of the source the sysctls come from (FreeBSD: syncookies and
+#: rst_on_sock_fail on, sys/netinet/tcp_syncache.c; sooverinterval 60 s and sooverprio LOG_DEBUG,
+#: sys/kern/uipc_socket.c; Linux: tcp_syncookies 1, net/ipv4/sysctl_net_ipv4.c).
+FIXED: Mapping[str, int] = {"syncookies": 1, "rst_on_sock_fail": 1, "overinterval": 60,
+                            "sooverprio": 7}
+
 Clamp = Literal["signed", "unsigned", "zero-min"]
 Base = Literal["3q/2", "q", "q+1"]
 
@@ -59,6 +66,10 @@ class Profile:
     tcp_overflow: Literal["reset", "drop"]
     unix_overflow: str
     overflow_counters: tuple[str, ...]
+    # Linux: what a full request queue bumps: (without syncookies, with them); and a SYN the
+    # full request queue drops
+    synflood_counters: tuple[tuple[str, ...], tuple[str, ...]]
+    request_drop_counters: tuple[str, ...]
     counters: tuple[str, ...]
     overflow_log: bool
     log_suffix: str
@@ -99,6 +110,17 @@ class Profile:
     def sysctl_default(self, key: str) -> int | None:
         return next((s.default for s in self.sysctls if s.key == key), None)
 
+    def default(self, key: str) -> int:
+        """The value a setting (a Sysctl.key) has at boot: its sysctl's default, or, where no
+        sysctl sets it, the value the system has fixed (FIXED, the hard limit: fixed_limit)."""
+        d = self.sysctl_default(key)
+        if d is not None:
+            return d
+        if key == "limit":
+            assert self.fixed_limit is not None, f"{self.name}: no hard limit"
+            return self.fixed_limit
+        return FIXED[key]
+
     @property
     def parameters(self) -> tuple[str, ...]:
         return tuple(
@@ -135,6 +157,8 @@ FREEBSD_SRC = Profile(
     tcp_overflow="reset",
     unix_overflow="ECONNREFUSED",
     overflow_counters=("tcps_listendrop",),
+    synflood_counters=((), ()),
+    request_drop_counters=(),
     counters=("tcps_listendrop",),
     overflow_log=True,
     log_suffix=", euid <euid>, rgid <rgid>, jail <jail>",
@@ -175,6 +199,9 @@ FREEBSD_SRC = Profile(
         "tcp_overflow": S.FB_RST_ON_FAIL,
         "unix_overflow": S.FB_UNIX_CONNECT,
         "overflow_counters": S.FB_SYNCACHE_SOCKET,
+        "synflood_counters": f"{S.FB_SYNCACHE}: no request queue (the syncache is not bounded "
+                             "by the backlog)",
+        "request_drop_counters": f"{S.FB_SYNCACHE}: no request queue",
         "counters": S.FB_SYNCACHE_SOCKET,
         "overflow_log": S.FB_OVERFLOW_LOG,
         "log_suffix": S.FB_OVERFLOW_LOG,
@@ -380,6 +407,8 @@ LINUX = Profile(
     tcp_overflow="drop",
     unix_overflow="EAGAIN",
     overflow_counters=("ListenOverflows", "ListenDrops"),
+    synflood_counters=(("TCPReqQFullDrop",), ("TCPReqQFullDoCookies",)),
+    request_drop_counters=("ListenDrops",),
     counters=("ListenOverflows", "ListenDrops", "TCPReqQFullDoCookies", "TCPReqQFullDrop"),
     overflow_log=False,
     log_suffix="",
@@ -427,6 +456,9 @@ LINUX = Profile(
         "tcp_overflow": S.LX_CONN_REQUEST,
         "unix_overflow": S.LX_UNIX_CONNECT,
         "overflow_counters": S.LX_CONN_REQUEST,
+        "synflood_counters": f"{S.LX_CONN_REQUEST}: tcp_syn_flood_action(), measured by the "
+                             "kernel executor",
+        "request_drop_counters": f"{S.LX_CONN_REQUEST}: the drop path bumps LISTENDROPS",
         "counters": f"{S.LX_COUNTERS}; TCPReqQFull*: tcp_syn_flood_action(), measured",
         "overflow_log": f"{S.CHOICE}: Linux logs no accept-queue overflow (the once-per-listener "
                         "SYN-flood line of tcp_syn_flood_action() is always modelled)",

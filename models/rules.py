@@ -6,8 +6,18 @@ these functions; nothing else in the project restates a rule.
 
 from __future__ import annotations
 
+import sys
+from typing import Any
+
+import attrs
+
 from .arith import Term, and_, ite, min_, not_, or_, u32, udiv, ugt
 from .profiles import Base, Profile
+
+#: The decisions below call the other rules through `rs` (default: this module, looked up at
+#: call time), so a proof that injects a broken rule (proofs.ruleset.Rules) or a test that
+#: monkeypatches one here reaches the rules a decision is made of, too.
+_THIS: Any = sys.modules[__name__]
 
 # --------------------------------------------------------------------------- the backlog clamp
 
@@ -43,9 +53,15 @@ def base(kind: Base, q: Term, c_unsigned: bool) -> Term:
     return udiv(3 * q, 2)
 
 
+def admission_count(p: Profile, qlen: Term, half_open: Term) -> Term:
+    """What admission compares with the bound: the completed queue, plus the half-open
+    connections where they count against the backlog (4.4BSD's q0)."""
+    return qlen + half_open if p.admit_counts_half_open else qlen
+
+
 def admits(p: Profile, qlen: Term, half_open: Term, qlimit: Term) -> Term:
     """Whether a new connection is admitted to a listener with these queue lengths."""
-    counted = qlen + half_open if p.admit_counts_half_open else qlen
+    counted = admission_count(p, qlen, half_open)
     bound = base(p.admit_base, qlimit, p.admit_u32)
     if p.admit_u32:
         # FreeBSD refuses iff `sol_qlen > 3 * sol_qlimit / 2`; Linux iff `ack_backlog > max`.
@@ -82,6 +98,13 @@ def incq_capacity(p: Profile, qlimit: Term) -> Term:
     return base(p.incq_base, qlimit, False)
 
 
+def incq_bound(p: Profile, qlimit: Term, rs: Any = None) -> Term:
+    """The longest the incomplete queue is after an arrival: its capacity, but never less than
+    the one connection that just arrived (an empty queue evicts nobody)."""
+    cap = (rs or _THIS).incq_capacity(p, qlimit)
+    return ite(cap >= 1, cap, 1)
+
+
 def evictions(p: Profile, incqlen: Term, qlimit: Term) -> Term:
     """How many of the oldest incomplete connections an arrival terminates before it is queued.
 
@@ -102,6 +125,107 @@ def evicted(position: Term, k: Term, n: Term) -> Term:
     return position < k
 
 
+# --------------------------------------------------------------------------- a listener's decisions
+
+
+@attrs.frozen
+class Arrival:
+    """What a listener does with a connection whose handshake reaches it (connect()).
+
+    Every field is a Term: a bool or int for the executor, a Z3 term in the proofs. Exactly one
+    of `dropped`, `overflow`, `to_comp`, `to_incomp` holds.
+    """
+
+    synflood: Term  # Linux: the request queue is full (counted, logged once per listener)
+    dropped: Term  # Linux: ... and without syncookies the SYN is dropped (ListenDrops)
+    cookie: Term  # Linux: the handshake went by syncookie: no request sock, no deferral
+    overflow: Term  # the completed queue is full: refused (how: overflow_answer)
+    to_comp: Term  # queued as completed
+    to_incomp: Term  # queued as incomplete: on an accept filter, or deferred (TCP_DEFER_ACCEPT)
+    evict: Term  # how many of the oldest incomplete connections go first (to_incomp only)
+
+
+def arrival(p: Profile, *, tcp: bool, qlen: Term, incqlen: Term, half_open: Term,
+            qlimit: Term, cookies: Term, filtered: bool, deferring: bool,
+            rs: Any = None) -> Arrival:
+    """The whole decision for a connection reaching a listener with these queue lengths.
+
+    tcp_conn_request() (reference/linux.md §2): a full request queue without syncookies drops
+    the SYN; with them the SYN-ACK carries a cookie and the final ACK makes the child at once.
+    sonewconn()/solisten_clone() (reference/freebsd.md §2a): admission by the profile's bound;
+    solisten_enqueue() (§2b): with an accept filter every child goes to the incomplete queue,
+    after the oldest are terminated. Linux TCP_DEFER_ACCEPT: the bare ACK is dropped and the
+    connection waits as a request sock (reference/linux.md §4).
+    """
+    r = rs or _THIS
+    if tcp and p.half_open == "reqsk":
+        full = r.request_queue_full(half_open, incqlen, qlimit)
+        dropped = and_(full, cookies == 0)
+        cookie = or_(cookies == 2, full)
+    else:
+        full = dropped = cookie = False
+    admitted = and_(not_(dropped), r.admits(p, qlen, half_open if tcp else 0, qlimit))
+    overflow = and_(not_(dropped), not_(admitted))
+    evict: Term = 0
+    if filtered:
+        to_comp, to_incomp = False, admitted
+        evict = ite(admitted, r.evictions(p, incqlen, qlimit), 0)
+    elif tcp and deferring:
+        to_comp, to_incomp = and_(admitted, cookie), and_(admitted, not_(cookie))
+    else:
+        to_comp, to_incomp = admitted, False
+    return Arrival(full, dropped, cookie, overflow, to_comp, to_incomp, evict)
+
+
+def overflow_answer(p: Profile, *, tcp: bool, rst_on_sock_fail: int) -> str:
+    """How the client of a connection refused by a full queue learns it:
+    `refuse` (AF_UNIX: connect() fails with profile.unix_overflow, the client unchanged),
+    `reset` (the handshake completed, then an RST: ECONNRESET), `unqueued` (FreeBSD with
+    rst_on_sock_fail=0: the final ACK is dropped after the syncache entry is gone, so the client
+    is established and nothing reached the listener, reference/freebsd.md §6) or `drop` (the
+    SYN or the final ACK is dropped: no answer, EINPROGRESS)."""
+    if not tcp:
+        return "refuse"
+    if p.tcp_overflow == "reset":
+        return "reset" if rst_on_sock_fail else "unqueued"
+    return "drop"
+
+
+@attrs.frozen
+class SynArrival:
+    """What a listener does with a bare SYN that is never completed (syn())."""
+
+    synflood: Term  # Linux: the request queue is full (counted, logged once per listener)
+    dropped: Term  # Linux: ... and without syncookies: dropped (ListenDrops)
+    overflow: Term  # Linux: the accept queue is full: dropped (the overflow counters)
+    stored: Term  # a half-open entry is kept (syncache entry, request sock, 4.4BSD q0)
+    answered: Term  # a SYN-ACK went back (stored, or a cookie): syn() returns 0
+
+
+def syn_arrival(p: Profile, *, qlen: Term, incqlen: Term, half_open: Term, qlimit: Term,
+                cookies: Term, cache_total: Term, rs: Any = None) -> SynArrival:
+    """The whole decision for a SYN reaching a listener.
+
+    syncache_add() (reference/freebsd.md §6): independent of the listen queues; a full cache
+    answers with a cookie when syncookies are on. tcp_conn_request() (reference/linux.md §2):
+    the request queue as for connect(), then an accept queue that is full drops the SYN. 4.4BSD
+    sonewconn() on the SYN: half-open connections count against the backlog (§8).
+    """
+    r = rs or _THIS
+    if p.half_open == "syncache":
+        stored = cache_total < p.syncache_cache_limit
+        return SynArrival(False, False, False, stored, or_(stored, cookies != 0))
+    if p.half_open == "reqsk":
+        full = r.request_queue_full(half_open, incqlen, qlimit)
+        dropped = and_(full, cookies == 0)
+        overflow = and_(not_(dropped), not_(r.admits(p, qlen, 0, qlimit)))
+        answered = and_(not_(dropped), not_(overflow))
+        stored = and_(answered, not_(or_(cookies == 2, full)))
+        return SynArrival(full, dropped, overflow, stored, answered)
+    stored = r.admits(p, qlen, half_open, qlimit)
+    return SynArrival(False, False, False, stored, stored)
+
+
 # --------------------------------------------------------------------------- overflow logging
 
 
@@ -110,6 +234,14 @@ def ratecheck(lastover: Term | None, now: Term, interval: Term) -> Term:
     if lastover is None:
         return True
     return now - lastover >= interval
+
+
+def overflow_logged(p: Profile, *, prio: int, lastover: int | None, now: int,
+                    interval_s: int) -> bool:
+    """Whether an overflow is logged: the profile logs, sooverprio is not negative, and the
+    per-socket rate limit allows it (solisten_clone(), reference/freebsd.md §3)."""
+    return bool(p.overflow_log and prio >= 0
+                and ratecheck(lastover, now, interval_s * 1_000_000))
 
 
 def overflow_log_line(p: Profile, where: str, qlen: int, occurrences: int) -> str:

@@ -265,8 +265,8 @@ def search(sys: System, prop: Prop, claim: Claim, depth: int) -> Trace | None:
     choices: list[tuple[Term, dict[str, dict[str, Term]]]] = []
     bad_now: Term = z3.Not(prop(init))
     args: list[Term] = [v for k, v in init_params.items() if k.startswith("backlog")]
-    defaults = [init_params["limit"] == L.default_limit(sys.p),
-                init_params["cookies"] == L.default_cookies(sys.p)]
+    defaults = [init_params["limit"] == sys.p.default("limit"),
+                init_params["cookies"] == sys.p.default("syncookies")]
     for k in range(depth + 1):
         solver.push()
         solver.add(bad_now)

@@ -58,9 +58,9 @@ def render(sys: System, tr: Trace) -> Script:
     p = sys.p
     sc = Script()
     names = listener_names(sys.copies)
-    if tr.init["limit"] != L.default_limit(p):
+    if tr.init["limit"] != p.default("limit"):
         sc.add(sysctl_line(L.limit_sysctls(p)[0].name, tr.init["limit"]))
-    if tr.init["cookies"] != L.default_cookies(p):
+    if tr.init["cookies"] != p.default("syncookies"):
         sc.add(sysctl_line(L.cookie_sysctls(p)[0].name, tr.init["cookies"]))
     for n in names:
         backlog = tr.init["backlog" if sys.copies == 1 else f"backlog_{n}"]

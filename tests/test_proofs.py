@@ -339,8 +339,8 @@ def check_agreement(run: Run) -> None:
     c = Concrete(p, out.state, out.fd, out.state.fds[out.fd])
     c.call("listen", c.fd, backlog)
     if filtered:
-        assert c.call("setsockopt", c.fd, "SO_ACCEPTFILTER", "dataready").result == Ret(0)
-    s = L.listen(p, r, backlog, host.limit(p, c.h), c.h.sysctl.get("syncookies", 1), filtered)
+        assert c.call("setsockopt", c.fd, "SO_ACCEPTFILTER", b"dataready").result == Ret(0)
+    s = L.listen(p, r, backlog, host.limit(p, c.h), host.setting(p, c.h, "syncookies"), filtered)
     assert c.state() == s
     for ev in evs:
         kind = ev[0]
