@@ -2,7 +2,7 @@
 
 Arguments are already resolved by the runner: descriptors are ints, a connect/syn target is the
 address id (and domain) of the socket the script named. No I/O, no clock, no randomness: the
-same inputs always give the same outcome. A call refused by a guard (tables.GUARDS) returns the
+same inputs always give the same outcome. A call refused by a check (tables.CHECKS) returns the
 very state it was given, with `refused=True`.
 """
 
@@ -22,22 +22,9 @@ from .outcome import sock_of as _s
 from .outcome import with_listener as _with_listener
 from .profiles import Profile
 from .state import FILE, FMap, Host, Listener, Pending, Socket, SockState
-from .tables import Ctx, advance, refusal, resolve
+from .state import Target as Target  # re-exported: the runner builds them
+from .tables import Check, Ctx, advance, checks, refusal, resolve
 from .values import Err, Lines, NewFd, Queue, Ret
-
-
-@attrs.frozen
-class Target:
-    """Where connect()/syn() go: the address the named socket is (or was) bound to.
-
-    `errno` is set when the argument never named a socket, so there is no address to aim at:
-    EBADF (never open) or ENOTSOCK (a file) — what getsockname(2) answers for it.
-    """
-
-    addr: int | None
-    domain: str | None
-    type: str | None
-    errno: str | None = None
 
 
 def initial(p: Profile) -> Host:
@@ -134,11 +121,44 @@ def _overflow(p: Profile, h: Host, lsock: Socket, tcp: bool) -> Host:
     return _bump(h, p.overflow_counters) if tcp else h
 
 
-def _listening_target(h: Host, target: Target) -> Socket | None:
-    if target.addr is None or target.addr not in h.addrs:
-        return None
-    sock = h.socks[h.addrs[target.addr]]
-    return sock if sock.state is SockState.LISTENING else None
+def _decide(call: str, p: Profile, h: Host,
+            again: Callable[[Host], Ctx]) -> tuple[Host, Ctx, Check | None, str | None]:
+    """Walk `call`'s table under p (tables.CHECKS): apply the effect of each row that holds and
+    go on; stop at the first row that says what follows. Returns the state (changed only by
+    effects), the context, that row and its errno (None for an outcome row), or None rows."""
+    c = again(h)
+    for row in checks(call, p):
+        if not row.test(p, c):
+            continue
+        errno = row.errno_for(p, c) if row.then and row.outcome is None else None
+        if row.effect is not None:
+            h = _EFFECTS[row.effect](p, h, c)
+            c = again(h)
+        if row.then:
+            return h, c, row, errno
+    return h, c, None, None
+
+
+def _refused(given: Host, h: Host, errno: str) -> Outcome:
+    """A refusal: the very state given, unless a row's effect changed it first."""
+    return _refuse(h, errno) if h is given else Outcome(h, Err(errno))
+
+
+def _autobind(p: Profile, h: Host, c: Ctx) -> Host:
+    assert c.sock is not None
+    return _bind(h, c.sock, wildcard=True)
+
+
+def _clear_error(p: Profile, h: Host, c: Ctx) -> Host:
+    assert c.sock is not None
+    return _put(h, attrs.evolve(c.sock, error=None))
+
+
+#: tables.Check.effect -> the state change
+_EFFECTS: dict[str, Callable[[Profile, Host, Ctx], Host]] = {
+    "autobind": _autobind,
+    "clear-error": _clear_error,
+}
 
 
 # --------------------------------------------------------------------------- calls
@@ -202,98 +222,61 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
 
 
 def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
-    if target.errno is not None:
-        return _refuse(h, target.errno)
-    c = resolve(h, fd)
-    if c.sock is not None and c.sock.connect_pending is not None:
-        return _end_connect(h, c.sock)
-    if (p.unix_address_first and c.sock is not None and c.sock.domain == "AF_UNIX"
-            and c.sock.type != "SOCK_DGRAM"):
-        return _connect_unix_target_first(p, h, c, target)
-    if (errno := refusal("connect", p, c)) is not None:
-        return _refuse(h, errno)
-    c_state = h
-    client = _s(c)
-    inet_dgram = client.type == "SOCK_DGRAM" and client.domain != "AF_UNIX"
-    if inet_dgram and p.dgram_send_autobinds and not c.holds_addr:
-        # Linux inet_dgram_connect() binds the socket before the protocol looks at the
-        # address, so a connect refused below still leaves it bound.
-        h = _bind(h, client, wildcard=True)
-        client = h.socks[client.sid]
+    """connect(): tables.CHECKS["connect"] decides, in the profile's order, up to the outcome."""
+    given = h
+    h, c, row, errno = _decide("connect", p, h, lambda h2: resolve(h2, fd, target))
+    assert row is not None, "the last row of connect's table always holds"
+    if errno is not None:
+        return _refused(given, h, errno)
+    assert row.outcome is not None
+    return _CONNECT_OUTCOMES[row.outcome](p, h, c)
 
-    def fail(errno: str) -> Outcome:
-        return Outcome(h, Err(errno)) if h is not c_state else _refuse(h, errno)
 
-    # Linux: an unbound AF_INET6 datagram socket may connect to IPv4 (not once bound to ::1)
-    v4_ok = False
-    if p.dgram_v6_takes_v4 and client.type == "SOCK_DGRAM" and (
-            client.domain, target.domain) == ("AF_INET6", "AF_INET"):
-        # Linux hands an IPv4 address to __ip4_datagram_connect(), which works from the
-        # wildcard address and not from an explicit bind to ::1.
-        if client.addr is not None and not client.wildcard:
-            return fail("EAFNOSUPPORT")
-        v4_ok = True
-    if target.domain is not None and target.domain != client.domain and not v4_ok:
-        kind = target.domain if target.addr is not None else f"{target.domain}/unbound"
-        return fail(_family_errno(p, client.domain, kind))
-    if client.type == "SOCK_DGRAM":
-        return _connect_dgram(h, client, target)
-    if (client.domain != "AF_UNIX" and client.addr is not None and target.addr == client.addr
-            and h.addrs.get(client.addr) == client.sid):
-        # TCP simultaneous open with itself (RFC 793): the socket ends up connected to itself.
+def _end_pending(p: Profile, h: Host, c: Ctx) -> Outcome:
+    assert c.sock is not None
+    return _end_connect(h, c.sock)
+
+
+def _unix_overflow(p: Profile, h: Host, c: Ctx) -> Outcome:
+    assert c.lsock is not None
+    return Outcome(_overflow(p, h, c.lsock, tcp=False), Err(p.unix_overflow))
+
+
+def _self_connect(p: Profile, h: Host, c: Ctx) -> Outcome:
+    # TCP simultaneous open with itself (RFC 793): the socket ends up connected to itself.
+    assert c.sock is not None
+    client = advance(advance(c.sock, "connect"), "established")
+    return Outcome(_put(h, attrs.evolve(client, connect_pending=_pending(p, "ok"))), Ret(0))
+
+
+def _refused_rst(p: Profile, h: Host, c: Ctx) -> Outcome:
+    # Linux: the attempt took a port, and the RST gave it back (tcp_done() puts the port;
+    # getsockname() still shows it).
+    client = c.sock
+    assert client is not None
+    if client.addr is None:
+        h, addr = _new_id(h)
+        client = attrs.evolve(client, addr=addr)
+    elif h.addrs.get(client.addr) == client.sid:
+        h = attrs.evolve(h, addrs=h.addrs.remove(client.addr))
+    client = attrs.evolve(client, connect_pending="failed")
+    return Outcome(_put(h, client), Err("ECONNREFUSED"))
+
+
+def _dgram(p: Profile, h: Host, c: Ctx) -> Outcome:
+    """A datagram connect only records the peer; no listen queue is involved."""
+    client = c.sock
+    assert client is not None
+    if client.state is not SockState.CONNECTED:
         client = advance(advance(client, "connect"), "established")
-        return Outcome(_put(h, attrs.evolve(client, connect_pending=_pending(p, "ok"))), Ret(0))
-    lsock = _listening_target(h, target)
-    if client.domain == "AF_UNIX":
-        if (errno := _unix_target_errno(p, h, client, target)) is not None:
-            return _refuse(h, errno)
-    elif lsock is None or lsock.type != client.type:
-        # Nobody listens there: the SYN is answered by an RST.
-        if not p.sticky_connecting:
-            return _refuse(h, "ECONNREFUSED")
-        # Linux: the attempt took a port, and the RST gave it back (tcp_done() puts the port;
-        # getsockname() still shows it).
-        if client.addr is None:
-            h, addr = _new_id(h)
-            client = attrs.evolve(client, addr=addr)
-        elif h.addrs.get(client.addr) == client.sid:
-            h = attrs.evolve(h, addrs=h.addrs.remove(client.addr))
-        client = attrs.evolve(client, connect_pending="failed")
-        return Outcome(_put(h, client), Err("ECONNREFUSED"))
-    assert lsock is not None  # _unix_target_errno refused every AF_UNIX case without one
-    return _arrive(p, h, lsock, client)
+    if client.domain != "AF_UNIX" and client.addr is None:  # a UDP connect binds a port
+        h, client = _take_port(h, client, wildcard=True)
+    return Outcome(_put(h, client), Ret(0))
 
 
-def _unix_target_errno(p: Profile, h: Host, client: Socket, target: Target) -> str | None:
-    """Why an AF_UNIX connect cannot reach the target at all, if it cannot."""
-    if target.domain is not None and target.domain != "AF_UNIX":
-        return _family_errno(p, "AF_UNIX", target.domain)
-    if target.addr is None:
-        # An unbound socket's name is its family alone: no path (unix_validate_addr(),
-        # unp_connectat(): EINVAL).
-        return "EINVAL"
-    bound = h.socks.get(h.addrs[target.addr]) if target.addr in h.addrs else None
-    if bound is not None and bound.type != client.type:
-        return "EPROTOTYPE"  # the name's socket is of another type
-    if _listening_target(h, target) is None:
-        return "ECONNREFUSED"
-    return None
-
-
-def _connect_unix_target_first(p: Profile, h: Host, c: Ctx, target: Target) -> Outcome:
-    """Linux unix_stream_connect(): the address, the listener and its queue are checked
-    before the connecting socket's own state (measured by the kernel executor)."""
-    client = _s(c)
-    if (errno := _unix_target_errno(p, h, client, target)) is not None:
-        return _refuse(h, errno)
-    lsock = _listening_target(h, target)
-    assert lsock is not None and lsock.listener is not None
-    lst = lsock.listener
-    if not rules.admits(p, len(lst.comp), len(lst.half_open), lst.qlimit):
-        return Outcome(_overflow(p, h, lsock, tcp=False), Err(p.unix_overflow))
-    if (errno := refusal("connect", p, c)) is not None:
-        return _refuse(h, errno)
-    return _arrive(p, h, lsock, client)
+def _reach(p: Profile, h: Host, c: Ctx) -> Outcome:
+    assert c.lsock is not None and c.sock is not None
+    return _arrive(p, h, c.lsock, c.sock)
 
 
 def _pending(p: Profile, how: str) -> str | None:
@@ -308,29 +291,6 @@ def _end_connect(h: Host, sock: Socket) -> Outcome:
         return Outcome(_put(h, attrs.evolve(sock, connect_pending=None)), Ret(0))
     result = Err(sock.error or "ECONNABORTED")
     return Outcome(_put(h, attrs.evolve(sock, connect_pending=None, error=None)), result)
-
-
-def _family_errno(p: Profile, client: str, target: str) -> str:
-    for c, t, errno in p.connect_family_errno:
-        if c == client and t in ("*", target):
-            return errno
-    return "EAFNOSUPPORT"
-
-
-def _connect_dgram(h: Host, client: Socket, target: Target) -> Outcome:
-    """A datagram connect only records the peer; no listen queue is involved."""
-    if client.domain == "AF_UNIX":
-        sid = h.addrs.get(target.addr) if target.addr is not None else None
-        peer = h.socks.get(sid) if sid is not None else None
-        if peer is None:
-            return _refuse(h, "EINVAL" if target.addr is None else "ECONNREFUSED")
-        if peer.type != client.type:
-            return _refuse(h, "EPROTOTYPE")
-    if client.state is not SockState.CONNECTED:
-        client = advance(advance(client, "connect"), "established")
-    if client.domain != "AF_UNIX" and client.addr is None:  # a UDP connect binds a port
-        h, client = _take_port(h, client, wildcard=True)
-    return Outcome(_put(h, client), Ret(0))
 
 
 def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
@@ -395,6 +355,16 @@ def _dropped_answer(p: Profile, h: Host, client: Socket) -> Outcome:
     return _dropped(h, client)
 
 
+#: tables.CHECKS["connect"] outcomes -> the transition that applies each
+_CONNECT_OUTCOMES: dict[str, Callable[[Profile, Host, Ctx], Outcome]] = {
+    "end-pending": _end_pending,
+    "unix-overflow": _unix_overflow,
+    "dgram": _dgram,
+    "self-connect": _self_connect,
+    "refused-rst": _refused_rst,
+    "arrive": _reach,
+}
+
 #: rules.overflow_answer -> how the client's state shows it
 _OVERFLOW_ANSWERS: dict[str, Callable[[Profile, Host, Socket], Outcome]] = {
     "refuse": _refused_unix,
@@ -421,13 +391,11 @@ def _forget(h: Host, sock: Socket) -> Host:
 
 def syn(p: Profile, h: Host, target: Target) -> Outcome:
     """A peer sends a bare SYN to the target and never completes the handshake."""
-    if target.errno is not None:
-        return _refuse(h, target.errno)
-    if target.domain == "AF_UNIX":
-        return _refuse(h, "EPROTOTYPE")  # a SYN cannot reach an AF_UNIX socket
-    lsock = _listening_target(h, target)
-    if lsock is None:
-        return _refuse(h, "ECONNREFUSED")  # answered by an RST
+    c = resolve(h, None, target)
+    if (errno := refusal("syn", p, c)) is not None:
+        return _refuse(h, errno)
+    lsock = c.lsock
+    assert lsock is not None
     lst = lsock.listener
     assert lst is not None
     cookies = setting(p, h, "syncookies")
@@ -475,17 +443,10 @@ def accept(p: Profile, h: Host, fd: int) -> Outcome:
 
 
 def send(p: Profile, h: Host, fd: int, data: bytes) -> Outcome:
-    c = resolve(h, fd)
-    if c.sock is not None and c.sock.error is not None:
-        # A pending error is reported (and cleared) before anything else.
-        return Outcome(_put(h, attrs.evolve(c.sock, error=None)), Err(c.sock.error))
-    if (errno := refusal("send", p, c)) is not None:
-        sock = c.sock
-        if (errno == "EDESTADDRREQ" and p.dgram_send_autobinds and sock is not None
-                and sock.addr is None and sock.state is SockState.FRESH):
-            # bound on the way in (to the wildcard address), then refused
-            return Outcome(_bind(h, sock, wildcard=True), Err(errno))
-        return _refuse(h, errno)
+    given = h
+    h, c, _, errno = _decide("send", p, h, lambda h2: resolve(h2, fd))
+    if errno is not None:
+        return _refused(given, h, errno)
     sock = _s(c)
     if sock.queued_on is not None and data:
         h = _feed(p, h, sock, data=data)

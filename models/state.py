@@ -153,3 +153,17 @@ class Host:
     clock: int = 0  # microseconds since boot
     log: tuple[str, ...] = ()  # kernel log lines not yet read by syslog()
     next_id: int = 1  # socket ids, address ids and connection ids are drawn from here
+
+
+@attrs.frozen
+class Target:
+    """Where connect()/syn() go: the address the named socket is (or was) bound to.
+
+    `errno` is set when the argument never named a socket, so there is no address to aim at:
+    EBADF (never open) or ENOTSOCK (a file) — what getsockname(2) answers for it.
+    """
+
+    addr: int | None
+    domain: str | None
+    type: str | None
+    errno: str | None = None

@@ -36,12 +36,12 @@ CLAUSES: tuple[Clause, ...] = (
     Clause("LIFECYCLE", ALL_SEEDS,
            "A server creates a socket, marks it listening with listen() and takes connections "
            "with accept(); accept() on a socket that is not listening fails.",
-           ALL, ("tables.LIFECYCLE", "tables.GUARDS[accept]", "profile.accept_not_listening"),
+           ALL, ("tables.LIFECYCLE", "tables.CHECKS[accept]", "profile.accept_not_listening"),
            "errors"),
     Clause("STREAM-ONLY", ALL_SEEDS,
            "listen() applies only to SOCK_STREAM and SOCK_SEQPACKET sockets; on any other type "
            "it fails with EOPNOTSUPP.",
-           ALL, ("tables.GUARDS[listen]",), "errors"),
+           ALL, ("tables.CHECKS[listen]",), "errors"),
     Clause("RETURN", (S.SEED_FREEBSD_9, S.SEED_FREEBSD_13, S.SEED_INTIME, S.SEED_DRAGONFLY,
                       S.SEED_FREEBSD_10),
            "listen() returns 0 on success, and -1 with errno set on failure.",
@@ -141,21 +141,21 @@ CLAUSES: tuple[Clause, ...] = (
            FILTERING, ("rules.incq_capacity", "profile.incq_base"), "filters"),
     # ------------------------------------------------------------------ errors
     Clause("ERR-EBADF", ALL_SEEDS, "listen() on a descriptor that is not open fails with EBADF.",
-           ALL, ("tables.GUARDS[listen]",), "errors"),
+           ALL, ("tables.CHECKS[listen]",), "errors"),
     Clause("ERR-ENOTSOCK", ALL_SEEDS,
            "listen() on a descriptor that is not a socket fails with ENOTSOCK.",
-           ALL, ("tables.GUARDS[listen]",), "errors"),
+           ALL, ("tables.CHECKS[listen]",), "errors"),
     Clause("ERR-EOPNOTSUPP", ALL_SEEDS,
            "listen() on a socket type that cannot listen fails with EOPNOTSUPP.",
-           ALL, ("tables.GUARDS[listen]",), "errors"),
+           ALL, ("tables.CHECKS[listen]",), "errors"),
     Clause("ERR-EINVAL", (S.SEED_FREEBSD_13, S.SEED_INTIME, S.SEED_FREEBSD_10),
            "listen() on a socket that is connected, or being connected, fails with EINVAL.",
-           ALL, ("tables.GUARDS[listen]", "profile.listen_connected"), "errors"),
+           ALL, ("tables.CHECKS[listen]", "profile.listen_connected"), "errors"),
     Clause("ERR-EDESTADDRREQ", (S.SEED_FREEBSD_13, S.SEED_FREEBSD_10),
            "listen() on a socket with no local address, whose protocol cannot listen unbound "
            "(AF_UNIX), fails with EDESTADDRREQ.",
            ("freebsd-10", "freebsd-13", "freebsd-src"),
-           ("tables.GUARDS[listen]", "profile.unbound_unix_listen"), "errors"),
+           ("tables.CHECKS[listen]", "profile.unbound_unix_listen"), "errors"),
     # ------------------------------------------------------------------ source facts
     Clause("SRC-RST-ON-SOCK-FAIL", (),
            "FreeBSD source: a connection that finds the queue full has completed its handshake "

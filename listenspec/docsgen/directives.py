@@ -171,10 +171,10 @@ def _lifecycle(w: Where, args: list[str]) -> str:
 
 @directive("guards")
 def _guards(w: Where, args: list[str]) -> str:
-    from ..models.tables import GUARDS
+    from ..models.tables import CHECKS
 
     parts = []
-    for call in GUARDS:
+    for call in CHECKS:
         parts.append(f"### `{call}()`")
         parts.append(topics.guards_table(call))
     return "\n\n".join(parts)

@@ -25,7 +25,7 @@ class Topic:
     title: str
     params: tuple[str, ...] = ()  # profile parameters shown per profile, with sources
     derived: tuple[str, ...] = ()  # rows of profile_table.derived_rows
-    guards: tuple[str, ...] = ()  # calls whose refusal table (tables.GUARDS) is shown
+    guards: tuple[str, ...] = ()  # calls whose table of checks (tables.CHECKS) is shown
     invariants: tuple[str, ...] = ()  # names in models.invariants.INVARIANTS
     proofs: tuple[str, ...] = ()  # proof properties `p` and `p-...` (default: the invariants)
     choices: bool = False  # list every cited choice and inherited parameter
@@ -161,19 +161,47 @@ def choices_table(ps: list[Profile]) -> str:
                          "its value comes from", full, kind="abstract"))
 
 
+#: what each named outcome and effect of tables.CHECKS does, for the docs
+OUTCOME_WORDS = {
+    "end-pending": "reports how the settled connect ended (0, or its error / ECONNABORTED)",
+    "unix-overflow": "the overflow is counted (and logged), connect fails with "
+                     "profile.unix_overflow",
+    "dgram": "the peer is recorded (a UDP socket takes a port)",
+    "self-connect": "connected to itself",
+    "refused-rst": "ECONNREFUSED; the socket keeps the port's number but not the port",
+    "arrive": "rules.arrival decides (admitted, deferred, filtered, refused or dropped)",
+}
+EFFECT_WORDS = {
+    "autobind": "binds the socket to the wildcard address first (kept even if refused)",
+    "clear-error": "clears the pending error",
+}
+
+
 def guards_table(call: str) -> str:
-    from ..models.tables import GUARDS
+    """A call's checks (tables.CHECKS) in order, what follows each under every profile, which
+    profiles make it, what state it changes, and its source."""
+    from ..models.tables import CHECKS
 
     rows = []
-    for n, g in enumerate(GUARDS[call], 1):
-        by: dict[str, list[str]] = {}
-        for p in PROFILES.values():
-            by.setdefault(g.errno_for(p), []).append(p.name)
-        errnos = "<br>".join(
-            md.code(e) + ("" if len(by) == 1 else " " + md.text(f"({', '.join(names)})"))
-            for e, names in by.items())
-        rows.append([str(n), md.text(g.when), errnos, md.text(g.source)])
-    return md.table(["#", "when", "errno", "source"], rows)
+    for n, g in enumerate(CHECKS[call], 1):
+        makers = [p for p in PROFILES.values() if g.applies(p)]
+        if g.outcome is not None:
+            then = md.text("→ " + OUTCOME_WORDS[g.outcome])
+        elif not g.then:
+            then = md.text("(goes on)")
+        else:
+            by: dict[str, list[str]] = {}
+            for p in makers:
+                by.setdefault(g.errno_for(p), []).append(p.name)
+            then = "<br>".join(
+                md.code(e) + ("" if len(by) == 1 else " " + md.text(f"({', '.join(names)})"))
+                for e, names in by.items())
+        who = ("all" if len(makers) == len(PROFILES)
+               else md.text(", ".join(p.name for p in makers) or "none")
+               + (" " + md.text(f"({g.applies_when})") if g.applies_when else ""))
+        effect = md.text(EFFECT_WORDS[g.effect]) if g.effect else ""
+        rows.append([str(n), md.text(g.when), then, who, effect, md.text(g.source)])
+    return md.table(["#", "when", "then", "profiles", "changes first", "source"], rows)
 
 
 def example_block(ex: Example, *, open_: bool, base: str) -> str:
