@@ -149,10 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_profiles)
 
-    from . import commands  # further subcommands, each kept in its own module
+    from .commands import register_all  # further subcommands, each kept in its own module
 
-    for register in commands.REGISTER:
-        register(sub)
+    register_all(sub)
     return ap
 
 

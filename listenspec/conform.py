@@ -8,9 +8,6 @@ executor cannot perform (an `unsupported(...)` result) is not compared, and is c
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -24,7 +21,6 @@ from .results import Result, Unsupported, matches, render
 from .runner import run_model
 from .script import Script
 from .scriptgen import script_text, scripts
-from .verify import StageResult
 
 
 @attrs.define
@@ -127,58 +123,3 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
         print("", file=sys.stderr)
     stats.seconds = time.monotonic() - started
     return stats, report
-
-
-def verify_stage(quick: bool) -> StageResult:
-    """`listenspec verify`'s conformance pass: the linux profile against this kernel."""
-    from .kernel.netns import isolation_problem
-
-    if platform.system() != "Linux":
-        return StageResult("conformance", True, (f"skipped: no Linux kernel here "
-                                                 f"({platform.system()})",))
-    problem = isolation_problem()
-    if problem is not None:
-        return StageResult("conformance", True, (f"skipped: {problem}",))
-    examples = 100 if quick else 400
-    stats, report = conform("linux", examples, None, Path("counterexamples"))
-    d = stats.as_dict()
-    lines = [f"linux vs this kernel: {d['scripts']} scripts, {d['steps']} steps "
-             f"({d['skipped_steps']} not comparable), {d['mismatches']} mismatches, "
-             f"{d['steps_per_second']} steps/s"]
-    if report:
-        lines += report.splitlines()
-    return StageResult("conformance", stats.mismatches == 0, tuple(lines), d)
-
-
-def _cmd(args: argparse.Namespace) -> int:
-    from .errors import ListenspecError
-    from .kernel import kernel_environment
-
-    if args.examples < 1:
-        raise ListenspecError("--examples must be at least 1")
-    print(f"# kernel: {kernel_environment()}", file=sys.stderr)
-    stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
-                            args.max_steps, progress=sys.stderr.isatty() and not args.json)
-    if args.json:
-        print(json.dumps(stats.as_dict(), indent=1))
-    else:
-        d = stats.as_dict()
-        print(f"{d['scripts']} scripts, {d['steps']} steps ({d['skipped_steps']} not comparable), "
-              f"{d['mismatches']} mismatches, {d['seconds']} s, {d['steps_per_second']} steps/s")
-        if report:
-            print(report)
-    return 1 if stats.mismatches else 0
-
-
-def register(sub: Any) -> None:
-    p = sub.add_parser("conform", help="random scripts on the model and this kernel, compared")
-    p.add_argument("--profile", default="linux", help="the profile to hold the kernel to "
-                                                      "(default: linux)")
-    p.add_argument("--examples", type=int, default=200, help="scripts to run (default 200)")
-    p.add_argument("--seed", type=int, default=None, help="a seed, for a different sample "
-                                                          "(default: derandomized)")
-    p.add_argument("--max-steps", type=int, default=25, help="longest script (default 25)")
-    p.add_argument("--out", default="counterexamples", help="where a mismatch is saved")
-    p.add_argument("--json", action="store_true", help="keys: scripts, steps, mismatches, "
-                                                       "seconds, steps_per_second")
-    p.set_defaults(func=_cmd)

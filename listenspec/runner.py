@@ -9,11 +9,11 @@ All semantics live in listenspec.models.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from .calls import KINDS, spec
 from .literals import to_bytes
 from .models import host
 from .models.host import Outcome, Target
@@ -84,36 +84,29 @@ class ModelRun:
             b.target = Target(addr, sock.domain, sock.type)
 
     def arguments(self, call: Call) -> tuple[Any, ...]:
-        a = call.args
-        n = call.name
-        if n == "socket":
-            return (_const(a[0]), _const(a[1]))
-        if n in ("bind", "accept", "close", "netstat"):
-            return (self._fd(a[0]),)
-        if n == "listen":
-            return (self._fd(a[0]), a[1])
-        if n == "connect":
-            return (self._fd(a[0]), self._target(a[1]))
-        if n == "syn":
-            return (self._target(a[0]),)
-        if n == "send":
-            assert isinstance(a[1], str)
-            return (self._fd(a[0]), to_bytes(a[1]))
-        if n == "setsockopt":
-            value: Any = None if isinstance(a[2], Null) else a[2]
-            if isinstance(value, str):
-                value = to_bytes(value)
-            return (self._fd(a[0]), _const(a[1]), value)
-        if n == "getsockopt":
-            return (self._fd(a[0]), _const(a[1]))
-        if n == "sysctl":
-            return (a[0], a[1] if len(a) > 1 else None)
-        if n == "sleep":
-            assert isinstance(a[0], Decimal)
-            return (a[0],)
-        if n == "counter":
-            return (a[0],)
-        return ()  # open, syslog
+        """The model's arguments for a script call, by the kinds calls.py declares: one per
+        parameter of the call's longest form (None where a shorter form leaves it out)."""
+        params = spec(call.name).params
+        args = call.args
+        return tuple(self.convert(KINDS[prm.kind].model, args[i]) if i < len(args) else None
+                     for i, prm in enumerate(params))
+
+    def convert(self, form: str, arg: Any) -> Any:
+        """One script argument as the model takes it (calls.ModelForm)."""
+        if form == "fd":
+            return self._fd(arg)
+        if form == "target":
+            return self._target(arg)
+        if form == "name":
+            return _const(arg)
+        if form == "bytes":
+            assert isinstance(arg, str)
+            return to_bytes(arg)
+        if form == "optval":
+            if isinstance(arg, Null):
+                return None
+            return to_bytes(arg) if isinstance(arg, str) else arg
+        return arg  # int, decimal, str: as written
 
     # -- stepping
     def step(self, step: Step) -> Executed:

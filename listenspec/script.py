@@ -10,58 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Literal
 
 import attrs
 
+from .calls import BY_NAME, KINDS, Kind
 from .errors import ListenspecError
 from .literals import quote, unescape
 from .results import Result, parse_result
 
 INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
-
-DOMAINS = ("AF_INET", "AF_INET6", "AF_UNIX")
-TYPES = ("SOCK_STREAM", "SOCK_SEQPACKET", "SOCK_DGRAM")
-SOCKOPTS = (
-    "SO_ACCEPTCONN",
-    "SO_ACCEPTFILTER",
-    "SO_LISTENQLIMIT",
-    "SO_LISTENQLEN",
-    "SO_LISTENINCQLEN",
-    "SO_ERROR",
-    "TCP_DEFER_ACCEPT",
-)
-CONSTANTS = frozenset(DOMAINS + TYPES + SOCKOPTS)
-
-# Argument kinds of the call table.
-#   desc: a NAME or a non-negative int literal;  int: a C int;  num: a non-negative decimal;
-#   str: a string literal;  domain/type/opt: a symbolic constant of that group;
-#   optval: an int, a string or NULL.
-ArgKind = Literal["desc", "int", "num", "str", "domain", "type", "opt", "optval"]
-
-#: call name -> accepted argument lists (the first that has the right arity is used).
-CALLS: dict[str, tuple[tuple[ArgKind, ...], ...]] = {
-    "socket": (("domain", "type"),),
-    "bind": (("desc",),),
-    "listen": (("desc", "int"),),
-    "connect": (("desc", "desc"),),
-    "syn": (("desc",),),
-    "accept": (("desc",),),
-    "send": (("desc", "str"),),
-    "close": (("desc",),),
-    "open": ((),),
-    "setsockopt": (("desc", "opt", "optval"),),
-    "getsockopt": (("desc", "opt"),),
-    "sysctl": (("str",), ("str", "int")),
-    "netstat": (("desc",),),
-    "sleep": (("num",),),
-    "syslog": ((),),
-    "counter": (("str",),),
-}
-
-#: calls whose result is a new descriptor, so only these may be bound to a NAME.
-DESCRIPTOR_CALLS = frozenset({"socket", "accept", "open"})
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
 
@@ -184,8 +142,9 @@ def split_comment(raw: str) -> str:
 # --------------------------------------------------------------------------- parser
 
 
-def _convert_arg(tok: Tok, kind: ArgKind, err: ErrorAt, bound: set[str]) -> Arg:
-    if kind == "desc":
+def _convert_arg(tok: Tok, kind: Kind, err: ErrorAt, bound: set[str]) -> Arg:
+    syntax = kind.syntax
+    if syntax == "desc":
         if tok.kind == "num":
             if "." in tok.text or tok.text.startswith("-"):
                 raise err("a raw descriptor is a non-negative integer", tok.col)
@@ -197,23 +156,23 @@ def _convert_arg(tok: Tok, kind: ArgKind, err: ErrorAt, bound: set[str]) -> Arg:
                 raise err(f"name '{tok.text}' is not bound", tok.col)
             return Name(tok.text)
         raise err("expected a descriptor (a NAME or an integer)", tok.col)
-    if kind == "int":
+    if syntax == "int":
         if tok.kind != "num" or "." in tok.text:
             raise err("expected an integer", tok.col)
         return _c_int(tok, err)
-    if kind == "num":
+    if syntax == "num":
         if tok.kind != "num" or tok.text.startswith("-"):
             raise err("expected a non-negative number of seconds", tok.col)
         try:
             return Decimal(tok.text)
         except InvalidOperation:  # pragma: no cover - the token regex admits only numbers
             raise err("expected a number", tok.col) from None
-    if kind == "str":
+    if syntax == "str":
         if tok.kind != "str":
             raise err("expected a string literal", tok.col)
         return unescape(tok.text[1:-1], ErrorAt(err.file, err.line, err.base + tok.col))
-    if kind in ("domain", "type", "opt"):
-        group = {"domain": DOMAINS, "type": TYPES, "opt": SOCKOPTS}[kind]
+    if syntax == "const":
+        group = kind.group
         if tok.kind != "ident" or tok.text not in group:
             raise err(f"expected one of {', '.join(group)}", tok.col)
         return Const(tok.text)
@@ -250,7 +209,8 @@ def _parse_call(
     head = toks[i]
     if head.kind != "ident":
         raise err(f"expected a call, got {head.text!r}", head.col)
-    if head.text not in CALLS:
+    decl = BY_NAME.get(head.text)  # the call's declaration (calls.py) gives its shapes
+    if decl is None:
         raise err(f"unknown call '{head.text}'", head.col)
     i += 1
     if i >= len(toks) or toks[i].text != "(":
@@ -275,13 +235,13 @@ def _parse_call(
             raise err("expected ',' between arguments", tok.col)
         arg_toks.append(tok)
         i += 1
-    shapes = CALLS[head.text]
+    shapes = [tuple(KINDS[prm.kind] for prm in form) for form in decl.forms]
     shape = next((s for s in shapes if len(s) == len(arg_toks)), None)
     if shape is None:
         counts = " or ".join(str(len(s)) for s in shapes)
         raise err(f"{head.text} takes {counts} argument(s), not {len(arg_toks)}", head.col)
     args = tuple(_convert_arg(t, k, err, bound) for t, k in zip(arg_toks, shape, strict=True))
-    if target is not None and head.text not in DESCRIPTOR_CALLS:
+    if target is not None and not decl.new_fd:
         raise err(f"{head.text}() does not return a descriptor, so it cannot be bound to a NAME",
                   toks[0].col)
     return Call(head.text, args), target, i

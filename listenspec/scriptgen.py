@@ -11,18 +11,29 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from .calls import CALLS
+from .models.profiles import get
 from .script import Script, format_call, parse
+from .strategies import draw_call
 
 DOMAINS = ("AF_INET", "AF_INET6", "AF_UNIX")
 TYPES = ("SOCK_STREAM", "SOCK_SEQPACKET", "SOCK_DGRAM")
 BACKLOGS = (-2147483648, -1, 0, 1, 2, 3, 5, 2147483647)
+#: the calls the generator below writes by hand; any other declared call (calls.CALLS) is drawn
+#: from its declaration (strategies.draw_call)
+HANDLED = frozenset({"socket", "sysctl", "bind", "listen", "connect", "accept", "close",
+                     "netstat", "send", "getsockopt", "counter", "setsockopt", "syn"})
+#: never generated: sleep() is slow on a kernel, syslog() reads the log every namespace shares
+#: (and Linux rate-limits), open() only stands for a file descriptor
+NEVER = frozenset({"open", "sleep", "syslog"})
 
 
 @st.composite
 def scripts(draw: Any, *, max_steps: int = 25, sysctl_name: str = "net.core.somaxconn",
             counters: tuple[str, ...] = ("ListenOverflows", "ListenDrops"),
-            syn: bool = True) -> Script:
+            syn: bool = True, profile: str = "linux") -> Script:
     """A script of up to max_steps calls over names that the script itself binds."""
+    extra = [c for c in CALLS if c.name not in HANDLED | NEVER]
     lines: list[str] = []
     socks: list[str] = []  # names bound by socket() / accept()
     # send() only on stream sockets: a connected UDP socket's ICMP errors are not listen(2)'s
@@ -43,6 +54,7 @@ def scripts(draw: Any, *, max_steps: int = 25, sysctl_name: str = "net.core.soma
                       "defer", "fill"]
             if syn:
                 kinds.append("syn")
+            kinds += [c.name for c in extra]
         kind = draw(st.sampled_from(kinds))
         if kind == "socket":
             name = fresh()
@@ -93,6 +105,14 @@ def scripts(draw: Any, *, max_steps: int = 25, sysctl_name: str = "net.core.soma
                          f"{draw(st.sampled_from((0, 1, 5)))})")
         elif kind == "syn":
             lines.append(f"syn({pick()})")
+        else:
+            c = next(c for c in extra if c.name == kind)
+            call = draw_call(draw, c, get(profile), socks)
+            if call is not None:
+                bound = fresh() if c.new_fd else None
+                lines.append(format_call(call, bound))
+                if bound is not None:
+                    socks.append(bound)
     return parse("\n".join(lines) + "\n", "<generated>")
 
 

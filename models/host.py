@@ -14,7 +14,11 @@ from typing import Any
 
 import attrs
 
-from . import options, rules
+from listenspec.calls import BY_NAME
+
+from . import options as options  # its @transition functions: setsockopt(), getsockopt()
+from . import rules
+from .outcome import TRANSITIONS, transition
 from .outcome import Outcome as Outcome  # re-exported: callers see one module of transitions
 from .outcome import put as _put
 from .outcome import refuse as _refuse
@@ -164,6 +168,7 @@ _EFFECTS: dict[str, Callable[[Profile, Host, Ctx], Host]] = {
 # --------------------------------------------------------------------------- calls
 
 
+@transition
 def socket(p: Profile, h: Host, domain: str, type_: str) -> Outcome:
     if domain == "AF_INET6" and not p.inet6:
         return _refuse(h, "EAFNOSUPPORT")
@@ -175,11 +180,13 @@ def socket(p: Profile, h: Host, domain: str, type_: str) -> Outcome:
     return Outcome(h, NewFd(), fd=fd)
 
 
+@transition
 def open_(p: Profile, h: Host) -> Outcome:
     h, fd = _new_fd(h, FILE)
     return Outcome(h, NewFd(), fd=fd)
 
 
+@transition
 def bind(p: Profile, h: Host, fd: int) -> Outcome:
     c = resolve(h, fd)
     if (errno := refusal("bind", p, c)) is not None:
@@ -202,6 +209,7 @@ def _bind(h: Host, sock: Socket, *, wildcard: bool = False) -> Host:
     return h
 
 
+@transition
 def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
     c = resolve(h, fd)
     if (errno := refusal("listen", p, c)) is not None:
@@ -221,6 +229,7 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
     return Outcome(_put(h, sock), Ret(0))
 
 
+@transition
 def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
     """connect(): tables.CHECKS["connect"] decides, in the profile's order, up to the outcome."""
     given = h
@@ -389,6 +398,7 @@ def _forget(h: Host, sock: Socket) -> Host:
     return attrs.evolve(h, socks=h.socks.remove(sock.sid))
 
 
+@transition
 def syn(p: Profile, h: Host, target: Target) -> Outcome:
     """A peer sends a bare SYN to the target and never completes the handshake."""
     c = resolve(h, None, target)
@@ -421,6 +431,7 @@ def _add_half_open(h: Host, lsock: Socket, lst: Listener) -> Host:
     return _with_listener(h, lsock, attrs.evolve(lst, half_open=(*lst.half_open, stamp)))
 
 
+@transition
 def accept(p: Profile, h: Host, fd: int) -> Outcome:
     c = resolve(h, fd)
     if (errno := refusal("accept", p, c)) is not None:
@@ -442,6 +453,7 @@ def accept(p: Profile, h: Host, fd: int) -> Outcome:
     return Outcome(h, NewFd(), fd=fd)
 
 
+@transition
 def send(p: Profile, h: Host, fd: int, data: bytes) -> Outcome:
     given = h
     h, c, _, errno = _decide("send", p, h, lambda h2: resolve(h2, fd))
@@ -479,6 +491,7 @@ def _feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool =
     return _with_listener(h, lsock, attrs.evolve(lst, comp=tuple(comp), incomp=tuple(incomp)))
 
 
+@transition
 def close(p: Profile, h: Host, fd: int) -> Outcome:
     c = resolve(h, fd)
     if (errno := refusal("close", p, c)) is not None:
@@ -507,6 +520,7 @@ def close(p: Profile, h: Host, fd: int) -> Outcome:
 # --------------------------------------------------------------------------- the host
 
 
+@transition
 def sysctl(p: Profile, h: Host, name: str, value: int | None) -> Outcome:
     spec = p.sysctl(name)
     if spec is None:
@@ -518,6 +532,7 @@ def sysctl(p: Profile, h: Host, name: str, value: int | None) -> Outcome:
     return Outcome(attrs.evolve(h, sysctl=h.sysctl.set(spec.key, value)), Ret(0))
 
 
+@transition
 def netstat(p: Profile, h: Host, fd: int) -> Outcome:
     c = resolve(h, fd)
     if (errno := refusal("netstat", p, c)) is not None:
@@ -529,39 +544,30 @@ def netstat(p: Profile, h: Host, fd: int) -> Outcome:
     return Outcome(h, Queue(len(lst.comp), incq, lst.qlimit))
 
 
+@transition
 def sleep(p: Profile, h: Host, seconds: Decimal) -> Outcome:
     return Outcome(attrs.evolve(h, clock=h.clock + int(seconds * 1_000_000)), Ret(0))
 
 
+@transition
 def syslog(p: Profile, h: Host) -> Outcome:
     return Outcome(attrs.evolve(h, log=()), Lines(h.log))
 
 
+@transition
 def counter(p: Profile, h: Host, name: str) -> Outcome:
     if name not in p.counters:
         return _refuse(h, "ENOENT")
     return Outcome(h, Ret(h.counters.get(name, 0)))
 
 
-#: call name -> transition; the runner and the machines dispatch through this table.
-CALLS: dict[str, Callable[..., Outcome]] = {
-    "socket": socket,
-    "open": open_,
-    "bind": bind,
-    "listen": listen,
-    "connect": connect,
-    "syn": syn,
-    "accept": accept,
-    "send": send,
-    "close": close,
-    "setsockopt": options.setsockopt,
-    "getsockopt": options.getsockopt,
-    "sysctl": sysctl,
-    "netstat": netstat,
-    "sleep": sleep,
-    "syslog": syslog,
-    "counter": counter,
-}
+#: call name -> transition (host.py's and options.py's @transition functions); the runner, the
+#: machines and the explorer dispatch through this table
+CALLS: dict[str, Callable[..., Outcome]] = TRANSITIONS
+_declared, _defined = set(BY_NAME), set(CALLS)
+assert _declared == _defined, (
+    f"calls without a transition: {sorted(_declared - _defined)}; "
+    f"transitions of no declared call: {sorted(_defined - _declared)}")
 
 
 def apply(p: Profile, h: Host, call: str, *args: Any) -> Outcome:

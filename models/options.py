@@ -10,7 +10,7 @@ from __future__ import annotations
 import attrs
 
 from . import rules
-from .outcome import Outcome
+from .outcome import Outcome, transition
 from .outcome import put as _put
 from .outcome import refuse as _refuse
 from .outcome import sock_of as _s
@@ -23,6 +23,7 @@ from .values import ErrName, Ret, Str
 LISTENQ_OPTS = ("SO_LISTENQLIMIT", "SO_LISTENQLEN", "SO_LISTENINCQLEN")
 
 
+@transition
 def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | bytes | None) -> Outcome:
     """`value` is an int, the bytes of a string literal, or None for NULL."""
     c = resolve(h, fd)
@@ -71,6 +72,7 @@ def _set_accept_filter(p: Profile, h: Host, sock: Socket, value: int | bytes | N
     return Outcome(_with_listener(h, sock, attrs.evolve(lst, accept_filter=name)), Ret(0))
 
 
+@transition
 def getsockopt(p: Profile, h: Host, fd: int, opt: str) -> Outcome:
     c = resolve(h, fd)
     if (errno := refusal("getsockopt", p, c)) is not None:

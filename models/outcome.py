@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import attrs
 
 from .state import Host, Listener, Socket
@@ -34,3 +37,18 @@ def sock_of(c: Ctx) -> Socket:
     """The socket of a resolved descriptor that the guards already let through."""
     assert c.sock is not None
     return c.sock
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: call name -> the transition that performs it, filled by @transition (host.py checks that
+#: every call listenspec/calls.py declares has exactly one)
+TRANSITIONS: dict[str, Callable[..., Outcome]] = {}
+
+
+def transition(fn: F) -> F:
+    """Register fn as the transition of the call it is named after (`open_` is open())."""
+    name = fn.__name__.rstrip("_")
+    assert name not in TRANSITIONS, f"two transitions for {name}()"
+    TRANSITIONS[name] = fn
+    return fn

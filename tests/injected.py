@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from listenspec.explore import replay
+from listenspec.checked import replay
 from listenspec.models import rules
 from listenspec.models.profiles import get
 from listenspec.runner import ModelRun

@@ -15,7 +15,10 @@ import pytest
 from injected import admit_one_more, assert_reproduces, evict_one_fewer
 
 from listenspec import explore as ex
+from listenspec import stages
+from listenspec import statekey as sk
 from listenspec.cli import main as cli_main
+from listenspec.commands import explore as explore_cmd
 from listenspec.models.profiles import PROFILES, get
 from listenspec.models.state import Host, Listener, Pending, Socket
 from listenspec.runner import ModelRun
@@ -91,7 +94,7 @@ def test_dedup_and_symmetry_keep_every_reachable_state(profile: str, depth: int,
     def kw(**k: Any) -> dict[str, Any]:
         return {"domains": domains, "progress": False, **k}
 
-    for collect in (ex.state_key, observation):
+    for collect in (sk.state_key, observation):
         tree = ex.explore(profile, depth, dedup=False, collect=collect, **kw())
         plain = ex.explore(profile, depth, symmetry=False, collect=collect, **kw())
         reduced = ex.explore(profile, depth, collect=collect, **kw())
@@ -124,17 +127,17 @@ listen(s, 1)
 connect(c, s)
 """)
     assert a != b
-    assert ex.state_key(a) == ex.state_key(b)
-    assert ex.state_key(a, symmetry=False) != ex.state_key(b, symmetry=False)
+    assert sk.state_key(a) == sk.state_key(b)
+    assert sk.state_key(a, symmetry=False) != sk.state_key(b, symmetry=False)
     c = _state("freebsd-src", """
 s = socket(AF_INET, SOCK_STREAM)
 c = socket(AF_INET, SOCK_STREAM)
 listen(s, 2)
 connect(c, s)
 """)
-    assert ex.state_key(a) != ex.state_key(c)
+    assert sk.state_key(a) != sk.state_key(c)
     # time is kept only relative to the clock
-    assert ex.state_key(attrs.evolve(a, clock=a.clock + 7)) == ex.state_key(a)
+    assert sk.state_key(attrs.evolve(a, clock=a.clock + 7)) == sk.state_key(a)
 
 
 #: the fields state_key treats as plain data, reviewed: none of them holds an id
@@ -150,10 +153,10 @@ REVIEWED_PLAIN = {
 def test_state_key_reads_every_field_of_the_model(cls: type) -> None:
     """A new field of the model must be classified (plain, id, structure or time): a field
     holding an id left in the key unrenamed would make the symmetry reduction unsound."""
-    plain = set(ex.plain_fields(cls))
+    plain = set(sk.plain_fields(cls))
     assert plain == REVIEWED_PLAIN[cls], (
         f"{cls.__name__} fields changed: review {sorted(plain ^ REVIEWED_PLAIN[cls])} "
-        "(ids go into explore.ID_FIELDS, plain data into REVIEWED_PLAIN)")
+        "(ids go into statekey.ID_FIELDS, plain data into REVIEWED_PLAIN)")
 
 
 def test_pure_reads_add_no_state() -> None:
@@ -170,7 +173,7 @@ def test_pure_reads_add_no_state() -> None:
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="command", required=True)
-    ex.register(sub)
+    explore_cmd.register(sub)
     return ap
 
 
@@ -197,7 +200,7 @@ def test_time_budget_and_no_progress_bar_off_a_terminal(
 
 
 def test_verify_stage_quick() -> None:
-    res = ex.verify_stage(True)
+    res = stages.exploration(True)
     assert res.name == "explore"
     assert set(res.figures) == set(PROFILES)
     assert res.ok, "\n".join(res.lines)

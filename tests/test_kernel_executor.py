@@ -538,6 +538,7 @@ _UNPRIVILEGED = textwrap.dedent("""
     import ctypes, os, sys
     import listenspec.kernel.runner
     from listenspec.kernel import _preload, kernel_environment, run_on_kernel
+    from listenspec.results import render
     from listenspec.script import parse
     _preload()  # this interpreter's files are root's: import all before becoming nobody
     os.setgroups([]); os.setgid(65534); os.setuid(65534)

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from injected import admit_one_more, assert_reproduces, evict_one_fewer
 
+from listenspec import deepstates, measure, stages
 from listenspec import machines as m
-from listenspec.explore import CheckedRun, replay
+from listenspec.checked import CheckedRun, replay
+from listenspec.commands import machines as machines_cmd
 from listenspec.models import rules
 from listenspec.models.profiles import PROFILES, get
 from listenspec.script import parse
@@ -84,30 +86,31 @@ connect(c6, f)
 """).steps:
         out, args, before = run.do(step.call, step.bind)
         assert not run.broken
-        events |= m.step_events(p, before, step.call.name, args, out)
-    assert m.run_deep_states(events) == set(m.applicable_deep_states(p)) == set(m.DEEP_STATES)
-    assert m.applicable_deep_states(get("linux")) == (
+        events |= deepstates.step_events(p, before, step.call.name, args, out)
+    reached = deepstates.run_deep_states(events)
+    assert reached == set(deepstates.applicable_deep_states(p)) == set(deepstates.DEEP_STATES)
+    assert deepstates.applicable_deep_states(get("linux")) == (
         "queue-full", "overflow-refused", "relisten-below-qlen")
 
 
 def test_deep_states_are_reached() -> None:
     """A small sample; benchmarks/deep_states.py measures the shares over 1,000 runs."""
-    stats = m.measure("freebsd-src", runs=60, steps=30)
+    stats = measure.measure("freebsd-src", runs=60, steps=30)
     assert stats.runs == 60
     for d in stats.applicable:
-        assert stats.share(d) > 0.03, m.format_stats([stats])
+        assert stats.share(d) > 0.03, measure.format_stats([stats])
     assert not stats.violations
 
 
 def test_cli_and_verify_stage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="command", required=True)
-    m.register(sub)
+    machines_cmd.register(sub)
     args = ap.parse_args(["machines", "--profile", "intime", "--examples", "5", "--steps", "10",
                           "--seed", "3", "--save-dir", str(tmp_path)])
     assert args.func(args) == 0
     assert "intime: ok" in capsys.readouterr().out
-    res = m.verify_stage(True)
+    res = stages.machines(True)
     assert res.name == "machines" and set(res.figures) == set(PROFILES)
 
 

@@ -17,6 +17,7 @@ import z3
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from listenspec.commands.prove import register
 from listenspec.models import host
 from listenspec.models.arith import and_, ite, min_, or_
 from listenspec.models.profiles import INT_MAX, INT_MIN, PROFILES, Profile
@@ -25,7 +26,6 @@ from listenspec.proofs import (
     ProofResult,
     clamp,
     queue_bound,
-    register,
     relisten,
     run_all,
     secondary_queue,
@@ -59,12 +59,12 @@ def results() -> list[ProofResult]:
     return run_all()
 
 
-def test_every_cell_is_as_expected_and_fast(results: list[ProofResult]) -> None:
+def test_every_cell_is_as_expected(results: list[ProofResult]) -> None:
+    # (how fast: benchmarks/bench_proofs.py, not a timed test)
     bad = [(r.property, r.profile, r.status, r.counterexample or r.detail)
            for r in results if not r.ok]
     assert bad == []
     assert len({(r.property, r.profile) for r in results}) == len(results) == 14 * len(ALL)
-    assert sum(r.seconds for r in results) < 10
 
 
 def test_expected_counterexamples_are_the_documented_divergences(
@@ -522,7 +522,7 @@ def test_an_unexpected_failure_exits_1() -> None:
 
 
 def test_verify_stage_reports_the_table() -> None:
-    from listenspec.proofs import verify_stage
+    from listenspec.stages import proofs as verify_stage
 
     res = verify_stage(quick=True)
     assert res.ok and res.name == "proofs"

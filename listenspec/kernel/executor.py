@@ -19,6 +19,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Final
 
+from ..calls import CALLS
 from ..literals import to_bytes
 from ..results import Err, ErrName, Lines, NewFd, Queue, Result, Ret, Str, Unsupported
 from ..script import Arg, Call, Const, Name, Null, Step
@@ -93,23 +94,9 @@ class Executor:
         self.kmsg = Kmsg()
         self.peer = SynPeer()
         self._baseline = {} if isolated else self.counters.snapshot()
+        # one method per declared call, named after it (`_listen` performs listen())
         self._calls: dict[str, Callable[[Call], Result]] = {
-            "socket": self._socket,
-            "bind": self._bind,
-            "listen": self._listen,
-            "connect": self._connect,
-            "syn": self._syn,
-            "accept": self._accept,
-            "send": self._send,
-            "close": self._close,
-            "open": self._open,
-            "setsockopt": self._setsockopt,
-            "getsockopt": self._getsockopt,
-            "sysctl": self._sysctl,
-            "netstat": self._netstat,
-            "sleep": self._sleep,
-            "syslog": self._syslog,
-            "counter": self._counter,
+            c.name: getattr(self, f"_{c.name}") for c in CALLS if hasattr(self, f"_{c.name}")
         }
 
     # ------------------------------------------------------------------ running
