@@ -646,9 +646,7 @@ def _holders(ns: str, started_by: int) -> list[int]:
     return found
 
 
-@needs_netns
-@pytest.mark.slow
-def test_no_descriptor_process_or_namespace_leaks_after_1000_scripts() -> None:
+def _leak_check(runs: int) -> None:
     script = parse(
         "s = socket(AF_INET, SOCK_STREAM)\nbind(s)\nlisten(s, 0)\n"
         "c = socket(AF_INET, SOCK_STREAM)\nconnect(c, s)\n"
@@ -661,12 +659,23 @@ def test_no_descriptor_process_or_namespace_leaks_after_1000_scripts() -> None:
     # descriptor leaves the child), so "no child left" is "no namespace left".
     dirs = _run_dirs()
     fds = sorted(os.listdir("/proc/self/fd"))
-    for _ in range(1000):
+    for _ in range(runs):
         results = run_on_kernel(script)
         assert results[6] == Err("EINPROGRESS")
     assert sorted(os.listdir("/proc/self/fd")) == fds
     assert _children(os.getpid()) == []
     assert _run_dirs() <= dirs
+
+
+@needs_netns
+def test_no_descriptor_process_or_namespace_leaks_after_50_scripts() -> None:
+    _leak_check(50)
+
+
+@needs_netns
+@pytest.mark.slow
+def test_no_descriptor_process_or_namespace_leaks_after_1000_scripts() -> None:
+    _leak_check(1000)
 
 
 @needs_netns

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import Phase
 from injected import admit_one_more, assert_reproduces, evict_one_fewer
 
 from listenspec import deepstates, measure, stages
@@ -26,6 +27,24 @@ def test_machine_runs_clean_for_every_profile(profile: str) -> None:
     m.run_machine(profile, examples=15, steps=25, seed_value=0)
 
 
+@pytest.mark.parametrize(("inject", "invariant"), [
+    (admit_one_more, "queue-bound"),
+    (evict_one_fewer, "incq-bound"),
+])
+def test_injected_bug_is_caught_with_a_reproducing_script(
+        monkeypatch: pytest.MonkeyPatch, inject: Any, invariant: str) -> None:
+    """The quick version (no shrinking): the first failing run already carries a script."""
+    inject(monkeypatch)
+    with pytest.raises(m.InvariantBroken) as info:
+        m.run_machine("freebsd-src", examples=60, steps=15, seed_value=1,
+                      counterexample_dir=None, phases=(Phase.generate,))
+    message = str(info.value)
+    assert invariant in message
+    script = message[message.index("# counterexample"):]
+    assert_reproduces("freebsd-src", script, invariant)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(("inject", "invariant"), [
     (admit_one_more, "queue-bound"),
     (evict_one_fewer, "incq-bound"),
