@@ -16,8 +16,21 @@ import socket
 import time
 
 from _probe import (
-    acceptconn, arm, c_listen, header, isolate, listen_queue, poll_flags, recv_nb, res,
-    send_nb, settle, so_error, sockname, ss, tcp_state,
+    acceptconn,
+    arm,
+    c_listen,
+    header,
+    isolate,
+    listen_queue,
+    poll_flags,
+    recv_nb,
+    res,
+    send_nb,
+    settle,
+    so_error,
+    sockname,
+    ss,
+    tcp_state,
 )
 
 HOWS = (("SHUT_RD", socket.SHUT_RD), ("SHUT_WR", socket.SHUT_WR), ("SHUT_RDWR", socket.SHUT_RDWR))
