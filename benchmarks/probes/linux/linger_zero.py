@@ -11,8 +11,20 @@ import socket
 import time
 
 from _probe import (
-    arm, c_listen, counters, header, isolate, linger0, listen_queue, poll_flags, recv_nb,
-    res, send_nb, show_delta, so_error, tcp_state,
+    arm,
+    c_listen,
+    counters,
+    header,
+    isolate,
+    linger0,
+    listen_queue,
+    poll_flags,
+    recv_nb,
+    res,
+    send_nb,
+    show_delta,
+    so_error,
+    tcp_state,
 )
 
 

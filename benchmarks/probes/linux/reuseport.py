@@ -87,8 +87,9 @@ def main() -> None:
     a = rp_listener(port, 1)
     b = rp_listener(port, 3)
     addr = ("127.0.0.1", port)
-    print(f"A: {listen_queue(a)} SO_REUSEPORT={a.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)}"
-          f"; B: {listen_queue(b)} SO_REUSEPORT={b.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)}")
+    ra = a.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+    rb = b.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT)
+    print(f"A: {listen_queue(a)} SO_REUSEPORT={ra}; B: {listen_queue(b)} SO_REUSEPORT={rb}")
     # distribution with kernel-chosen client ports
     counts = {"A": 0, "B": 0}
     for _ in range(40):
@@ -129,7 +130,8 @@ def main() -> None:
         c.connect_ex(addr)
         settle(c)
         held.append(c)
-    print(f"A filled by 2 clients whose tuple hashes to A: A: {listen_queue(a)}; B: {listen_queue(b)}")
+    print(f"A filled by 2 clients whose tuple hashes to A: A: {listen_queue(a)}; "
+          f"B: {listen_queue(b)}")
     before = counters()
     c = client_from(probe)
     r = res(c.connect, addr)
@@ -145,7 +147,8 @@ def main() -> None:
     drain(b)
     # closing a member with queued connections: tcp_migrate_req 0 (default) and 1
     for migrate in (0, 1):
-        print(f"net.ipv4.tcp_migrate_req = {migrate}: write = {write_sysctl('net.ipv4.tcp_migrate_req', migrate)}")
+        w = write_sysctl("net.ipv4.tcp_migrate_req", migrate)
+        print(f"net.ipv4.tcp_migrate_req = {migrate}: write = {w}")
         a2 = rp_listener(port, 4) if a.fileno() < 0 else a
         queued = []
         for cp in (free_port() for _ in range(40)):
@@ -184,8 +187,9 @@ def main() -> None:
         if second:
             s2.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         r = res(s2.bind, ("127.0.0.1", p))
-        print(f"first listener SO_REUSEPORT={int(first)}, second socket SO_REUSEPORT={int(second)}: "
-              f"bind = {r}" + (f"; listen = {res(c_listen, s2, 1)}" if r == "0" else ""))
+        print(f"first listener SO_REUSEPORT={int(first)}, second socket "
+              f"SO_REUSEPORT={int(second)}: bind = {r}"
+              + (f"; listen = {res(c_listen, s2, 1)}" if r == "0" else ""))
         s1.close()
         s2.close()
     # both bound but not yet listening, then listen on both
@@ -208,7 +212,8 @@ def main() -> None:
     c_listen(s1, 1)
     s2 = socket.socket()
     s2.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    print(f"first set SO_REUSEPORT only after bind(): second bind = {res(s2.bind, ('127.0.0.1', p))}")
+    r = res(s2.bind, ("127.0.0.1", p))
+    print(f"first set SO_REUSEPORT only after bind(): second bind = {r}")
     s1.close()
     s2.close()
     # AF_UNIX
