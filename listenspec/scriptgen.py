@@ -105,8 +105,8 @@ def scripts(draw: Any, *, max_steps: int = 25, sysctl_name: str = "net.core.soma
                          f"{draw(st.sampled_from((0, 1, 5)))})")
         elif kind == "syn":
             lines.append(f"syn({pick()})")
-        else:
-            c = next(c for c in extra if c.name == kind)
+        elif kind not in ("send", "defer", "fill"):  # a declared call the generator has no
+            c = next(c for c in extra if c.name == kind)  # hand-written line for
             call = draw_call(draw, c, get(profile), socks)
             if call is not None:
                 bound = fresh() if c.new_fd else None

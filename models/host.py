@@ -149,8 +149,9 @@ def _refused(given: Host, h: Host, errno: str) -> Outcome:
 
 
 def _autobind(p: Profile, h: Host, c: Ctx) -> Host:
+    """Take an ephemeral port on the wildcard address, unless the socket holds one."""
     assert c.sock is not None
-    return _bind(h, c.sock, wildcard=True)
+    return h if c.holds_addr else _bind(h, c.sock, wildcard=True)
 
 
 def _clear_error(p: Profile, h: Host, c: Ctx) -> Host:
@@ -211,9 +212,10 @@ def _bind(h: Host, sock: Socket, *, wildcard: bool = False) -> Host:
 
 @transition
 def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
-    c = resolve(h, fd)
-    if (errno := refusal("listen", p, c)) is not None:
-        return _refuse(h, errno)
+    given = h
+    h, c, _, errno = _decide("listen", p, h, lambda h2: resolve(h2, fd))
+    if errno is not None:
+        return _refused(given, h, errno)
     sock = _s(c)
     qlimit = rules.effective_backlog(p, backlog, limit(p, h))
     if sock.listener is not None:  # re-listen
@@ -255,7 +257,8 @@ def _self_connect(p: Profile, h: Host, c: Ctx) -> Outcome:
     # TCP simultaneous open with itself (RFC 793): the socket ends up connected to itself.
     assert c.sock is not None
     client = advance(advance(c.sock, "connect"), "established")
-    return Outcome(_put(h, attrs.evolve(client, connect_pending=_pending(p, "ok"))), Ret(0))
+    return Outcome(_put(h, attrs.evolve(client, connect_pending=_pending(p, "ok"),
+                                        sent_syn=True)), Ret(0))
 
 
 def _refused_rst(p: Profile, h: Host, c: Ctx) -> Outcome:
@@ -268,7 +271,7 @@ def _refused_rst(p: Profile, h: Host, c: Ctx) -> Outcome:
         client = attrs.evolve(client, addr=addr)
     elif h.addrs.get(client.addr) == client.sid:
         h = attrs.evolve(h, addrs=h.addrs.remove(client.addr))
-    client = attrs.evolve(client, connect_pending="failed")
+    client = attrs.evolve(client, connect_pending="failed", sent_syn=True)
     return Outcome(_put(h, client), Err("ECONNREFUSED"))
 
 
@@ -299,6 +302,8 @@ def _end_connect(h: Host, sock: Socket) -> Outcome:
     if sock.connect_pending == "ok" and sock.state is SockState.CONNECTED:
         return Outcome(_put(h, attrs.evolve(sock, connect_pending=None)), Ret(0))
     result = Err(sock.error or "ECONNABORTED")
+    if sock.state is SockState.DISCONNECTED:  # reset meanwhile: the socket is unconnected again
+        sock = advance(sock, "disconnect")
     return Outcome(_put(h, attrs.evolve(sock, connect_pending=None, error=None)), result)
 
 
@@ -308,6 +313,8 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     lst = lsock.listener
     assert lst is not None
     tcp = client.domain != "AF_UNIX"
+    if tcp:
+        client = attrs.evolve(client, sent_syn=True)
     cookies = setting(p, h, "syncookies")
     d = rules.arrival(p, tcp=tcp, qlen=len(lst.comp), incqlen=len(lst.incomp),
                       half_open=len(lst.half_open), qlimit=lst.qlimit, cookies=cookies,

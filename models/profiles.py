@@ -80,6 +80,10 @@ class Profile:
     # -- errors
     unbound_unix_listen: str
     listen_connected: str
+    # what listen() answers on a TCP socket whose connect() once sent a SYN, even once it is
+    # unconnected again (it takes an ephemeral port on the way); None: it may listen
+    listen_once_connected: str | None
+    connect_reset: str  # connect() on a socket the peer reset (its error already reported)
     accept_not_listening: str  # accept() on a socket that is not listening (stream)
     accept_dgram: str  # accept() on a datagram socket
     connect_on_listener: str
@@ -167,6 +171,8 @@ FREEBSD_SRC = Profile(
     syncache_bucket_limit=30,
     unbound_unix_listen="EDESTADDRREQ",
     listen_connected="EINVAL",
+    listen_once_connected=None,
+    connect_reset="EINVAL",
     accept_not_listening="EINVAL",
     accept_dgram="EINVAL",
     connect_on_listener="EOPNOTSUPP",
@@ -210,6 +216,9 @@ FREEBSD_SRC = Profile(
         "syncache_bucket_limit": S.FB_SYNCACHE,
         "unbound_unix_listen": S.FB_UNIX_LISTEN,
         "listen_connected": S.FB_PROTO_CHECK,
+        "listen_once_connected": f"{S.CHOICE}: solisten_proto_check() looks at the socket's "
+                                 "state flags only",
+        "connect_reset": f"{S.CHOICE}: a reset socket is refused",
         "accept_not_listening": f"{S.FB_DEQUEUE} (kern_accept4: !SOLISTENING -> EINVAL)",
         "accept_dgram": f"{S.FB_DEQUEUE} (kern_accept4: !SOLISTENING -> EINVAL)",
         "connect_on_listener": f"{S.CHOICE}: soconnectat() refuses a listening socket",
@@ -417,6 +426,8 @@ LINUX = Profile(
     syncache_bucket_limit=0,
     unbound_unix_listen="EINVAL",
     listen_connected="EINVAL",
+    listen_once_connected="EINVAL",
+    connect_reset="EISCONN",
     accept_not_listening="EINVAL",
     accept_dgram="EOPNOTSUPP",
     connect_on_listener="EISCONN",
@@ -468,6 +479,11 @@ LINUX = Profile(
         "syncache_bucket_limit": f"{S.LX_REQSK_FULL} (bounded by the backlog instead)",
         "unbound_unix_listen": S.LX_UNIX_LISTEN,
         "listen_connected": S.LX_INET_LISTEN,
+        "listen_once_connected": f"{S.LX_618}: measured by the kernel executor on 6.18.44 (a "
+                                 "socket that once sent a SYN never listens; the refused "
+                                 "listen() keeps the port it took); earlier kernels let it",
+        "connect_reset": f"{S.LX_618}: measured by the kernel executor: __inet_stream_connect() "
+                         "on SS_CONNECTED is EISCONN, whatever the TCP state",
         "accept_not_listening": f"{S.CHOICE}: inet_accept() requires TCP_LISTEN",
         "accept_dgram": f"{S.CHOICE}: sock_no_accept()",
         "connect_on_listener": f"{S.CHOICE}: __inet_stream_connect() on a non-CLOSE socket",

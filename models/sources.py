@@ -52,6 +52,7 @@ BSD44_SONEWCONN = f"{FB} §8: 4.4BSD-Lite2 sys/kern/uipc_socket2.c sonewconn1()"
 
 # Linux (reference/linux.md).
 LX = "reference/linux.md"
+LX_618 = "spec/sources/linux-6.18.md §0"
 LX_SYS_LISTEN = f"{LX} §1: net/socket.c __sys_listen_socket()"
 LX_INET_LISTEN = f"{LX} §1: net/ipv4/af_inet.c inet_listen()"
 LX_EXP1 = f"{LX} §1: Exp1 (sysctl net.core.somaxconn accepts 0..2147483647, -1 is EINVAL)"

@@ -140,6 +140,9 @@ class Socket:
     # at SS_CONNECTING until the next connect() call, which returns 0 after a success ("ok")
     # or ECONNABORTED after a refusal ("failed"); listen() fails meanwhile.
     connect_pending: str | None = None
+    # a connect() of this TCP socket sent a SYN (profile.listen_once_connected: Linux 6.18 never
+    # lets such a socket listen again)
+    sent_syn: bool = False
 
 
 @attrs.frozen

@@ -44,6 +44,7 @@ LIFECYCLE: dict[tuple[SockState, str], SockState] = {
     (C, "peer-reset"): D,  # e.g. the listener closed with the connection still queued
     (C, "evicted"): D,  # an accept filter's queue terminated it
     (D, "bind"): D,  # Linux: the reset gave the port back; the socket may bind again
+    (D, "disconnect"): F,  # Linux: connect() reported the reset; tcp_disconnect(): unconnected
     (C, "bind"): C,  # an AF_UNIX client connects without a name and may take one later
     (F, "accepted"): C,  # the socket accept() returns is born connected
     **{(s, "close"): X for s in (F, B, L, C, D)},
@@ -235,6 +236,11 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               lambda p, c: _sock(c).state in (C, CG, D) or _sock(c).connect_pending is not None,
               "profile.listen_connected",
               "profile parameter listen_connected"),
+        Check("a TCP socket whose connect() once sent a SYN (it takes a port, and keeps it)",
+              lambda p, c: _sock(c).sent_syn, "profile.listen_once_connected",
+              "profile parameter listen_once_connected: measured by the kernel executor",
+              lambda p: p.listen_once_connected is not None, "profile.listen_once_connected",
+              effect="autobind"),
         Check("an AF_UNIX socket without a local address",
               lambda p, c: _sock(c).domain == "AF_UNIX" and _sock(c).addr is None,
               "profile.unbound_unix_listen", "profile parameter unbound_unix_listen"),
@@ -285,8 +291,8 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               lambda p, c: _sock(c).state is C and _sock(c).connect_pending is None
               and (_stream(c) or not p.dgram_reconnect),
               "EISCONN", "connect(2) [EISCONN]"),
-        Check("the socket was reset", lambda p, c: _sock(c).state is D, "EINVAL",
-              "listenspec choice"),
+        Check("the socket was reset", lambda p, c: _sock(c).state is D,
+              "profile.connect_reset", "profile parameter connect_reset"),
         Check("an unbound UDP socket: it is bound (to the wildcard address) first",
               lambda p, c: _is(c, stream=False) and _sock(c).domain != "AF_UNIX"
               and not c.holds_addr, "",

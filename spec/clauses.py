@@ -185,6 +185,15 @@ CLAUSES: tuple[Clause, ...] = (
            "until then listen() fails with EINVAL. Measured by the kernel executor "
            "(net/ipv4/af_inet.c __inet_stream_connect(), inet_listen()).",
            ("linux",), ("profile.sticky_connecting", "host._end_connect"), "errors"),
+    Clause("SRC-LINUX-ONCE-CONNECTED", (),
+           "Linux 6.18: a TCP socket whose connect() once sent a SYN never listens again: "
+           "listen() fails with EINVAL, also once the socket is unconnected again, and takes an "
+           "ephemeral port it keeps. A client reset while its connect was still unconfirmed "
+           "reports the reset on its next connect() and can then connect anew; one whose "
+           "connect was confirmed answers EISCONN from then on. Measured by the kernel executor "
+           "(spec/sources/linux-6.18.md §0).",
+           ("linux",), ("profile.listen_once_connected", "profile.connect_reset",
+                        "tables.CHECKS[listen]", "host._end_connect"), "errors"),
     # ------------------------------------------------------------------ choices
     Clause("CHOICE-INHERIT", (),
            "Where a page is silent on something a script can do, its profile inherits the "

@@ -143,7 +143,8 @@ connect(c, s)
 #: the fields state_key treats as plain data, reviewed: none of them holds an id
 REVIEWED_PLAIN = {
     Host: {"sysctl", "counters", "log"},
-    Socket: {"domain", "type", "state", "error", "defer_accept", "connect_pending", "wildcard"},
+    Socket: {"domain", "type", "state", "error", "defer_accept", "connect_pending", "wildcard",
+             "sent_syn"},
     Listener: {"qlimit", "accept_filter", "overcount", "synflood_warned"},
     Pending: {"data", "eof", "upcall"},
 }

@@ -49,6 +49,7 @@ OUTCOMES = {
     ("connect", "EAFNOSUPPORT"), ("connect", "EINVAL"),  # Linux binds a UDP socket first
     ("send", "ECONNRESET"),  # a pending error, reported and cleared
     ("send", "EDESTADDRREQ"),  # Linux binds an unbound UDP socket before it refuses
+    ("listen", "EINVAL"),  # Linux 6.18: a socket that once sent a SYN takes a port, refused
 }
 
 
