@@ -914,6 +914,125 @@ LSN_UNUSED static int settle_by_poll(int fd, int (*poll_fn)(struct pollfd *, nfd
     return 0;
 }
 
+/* ======================================================================== syn() packets */
+
+/* The half-open peer of syn() (listenspec/kernel/synpeer.py): documentation addresses routed
+ * to a device nobody answers for, a bare SYN with an MSS option, as real stacks send. Shared by
+ * the backends that can inject a packet (Linux: a raw socket; lwIP: its netif input). */
+#define PEER4 "192.0.2.2"
+#define PEER6 "2001:db8:5e::2"
+#define ANSWER_WAIT_MS 100
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+static unsigned short checksum(const unsigned char *d, size_t n, unsigned long sum)
+{
+    for (size_t i = 0; i + 1 < n; i += 2)
+        sum += (unsigned long)(d[i] << 8 | d[i + 1]);
+    if (n & 1)
+        sum += (unsigned long)(d[n - 1] << 8);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (unsigned short)(~sum & 0xffff);
+}
+
+/* An IPv4 or IPv6 packet carrying a bare SYN from src:sport to dst:dport (addresses in network
+ * order, 4 or 16 bytes); its length. pkt holds at least 64 bytes. */
+LSN_UNUSED static size_t syn_packet(int family, const unsigned char *src,
+                                    const unsigned char *dst, unsigned short sport,
+                                    unsigned short dport, uint32_t isn, unsigned char *pkt)
+{
+    unsigned char seg[24], pseudo[40 + sizeof seg];
+    size_t alen = family == AF_INET ? 4 : 16, plen;
+    memset(seg, 0, sizeof seg);
+    seg[0] = (unsigned char)(sport >> 8), seg[1] = (unsigned char)sport;
+    seg[2] = (unsigned char)(dport >> 8), seg[3] = (unsigned char)dport;
+    seg[4] = (unsigned char)(isn >> 24), seg[5] = (unsigned char)(isn >> 16);
+    seg[6] = (unsigned char)(isn >> 8), seg[7] = (unsigned char)isn;
+    seg[12] = (unsigned char)((sizeof seg / 4) << 4);
+    seg[13] = TH_SYN;
+    seg[14] = 0xff, seg[15] = 0xff;                      /* window 65535 */
+    seg[20] = 2, seg[21] = 4, seg[22] = 1460 >> 8, seg[23] = 1460 & 0xff; /* MSS 1460 */
+    memcpy(pseudo, src, alen);
+    memcpy(pseudo + alen, dst, alen);
+    if (family == AF_INET) {
+        pseudo[8] = 0, pseudo[9] = IPPROTO_TCP, pseudo[10] = 0, pseudo[11] = sizeof seg;
+        plen = 12;
+    } else {
+        memset(pseudo + 32, 0, 8);
+        pseudo[35] = sizeof seg, pseudo[39] = IPPROTO_TCP;
+        plen = 40;
+    }
+    memcpy(pseudo + plen, seg, sizeof seg);
+    unsigned short sum = checksum(pseudo, plen + sizeof seg, 0);
+    seg[16] = (unsigned char)(sum >> 8), seg[17] = (unsigned char)sum;
+    memset(pkt, 0, 40);
+    if (family == AF_INET) {
+        pkt[0] = 0x45;
+        pkt[3] = 20 + sizeof seg;
+        pkt[6] = 0x40; /* DF */
+        pkt[8] = 64, pkt[9] = IPPROTO_TCP;
+        memcpy(pkt + 12, src, 4);
+        memcpy(pkt + 16, dst, 4);
+        unsigned short ipsum = checksum(pkt, 20, 0);
+        pkt[10] = (unsigned char)(ipsum >> 8), pkt[11] = (unsigned char)ipsum;
+        memcpy(pkt + 20, seg, sizeof seg);
+        return 20 + sizeof seg;
+    }
+    pkt[0] = 0x60;
+    pkt[5] = sizeof seg, pkt[6] = IPPROTO_TCP, pkt[7] = 64;
+    memcpy(pkt + 8, src, 16);
+    memcpy(pkt + 24, dst, 16);
+    memcpy(pkt + 40, seg, sizeof seg);
+    return 40 + sizeof seg;
+}
+
+/* The TCP flags of a packet that answers our SYN (from lport to sport, acking isn + 1), or -1. */
+LSN_UNUSED static int syn_answer(const unsigned char *pkt, size_t n, int family,
+                                 unsigned short lport, unsigned short sport, uint32_t isn)
+{
+    const unsigned char *tcp = NULL;
+    size_t tlen = 0;
+    if (family == AF_INET && n >= 20 && pkt[0] >> 4 == 4 && pkt[9] == IPPROTO_TCP) {
+        size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
+        tcp = pkt + ihl;
+        tlen = n > ihl ? n - ihl : 0;
+    } else if (family == AF_INET6 && n >= 40 && pkt[0] >> 4 == 6 && pkt[6] == IPPROTO_TCP) {
+        tcp = pkt + 40;
+        tlen = n - 40;
+    }
+    if (tcp == NULL || tlen < 14)
+        return -1;
+    unsigned short src = (unsigned short)(tcp[0] << 8 | tcp[1]);
+    unsigned short dst = (unsigned short)(tcp[2] << 8 | tcp[3]);
+    uint32_t ack = (uint32_t)tcp[8] << 24 | (uint32_t)tcp[9] << 16 | (uint32_t)tcp[10] << 8 | tcp[11];
+    if (src == lport && dst == sport && ack == isn + 1)
+        return tcp[13];
+    return -1;
+}
+
+/* Peer and listener addresses of a syn() to `addr` (a wildcard listener is reached on
+ * loopback): family-sized byte strings, and the listener's port. */
+LSN_UNUSED static void syn_addresses(const struct sockaddr *addr, unsigned char *src,
+                                     unsigned char *dst, unsigned short *dport)
+{
+    if (addr->sa_family == AF_INET) {
+        const struct sockaddr_in *s = (const void *)addr;
+        uint32_t a = s->sin_addr.s_addr == htonl(INADDR_ANY) ? htonl(INADDR_LOOPBACK)
+                                                             : s->sin_addr.s_addr;
+        memcpy(dst, &a, 4);
+        *dport = ntohs(s->sin_port);
+        inet_pton(AF_INET, PEER4, src);
+    } else {
+        const struct sockaddr_in6 *s = (const void *)addr;
+        memcpy(dst, IN6_IS_ADDR_UNSPECIFIED(&s->sin6_addr) ? &in6addr_loopback : &s->sin6_addr,
+               16);
+        *dport = ntohs(s->sin6_port);
+        inet_pton(AF_INET6, PEER6, src);
+    }
+}
+
 /* ======================================================================== the executor */
 
 struct name {

@@ -679,20 +679,6 @@ static int names_port(const char *s, size_t n, const int *ports, size_t nports)
 /* ------------------------------------------------------------------------ syn() */
 
 #define TUN_NAME "lsn0"
-#define PEER4 "192.0.2.2"
-#define PEER6 "2001:db8:5e::2"
-#define ANSWER_WAIT_MS 100
-
-static unsigned short checksum(const unsigned char *d, size_t n, unsigned long sum)
-{
-    for (size_t i = 0; i + 1 < n; i += 2)
-        sum += (unsigned long)(d[i] << 8 | d[i + 1]);
-    if (n & 1)
-        sum += (unsigned long)(d[n - 1] << 8);
-    while (sum >> 16)
-        sum = (sum & 0xffff) + (sum >> 16);
-    return (unsigned short)(~sum & 0xffff);
-}
 
 static int route_add(void)
 {
@@ -760,28 +746,14 @@ static int syn_setup(const char **what)
 
 static int find_answer(int family, unsigned short lport, unsigned short sport, uint32_t isn)
 {
-    unsigned char pkt[65536];
+    static unsigned char pkt[65536];
     for (;;) {
         ssize_t n = read(P.tun, pkt, sizeof pkt);
         if (n <= 0)
             return -1;
-        const unsigned char *tcp = NULL;
-        size_t tlen = 0;
-        if (family == AF_INET && n >= 20 && pkt[0] >> 4 == 4 && pkt[9] == IPPROTO_TCP) {
-            size_t ihl = (size_t)(pkt[0] & 0x0f) * 4;
-            tcp = pkt + ihl;
-            tlen = (size_t)n > ihl ? (size_t)n - ihl : 0;
-        } else if (family == AF_INET6 && n >= 40 && pkt[0] >> 4 == 6 && pkt[6] == IPPROTO_TCP) {
-            tcp = pkt + 40;
-            tlen = (size_t)n - 40;
-        }
-        if (tcp == NULL || tlen < 14)
-            continue;
-        unsigned short src = (unsigned short)(tcp[0] << 8 | tcp[1]);
-        unsigned short dst = (unsigned short)(tcp[2] << 8 | tcp[3]);
-        uint32_t ack = (uint32_t)tcp[8] << 24 | (uint32_t)tcp[9] << 16 | (uint32_t)tcp[10] << 8 | tcp[11];
-        if (src == lport && dst == sport && ack == isn + 1)
-            return tcp[13];
+        int flags = syn_answer(pkt, (size_t)n, family, lport, sport, isn);
+        if (flags >= 0)
+            return flags;
     }
 }
 
@@ -796,80 +768,13 @@ static void be_syn(const struct sockaddr *addr, socklen_t alen, struct sbuf *out
         return;
     }
     int family = addr->sa_family;
-    unsigned char src[16], dst[16];
-    size_t alen_ip = family == AF_INET ? 4 : 16;
+    unsigned char src[16], dst[16], pkt[64];
     unsigned short dport;
-    if (family == AF_INET) {
-        const struct sockaddr_in *s = (const void *)addr;
-        memcpy(dst, &s->sin_addr, 4);
-        dport = ntohs(s->sin_port);
-        if (s->sin_addr.s_addr == htonl(INADDR_ANY)) { /* a wildcard listener: reach it on lo */
-            uint32_t lo = htonl(INADDR_LOOPBACK);
-            memcpy(dst, &lo, 4);
-        }
-        inet_pton(AF_INET, PEER4, src);
-    } else {
-        const struct sockaddr_in6 *s = (const void *)addr;
-        memcpy(dst, &s->sin6_addr, 16);
-        dport = ntohs(s->sin6_port);
-        if (IN6_IS_ADDR_UNSPECIFIED(&s->sin6_addr))
-            memcpy(dst, &in6addr_loopback, 16);
-        inet_pton(AF_INET6, PEER6, src);
-    }
+    syn_addresses(addr, src, dst, &dport);
     unsigned short sport = (unsigned short)P.next_port;
     P.next_port = 20000 + (P.next_port - 20000 + 1) % 40000;
     uint32_t isn = (uint32_t)random() << 1 ^ (uint32_t)random();
-    /* A bare SYN with an MSS option (1460), as real stacks send. */
-    unsigned char seg[24];
-    memset(seg, 0, sizeof seg);
-    seg[0] = (unsigned char)(sport >> 8); seg[1] = (unsigned char)sport;
-    seg[2] = (unsigned char)(dport >> 8); seg[3] = (unsigned char)dport;
-    seg[4] = (unsigned char)(isn >> 24); seg[5] = (unsigned char)(isn >> 16);
-    seg[6] = (unsigned char)(isn >> 8); seg[7] = (unsigned char)isn;
-    seg[12] = (unsigned char)((sizeof seg / 4) << 4);
-    seg[13] = 0x02; /* SYN */
-    seg[14] = 0xff; seg[15] = 0xff; /* window 65535 */
-    seg[20] = 2; seg[21] = 4; seg[22] = 1460 >> 8; seg[23] = 1460 & 0xff;
-    unsigned char pseudo[40 + sizeof seg];
-    size_t plen;
-    memcpy(pseudo, src, alen_ip);
-    memcpy(pseudo + alen_ip, dst, alen_ip);
-    if (family == AF_INET) {
-        pseudo[8] = 0; pseudo[9] = IPPROTO_TCP; pseudo[10] = 0; pseudo[11] = sizeof seg;
-        plen = 12;
-    } else {
-        memset(pseudo + 32, 0, 8);
-        pseudo[35] = sizeof seg;
-        pseudo[39] = IPPROTO_TCP;
-        plen = 40;
-    }
-    memcpy(pseudo + plen, seg, sizeof seg);
-    unsigned short sum = checksum(pseudo, plen + sizeof seg, 0);
-    seg[16] = (unsigned char)(sum >> 8); seg[17] = (unsigned char)sum;
-    unsigned char pkt[40 + sizeof seg];
-    size_t n;
-    memset(pkt, 0, sizeof pkt);
-    if (family == AF_INET) {
-        pkt[0] = 0x45;
-        pkt[2] = 0; pkt[3] = 20 + sizeof seg;
-        pkt[6] = 0x40; /* DF */
-        pkt[8] = 64; pkt[9] = IPPROTO_TCP;
-        memcpy(pkt + 12, src, 4);
-        memcpy(pkt + 16, dst, 4);
-        unsigned short ipsum = checksum(pkt, 20, 0);
-        pkt[10] = (unsigned char)(ipsum >> 8); pkt[11] = (unsigned char)ipsum;
-        memcpy(pkt + 20, seg, sizeof seg);
-        n = 20 + sizeof seg;
-    } else {
-        pkt[0] = 0x60;
-        pkt[5] = sizeof seg;
-        pkt[6] = IPPROTO_TCP;
-        pkt[7] = 64;
-        memcpy(pkt + 8, src, 16);
-        memcpy(pkt + 24, dst, 16);
-        memcpy(pkt + 40, seg, sizeof seg);
-        n = 40 + sizeof seg;
-    }
+    size_t n = syn_packet(family, src, dst, sport, dport, isn, pkt);
     int *raw = family == AF_INET ? &P.raw4 : &P.raw6;
     if (*raw < 0) /* IPPROTO_RAW: the header is ours (IP_HDRINCL / IPV6_HDRINCL implied) */
         *raw = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
@@ -904,11 +809,11 @@ static void be_syn(const struct sockaddr *addr, socklen_t alen, struct sbuf *out
     for (;;) {
         int flags = find_answer(family, dport, sport, isn);
         if (flags >= 0) {
-            if ((flags & 0x02) && (flags & 0x10)) { /* SYN-ACK */
+            if ((flags & TH_SYN) && (flags & TH_ACK)) {
                 r_int(out, 0);
                 return;
             }
-            if (flags & 0x04) { /* RST: nobody listens there */
+            if (flags & TH_RST) { /* nobody listens there */
                 r_err(out, ECONNREFUSED);
                 return;
             }
