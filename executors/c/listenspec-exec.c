@@ -798,7 +798,9 @@ static int parse_line(const char *raw, size_t rawlen, int lineno, struct names_s
  * calls write their whole result (a value, `-1 ERRNO` or `unsupported("why")`) to `out`. */
 struct script_env;
 static void be_describe(struct sbuf *stack, struct sbuf *observes_json, struct sbuf *notes);
-static int be_performs(enum call_id call);
+/* NULL if the backend performs the call, else why not (the call is then left out of the
+ * handshake's "calls", and answered unsupported(why) in file mode). */
+static const char *be_not_performed(enum call_id call);
 static void be_process_start(void);
 static void be_script_begin(const char *unix_dir);
 static void be_script_end(struct sbuf *note);
@@ -1438,8 +1440,10 @@ static void run_step(const struct step *st, struct sbuf *out)
 {
     sb_clear(out);
     X.newfd = NOT_OPEN;
-    if (!be_performs(st->call)) {
-        r_unsupported(out, "%s() is not performed by this executor", CALLS[st->call].name);
+    const char *why = be_not_performed(st->call);
+    if (why != NULL) {
+        r_unsupported(out, "%s() is not performed by this executor: %s", CALLS[st->call].name,
+                      why);
     } else {
         switch (st->call) {
         case C_SOCKET: do_socket(st, out); break;
@@ -1590,7 +1594,7 @@ static void handshake(void)
     sb_puts(&line, ", \"calls\": [");
     int first = 1;
     for (int c = 0; c < C_COUNT; c++) {
-        if (!be_performs((enum call_id)c))
+        if (be_not_performed((enum call_id)c) != NULL)
             continue;
         sb_puts(&line, first ? "" : ", ");
         sb_json(&line, CALLS[c].name);
