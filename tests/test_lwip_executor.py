@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from listenspec.results import Err, NewFd, Result, Ret, Unsupported
+from listenspec.results import Err, ErrName, NewFd, Result, Ret, Unsupported
 from listenspec.script import CALLS, Script, parse
 from listenspec.spec.examples import all_examples
 from listenspec.targets.protocol import ProtocolTarget
@@ -159,3 +159,32 @@ def test_each_script_gets_a_fresh_stack(lwip: ProtocolTarget) -> None:
     first = run(lwip, "s = socket(AF_INET, SOCK_STREAM)\nbind(s)\nlisten(s, 1)\n" + connects(3))
     again = run(lwip, "s = socket(AF_INET, SOCK_STREAM)\nbind(s)\nlisten(s, 1)\n" + connects(3))
     assert first == again
+
+
+def test_smaller_differences_from_linux(lwip: ProtocolTarget) -> None:
+    # The rest of the table in executors/lwip/README.md, each line what lwIP answered.
+    got = run(lwip, """
+        s = socket(AF_INET, SOCK_STREAM)
+        bind(s)
+        setsockopt(s, TCP_DEFER_ACCEPT, 4)
+        listen(s, 5)
+        setsockopt(s, SO_ACCEPTFILTER, NULL)
+        c = socket(AF_INET, SOCK_STREAM)
+        connect(c, s)
+        connect(c, s)
+        d = socket(AF_INET, SOCK_STREAM)
+        connect(d, s)
+        close(s)
+        getsockopt(d, SO_ERROR)
+        send(d, "late")
+        n = socket(AF_INET, SOCK_STREAM)
+        bind(n)
+        connect(n, n)
+        u = socket(AF_INET, SOCK_DGRAM)
+        send(u, "x")
+    """)
+    assert (got[2], got[4]) == (Err("ENOPROTOOPT"), Err("EFAULT"))
+    assert got[6:8] == [Ret(0), Err("EISCONN")]
+    assert got[11:13] == [ErrName("ECONNRESET"), Err("ENOTCONN")]
+    assert got[15] == Err("EINPROGRESS")
+    assert got[17] == Ret(1)
