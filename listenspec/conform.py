@@ -4,6 +4,8 @@ Hypothesis draws scripts (scriptgen.scripts), each runs on the model and on the 
 traces are compared line by line. A mismatch is shrunk by Hypothesis to a short script, printed
 with both traces, saved under counterexamples/, and makes the run fail. A step the kernel
 executor cannot perform (an `unsupported(...)` result) is not compared, and is counted.
+`--target` runs the scripts on another stack instead of this kernel: any program speaking the
+executor protocol (docs/protocol.md), e.g. `--target exec:executors/c/listenspec-exec`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from .results import Result, Unsupported, matches
 from .runner import run_model
 from .script import Script
 from .scriptgen import script_text, scripts
+from .targets import Target
 from .verify import StageResult
 
 
@@ -75,15 +78,19 @@ def side_by_side(script: Script, model: list[Result], kernel: list[Result], prof
 
 
 def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: Path,
-            max_steps: int = 25, progress: bool = False) -> tuple[ConformStats, str]:
-    """Run `examples` random scripts on the model and the kernel; return stats and a report."""
-    from .kernel import run_on_kernel
+            max_steps: int = 25, progress: bool = False,
+            stack: Target | None = None) -> tuple[ConformStats, str]:
+    """Run `examples` random scripts on the model and a target (default: this kernel, `linux`);
+    return stats and a report. The caller closes a target it passes."""
+    from .targets import target
 
     profile = get(profile_name)
     stats = ConformStats()
     last_failure: dict[str, Any] = {}
     started = time.monotonic()
     gen = scripts(max_steps=max_steps, syn=True)
+    if stack is None:
+        stack = target("linux")
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=seed_value is None,
               suppress_health_check=list(HealthCheck),
@@ -91,7 +98,7 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
     @given(gen)
     def one(script: Script) -> None:
         model = [e.result for e in run_model(script, profile)]
-        kernel = run_on_kernel(script)
+        kernel = stack.run(script)
         stats.scripts += 1
         stats.steps += len(script.steps)
         stats.skipped_steps += sum(isinstance(k, Unsupported) for k in kernel)
@@ -152,13 +159,16 @@ def verify_stage(quick: bool) -> StageResult:
 
 def _cmd(args: argparse.Namespace) -> int:
     from .errors import ListenspecError
-    from .kernel import kernel_environment
+    from .targets import target
 
     if args.examples < 1:
         raise ListenspecError("--examples must be at least 1")
-    print(f"# kernel: {kernel_environment()}", file=sys.stderr)
-    stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
-                            args.max_steps, progress=sys.stderr.isatty() and not args.json)
+    with target(args.target) as stack:
+        label = "kernel" if args.target == "linux" else "target"
+        print(f"# {label}: {stack.describe()}", file=sys.stderr)
+        stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
+                                args.max_steps, progress=sys.stderr.isatty() and not args.json,
+                                stack=stack)
     if args.json:
         print(json.dumps(stats.as_dict(), indent=1))
     else:
@@ -171,7 +181,8 @@ def _cmd(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    p = sub.add_parser("conform", help="random scripts on the model and this kernel, compared")
+    p = sub.add_parser("conform", help="random scripts on the model and this kernel (or a "
+                                         "--target), compared")
     p.add_argument("--profile", default="linux", help="the profile to hold the kernel to "
                                                       "(default: linux)")
     p.add_argument("--examples", type=int, default=200, help="scripts to run (default 200)")
@@ -179,6 +190,9 @@ def register(sub: Any) -> None:
                                                           "(default: derandomized)")
     p.add_argument("--max-steps", type=int, default=25, help="longest script (default 25)")
     p.add_argument("--out", default="counterexamples", help="where a mismatch is saved")
+    p.add_argument("--target", default="linux", metavar="NAME",
+                   help="the stack to run the scripts on: linux (default: this kernel) or "
+                        "exec:CMD (a program speaking the executor protocol)")
     p.add_argument("--json", action="store_true", help="keys: scripts, steps, mismatches, "
                                                        "seconds, steps_per_second")
     p.set_defaults(func=_cmd)

@@ -9,6 +9,7 @@ a private network namespace (both executors run each script in one).
 from __future__ import annotations
 
 import glob
+import json
 import re
 import shutil
 import subprocess
@@ -204,3 +205,19 @@ def test_the_portable_build_performs_only_posix(tmp_path: Path) -> None:
                 elif not isinstance(p, Unsupported) and ex.name not in ("syn_queue", "syncache"):
                     # where no unperformed call changed the state, POSIX alone agrees
                     assert comparable(p) == comparable(k), (ex.name, step.text, p, k)
+
+
+@needs_netns
+def test_conform_runs_on_the_c_executor(exe: Path, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from listenspec import conform
+    from listenspec.cli import main
+
+    with ProtocolTarget([str(exe)]) as stack:
+        stats, report = conform.conform("linux", 60, None, tmp_path, stack=stack)
+    assert stats.mismatches == 0, report  # the same sample is clean on the Python executor
+    assert stats.scripts == 60 and stats.steps > stats.skipped_steps
+    assert main(["conform", "--examples", "10", "--target", f"exec:{exe}", "--json",
+                 "--out", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["scripts"] == 10 and "C executor" in err

@@ -27,11 +27,15 @@ PKG_CONFIG = shutil.which("pkg-config")
 
 
 def lwip_flags() -> list[str] | None:
-    if PKG_CONFIG is None:
-        return None
-    done = subprocess.run([PKG_CONFIG, "--cflags", "--libs", "lwip"], capture_output=True,
-                          text=True)
-    return done.stdout.split() if done.returncode == 0 else None
+    """The compiler flags for lwIP: pkg-config's, or Debian's paths where pkg-config is absent."""
+    if PKG_CONFIG is not None:
+        done = subprocess.run([PKG_CONFIG, "--cflags", "--libs", "lwip"], capture_output=True,
+                              text=True)
+        if done.returncode == 0:
+            return done.stdout.split()
+    if Path("/usr/include/lwip/lwipopts.h").exists():
+        return ["-I/usr/include/lwip", "-llwip"]
+    return None
 
 
 FLAGS = lwip_flags()
