@@ -283,3 +283,47 @@ def test_run_with_an_exec_target_from_the_command_line(capsys: pytest.CaptureFix
     assert err.startswith("# target: Linux ") and "listenspec.kernel.serve" in err
     assert "connect(c4, s) = -1 EINPROGRESS" in out.splitlines()
     assert main(["run", str(example), "--target", "exec:"]) == 2
+
+
+def planted_server(tmp_path: Path, run_step: str, limit: float = 5.0) -> list[str]:
+    """argv of the kernel server with Executor.run_step replaced (the forked children inherit
+    it): a bug or a stuck call inside the executor, planted."""
+    prog = tmp_path / "planted_serve.py"
+    prog.write_text(
+        "import sys, time\n"
+        "from listenspec.kernel import executor, serve\n"
+        "def run_step(self, step):\n"
+        + textwrap.indent(textwrap.dedent(run_step).strip(), "    ") + "\n"
+        "executor.Executor.run_step = run_step\n"
+        f"serve.STEP_LIMIT = {limit}\n"
+        "sys.exit(serve.main(['--no-isolate']))\n"
+    )
+    return [sys.executable, str(prog)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel server is Linux's")
+def test_the_kernel_server_survives_a_failing_executor(tmp_path: Path) -> None:
+    argv = planted_server(tmp_path, "raise RuntimeError('planted')")
+    with ProtocolTarget(argv) as served:
+        for _ in range(2):  # each script gets a fresh child, and the server goes on
+            got = served.run(script("listen(1, 1)\nlisten(2, 1)"))
+            assert got == [Unsupported("stopped: the kernel executor failed (RuntimeError: "
+                                       "planted)"),
+                           Unsupported("not run: the kernel executor had failed")]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the kernel server is Linux's")
+def test_the_kernel_server_bounds_each_step(tmp_path: Path) -> None:
+    argv = planted_server(tmp_path, """
+        if step.call.name == "open":
+            time.sleep(3600)
+        from listenspec.results import Ret
+        return Ret(0)
+    """, limit=0.5)
+    with ProtocolTarget(argv) as served:
+        started = time.monotonic()
+        got = served.run(script("listen(1, 1)\nopen()\nlisten(2, 1)"))
+        assert time.monotonic() - started < 5
+        assert got == [Ret(0), Unsupported("stopped: the step took longer than 0.5 s"),
+                       Unsupported("not run: an earlier step took longer than 0.5 s")]
+        assert served.run(script("listen(1, 1)")) == [Ret(0)]  # the server itself went on
