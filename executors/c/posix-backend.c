@@ -47,7 +47,9 @@
 #include <sys/sysctl.h>
 #endif
 #if defined(__FreeBSD__) && defined(LSN_FREEBSD)
-#include <netinet/tcp_var.h>
+#include <sys/param.h>
+#include <sys/queue.h>
+#include <netinet/tcp_var.h> /* struct tcpstat */
 #endif
 
 #ifndef MSG_NOSIGNAL
@@ -973,9 +975,13 @@ static void be_describe(struct sbuf *stack, struct sbuf *observes, struct sbuf *
             "script's namespace\", \"syslog\": \"/dev/kmsg from the script's start, lines naming "
             "its ports\", \"sysctl\": \"/proc/sys; writes only under net.*, in the script's "
             "private namespace\"");
-    if (P.can_isolate)
+    if (P.can_isolate && geteuid() == 0)
         sb_puts(notes, "each script in a forked process in its own private network namespace "
                        "(unshare), loopback only");
+    else if (P.can_isolate)
+        sb_puts(notes, "each script in a forked process in its own private network namespace "
+                       "inside a user namespace (not root), loopback only; syn() needs root "
+                       "(/dev/net/tun)");
     else
         sb_printf(notes, "current network namespace (%s): sysctl writes%s and syn() are refused, "
                          "host limits are never changed",
