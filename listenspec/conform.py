@@ -68,9 +68,9 @@ def first_difference(model: list[Result], kernel: list[Result]) -> int | None:
 
 
 def side_by_side(script: Script, model: list[Result], kernel: list[Result], profile: str,
-                 at: int | None) -> str:
+                 at: int | None, label: str = "kernel") -> str:
     width = max(len(s.text) for s in script.steps) + 2
-    lines = [f"{'script'.ljust(width)}{profile:<16}kernel"]
+    lines = [f"{'script'.ljust(width)}{profile:<16}{label}"]
     for i, (s, m, k) in enumerate(zip(script.steps, model, kernel, strict=True)):
         mark = "  <-- differs" if i == at else ""
         lines.append(f"{s.text.ljust(width)}{m.render():<16}{k.render()}{mark}")
@@ -129,7 +129,8 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
                 encoding="utf-8")
         stats.saved = str(path)
         report = (f"mismatch (shrunk to {len(script.steps)} steps), saved to {path}:\n"
-                  + side_by_side(script, model, kernel, profile_name, at))
+                  + side_by_side(script, model, kernel, profile_name, at,
+                                 "kernel" if stack.name == "linux" else "target"))
     if progress:
         print("", file=sys.stderr)
     stats.seconds = time.monotonic() - started
