@@ -250,7 +250,7 @@ static int link_up(const char *ifname)
     memset(&ifr, 0, sizeof ifr);
     snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
     int rc = ioctl(s, SIOCGIFFLAGS, &ifr);
-    if (rc == 0) {
+    if (rc == 0 && !(ifr.ifr_flags & IFF_UP)) { /* already up (gVisor's lo): nothing to do */
         ifr.ifr_flags |= IFF_UP;
         rc = ioctl(s, SIOCSIFFLAGS, &ifr);
     }
@@ -259,16 +259,19 @@ static int link_up(const char *ifname)
     return e;
 }
 
-/* Move this process into a new network namespace with `lo` up; 0 or an errno. */
-static int enter_netns(void)
+/* Move this process into a new network namespace with `lo` up; 0, or an errno with *step
+ * naming what failed (so that a failure to bring up `lo` is not reported as unshare's). */
+static int enter_netns(const char **step)
 {
     char map[64];
     int e;
+    *step = "unshare(CLONE_NEWUSER)";
     if (geteuid() != 0) { /* become root of a user namespace mapped to our own ids */
         uid_t uid = geteuid();
         gid_t gid = getegid();
         if (unshare(CLONE_NEWUSER) < 0)
             return errno;
+        *step = "the user namespace's id maps";
         if ((e = write_text("/proc/self/setgroups", "deny")) != 0)
             return e;
         snprintf(map, sizeof map, "0 %ld 1", (long)uid);
@@ -278,18 +281,51 @@ static int enter_netns(void)
         if ((e = write_text("/proc/self/gid_map", map)) != 0)
             return e;
     }
+    *step = "unshare(CLONE_NEWNET)";
     if (unshare(CLONE_NEWNET) < 0)
         return errno;
     char syn_backlog[64], tw_buckets[64];
-    if (read_text(IPV4_SYSCTL "tcp_max_syn_backlog", syn_backlog, sizeof syn_backlog) != 0
-        || read_text(IPV4_SYSCTL "tcp_max_tw_buckets", tw_buckets, sizeof tw_buckets) != 0
-        || write_text(IPV4_SYSCTL "tcp_child_ehash_entries", CHILD_EHASH_ENTRIES) != 0)
-        return link_up("lo");
-    if (unshare(CLONE_NEWNET) < 0)
-        return errno;
-    write_text(IPV4_SYSCTL "tcp_max_syn_backlog", syn_backlog);
-    write_text(IPV4_SYSCTL "tcp_max_tw_buckets", tw_buckets);
+    if (read_text(IPV4_SYSCTL "tcp_max_syn_backlog", syn_backlog, sizeof syn_backlog) == 0
+        && read_text(IPV4_SYSCTL "tcp_max_tw_buckets", tw_buckets, sizeof tw_buckets) == 0
+        && write_text(IPV4_SYSCTL "tcp_child_ehash_entries", CHILD_EHASH_ENTRIES) == 0) {
+        if (unshare(CLONE_NEWNET) < 0)
+            return errno;
+        write_text(IPV4_SYSCTL "tcp_max_syn_backlog", syn_backlog);
+        write_text(IPV4_SYSCTL "tcp_max_tw_buckets", tw_buckets);
+    }
+    *step = "bringing up lo (SIOCSIFFLAGS)";
     return link_up("lo");
+}
+
+static int so_error(int fd);
+
+/* Known answer for a namespace: scripts reach a listener at the address it has, so in a new
+ * namespace a connect must complete to a listener bound to 127.0.0.1 and to one that listen()
+ * bound by itself (0.0.0.0:port). A sandbox may make the namespace, with `lo` flagged up, and
+ * route nothing in it (gVisor 2022-12: EHOSTUNREACH for 0.0.0.0). 0 or an errno. */
+static int connect_works(int bind_first)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int e = 0, s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s < 0 || c < 0 || (bind_first && bind(s, (struct sockaddr *)&a, sizeof a) < 0)
+        || listen(s, 1) < 0 || getsockname(s, (struct sockaddr *)&a, &len) < 0)
+        e = errno;
+    else if (connect(c, (struct sockaddr *)&a, sizeof a) < 0 && errno != EINPROGRESS)
+        e = errno;
+    else {
+        struct pollfd p = {c, POLLOUT, 0};
+        e = poll(&p, 1, 1000) == 1 ? so_error(c) : ETIMEDOUT;
+    }
+    if (s >= 0)
+        close(s);
+    if (c >= 0)
+        close(c);
+    return e;
 }
 
 /* ------------------------------------------------------------------------ sock_diag */
@@ -1020,9 +1056,29 @@ static void be_process_start(void)
     }
     /* Only trying tells (a container may refuse unshare even to root; a system may forbid
      * user namespaces): try in a throw-away child. */
+    int fds[2];
+    if (pipe(fds) < 0) {
+        snprintf(P.why_not, sizeof P.why_not, "pipe: %s", strerror(errno));
+        return;
+    }
     pid_t pid = fork();
-    if (pid == 0)
-        _exit(enter_netns() & 0xff);
+    if (pid == 0) {
+        const char *step = "";
+        int e = enter_netns(&step);
+        /* in the throw-away probe only: a script's namespace starts untouched */
+        if (e == 0 && (e = connect_works(1)) != 0)
+            step = "a connect to 127.0.0.1 in the new namespace";
+        else if (e == 0 && (e = connect_works(0)) != 0)
+            step = "a connect to an autobound listener (0.0.0.0) in the new namespace";
+        if (e)
+            (void)!write(fds[1], step, strlen(step));
+        _exit(e & 0xff);
+    }
+    close(fds[1]);
+    char step[100] = "";
+    ssize_t n = pid > 0 ? read(fds[0], step, sizeof step - 1) : 0;
+    step[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
     int status = 0;
     while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -1030,7 +1086,7 @@ static void be_process_start(void)
         P.can_isolate = 1;
         return;
     }
-    snprintf(P.why_not, sizeof P.why_not, "unshare(CLONE_NEWNET) failed (%s): %s",
+    snprintf(P.why_not, sizeof P.why_not, "%s failed (%s): %s", step[0] ? step : "fork",
              geteuid() == 0 ? "root" : "not root, unprivileged user namespace",
              pid < 0 ? strerror(errno) : WIFEXITED(status) ? errno_name(WEXITSTATUS(status))
                                                            : "the probe was killed");
@@ -1050,12 +1106,13 @@ static void be_script_begin(const char *unix_dir)
     P.kmsg_why[0] = '\0';
     srandom((unsigned)(time(NULL) ^ (getpid() << 8)));
     if (P.can_isolate) {
-        int e = enter_netns();
+        const char *step = "";
+        int e = enter_netns(&step);
         if (e == 0) {
             P.isolated = 1;
         } else {
-            fprintf(stderr, "listenspec-exec: no private network namespace for this script: %s\n",
-                    errno_name(e));
+            fprintf(stderr, "listenspec-exec: no private network namespace for this script: "
+                            "%s: %s\n", step, errno_name(e));
         }
     }
     open_counters();
