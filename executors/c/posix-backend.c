@@ -69,6 +69,8 @@ static struct {
     int probed;           /* the netstat probes ran for this script */
     int inet_ok, unix_ok; /* netstat's probes gave the known answer */
     char inet_why[200], unix_why[200];
+    int acc_inet_ok, acc_unix_ok; /* SO_ACCEPTCONN gave the known answer (1 for a listener) */
+    char acc_inet_why[200], acc_unix_why[200];
 #if defined(LSN_LINUX)
     int diag;             /* NETLINK_SOCK_DIAG socket of the script's namespace */
     unsigned seq;
@@ -222,6 +224,22 @@ LSN_UNUSED static int write_text(const char *path, const char *text)
     int e = errno;
     close(fd);
     return w < 0 ? e : 0;
+}
+
+/* Known answer: SO_ACCEPTCONN is 1 on a socket that listens (gVisor 2022-12 says 0 for an
+ * AF_UNIX listener; netstat() then cannot tell a listener from a socket that is not one). */
+LSN_UNUSED static int acceptconn_ok(int fd, const char *family, char *why, size_t n)
+{
+    int v = -1;
+    socklen_t len = sizeof v;
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) < 0)
+        snprintf(why, n, "SO_ACCEPTCONN fails on an %s listener: %s", family, strerror(errno));
+    else if (v != 1)
+        snprintf(why, n, "SO_ACCEPTCONN reads %d for an %s listener (the known answer is 1)", v,
+                 family);
+    else
+        return 1;
+    return 0;
 }
 
 /* ======================================================================== Linux */
@@ -494,7 +512,7 @@ static int unix_queue(int fd, int q[3])
 }
 
 /* Known answers: a listener just made with backlog 3 has nothing queued and a limit of 3. */
-static void probe_netstat(void)
+static void probe_netstat(const char *unix_dir)
 {
     int q[3] = {0, 0, 0}, e;
     P.probed = 1;
@@ -504,9 +522,13 @@ static void probe_netstat(void)
     memset(&a4, 0, sizeof a4);
     a4.sin_family = AF_INET;
     a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a4, sizeof a4) < 0 || listen(fd, 3) < 0)
-        snprintf(P.inet_why, sizeof P.inet_why, "the inet_diag probe listener failed: %s",
-                 strerror(errno));
+    P.acc_inet_ok = P.acc_unix_ok = 0;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a4, sizeof a4) < 0 || listen(fd, 3) < 0) {
+        snprintf(P.inet_why, sizeof P.inet_why, "the probe listener failed: %s", strerror(errno));
+        snprintf(P.acc_inet_why, sizeof P.acc_inet_why, "%s", P.inet_why);
+    } else if (!(P.acc_inet_ok = acceptconn_ok(fd, "AF_INET", P.acc_inet_why,
+                                             sizeof P.acc_inet_why)))
+        snprintf(P.inet_why, sizeof P.inet_why, "%s", P.acc_inet_why);
     else if ((e = inet_queue(fd, AF_INET, q)) != 0)
         snprintf(P.inet_why, sizeof P.inet_why, "inet_diag %s for a probe listener",
                  e < 0 ? "does not list the socket" : errno_name(e));
@@ -519,11 +541,19 @@ static void probe_netstat(void)
         close(fd);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct sockaddr_un au;
+    socklen_t aulen = sizeof(sa_family_t); /* just the family: an autobound abstract name */
     memset(&au, 0, sizeof au);
-    au.sun_family = AF_UNIX; /* an address of just the family: an autobound abstract name */
-    if (fd < 0 || bind(fd, (struct sockaddr *)&au, sizeof(sa_family_t)) < 0 || listen(fd, 3) < 0)
-        snprintf(P.unix_why, sizeof P.unix_why, "the unix_diag probe listener failed: %s",
-                 strerror(errno));
+    au.sun_family = AF_UNIX;
+    if (unix_dir != NULL) { /* a path where there is one, as the scripts' own names */
+        snprintf(au.sun_path, sizeof au.sun_path, "%s/probe", unix_dir);
+        aulen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(au.sun_path) + 1);
+    }
+    if (fd < 0 || bind(fd, (struct sockaddr *)&au, aulen) < 0 || listen(fd, 3) < 0) {
+        snprintf(P.unix_why, sizeof P.unix_why, "the probe listener failed: %s", strerror(errno));
+        snprintf(P.acc_unix_why, sizeof P.acc_unix_why, "%s", P.unix_why);
+    } else if (!(P.acc_unix_ok = acceptconn_ok(fd, "AF_UNIX", P.acc_unix_why,
+                                             sizeof P.acc_unix_why)))
+        snprintf(P.unix_why, sizeof P.unix_why, "%s", P.acc_unix_why);
     else if ((e = unix_queue(fd, q)) != 0)
         snprintf(P.unix_why, sizeof P.unix_why, "unix_diag %s for a probe listener",
                  e < 0 ? "does not list the socket" : errno_name(e));
@@ -534,6 +564,8 @@ static void probe_netstat(void)
         P.unix_ok = 1;
     if (fd >= 0)
         close(fd);
+    if (unix_dir != NULL)
+        unlink(au.sun_path);
 }
 
 /* ------------------------------------------------------------------------ counters */
@@ -934,8 +966,9 @@ static int settle_linux(int fd, long long before, struct sbuf *out)
 /* ======================================================================== FreeBSD */
 
 #if defined(LSN_FREEBSD)
-static void probe_netstat(void)
+static void probe_netstat(const char *unix_dir)
 {
+    (void)unix_dir;
     /* Known answer: a listener just made with backlog 3 reports 0 queued and a limit of 3. */
     P.probed = 1;
     P.inet_ok = P.unix_ok = 0;
@@ -947,7 +980,12 @@ static void probe_netstat(void)
     a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int q = -1, inc = -1, lim = -1;
     socklen_t l = sizeof q;
-    if (fd < 0 || bind(fd, (struct sockaddr *)&a4, sizeof a4) < 0 || listen(fd, 3) < 0
+    P.acc_inet_ok = P.acc_unix_ok = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a4, sizeof a4) == 0 && listen(fd, 3) == 0)
+        P.acc_inet_ok = P.acc_unix_ok = acceptconn_ok(fd, "AF_INET", P.acc_inet_why,
+                                                      sizeof P.acc_inet_why);
+    snprintf(P.acc_unix_why, sizeof P.acc_unix_why, "%s", P.acc_inet_why);
+    if (fd < 0 || !P.acc_inet_ok
         || getsockopt(fd, SOL_SOCKET, SO_LISTENQLEN, &q, &l) < 0
         || (l = sizeof inc, getsockopt(fd, SOL_SOCKET, SO_LISTENINCQLEN, &inc, &l)) < 0
         || (l = sizeof lim, getsockopt(fd, SOL_SOCKET, SO_LISTENQLIMIT, &lim, &l)) < 0)
@@ -1095,7 +1133,7 @@ static void be_process_start(void)
 
 static void be_script_begin(const char *unix_dir)
 {
-    (void)unix_dir;
+    (void)unix_dir; /* the netstat probe's AF_UNIX listener is made there */
     P.isolated = 0;
     P.probed = 0;
     P.nrestore = 0;
@@ -1132,7 +1170,7 @@ static void be_script_begin(const char *unix_dir)
     }
 #endif
 #if defined(LSN_LINUX) || defined(LSN_FREEBSD)
-    probe_netstat(); /* now, in the script's fresh namespace, before it can change a limit */
+    probe_netstat(unix_dir); /* now, in the script's fresh namespace, before it can change a limit */
 #endif
 }
 
@@ -1213,6 +1251,10 @@ static void be_netstat(int fd, struct sbuf *out)
 #endif
     if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) < 0) {
         r_err(out, errno);
+        return;
+    }
+    if (!(family == AF_UNIX ? P.acc_unix_ok : P.acc_inet_ok)) {
+        r_unsupported(out, "netstat: %s", family == AF_UNIX ? P.acc_unix_why : P.acc_inet_why);
         return;
     }
     if (!listening) {
