@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ import pytest
 
 from listenspec.kernel import run_on_kernel
 from listenspec.kernel.netns import isolation_problem
-from listenspec.results import Lines, Result, Unsupported
+from listenspec.results import Lines, Queue, Result, Ret, Unsupported
 from listenspec.script import CALLS, parse, to_bytes
 from listenspec.spec.examples import all_examples
 from listenspec.targets.protocol import ProtocolTarget
@@ -229,3 +230,28 @@ def test_conform_runs_on_the_c_executor(exe: Path, tmp_path: Path,
                  "--out", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["scripts"] == 10 and "C executor" in err
+
+
+RUNSC = shutil.which("runsc")
+
+
+@pytest.mark.skipif(RUNSC is None or os.geteuid() != 0,
+                    reason="needs gVisor's runsc (Debian: apt-get install runsc) and root")
+def test_in_a_sandbox_an_observation_that_fails_its_probe_is_unsupported(exe: Path) -> None:
+    # gVisor's netstack (2022-12) lacks sock_diag, reads SO_ACCEPTCONN 0 for an AF_UNIX
+    # listener and lists TcpExt without values: an executor that trusted them would print
+    # 0/0/0 for a listener holding a connection, or a counter it never read.
+    assert RUNSC is not None
+    with ProtocolTarget([RUNSC, "--network=none", "do", str(exe)]) as sandboxed:
+        got = sandboxed.run(parse(
+            "s = socket(AF_UNIX, SOCK_STREAM)\nbind(s)\nlisten(s, 4)\n"
+            "c = socket(AF_UNIX, SOCK_STREAM)\nconnect(c, s)\nnetstat(s)\n"
+            "t = socket(AF_INET, SOCK_STREAM)\nlisten(t, 4)\n"
+            "d = socket(AF_INET, SOCK_STREAM)\nconnect(d, t)\nnetstat(t)\n"
+            'counter("ListenOverflows")\n'))
+    assert got[4].render() == "0" and got[9].render() == "0"  # the connections are made
+    for queue in (got[5], got[10]):
+        assert isinstance(queue, Unsupported) or (isinstance(queue, Queue) and queue.qlen >= 1)
+    assert isinstance(got[11], Unsupported | Ret)
+    assert not any(isinstance(r, Unsupported) and r.reason.startswith(("stopped", "not run"))
+                   for r in got)
