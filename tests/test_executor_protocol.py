@@ -21,7 +21,8 @@ import pytest
 from listenspec.cli import main
 from listenspec.errors import ListenspecError
 from listenspec.results import Lines, NewFd, Result, Ret, Unsupported
-from listenspec.script import CALLS, Script, parse
+from listenspec.calls import BY_NAME as CALLS
+from listenspec.script import Script, parse
 from listenspec.targets import LinuxTarget, target
 from listenspec.targets import protocol as proto
 from listenspec.targets.protocol import ProtocolTarget, parse_handshake
