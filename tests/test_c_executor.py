@@ -20,11 +20,11 @@ from pathlib import Path
 
 import pytest
 
+from listenspec.calls import BY_NAME as CALLS
 from listenspec.kernel import run_on_kernel
 from listenspec.kernel.netns import isolation_problem
-from listenspec.results import Lines, Queue, Result, Ret, Unsupported, render
-from listenspec.calls import BY_NAME as CALLS
 from listenspec.literals import to_bytes
+from listenspec.results import Lines, Queue, Result, Ret, Unsupported, render
 from listenspec.script import parse
 from listenspec.spec.examples import all_examples
 from listenspec.targets.protocol import ProtocolTarget

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from listenspec.calls import BY_NAME as CALLS
 from listenspec.cli import main
 from listenspec.errors import ListenspecError
 from listenspec.results import Lines, NewFd, Result, Ret, Unsupported
-from listenspec.calls import BY_NAME as CALLS
 from listenspec.script import Script, parse
 from listenspec.targets import LinuxTarget, target
 from listenspec.targets import protocol as proto

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from listenspec.results import Err, ErrName, NewFd, Result, Ret, Unsupported, render
 from listenspec.calls import BY_NAME as CALLS
+from listenspec.results import Err, ErrName, NewFd, Result, Ret, Unsupported, render
 from listenspec.script import Script, parse
 from listenspec.spec.examples import all_examples
 from listenspec.targets.protocol import ProtocolTarget

@@ -37,9 +37,9 @@ import traceback
 from decimal import Decimal
 from typing import Any, BinaryIO, Final
 
+from ..calls import BY_NAME
 from ..errors import ListenspecError
 from ..results import Result, Unsupported, render
-from ..calls import BY_NAME
 from ..script import NAME_RE, Step, parse_line
 
 #: Seconds one line may take in the child, beyond what its sleep() asks for. Below the
