@@ -44,6 +44,7 @@ LIFECYCLE: dict[tuple[SockState, str], SockState] = {
     (CG, "abandoned"): X,  # silently dropped: the executor gives up and closes (the contract)
     (C, "peer-reset"): D,  # e.g. the listener closed with the connection still queued
     (C, "evicted"): D,  # an accept filter's queue terminated it
+    (C, "closed"): D,  # TCP: both FINs went through (TIME_WAIT / LAST_ACK done): CLOSE
     (D, "bind"): D,  # Linux: the reset gave the port back; the socket may bind again
     (D, "disconnect"): F,  # Linux: connect() reported the reset; tcp_disconnect(): unconnected
     (C, "bind"): C,  # an AF_UNIX client connects without a name and may take one later
