@@ -200,3 +200,6 @@ class Target:
     domain: str | None
     type: str | None
     errno: str | None = None
+    # an autobound AF_UNIX name (5 hex digits on Linux): shorter than a sockaddr_in, so it
+    # reads to connect() of another family like an unbound socket's family-only address
+    short: bool = False

@@ -186,7 +186,7 @@ def _dynamic_errno(then: str, p: Profile, c: Ctx) -> str:
     assert t is not None and t.domain is not None and c.sock is not None
     if then == "family-unix":
         return family_errno(p, "AF_UNIX", t.domain)
-    kind = t.domain if t.addr is not None else f"{t.domain}/unbound"
+    kind = t.domain if t.addr is not None and not t.short else f"{t.domain}/unbound"
     return family_errno(p, c.sock.domain, kind)
 
 
