@@ -272,6 +272,16 @@ CLAUSES: tuple[Clause, ...] = (
            "firing after the deferral's last SYN-ACK retransmission (syn_ack_recalc(), "
            "inet_csk_reqsk_queue_drop(); measured by the kernel executor).",
            ("linux",), ("rules.syn_ack_recalc", "timers.sleep"), "time"),
+    Clause("SRC-CLIENT-DEFER", (),
+           "Linux: a client that set TCP_DEFER_ACCEPT before connect() holds its final ACK for "
+           "up to TCP_DELACK_MAX (200 ms) so that data can carry it "
+           "(tcp_rcv_synsent_state_process()): connect() returns 0, but the listener keeps a "
+           "request sock (netstat counts it incomplete, accept() is EAGAIN, poll() says 0) "
+           "until the ACK, data or a FIN arrives. An ACK that finds the accept queue full is "
+           "dropped and counted (ListenOverflows); the next SYN-ACK retransmission completes "
+           "it (found by conformance, seed 22; measured by the kernel executor).",
+           ("linux",), ("host._arrive", "timers.sleep", "dataplane.feed",
+                        "rules.TCP_DELACK_MAX"), "time"),
     # ------------------------------------------------------------------ the queue sysctls
     Clause("SRC-LINUX-SYNCOOKIES", (),
            "Linux net.ipv4.tcp_syncookies takes 0..255 on this kernel (measured; 256 is "
