@@ -11,26 +11,18 @@ import json
 import shutil
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from . import __version__
 from .commands.args import Once, one_profile
 from .errors import ListenspecError
+from .inputs import read_script
 from .models.profiles import PROFILES, get
 from .results import render
-from .script import Script, parse
+from .script import Script
 
 
 def _read(path: str, *, trace: bool = False) -> Script:
-    if path == "-":  # a script or trace piped in
-        return parse(sys.stdin.read(), "<stdin>", trace=trace)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise ListenspecError(f"cannot read: {e.strerror or e}", file=path) from None
-    except UnicodeDecodeError:
-        raise ListenspecError("not UTF-8 text", file=path) from None
-    return parse(text, path, trace=trace)
+    return read_script(path, trace=trace)  # shared with the subcommands (listenspec/inputs.py)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
