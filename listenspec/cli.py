@@ -139,7 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else list(argv)):  # bare `listenspec`: what it does
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
         return code

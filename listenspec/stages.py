@@ -117,8 +117,9 @@ def conformance(quick: bool) -> StageResult:
     stats, report = conform("linux", examples, None, Path("counterexamples"))
     d = stats.as_dict()
     lines = [f"linux vs this kernel: {d['scripts']} scripts, {d['steps']} steps "
-             f"({d['skipped_steps']} not comparable), {d['mismatches']} mismatches, "
+             f"({stats.comparable_note()}), {d['mismatches']} mismatches, "
              f"{d['steps_per_second']} steps/s"]
+    lines += ["  " + line for line in stats.not_comparable_lines()]
     lines += ["  " + line for line in stats.coverage_lines()[-1:]]  # the rare outcomes' shares
     if report:
         lines += report.splitlines()
