@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -186,3 +187,74 @@ def test_conform_says_why_fewer_scripts_ran() -> None:
     assert "stops at the first mismatch" in ConformStats(scripts=2, requested=5,
                                                         mismatches=1).shortfall()
     assert "only 3 of 5 scripts ran" in ConformStats(scripts=3, requested=5).shortfall()
+
+
+def test_prove_fits_a_screen_by_default_with_details_on_request(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from listenspec.proofs.run import properties
+
+    code, out, _ = run(capsys, "prove", "--profile", "bsd-4.4", "--profile", "linux")
+    lines = out.splitlines()
+    assert code == 0
+    assert max(len(line) for line in lines) <= 80
+    assert len(lines) <= len(properties()) + 8  # a line per property, a few more
+    assert "relisten-product       1/2       linux" in out  # the expected counterexample
+    assert "not as expected" in out and "--details" in out
+    code, full, _ = run(capsys, "prove", "--profile", "bsd-4.4", "--profile", "linux",
+                        "--details")
+    assert code == 0 and len(full.splitlines()) > 3 * len(lines)
+    assert "[relisten-product / linux] counterexample (expected)" in full
+
+
+def test_prove_summary_shows_what_was_not_as_expected_in_full() -> None:
+    from listenspec.proofs.run import ProofResult, summary
+
+    text = "\n".join(summary([
+        ProofResult("clamp", "linux", "proved", 0.1, None, "proved"),
+        ProofResult("clamp", "bsd-4.4", "unknown", 0.1, None, "proved", "z3 said unknown")]))
+    assert "clamp     1/2       -  ! bsd-4.4" in text
+    assert "! [clamp / bsd-4.4] unknown (UNEXPECTED, expected proved)\n    z3 said unknown" in text
+    assert "1 not as expected" in text
+
+
+@pytest.mark.parametrize("argv", [
+    ["prove", "--profile", "bsd-4.4"],
+    ["machines", "--profile", "bsd-4.4", "--examples", "3", "--steps", "5"],
+    ["explore", "--profile", "bsd-4.4", "--depth", "3"],
+    ["conform", "--examples", "3", "--target", "NOTHING"],
+])
+def test_long_runs_show_progress_with_a_total_on_a_terminal_and_nothing_when_piped(
+        argv: list[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    prog = tmp_path / "nothing.py"
+    prog.write_text(NOTHING)
+    argv = [f"exec:{sys.executable} {prog}" if a == "NOTHING" else a for a in argv]
+    if argv[0] == "conform":
+        argv += ["--out", str(tmp_path)]
+    for terminal in (True, False):
+        err = Terminal() if terminal else io.StringIO()
+        monkeypatch.setattr(sys, "stderr", err)
+        assert main(argv) == 0
+        capsys.readouterr()
+        shown = err.getvalue().replace("# target: nothing\n", "")
+        if terminal:
+            assert "\r" in shown and "] " in shown, shown  # the bar, redrawn in place
+            assert all(re.search(r"\] \d+/\d+", draw) for draw in shown.split("\r")
+                       if draw.strip()), shown  # every drawing counts against a total
+        else:
+            assert shown == ""
+
+
+def test_every_verify_stage_shows_progress_on_a_terminal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from listenspec import stages
+    from listenspec.proofs import run as proofs_run
+
+    one = {"bsd-4.4": stages.PROFILES["bsd-4.4"]}  # one profile each, to be quick
+    monkeypatch.setattr(stages, "PROFILES", one)
+    monkeypatch.setattr(proofs_run, "PROFILES", one)
+    for stage in (stages.proofs, stages.exploration, stages.machines):
+        err = Terminal()
+        monkeypatch.setattr(sys, "stderr", err)
+        stage(True)
+        assert re.search(r"\] \d+/\d+", err.getvalue()), stage
