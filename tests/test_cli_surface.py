@@ -258,3 +258,36 @@ def test_every_verify_stage_shows_progress_on_a_terminal(
         monkeypatch.setattr(sys, "stderr", err)
         stage(True)
         assert re.search(r"\] \d+/\d+", err.getvalue()), stage
+
+
+def test_a_failure_a_users_own_rule_raises_comes_back_as_a_script_too(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A user extends the machine with their own check (here: "no listener ever holds a
+    queued connection", false as soon as a connection is queued); its AssertionError is
+    reported by Hypothesis and the run is saved as a .lsn that replays up to the failing call."""
+    import unittest
+
+    from hypothesis.stateful import invariant
+
+    from listenspec.machines import machine_for
+
+    base = machine_for("linux", max_examples=60, stateful_step_count=15, database=None,
+                       counterexample_dir=tmp_path, phases=(Phase.generate,))
+
+    class Mine(base):  # type: ignore[valid-type,misc]
+        @invariant()
+        def nothing_queued(self) -> None:
+            for sock in self.run.state.socks.values():
+                assert sock.queued_on is None, "a connection was queued"
+
+    result = unittest.TextTestRunner(stream=io.StringIO()).run(Mine.TestCase("runTest"))
+    assert not result.wasSuccessful()
+    assert "a connection was queued" in str(result.failures or result.errors)
+    saved = list(tmp_path.glob("linux-machine-*.lsn"))
+    assert len(saved) == 1
+    text = saved[0].read_text()
+    assert "fails in the test: AssertionError: a connection was queued" in text
+    capsys.readouterr()
+    code, out, _ = run(capsys, "run", str(saved[0]), "--profile", "linux")
+    assert code == 0
+    assert len(out.splitlines()) == len(parse(text).steps)
