@@ -258,3 +258,13 @@ def test_run_refuses_several_profiles_and_points_to_compare(
         captured = capsys.readouterr()
         assert captured.out == ""
         assert "listenspec compare SCRIPT --profiles" in captured.err
+
+
+def test_a_malformed_script_is_a_located_error(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    f = script(tmp_path, "s = socket(AF_INET, SOCK_STREAM)\nlisten(s, x y)\n")
+    code, out, err = run(capsys, "compare", f)
+    assert (code, out) == (2, "")
+    assert err == f"{f}:2:13: expected ',' between arguments\n"
+    code, out, err = run(capsys, "compare", str(tmp_path / "missing.lsn"))
+    assert (code, out) == (2, "") and "cannot read" in err
