@@ -220,6 +220,7 @@ def test_prove_summary_shows_what_was_not_as_expected_in_full() -> None:
 @pytest.mark.parametrize("argv", [
     ["prove", "--profile", "bsd-4.4"],
     ["machines", "--profile", "bsd-4.4", "--examples", "3", "--steps", "5"],
+    ["machines", "--profile", "bsd-4.4", "--examples", "3", "--steps", "5", "--deep"],
     ["explore", "--profile", "bsd-4.4", "--depth", "3"],
     ["conform", "--examples", "3", "--target", "NOTHING"],
 ])

@@ -27,17 +27,20 @@ def _cmd(args: argparse.Namespace) -> int:
         stats: list[MachineStats] = []
         runs = 0
 
-        def observe(_: set[str], __: ListenMachine, name: str = name, i: int = i) -> None:
+        def counted(n: int, name: str = name, i: int = i) -> None:
+            bar.update(min(n, args.examples) + i * args.examples,
+                       len(names) * args.examples, f"{name} ({i + 1}/{len(names)} profiles)")
+
+        def observe(_: set[str], __: ListenMachine) -> None:
             nonlocal runs
             runs += 1  # shrinking replays runs too: the bar counts generated runs only
-            bar.update(min(runs, args.examples) + i * args.examples,
-                       len(names) * args.examples, f"{name} ({i + 1}/{len(names)} profiles)")
+            counted(runs)
 
         entry: dict[str, object] = {"profile": name, "examples": args.examples,
                                     "steps": args.steps}
         try:
             if args.deep:
-                stats.append(measure(name, args.examples, args.steps, args.seed))
+                stats.append(measure(name, args.examples, args.steps, args.seed, counted))
             else:
                 run_machine(name, examples=args.examples, steps=args.steps,
                             seed_value=args.seed, counterexample_dir=args.save_dir,
