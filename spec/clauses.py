@@ -337,9 +337,13 @@ CLAUSES: tuple[Clause, ...] = (
            "SO_REUSEPORT: a socket may bind an address another holds when both set the option "
            "before binding (else EADDRINUSE); two listeners then share the port, each with its "
            "own queue and backlog. Linux refuses the option on AF_UNIX (EOPNOTSUPP); FreeBSD "
-           "has SO_REUSEPORT_LB besides (a load-balancing group). inet_csk_bind_conflict() "
+           "has SO_REUSEPORT_LB besides (a load-balancing group). An AF_UNIX name is never "
+           "shared (EADDRINUSE); rebinding a bound AF_UNIX socket to its own name is EADDRINUSE "
+           "on Linux (the path exists; measured) and EINVAL on FreeBSD (already bound). "
+           "inet_csk_bind_conflict() "
            "(spec/sources/linux-6.18.md §5), in_pcbbind_setup() (spec/sources/freebsd.md B7).",
-           ALL, ("profile.reuseport_unix", "profile.reuseport_lb", "tables.CHECKS[bind]"),
+           ALL, ("profile.reuseport_unix", "profile.reuseport_lb", "profile.unix_bind_name_first",
+                 "tables.CHECKS[bind]"),
            "reuseport"),
     Clause("SRC-REUSEPORT-PICK", (),
            "Which listener of a SO_REUSEPORT group a connection reaches: Linux hashes the "
