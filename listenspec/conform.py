@@ -211,10 +211,19 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
 
     if seed_value is not None:
         one = seed(seed_value)(one)
+    report = ""
+    flaky = False
     try:
         one()
-        report = ""
     except Mismatch:
+        pass
+    except BaseExceptionGroup as group:
+        # Hypothesis raises a group when a failure did not reproduce on replay (FlakyFailure:
+        # the target answered differently the second time) or it found several distinct ones
+        if group.subgroup(lambda e: isinstance(e, Mismatch)) is None:
+            raise
+        flaky = True
+    if last_failure:
         stats.mismatches = 1
         script, model, kernel, at = (last_failure[k] for k in ("script", "model", "kernel", "at"))
         stats.counterexample = script_text(script)
@@ -228,7 +237,9 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
                         for s, r in zip(script.steps, results, strict=True)),
                 encoding="utf-8")
         stats.saved = str(path)
-        report = (f"mismatch (shrunk to {len(script.steps)} steps), saved to {path}:\n"
+        how = ("not reproduced when run again: the target's answer depends on timing or on "
+               "a choice it makes" if flaky else f"shrunk to {len(script.steps)} steps")
+        report = (f"mismatch ({how}), saved to {path}:\n"
                   + side_by_side(script, model, kernel, profile_name, at,
                                  "kernel" if stack.name == "linux" else "target"))
     bar.close()
