@@ -114,7 +114,7 @@ def parse_result(text: str, err: _ErrFactory) -> Result:
     """Parse the RESULT part of a trace line; `err(msg, col)` positions errors (1-based)."""
     from .script import tokenize_strings
 
-    t = text.strip()
+    t = text.strip(" \t")
     if t == "fd":
         return NewFd()
     if re.fullmatch(r"-?[0-9]+", t):
@@ -137,7 +137,7 @@ def parse_result(text: str, err: _ErrFactory) -> Result:
     if t.startswith("["):
         if not t.endswith("]"):
             raise err("expected ']' to close the list of log lines", len(t))
-        inner = t[1:-1].strip()
+        inner = t[1:-1].strip(" \t")
         if not inner:
             return Lines(())
         items = tokenize_strings(t[1:-1], err, base=1, separator=",")

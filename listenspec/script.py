@@ -63,6 +63,8 @@ CALLS: dict[str, tuple[tuple[ArgKind, ...], ...]] = {
 DESCRIPTOR_CALLS = frozenset({"socket", "accept", "open"})
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+#: The only white space between tokens (str.strip() would also take U+2028, \x0c, \x85...).
+_WS = " \t"
 
 
 @attrs.frozen
@@ -315,29 +317,29 @@ def parse(text: str, file: str = "<script>", *, trace: bool = False) -> Script:
     """Parse a script (or, with trace=True, a trace whose every line carries ` = RESULT`)."""
     steps: list[Step] = []
     bound: set[str] = set()
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(split_lines(text), start=1):
         body = split_comment(raw)
-        if not body.strip():
+        if not body.strip(_WS):
             continue
         err = ErrorAt(file, lineno)
         toks, rest_at = tokenize(body, err)
-        end_col = len(body.rstrip()) + 1
+        end_col = len(body.rstrip(_WS)) + 1
         call, target, after = _parse_call(toks, err, bound, end_col)
         call_end = toks[after - 1].col  # column of ')'
         expected: Result | None = None
         result_col = 0
         rest = body[rest_at:]
-        if rest.strip():
-            eq = rest_at + len(rest) - len(rest.lstrip()) + 1  # 1-based column
+        if rest.strip(_WS):
+            eq = rest_at + len(rest) - len(rest.lstrip(_WS)) + 1  # 1-based column
             if body[eq - 1] != "=":
                 raise err(f"unexpected {body[eq - 1]!r} after the call", eq)
             if not trace:
                 raise err("a script line carries no result (is this a trace?)", eq)
             after_eq = body[eq:]
-            result_text = after_eq.strip()
+            result_text = after_eq.strip(_WS)
             if not result_text:
                 raise err("expected a result after '='", end_col)
-            result_col = eq + 1 + len(after_eq) - len(after_eq.lstrip())
+            result_col = eq + 1 + len(after_eq) - len(after_eq.lstrip(_WS))
             expected = parse_result(result_text, ErrorAt(file, lineno, result_col - 1))
         elif trace:
             raise err("a trace line needs ' = RESULT' after the call", call_end + 1)
@@ -346,7 +348,7 @@ def parse(text: str, file: str = "<script>", *, trace: bool = False) -> Script:
         steps.append(
             Step(
                 line=lineno,
-                text=body[: call_end].strip(),
+                text=body[: call_end].strip(_WS),
                 call=call,
                 bind=target,
                 expected=expected,
@@ -354,6 +356,14 @@ def parse(text: str, file: str = "<script>", *, trace: bool = False) -> Script:
             )
         )
     return Script(file, tuple(steps))
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a file as `grep -n` numbers them: a line ends at `\\n` (or `\\r\\n`) only.
+
+    Not str.splitlines(), which also ends lines at U+2028, \\x0b, \\x0c, \\x1c-\\x1e, \\x85...
+    """
+    return [line.removesuffix("\r") for line in text.split("\n")]
 
 
 def iter_names(call: Call) -> Iterator[str]:
