@@ -1,7 +1,8 @@
 """The command line: `listenspec run | check | profiles | clauses | verify | ...`.
 
 Exit codes: 0 success, 1 a check or verification failed, 2 malformed input (a message
-`FILE:LINE:COL: what is wrong` on stderr and nothing on stdout).
+`FILE:LINE:COL: what is wrong` on stderr and nothing on stdout), 3 an internal error (a bug in
+listenspec: one line on stderr, never a traceback, and never 1, which is a verdict).
 """
 
 from __future__ import annotations
@@ -14,9 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import ListenspecError
+from .errors import ListenspecError, cut
 from .models.profiles import PROFILES, get
 from .script import Script, parse
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a check or a verification failed
+EXIT_USAGE = 2  # malformed input or arguments
+EXIT_INTERNAL = 3  # a bug in listenspec itself
 
 
 def _read(path: str, *, trace: bool = False) -> Script:
@@ -165,6 +171,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `listenspec run ... | head`
         return 0
+    except Exception as e:  # a bug, not the input's fault: one line, and a code of its own
+        print(f"listenspec: internal error (a bug; please report it): {_one_line(e)}",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _one_line(e: Exception) -> str:
+    # A multi-line message (a child's traceback) ends with the line that says what happened.
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return cut(f"{type(e).__name__}: {lines[-1] if lines else ''}".rstrip(": "), 200)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,8 @@ from typing import Protocol
 
 import attrs
 
-from .errors import ListenspecError
+from .errors import ListenspecError, cut
+from .literals import INT_MAX, RESULT_MAX, RESULT_MIN, bounded_int
 
 
 class _ErrFactory(Protocol):
@@ -118,7 +119,10 @@ def parse_result(text: str, err: _ErrFactory) -> Result:
     if t == "fd":
         return NewFd()
     if re.fullmatch(r"-?[0-9]+", t):
-        return Ret(int(t))
+        value = bounded_int(t, RESULT_MIN, RESULT_MAX)
+        if value is None:
+            raise err(f"integer {cut(t)} is outside the range of a result (64 bits)", 1)
+        return Ret(value)
     m = re.fullmatch(r"-1 +(\S+)", t)
     if m:
         if not _ERRNO_RE.match(m.group(1)):
@@ -126,7 +130,14 @@ def parse_result(text: str, err: _ErrFactory) -> Result:
         return Err(m.group(1))
     m = re.fullmatch(r"([0-9]+)/([0-9]+)/([0-9]+)", t)
     if m:
-        return Queue(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        fields = []
+        for i in (1, 2, 3):
+            value = bounded_int(m.group(i), 0, INT_MAX)
+            if value is None:
+                raise err(f"integer {cut(m.group(i))} is outside the C int range",
+                          m.start(i) + 1)
+            fields.append(value)
+        return Queue(*fields)
     if _ERRNO_RE.match(t):
         return ErrName(t)
     if t.startswith('"'):

@@ -14,11 +14,11 @@ from typing import Literal, Protocol
 
 import attrs
 
-from .errors import ListenspecError
+from .errors import ListenspecError, cut
+from .literals import INT_MAX as INT_MAX  # re-exported: the C int range is part of the format
+from .literals import INT_MIN as INT_MIN
+from .literals import bounded_int
 from .results import Result, parse_result
-
-INT_MIN = -(2**31)
-INT_MAX = 2**31 - 1
 
 DOMAINS = ("AF_INET", "AF_INET6", "AF_UNIX")
 TYPES = ("SOCK_STREAM", "SOCK_SEQPACKET", "SOCK_DGRAM")
@@ -254,9 +254,9 @@ def _convert_arg(tok: Tok, kind: ArgKind, err: ErrorAt, bound: set[str]) -> Arg:
 
 
 def _c_int(tok: Tok, err: ErrorAt) -> int:
-    value = int(tok.text)
-    if not INT_MIN <= value <= INT_MAX:
-        raise err(f"integer {tok.text} is outside the C int range", tok.col)
+    value = bounded_int(tok.text, INT_MIN, INT_MAX)
+    if value is None:
+        raise err(f"integer {cut(tok.text)} is outside the C int range", tok.col)
     return value
 
 
