@@ -4,16 +4,20 @@ a `FILE:LINE:COL` error, in linear time, and messages stay short."""
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from listenspec import results
 from listenspec.cli import main
 from listenspec.errors import ListenspecError
 from listenspec.script import parse
 
+ROOT = Path(__file__).resolve().parents[1]
 HUGE = "1" + "0" * 4300  # 4,301 digits: past CPython's int-from-string limit
 
 
@@ -138,3 +142,82 @@ def test_an_internal_error_is_exit_3_and_one_line(
     assert out == ""
     assert err.count("\n") == 1 and "internal error" in err and "ZeroDivisionError" in err
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------ (3) placeholder matching
+
+
+def test_placeholder_matching_is_linear(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The shape that made nested lazy patterns backtrack: many placeholders, and an actual line
+    # that matches none of the fixed parts after the first ones. The matcher must not use the
+    # regex engine, and must look at each character of the actual line a bounded number of times.
+    expected = "a<x>" * 3000 + "b"
+    actual = "a" * 20000
+    calls: list[int] = []
+    real_find = results._find  # the one primitive the matcher scans with
+
+    def counting(hay: str, needle: str, start: int) -> int:
+        calls.append(start)
+        return real_find(hay, needle, start)
+
+    monkeypatch.setattr(results, "_find", counting)
+    monkeypatch.setattr(re, "fullmatch", None)  # any use of a regex here would now fail
+    assert results._line_matches(expected, actual) is False
+    assert len(calls) <= 3002  # one search per fixed part
+
+
+@pytest.mark.parametrize(("expected", "actual", "ok"), [
+    ("TCP: request_sock_TCP: Possible SYN flooding on port <addr>:<port>. Sending cookies.",
+     "TCP: request_sock_TCP: Possible SYN flooding on port 127.0.0.1:4000. Sending cookies.",
+     True),
+    ("sonewconn: pcb <ptr>: Listen queue overflow", "sonewconn: pcb 0xfff: Listen queue overflow",
+     True),
+    ("a<x>b", "ab", False),  # a placeholder stands for at least one character
+    ("a<x>b", "axxb", True),
+    ("<x>", "", False),
+    ("<x><y>", "z", False),
+    ("<x><y>", "zz", True),
+    ("a<x>", "a\nb", True),
+    ("x<p>y<q>z", "x1y2y3z", True),
+    ("x<p>y<q>z", "x1y2y3", False),
+    ("start<p>", "star", False),
+    ("<p>end", "theend", True),
+    ("<p>end", "end", False),
+    ("plain", "plain", True),
+    ("plain", "plain!", False),
+    ("a < b <", "a < b <", True),
+    ("a < b <", "a < c <", False),
+    ("ab<x>ba", "aba", False),  # the fixed parts may not overlap
+    ("ab<x>ba", "abxba", True),
+])
+def test_placeholders_match_as_before(expected: str, actual: str, ok: bool) -> None:
+    assert results._line_matches(expected, actual) is ok
+
+
+@given(st.lists(st.sampled_from(["a", "b", "<x>", "<", ">"]), max_size=8).map("".join),
+       st.text("ab<>x", max_size=10))
+@settings(max_examples=300, deadline=None)
+def test_placeholders_match_as_the_regex_did_on_small_lines(expected: str, actual: str) -> None:
+    # The former matcher, a reference on lines too short for its backtracking to matter.
+    parts = re.split(r"<[a-z_]+>", expected)
+    pattern = "(?:.+?)".join(re.escape(p) for p in parts)
+    assert results._line_matches(expected, actual) is (
+        re.fullmatch(pattern, actual, re.DOTALL) is not None)
+
+
+def test_a_crafted_trace_is_checked_quickly(tmp_path: Path) -> None:
+    # The 23 KB shape that took 46 s (and 106 s at 21 KB on this machine): freebsd-src's overflow
+    # log line has five placeholders, and the actual line repeats its fixed parts without ever
+    # ending as the expected line does. Run as the user would, with a generous bound.
+    example = (ROOT / "spec/examples/overflow_log.freebsd-src.trace").read_text()
+    head = example.split("syslog()", 1)[0]
+    crafted = "sonewconn: pcb " + (
+        "x (local:y): Listen queue overflow: 2 already in queue awaiting acceptance "
+        "(1 occurrences), euid 1, rgid 1") * 200 + ", jail"
+    assert len(crafted) > 20_000
+    f = tmp_path / "t.trace"
+    f.write_text(f'{head}syslog() = ["{crafted}"]\n')
+    proc = subprocess.run([sys.executable, "-m", "listenspec.cli", "check", str(f), "--profile",
+                           "freebsd-src"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert ":14:12: freebsd-src expects `syslog() = [" in proc.stdout
