@@ -134,10 +134,14 @@ class Tok:
 
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "0": "\0"}
+#: A string literal stands for bytes: its text as UTF-8, and each `\xHH` as the byte HH. As a
+#: str, a byte 0x80-0xFF that is not text is held as the lone surrogate U+DC80-U+DCFF (Python's
+#: "surrogateescape" convention), so that "é" (U+00E9, two bytes) and "\xe9" (one byte) differ.
+_BYTE_BASE = 0xDC00
 
 
 def unescape(body: str, err: _ErrLike) -> str:
-    """Decode the C escapes of a string literal's body (without quotes)."""
+    """Decode the C escapes of a string literal's body (without quotes); see _BYTE_BASE."""
     out: list[str] = []
     i = 0
     while i < len(body):
@@ -151,7 +155,8 @@ def unescape(body: str, err: _ErrLike) -> str:
             out.append(_ESCAPES[nxt])
             i += 2
         elif nxt == "x" and re.fullmatch(r"[0-9A-Fa-f]{2}", body[i + 2 : i + 4]):
-            out.append(chr(int(body[i + 2 : i + 4], 16)))
+            byte = int(body[i + 2 : i + 4], 16)
+            out.append(chr(byte if byte < 0x80 else _BYTE_BASE + byte))
             i += 4
         else:
             raise err(f"unknown escape '\\{nxt}' in string", i + 1)
@@ -401,8 +406,10 @@ def quote(s: str) -> str:
             out.append("\\r")
         elif ch == "\t":
             out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F or 0x80 <= ord(ch) <= 0xFF:
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
             out.append(f"\\x{ord(ch):02x}")
+        elif 0xD800 <= ord(ch) <= 0xDFFF:  # a byte that is not text (or a lone surrogate)
+            out.extend(f"\\x{b:02x}" for b in to_bytes(ch))
         else:
             out.append(ch)
     out.append('"')
@@ -453,5 +460,15 @@ def _unescape_at(body: str, err: _ErrLike, col: int) -> str:
 
 
 def to_bytes(s: str) -> bytes:
-    """The bytes a string literal stands for: \\xHH escapes are bytes, other text is UTF-8."""
-    return b"".join(bytes([ord(c)]) if ord(c) < 256 else c.encode() for c in s)
+    """The bytes a string literal stands for: \\xHH escapes are bytes, other text is UTF-8.
+
+    ("é" is two bytes, "\\xe9" one; see _BYTE_BASE.) Any other lone surrogate, which no parsed
+    file holds, is encoded as it stands rather than raising.
+    """
+    try:
+        return s.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return b"".join(
+            c.encode("utf-8", "surrogateescape" if 0xDC80 <= ord(c) <= 0xDCFF else "surrogatepass")
+            for c in s
+        )

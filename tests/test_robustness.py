@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from listenspec import results
 from listenspec.cli import main
 from listenspec.errors import ListenspecError
-from listenspec.script import parse
+from listenspec.script import parse, quote, to_bytes, unescape
 
 ROOT = Path(__file__).resolve().parents[1]
 HUGE = "1" + "0" * 4300  # 4,301 digits: past CPython's int-from-string limit
@@ -221,3 +221,42 @@ def test_a_crafted_trace_is_checked_quickly(tmp_path: Path) -> None:
                            "freebsd-src"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1, proc.stderr
     assert ":14:12: freebsd-src expects `syslog() = [" in proc.stdout
+
+
+# ------------------------------------------------------------------ (10) strings are bytes
+
+
+@pytest.mark.parametrize(("literal", "data"), [
+    ('"é"', "é".encode()),
+    ('"€"', "€".encode()),
+    ('"\\xe9"', b"\xe9"),
+    ('"\\xc3\\xa9"', b"\xc3\xa9"),
+    ('"a\\x00b"', b"a\x00b"),
+    ('"\\x41é\\xff"', b"A\xc3\xa9\xff"),
+    ('"\\n\\r\\t\\\\\\""', b"\n\r\t\\\""),
+])
+def test_text_is_utf8_and_hex_escapes_are_bytes(literal: str, data: bytes) -> None:
+    value = parse(f"send(3, {literal})").steps[0].call.args[1]
+    assert isinstance(value, str)
+    assert to_bytes(value) == data
+
+
+def test_a_string_renders_back_to_the_same_bytes() -> None:
+    for literal in ['"é"', '"\\xe9"', '"\\xc3\\xa9"', '"€\\x80"', '"\\x7f\\x00"']:
+        value = parse(f"send(3, {literal})").steps[0].call.args[1]
+        assert isinstance(value, str)
+        again = unescape(quote(value)[1:-1], lambda m, c: ListenspecError(m))
+        assert to_bytes(again) == to_bytes(value), literal
+
+
+def test_send_counts_bytes_of_utf8_text(tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "s.lsn"
+    f.write_text(
+        "s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 1)\nc = socket(AF_INET, SOCK_STREAM)\n"
+        'connect(c, s)\nsend(c, "é")\nsend(c, "€")\nsend(c, "\\xe9")\n'
+    )
+    code, out, _ = run_cli(capsys, "run", str(f), "--profile", "linux")
+    assert code == 0
+    assert out.splitlines()[-3:] == ['send(c, "é") = 2', 'send(c, "€") = 3',
+                                     'send(c, "\\xe9") = 1']

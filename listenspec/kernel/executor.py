@@ -377,7 +377,8 @@ class Executor:
         try:
             if opt.name == "SO_ACCEPTFILTER":
                 raw = libc.sys_getsockopt(fd, level, optname, ACCEPT_FILTER_ARG_SIZE)
-                return Str(raw[:ACCEPT_FILTER_NAME_SIZE].split(b"\0", 1)[0].decode("latin-1"))
+                name = raw[:ACCEPT_FILTER_NAME_SIZE].split(b"\0", 1)[0]
+                return Str(name.decode("utf-8", "surrogateescape"))  # as to_bytes encodes
             value = libc.sys_getsockopt_int(fd, level, optname)
         except SysError as exc:
             return Err(exc.args[0])
