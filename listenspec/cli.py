@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .errors import ListenspecError, cut
+from .errors import ECHO_LIMIT, ListenspecError, cut
 from .models.profiles import PROFILES, get
 from .script import Script, parse
 
@@ -26,15 +28,29 @@ EXIT_INTERNAL = 3  # a bug in listenspec itself
 
 
 def _read(path: str, *, trace: bool = False) -> Script:
-    if path == "-":  # a script or trace piped in
-        return parse(sys.stdin.read(), "<stdin>", trace=trace)
+    if path == "-":  # a script or trace piped in: bytes, decoded as a file is
+        stream = getattr(sys.stdin, "buffer", None)  # None: a text stream put in its place
+        name = "<stdin>"
+        data = stream.read() if stream is not None else sys.stdin.read().encode()
+    else:
+        name = path
+        try:
+            data = Path(path).read_bytes()
+        except OSError as e:
+            raise ListenspecError(f"cannot read: {e.strerror or e}", file=path) from None
+    return parse(decode(data, name), name, trace=trace)
+
+
+def decode(data: bytes, file: str) -> str:
+    """UTF-8 text, or an error at the line and column of the first byte that is not."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise ListenspecError(f"cannot read: {e.strerror or e}", file=path) from None
-    except UnicodeDecodeError:
-        raise ListenspecError("not UTF-8 text", file=path) from None
-    return parse(text, path, trace=trace)
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line_start = data.rfind(b"\n", 0, e.start) + 1
+        col = len(data[line_start : e.start].decode("utf-8")) + 1  # valid up to the bad byte
+        raise ListenspecError(f"not UTF-8 text: byte 0x{data[e.start]:02x} ({e.reason})",
+                              file=file, line=data.count(b"\n", 0, e.start) + 1,
+                              col=col) from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -122,13 +138,26 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     return 0
 
 
+_LONG_QUOTE = re.compile(f"'([^']{{{ECHO_LIMIT}}})[^']+'")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with the user's own words cut short in its messages (`invalid choice: '...'`
+    would otherwise quote a 100 KB argument back whole)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        super().error(_LONG_QUOTE.sub(r"'\1…'", message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="listenspec",
         description="An executable formal specification of listen(2).",
     )
     ap.add_argument("--version", action="version", version=f"listenspec {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Subcommands' parsers are _Parsers too (argparse makes them of the parent's class).
+    sub = typing.cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+                      ap.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     names = ", ".join(PROFILES)
 
     p = sub.add_parser("run", help="print the trace a profile (or this kernel) gives a script")

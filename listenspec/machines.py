@@ -619,6 +619,10 @@ def format_stats(stats: list[MachineStats]) -> str:
 
 
 def _cmd(args: argparse.Namespace) -> int:
+    if args.examples < 1 or args.steps < 1:
+        from .errors import ListenspecError
+
+        raise ListenspecError("--examples and --steps must be at least 1")
     names = args.profile or list(PROFILES)
     failed = False
     for name in names:

@@ -126,7 +126,8 @@ def parse_result(text: str, err: _ErrFactory) -> Result:
     m = re.fullmatch(r"-1 +(\S+)", t)
     if m:
         if not _ERRNO_RE.match(m.group(1)):
-            raise err(f"expected an errno name after -1, got {m.group(1)!r}", m.start(1) + 1)
+            raise err(f"expected an errno name after -1, got {cut(m.group(1))!r}",
+                      m.start(1) + 1)
         return Err(m.group(1))
     m = re.fullmatch(r"([0-9]+)/([0-9]+)/([0-9]+)", t)
     if m:
@@ -159,7 +160,7 @@ def parse_result(text: str, err: _ErrFactory) -> Result:
         if len(strings) != 1:
             raise err("expected unsupported(\"reason\")", 1)
         return Unsupported(strings[0][0])
-    raise err(f"cannot read result {t!r}", 1)
+    raise err(f"cannot read result {cut(t)!r}", 1)
 
 
 def _line_matches(expected: str, actual: str) -> bool:

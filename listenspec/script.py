@@ -223,9 +223,9 @@ def _convert_arg(tok: Tok, kind: ArgKind, err: ErrorAt, bound: set[str]) -> Arg:
             return _c_int(tok, err)
         if tok.kind == "ident":
             if not NAME_RE.match(tok.text):
-                raise err(f"expected a descriptor NAME, got {tok.text!r}", tok.col)
+                raise err(f"expected a descriptor NAME, got {cut(tok.text)!r}", tok.col)
             if tok.text not in bound:
-                raise err(f"name '{tok.text}' is not bound", tok.col)
+                raise err(f"name '{cut(tok.text)}' is not bound", tok.col)
             return Name(tok.text)
         raise err("expected a descriptor (a NAME or an integer)", tok.col)
     if kind == "int":
@@ -273,16 +273,16 @@ def _parse_call(
     target: str | None = None
     if len(toks) >= 2 and toks[1].kind == "punct" and toks[1].text == "=":
         if toks[0].kind != "ident" or not NAME_RE.match(toks[0].text):
-            raise err(f"a NAME is [a-z][a-z0-9_]*, not {toks[0].text!r}", toks[0].col)
+            raise err(f"a NAME is [a-z][a-z0-9_]*, not {cut(toks[0].text)!r}", toks[0].col)
         target = toks[0].text
         i = 2
     if i >= len(toks):
         raise err("expected a call after '='", end_col)
     head = toks[i]
     if head.kind != "ident":
-        raise err(f"expected a call, got {head.text!r}", head.col)
+        raise err(f"expected a call, got {cut(head.text)!r}", head.col)
     if head.text not in CALLS:
-        raise err(f"unknown call '{head.text}'", head.col)
+        raise err(f"unknown call '{cut(head.text)}'", head.col)
     i += 1
     if i >= len(toks) or toks[i].text != "(":
         raise err(f"expected '(' after {head.text}", toks[i].col if i < len(toks) else end_col)
@@ -301,7 +301,7 @@ def _parse_call(
             if tok.text == "," and arg_toks and toks[i - 1].text != ",":
                 i += 1
                 continue
-            raise err(f"unexpected {tok.text!r}", tok.col)
+            raise err(f"unexpected {cut(tok.text)!r}", tok.col)
         if arg_toks and toks[i - 1].text != ",":
             raise err("expected ',' between arguments", tok.col)
         arg_toks.append(tok)

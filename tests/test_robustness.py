@@ -260,3 +260,46 @@ def test_send_counts_bytes_of_utf8_text(tmp_path: Path,
     assert code == 0
     assert out.splitlines()[-3:] == ['send(c, "é") = 2', 'send(c, "€") = 3',
                                      'send(c, "\\xe9") = 1']
+
+
+# ------------------------------------------------------------------ (11) messages
+
+
+def test_long_echoes_are_cut(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    name = "z" * 100_000
+    f = tmp_path / "s.lsn"
+    f.write_text(f"{name}(3)\n")
+    code, _, err = run_cli(capsys, "run", str(f), "--profile", "linux")
+    assert code == 2 and len(err) < 200 and "…" in err
+    code, _, err = run_cli(capsys, "run", str(f), "--profile", name)
+    assert code == 2 and len(err) < 2000 and "…" in err and name not in err
+    code, _, err = run_cli(capsys, "machines", "--examples", "9" * 5000)
+    assert code == 2 and len(err) < 2000 and "…" in err
+
+
+def test_machines_with_no_examples_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "machines", "--examples", "0", "--profile", "linux")
+    assert (code, out) == (2, "")
+    assert "--examples" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_non_utf8_file_names_its_first_bad_byte(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "s.lsn"
+    f.write_bytes(b"s = open()\nsend(s, \"\xc3\xa9\xe9\")\n")
+    code, out, err = run_cli(capsys, "run", str(f), "--profile", "linux")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"{f}:2:11: ") and "UTF-8" in err and "0xe9" in err
+
+
+def test_non_utf8_standard_input_names_its_first_bad_byte(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    class Stdin(io.TextIOWrapper):
+        pass
+
+    monkeypatch.setattr(sys, "stdin", Stdin(io.BytesIO(b"\xff\n"), encoding="utf-8"))
+    code, out, err = run_cli(capsys, "run", "-", "--profile", "linux")
+    assert (code, out) == (2, "")
+    assert err.startswith("<stdin>:1:1: ")
