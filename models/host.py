@@ -65,9 +65,7 @@ def _new_id(h: Host) -> tuple[Host, int]:
 
 
 def _new_fd(h: Host, sid: int) -> tuple[Host, int]:
-    fd = 3
-    while fd in h.fds:
-        fd += 1
+    fd = h.fds.first_gap(3)  # the lowest free descriptor, without a scan from 3 every time
     return attrs.evolve(h, fds=h.fds.set(fd, sid)), fd
 
 
@@ -397,7 +395,9 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
 
 def _dropped(h: Host, client: Socket) -> Outcome:
     """A silent drop: per the contract the executor abandons the attempt and closes C."""
-    fds = FMap({fd: sid for fd, sid in h.fds.items() if sid != client.sid})
+    fds = h.fds
+    for fd in fds.keys_of(client.sid):
+        fds = fds.remove(fd)
     h = attrs.evolve(h, fds=fds)
     advance(advance(client, "connect"), "abandoned")  # the lifecycle table must allow it
     return Outcome(_forget(h, client), Err("EINPROGRESS"))
@@ -528,7 +528,7 @@ def close(p: Profile, h: Host, fd: int) -> Outcome:
         return _refuse(h, errno)
     h = attrs.evolve(h, fds=h.fds.remove(fd))
     sock = c.sock
-    if sock is None or any(sid == sock.sid for sid in h.fds.values()):
+    if sock is None or h.fds.keys_of(sock.sid):
         return Outcome(h, Ret(0))  # a file, or a socket still open through another descriptor
     if sock.listener is not None:
         # soclose(): every queued connection, complete or not, is aborted (RST to the client).
