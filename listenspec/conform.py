@@ -2,7 +2,8 @@
 
 Hypothesis draws scripts (scriptgen.scripts), each runs on the model and on the kernel, and the
 traces are compared line by line. A mismatch is shrunk by Hypothesis to a short script, printed
-with both traces, saved under counterexamples/, and makes the run fail. A step the kernel
+with both traces, saved under counterexamples/ (or, where that cannot be written, a temporary
+directory; or else printed whole), and makes the run fail. A step the kernel
 executor cannot perform (an `unsupported(...)` result) is not compared, and is counted.
 """
 
@@ -22,6 +23,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from .models.profiles import get
 from .results import Result, Unsupported, matches
 from .runner import run_model
+from .saving import save_files
 from .script import Script
 from .scriptgen import script_text, scripts
 from .verify import StageResult
@@ -111,18 +113,20 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
         stats.mismatches = 1
         script, model, kernel, at = (last_failure[k] for k in ("script", "model", "kernel", "at"))
         stats.counterexample = script_text(script)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = out_dir / f"conform-{profile_name}-{stamp}.lsn"
-        path.write_text(stats.counterexample, encoding="utf-8")
+        stem = f"conform-{profile_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        files = {f"{stem}.lsn": stats.counterexample}
         for label, results in (("model", model), ("kernel", kernel)):
-            path.with_suffix(f".{label}.trace").write_text(
-                "".join(f"{s.text} = {r.render()}\n"
-                        for s, r in zip(script.steps, results, strict=True)),
-                encoding="utf-8")
-        stats.saved = str(path)
-        report = (f"mismatch (shrunk to {len(script.steps)} steps), saved to {path}:\n"
-                  + side_by_side(script, model, kernel, profile_name, at))
+            files[f"{stem}.{label}.trace"] = "".join(
+                f"{s.text} = {r.render()}\n" for s, r in zip(script.steps, results, strict=True))
+        saved = save_files(out_dir, files)
+        shrunk = f"mismatch (shrunk to {len(script.steps)} steps)"
+        note = f" ({saved.note})" if saved.note else ""
+        if saved.directory is not None:
+            stats.saved = str(saved.directory / f"{stem}.lsn")
+            report = f"{shrunk}, saved to {stats.saved}{note}:\n"
+        else:
+            report = f"{shrunk}, not saved{note}; the script:\n{stats.counterexample}\n"
+        report += side_by_side(script, model, kernel, profile_name, at)
     if progress:
         print("", file=sys.stderr)
     stats.seconds = time.monotonic() - started

@@ -1,0 +1,66 @@
+"""`listenspec conform` keeps what it found and says what it did not compare (issue 14.7, 14.12).
+
+The kernel is replaced by a fake executor here (the model's own trace, with one planted
+difference or some unsupported steps), so these run anywhere and quickly; tests/test_conform.py
+runs the real kernel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import listenspec.kernel
+from listenspec.cli import main
+from listenspec.models.profiles import get
+from listenspec.results import Err, Result, Unsupported
+from listenspec.runner import run_model
+from listenspec.script import Script
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _planted(script: Script, **_: object) -> list[Result]:
+    """The model's results, except that every listen() fails: a divergence to be found."""
+    model = [t.result for t in run_model(script, get("linux"))]
+    return [Err("EFAKE") if s.call.name == "listen" else r
+            for s, r in zip(script.steps, model, strict=True)]
+
+
+def _unsupported(script: Script, **_: object) -> list[Result]:
+    model = [t.result for t in run_model(script, get("linux"))]
+    return [Unsupported(f"{s.call.name}() is not here") if s.call.name in ("netstat", "syn")
+            else r for s, r in zip(script.steps, model, strict=True)]
+
+
+def _conform(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["conform", "--examples", "60", "--seed", "3", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_a_mismatch_is_saved_where_the_user_can_write(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    monkeypatch.setattr(listenspec.kernel, "run_on_kernel", _planted)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where the fallback goes
+    monkeypatch.chdir("/proc")  # a working directory nobody, not even root, can write in
+    code, out, _ = _conform(capsys)
+    assert code == 1
+    assert "counterexamples is not writable" in out
+    saved = [p for p in tmp_path.rglob("conform-linux-*.lsn")]
+    assert len(saved) == 1 and f"saved to {saved[0]}" in out
+    assert saved[0].with_suffix(".kernel.trace").is_file()
+    assert "listen(" in saved[0].read_text()
+
+
+def test_a_mismatch_that_cannot_be_saved_anywhere_is_printed(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(listenspec.kernel, "run_on_kernel", _planted)
+    monkeypatch.setattr("tempfile.tempdir", "/proc/no-such-dir")
+    monkeypatch.chdir("/proc")
+    code, out, _ = _conform(capsys)
+    assert code == 1
+    assert "not saved" in out
+    script = out.split("the script:\n", 1)[1]
+    assert "listen(" in script and "<-- differs" in out
