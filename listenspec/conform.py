@@ -3,8 +3,8 @@
 Hypothesis draws scripts (scriptgen.scripts), each runs on the model and on the kernel, and the
 traces are compared line by line. A mismatch is shrunk by Hypothesis to a short script, printed
 with both traces, saved under counterexamples/ (or, where that cannot be written, a temporary
-directory; or else printed whole), and makes the run fail. A step the kernel
-executor cannot perform (an `unsupported(...)` result) is not compared, and is counted.
+directory; or else printed whole), and makes the run fail. A step the kernel executor cannot
+perform (an `unsupported(...)` result) is not compared, and is counted with its reason.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import platform
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ class ConformStats:
     scripts: int = 0
     steps: int = 0
     skipped_steps: int = 0
+    skipped_reasons: Counter[str] = attrs.field(factory=Counter)  # reason -> steps
     mismatches: int = 0
     seconds: float = 0.0
     counterexample: str | None = None  # the shrunk script
@@ -44,6 +46,7 @@ class ConformStats:
             "scripts": self.scripts,
             "steps": self.steps,
             "skipped_steps": self.skipped_steps,
+            "skipped_reasons": dict(self.skipped_reasons.most_common()),
             "mismatches": self.mismatches,
             "seconds": round(self.seconds, 3),
             "steps_per_second": round(self.steps / self.seconds, 1) if self.seconds else 0.0,
@@ -96,7 +99,10 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
         kernel = run_on_kernel(script)
         stats.scripts += 1
         stats.steps += len(script.steps)
-        stats.skipped_steps += sum(isinstance(k, Unsupported) for k in kernel)
+        for k in kernel:
+            if isinstance(k, Unsupported):
+                stats.skipped_steps += 1
+                stats.skipped_reasons[k.reason] += 1
         if progress and stats.scripts % 50 == 0:
             print(f"\r{stats.scripts} scripts, {stats.steps} steps", end="", file=sys.stderr)
         at = first_difference(model, kernel)
@@ -147,8 +153,8 @@ def verify_stage(quick: bool) -> StageResult:
     stats, report = conform("linux", examples, None, Path("counterexamples"))
     d = stats.as_dict()
     lines = [f"linux vs this kernel: {d['scripts']} scripts, {d['steps']} steps "
-             f"({d['skipped_steps']} not comparable), {d['mismatches']} mismatches, "
-             f"{d['steps_per_second']} steps/s"]
+             f"({d['skipped_steps']} not compared), {d['mismatches']} mismatches, "
+             f"{d['steps_per_second']} steps/s", *skipped_lines(stats)]
     if report:
         lines += report.splitlines()
     return StageResult("conformance", stats.mismatches == 0, tuple(lines), d)
@@ -161,17 +167,37 @@ def _cmd(args: argparse.Namespace) -> int:
     if args.examples < 1:
         raise ListenspecError("--examples must be at least 1")
     print(f"# kernel: {kernel_environment()}", file=sys.stderr)
+    if (missing := pyroute2_missing()) is not None:
+        print(f"# WARNING: pyroute2 is not installed ({missing}): netstat() and syn() steps "
+              "cannot be made on the kernel, so they are not compared "
+              "(pip install 'pyroute2>=0.7')", file=sys.stderr)
     stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
                             args.max_steps, progress=sys.stderr.isatty() and not args.json)
     if args.json:
         print(json.dumps(stats.as_dict(), indent=1))
     else:
         d = stats.as_dict()
-        print(f"{d['scripts']} scripts, {d['steps']} steps ({d['skipped_steps']} not comparable), "
+        print(f"{d['scripts']} scripts, {d['steps']} steps ({d['skipped_steps']} not compared), "
               f"{d['mismatches']} mismatches, {d['seconds']} s, {d['steps_per_second']} steps/s")
+        for line in skipped_lines(stats):
+            print(line)
         if report:
             print(report)
     return 1 if stats.mismatches else 0
+
+
+def skipped_lines(stats: ConformStats) -> list[str]:
+    """One line per reason a kernel step was not compared, most frequent first."""
+    return [f"  not compared: {n} × {reason}" for reason, n in stats.skipped_reasons.most_common()]
+
+
+def pyroute2_missing() -> str | None:
+    """Why pyroute2 (netstat()'s and syn()'s netlink) cannot be imported, or None."""
+    try:
+        import pyroute2  # noqa: F401
+    except ImportError as e:
+        return str(e)
+    return None
 
 
 def register(sub: Any) -> None:
@@ -183,6 +209,6 @@ def register(sub: Any) -> None:
                                                           "(default: derandomized)")
     p.add_argument("--max-steps", type=int, default=25, help="longest script (default 25)")
     p.add_argument("--out", default="counterexamples", help="where a mismatch is saved")
-    p.add_argument("--json", action="store_true", help="keys: scripts, steps, mismatches, "
-                                                       "seconds, steps_per_second")
+    p.add_argument("--json", action="store_true", help="keys: scripts, steps, skipped_steps, "
+                   "skipped_reasons, mismatches, seconds, steps_per_second, counterexample, saved")
     p.set_defaults(func=_cmd)

@@ -6,6 +6,8 @@ runs the real kernel."""
 
 from __future__ import annotations
 
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,42 @@ def test_a_mismatch_that_cannot_be_saved_anywhere_is_printed(
     assert "not saved" in out
     script = out.split("the script:\n", 1)[1]
     assert "listen(" in script and "<-- differs" in out
+
+
+def test_the_summary_counts_the_steps_not_compared_with_the_reasons(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    monkeypatch.setattr(listenspec.kernel, "run_on_kernel", _unsupported)
+    code, out, _ = _conform(capsys, "--out", str(tmp_path))
+    assert code == 0
+    head = out.splitlines()[0]
+    skipped = int(head.split("(", 1)[1].split(" not compared", 1)[0])
+    assert skipped > 0
+    reasons = [line for line in out.splitlines() if line.startswith("  not compared: ")]
+    assert any("netstat() is not here" in line for line in reasons)
+    assert sum(int(line.split(": ", 1)[1].split(" × ", 1)[0]) for line in reasons) == skipped
+
+
+def test_the_summary_says_when_every_step_was_compared(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    monkeypatch.setattr(listenspec.kernel, "run_on_kernel",
+                        lambda script, **_: [t.result for t in run_model(script, get("linux"))])
+    code, out, _ = _conform(capsys, "--out", str(tmp_path))
+    assert code == 0 and "(0 not compared)" in out.splitlines()[0]
+
+
+def test_pyroute2_is_a_dependency_on_linux() -> None:
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(d.replace(" ", "").startswith("pyroute2>=") and "sys_platform=='linux'"
+               in d.replace(" ", "").replace('"', "'") for d in deps), deps
+
+
+def test_without_pyroute2_conform_says_so_loudly(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        tmp_path: Path) -> None:
+    monkeypatch.setattr(listenspec.kernel, "run_on_kernel", _unsupported)
+    monkeypatch.setitem(sys.modules, "pyroute2", None)  # import pyroute2 now fails
+    code, _, err = _conform(capsys, "--out", str(tmp_path))
+    assert code == 0
+    assert "pyroute2" in err and "not installed" in err
