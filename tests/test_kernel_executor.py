@@ -6,7 +6,6 @@ Tests that need a private network namespace skip, saying why, where one cannot b
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -605,17 +604,20 @@ def test_without_root_a_user_namespace_isolates_the_run() -> None:
 # --------------------------------------------------------------------------- reliability
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after "(comm)" (state, ppid, ...), or None once the
+    process is gone: it may exit between the listing of /proc and the read."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[-1].split()
+    return fields if len(fields) > 19 else None
+
+
 def _children(pid: int) -> list[int]:
-    kids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                kids.append(int(entry))
-    return kids
+    return [int(e) for e in os.listdir("/proc")
+            if e.isdigit() and (f := _stat(int(e))) is not None and f[1] == str(pid)]
 
 
 def _run_dirs(pid: int | None = None) -> set[str]:
@@ -625,8 +627,9 @@ def _run_dirs(pid: int | None = None) -> set[str]:
     return {str(p) for p in Path(tempfile.gettempdir()).glob(pattern)}
 
 
-def _start_time(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+def _start_time(pid: int) -> int | None:
+    fields = _stat(pid)
+    return None if fields is None else int(fields[19])
 
 
 def _holders(ns: str, started_by: int) -> list[int]:
@@ -637,12 +640,40 @@ def _holders(ns: str, started_by: int) -> list[int]:
         if entry.isdigit():
             try:
                 if os.readlink(f"/proc/{entry}/ns/net") == ns and (
-                    _start_time(int(entry)) <= started_by
+                    (started := _start_time(int(entry))) is not None and started <= started_by
                 ):
                     found.append(int(entry))
             except OSError:
                 continue
     return found
+
+
+@linux_only
+def test_proc_readers_take_a_process_that_is_gone_as_gone() -> None:
+    # Issue 14.13: a process can exit between listing /proc and reading its stat file.
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # reaped: /proc/PID is gone (unless the pid is reused at once)
+    assert _start_time(proc.pid) is None or Path(f"/proc/{proc.pid}").exists()
+    assert _stat(proc.pid) is None or Path(f"/proc/{proc.pid}").exists()
+    me = _stat(os.getpid())
+    assert me is not None and me[1] == str(os.getppid())  # fields after "(comm)", from state on
+    listing = subprocess.run([sys.executable, "-c", _GUARDED_CHILDREN + _LIST_VANISHING],
+                             capture_output=True, text=True, timeout=30)
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout.strip() == "[]"
+
+
+# A listing of /proc whose every entry vanishes before its stat file is read.
+_LIST_VANISHING = textwrap.dedent("""
+    import builtins
+    real_open = builtins.open
+    def vanishing(path, *a, **k):
+        if str(path).startswith("/proc/") and str(path).endswith("/stat"):
+            raise FileNotFoundError(2, "No such file or directory", path)
+        return real_open(path, *a, **k)
+    builtins.open = vanishing
+    print(children(os.getpid()))
+""")
 
 
 @needs_netns
@@ -699,7 +730,25 @@ def test_every_connect_outcome_is_settled_quickly() -> None:
     assert time.monotonic() - started < 2.0  # drops are detected from the counters, not waited
 
 
-_INTERRUPTED = textwrap.dedent("""
+#: children(pid) for the subprocesses below, as guarded as _children.
+_GUARDED_CHILDREN = textwrap.dedent("""
+    import os
+    def children(pid):
+        kids = []
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[-1].split()
+            except OSError:
+                continue  # it exited since the listing
+            if len(fields) > 1 and fields[1] == str(pid):
+                kids.append(p)
+        return kids
+""")
+
+_INTERRUPTED = _GUARDED_CHILDREN + textwrap.dedent("""
     import os, sys
     from listenspec.kernel import kernel_environment, run_on_kernel
     from listenspec.script import parse
@@ -709,9 +758,7 @@ _INTERRUPTED = textwrap.dedent("""
     try:
         run_on_kernel(script)
     except KeyboardInterrupt:
-        kids = [p for p in os.listdir("/proc") if p.isdigit()
-                and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
-        print("interrupted", kids, flush=True)
+        print("interrupted", children(os.getpid()), flush=True)
         sys.exit(130)
     print("not interrupted", flush=True)
 """)
@@ -744,6 +791,7 @@ def test_ctrl_c_leaves_nothing_behind(whole_group: bool) -> None:
         assert proc.stdout.readline().strip() == "ready"
         kid, ns = _wait_for_namespaced_child(proc.pid)
         kid_start = _start_time(kid)
+        assert kid_start is not None  # the run sleeps for 30 s
         assert len(_run_dirs(proc.pid)) == 1
         if whole_group:  # a terminal's Ctrl-C reaches the whole foreground process group
             os.killpg(proc.pid, signal.SIGINT)
@@ -771,6 +819,7 @@ def test_killing_the_caller_kills_the_run() -> None:
         assert proc.stdout.readline().strip() == "ready"
         kid, ns = _wait_for_namespaced_child(proc.pid)
         kid_start = _start_time(kid)
+        assert kid_start is not None  # the run sleeps for 30 s
         proc.kill()  # SIGKILL: no finally runs in the caller; PR_SET_PDEATHSIG must act
         proc.wait()
     finally:
@@ -786,9 +835,9 @@ def test_killing_the_caller_kills_the_run() -> None:
     state = "R"
     while time.monotonic() < deadline + 5:
         state = ""
-        with contextlib.suppress(OSError, ValueError):
-            if _start_time(kid) == kid_start:
-                state = Path(f"/proc/{kid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        fields = _stat(kid)
+        if fields is not None and int(fields[19]) == kid_start:
+            state = fields[0]
         if state in ("", "Z", "X"):
             break
         time.sleep(0.01)
