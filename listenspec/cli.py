@@ -2,7 +2,9 @@
 
 Exit codes: 0 success, 1 a check or verification failed, 2 malformed input (a message
 `FILE:LINE:COL: what is wrong` on stderr and nothing on stdout), 3 an internal error (a bug in
-listenspec: one line on stderr, never a traceback, and never 1, which is a verdict).
+listenspec: one line on stderr, never a traceback, and never 1, which is a verdict), 130 Ctrl-C
+(`run` prints the lines that finished, then where it stopped), 128 + N for SIGTERM or SIGHUP
+during a kernel run.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import argparse
 import json
 import re
 import shutil
+import signal
 import sys
 import typing
 from collections.abc import Sequence
@@ -19,12 +22,14 @@ from pathlib import Path
 from . import __version__
 from .errors import ECHO_LIMIT, ListenspecError, cut
 from .models.profiles import PROFILES, get
+from .results import Result
 from .script import Script, parse
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # a check or a verification failed
 EXIT_USAGE = 2  # malformed input or arguments
 EXIT_INTERNAL = 3  # a bug in listenspec itself
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # Ctrl-C; SIGTERM and SIGHUP during a run: 128 + signal
 
 
 def _read(path: str, *, trace: bool = False) -> Script:
@@ -55,23 +60,43 @@ def decode(data: bytes, file: str) -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     script = _read(args.script)
+    results: list[Result] = []
+    stopped_by: int | None = None  # the signal that stopped the run, if one did
     if args.kernel:
-        from .kernel import kernel_environment, run_on_kernel
+        from .kernel import RunInterrupted, kernel_environment, run_on_kernel
 
         print(f"# kernel: {kernel_environment()}", file=sys.stderr)
-        results = run_on_kernel(script)
-        pairs = list(zip(script.steps, results, strict=True))
+        try:
+            results = run_on_kernel(script)
+        except RunInterrupted as e:
+            results, stopped_by = e.results, e.signum
     else:
-        from .runner import run_model
+        from .runner import ModelRun
 
-        pairs = [(e.step, e.result) for e in run_model(script, get(args.profile))]
+        run = ModelRun(get(args.profile))
+        try:
+            for step in script.steps:
+                results.append(run.step(step).result)
+        except KeyboardInterrupt:
+            stopped_by = signal.SIGINT
+    pairs = list(zip(script.steps, results, strict=False))
     if args.json:
         rows = [{"line": s.line, "call": s.text, "result": r.render()} for s, r in pairs]
         print(json.dumps(rows, indent=1))
     else:
         for s, r in pairs:
             print(f"{s.text} = {r.render()}")
-    return 0
+    if stopped_by is None:
+        return EXIT_OK
+    sys.stdout.flush()  # the trace so far, then where it stopped
+    name = signal.Signals(stopped_by).name
+    ran = f"after {len(pairs)} of {len(script.steps)} steps"
+    if len(pairs) < len(script.steps):
+        at = script.steps[len(pairs)]
+        print(f"{script.file}:{at.line}: stopped by {name} at {at.text}, {ran}", file=sys.stderr)
+    else:
+        print(f"{script.file}: stopped by {name} {ran}", file=sys.stderr)
+    return 128 + stopped_by
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -200,6 +225,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `listenspec run ... | head`
         return 0
+    except KeyboardInterrupt as e:  # Ctrl-C anywhere else: one line, no traceback
+        signum = getattr(e, "signum", signal.SIGINT)  # a kernel run stopped by another signal
+        print(f"listenspec: stopped by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
     except Exception as e:  # a bug, not the input's fault: one line, and a code of its own
         print(f"listenspec: internal error (a bug; please report it): {_one_line(e)}",
               file=sys.stderr)

@@ -845,3 +845,73 @@ def test_killing_the_caller_kills_the_run() -> None:
     # A caller killed outright cannot remove its run's AF_UNIX directory (documented limit).
     for leftover in _run_dirs(proc.pid):
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+_STOPPED_SCRIPT = """\
+s = socket(AF_UNIX, SOCK_STREAM)
+bind(s)
+listen(s, 0)
+sleep(30)
+netstat(s)
+"""
+#: clock_nanosleep and nanosleep on x86_64 and aarch64: the run's child is in sleep(30) then.
+_SLEEPING = {"x86_64": {"230", "35"}, "aarch64": {"115", "101"}}
+
+
+def _wait_until_sleeping(kid: int) -> None:
+    calls = _SLEEPING.get(os.uname().machine)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            current = Path(f"/proc/{kid}/syscall").read_text().split()[0]
+        except (OSError, IndexError):
+            current = ""
+        if calls is None:  # an architecture this table lacks: give the first steps a moment
+            time.sleep(1)
+            return
+        if current in calls:
+            time.sleep(0.05)  # the parent reads the results the child wrote before sleeping
+            return
+        time.sleep(0.01)
+    raise AssertionError("the run never reached its sleep()")
+
+
+@needs_netns
+@pytest.mark.parametrize(("signum", "group", "code"), [
+    (signal.SIGINT, True, 130),  # a terminal's Ctrl-C: the whole foreground process group
+    (signal.SIGTERM, False, 143),
+    (signal.SIGHUP, False, 129),
+], ids=["ctrl-c", "sigterm", "sighup"])
+def test_a_stopped_run_prints_what_it_ran_and_leaves_nothing_behind(
+        tmp_path: Path, signum: signal.Signals, group: bool, code: int) -> None:
+    script = tmp_path / "stopped.lsn"
+    script.write_text(_STOPPED_SCRIPT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "listenspec.cli", "run", str(script), "--kernel"], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        kid, ns = _wait_for_namespaced_child(proc.pid)
+        kid_start = _start_time(kid)
+        assert kid_start is not None
+        _wait_until_sleeping(kid)
+        assert len(_run_dirs(proc.pid)) == 1
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            os.kill(proc.pid, signum)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == code, err
+    assert out.splitlines() == ["s = socket(AF_UNIX, SOCK_STREAM) = fd", "bind(s) = 0",
+                                "listen(s, 0) = 0"]
+    lines = err.splitlines()
+    assert lines[0].startswith("# kernel: ") and len(lines) == 2, err
+    assert lines[1].startswith(f"{script}:4: stopped by {signum.name} at sleep(30)"), err
+    assert "Traceback" not in err
+    assert _holders(ns, kid_start) == []
+    assert _run_dirs(proc.pid) == set()
+    assert _stat(kid) is None or int(_stat(kid)[19]) != kid_start  # type: ignore[index]

@@ -303,3 +303,42 @@ def test_non_utf8_standard_input_names_its_first_bad_byte(
     code, out, err = run_cli(capsys, "run", "-", "--profile", "linux")
     assert (code, out) == (2, "")
     assert err.startswith("<stdin>:1:1: ")
+
+
+# ------------------------------------------------------------------ (4) Ctrl-C in a model run
+
+
+def test_ctrl_c_in_a_model_run_prints_the_lines_computed_and_where_it_stopped(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from listenspec.runner import ModelRun
+
+    real = ModelRun.step
+    taken: list[int] = []
+
+    def interrupted_at_the_third(self: ModelRun, step: object) -> object:
+        taken.append(1)
+        if len(taken) == 3:
+            raise KeyboardInterrupt
+        return real(self, step)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ModelRun, "step", interrupted_at_the_third)
+    f = tmp_path / "s.lsn"
+    f.write_text("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 1)\n\nnetstat(s)\nclose(s)\n")
+    code, out, err = run_cli(capsys, "run", str(f), "--profile", "linux")
+    assert code == 130
+    assert out == "s = socket(AF_INET, SOCK_STREAM) = fd\nlisten(s, 1) = 0\n"
+    assert err == f"{f}:4: stopped by SIGINT at netstat(s), after 2 of 4 steps\n"
+
+
+def test_ctrl_c_elsewhere_is_one_line_and_130(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import listenspec.checker
+
+    def interrupted(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(listenspec.checker, "check", interrupted)
+    monkeypatch.setattr(sys, "stdin", __import__("io").StringIO("listen(3, 1) = 0\n"))
+    code, out, err = run_cli(capsys, "check", "-", "--profile", "linux")
+    assert (code, out, err) == (130, "", "listenspec: stopped by SIGINT\n")
