@@ -285,9 +285,14 @@ def _child(
         if os.getppid() != parent:  # the parent died before PDEATHSIG was armed
             os._exit(1)
         signal.alarm(int(limit) + ALARM_SLACK)
+        # What the caller had open is not the script's: close it, so that the script starts as
+        # a fresh program would, with 0, 1 and 2 (and the result pipe) only.
+        os.closerange(3, fd)
+        os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX"))
         if isolated:
             enter_private_netns()
-        executor = Executor(isolated=isolated, unix_dir=unix_dir)
+        executor = Executor(isolated=isolated, unix_dir=unix_dir,
+                            syn=any(step.call.name == "syn" for step in steps))
         try:
             for step in steps:
                 _write_frame(fd, ("result", executor.run_step(step)))

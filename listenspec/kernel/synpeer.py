@@ -66,6 +66,16 @@ class SynPeer:
             os.close(self._tun)
             self._tun = None
 
+    def prepare(self) -> None:
+        """Make the peer before the script's first step (see Executor: its descriptors must
+        not compete with the script's); any failure is left for syn() to report."""
+        try:
+            self._setup()
+            for family in (socket.AF_INET, socket.AF_INET6):
+                self._raw_socket(family)
+        except (ImportError, OSError):
+            pass
+
     def _setup(self) -> int:
         if self._tun is not None:
             return self._tun
