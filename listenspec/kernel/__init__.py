@@ -56,8 +56,10 @@ def kernel_environment(*, isolate: bool = True) -> str:
     if platform.system() != "Linux":
         return f"no kernel executor on {platform.system()} (it needs Linux)"
     from .netns import describe, isolation_problem
+    from .synpeer import tun_problem
 
-    return describe(isolate and isolation_problem() is None)
+    isolated = isolate and isolation_problem() is None
+    return describe(isolated, tun_problem() if isolated else None)
 
 
 def _preload() -> None:
