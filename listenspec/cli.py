@@ -42,8 +42,17 @@ def _read(path: str, *, trace: bool = False) -> Script:
         try:
             data = Path(path).read_bytes()
         except OSError as e:
-            raise ListenspecError(f"cannot read: {e.strerror or e}", file=path) from None
-    return parse(decode(data, name), name, trace=trace)
+            raise ListenspecError(f"cannot read: {e.strerror or e}", file=shown(path)) from None
+        except ValueError:  # a NUL byte, which no path can hold (main() takes any str)
+            raise ListenspecError("cannot read: a file name holds no NUL byte",
+                                  file=shown(path)) from None
+    return parse(decode(data, shown(name)), shown(name), trace=trace)
+
+
+def shown(path: str) -> str:
+    """A path as it can be printed: bytes of argv that were not UTF-8 (held as lone
+    surrogates) as \\xHH, so that printing it cannot fail."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def decode(data: bytes, file: str) -> str:
@@ -122,10 +131,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     elif bad is None:
         skipped = sum(v.skipped for v in verdicts)
         note = f" ({skipped} not compared: unsupported by the trace's executor)" if skipped else ""
-        print(f"{args.trace}: all {len(verdicts) - skipped} lines allowed by {profile.name}{note}")
+        print(f"{trace.file}: all {len(verdicts) - skipped} lines allowed by {profile.name}{note}")
     else:
         print(
-            f"{args.trace}:{bad.step.line}:{bad.step.result_col}: {profile.name} expects "
+            f"{trace.file}:{bad.step.line}:{bad.step.result_col}: {profile.name} expects "
             f"`{bad.step.text} = {bad.expected.render()}`, the trace has "
             f"`{bad.actual.render()}`"
         )

@@ -342,3 +342,16 @@ def test_ctrl_c_elsewhere_is_one_line_and_130(
     monkeypatch.setattr(sys, "stdin", __import__("io").StringIO("listen(3, 1) = 0\n"))
     code, out, err = run_cli(capsys, "check", "-", "--profile", "linux")
     assert (code, out, err) == (130, "", "listenspec: stopped by SIGINT\n")
+
+
+# ------------------------------------------------------------------ found by the fuzzer
+
+
+@pytest.mark.parametrize("path", ["a\0b", "\udcff-no-such.lsn"])
+def test_an_unopenable_path_is_a_usage_error(path: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # main() takes any str; a NUL byte cannot be in a path (and os raises ValueError, not
+    # OSError), and a path from undecodable argv bytes holds lone surrogates.
+    for command in (["run", path, "--profile", "linux"], ["check", path, "--profile", "linux"]):
+        code, out, err = run_cli(capsys, *command)
+        assert (code, out) == (2, ""), err
+        assert "cannot read" in err and err.count("\n") == 1
