@@ -18,6 +18,9 @@ RESULT_MAX = 2**64 - 1
 
 def bounded_int(text: str, lo: int, hi: int) -> int | None:
     """The value of a literal `-?[0-9]+` if it lies in [lo, hi], else None."""
+    if len(text) <= 9:  # the usual case: short enough for int(), whatever the bounds
+        value = int(text)
+        return value if lo <= value <= hi else None
     negative = text.startswith("-")
     digits = text[1:] if negative else text
     significant = digits.lstrip("0") or "0"

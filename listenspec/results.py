@@ -109,6 +109,9 @@ Result = Ret | NewFd | Err | Queue | Str | ErrName | Lines | Unsupported
 
 _ERRNO_RE = re.compile(r"E[A-Z0-9]+\Z")
 _PLACEHOLDER_RE = re.compile(r"<[a-z_]+>")
+_INT_RE = re.compile(r"-?[0-9]+")
+_ERR_RE = re.compile(r"-1 +(\S+)")
+_QUEUE_RE = re.compile(r"([0-9]+)/([0-9]+)/([0-9]+)")
 
 
 def parse_result(text: str, err: _ErrFactory) -> Result:
@@ -118,18 +121,18 @@ def parse_result(text: str, err: _ErrFactory) -> Result:
     t = text.strip(" \t")
     if t == "fd":
         return NewFd()
-    if re.fullmatch(r"-?[0-9]+", t):
+    if _INT_RE.fullmatch(t):
         value = bounded_int(t, RESULT_MIN, RESULT_MAX)
         if value is None:
             raise err(f"integer {cut(t)} is outside the range of a result (64 bits)", 1)
         return Ret(value)
-    m = re.fullmatch(r"-1 +(\S+)", t)
+    m = _ERR_RE.fullmatch(t)
     if m:
         if not _ERRNO_RE.match(m.group(1)):
             raise err(f"expected an errno name after -1, got {cut(m.group(1))!r}",
                       m.start(1) + 1)
         return Err(m.group(1))
-    m = re.fullmatch(r"([0-9]+)/([0-9]+)/([0-9]+)", t)
+    m = _QUEUE_RE.fullmatch(t)
     if m:
         fields = []
         for i in (1, 2, 3):

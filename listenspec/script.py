@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 import attrs
 
@@ -58,6 +58,11 @@ CALLS: dict[str, tuple[tuple[ArgKind, ...], ...]] = {
     "syslog": ((),),
     "counter": (("str",),),
 }
+
+#: The longest argument list of any call, and a bound on the tokens of a call far above it
+#: (NAME = CALL ( ARG , ... )), so that a line of a million commas is not read to its end.
+MAX_ARGS = max(len(shape) for shapes in CALLS.values() for shape in shapes)
+MAX_TOKENS = 1000
 
 #: calls whose result is a new descriptor, so only these may be bound to a NAME.
 DESCRIPTOR_CALLS = frozenset({"socket", "accept", "open"})
@@ -126,8 +131,7 @@ _TOKEN_RE = re.compile(
 )
 
 
-@attrs.frozen
-class Tok:
+class Tok(NamedTuple):  # a tuple: made for every token of every line, so cheap to make
     kind: str
     text: str
     col: int  # 1-based
@@ -180,6 +184,9 @@ def tokenize(text: str, err: ErrorAt) -> tuple[list[Tok], int]:
     while pos < len(text):
         if toks and toks[-1].kind == "punct" and toks[-1].text == ")":
             break
+        if len(toks) > MAX_TOKENS:  # no call is this long: say so without reading the rest
+            raise err(f"more than {MAX_TOKENS} tokens before ')': a call takes at most "
+                      f"{MAX_ARGS} arguments", pos + 1)
         m = _TOKEN_RE.match(text, pos)
         if m is None:
             ch = text[pos]
@@ -195,6 +202,8 @@ def tokenize(text: str, err: ErrorAt) -> tuple[list[Tok], int]:
 
 def split_comment(raw: str) -> str:
     """The line without its comment; a `#` inside a string literal is not a comment."""
+    if "#" not in raw:
+        return raw
     in_str = False
     i = 0
     while i < len(raw):

@@ -355,3 +355,11 @@ def test_an_unopenable_path_is_a_usage_error(path: str, capsys: pytest.CaptureFi
         code, out, err = run_cli(capsys, *command)
         assert (code, out) == (2, ""), err
         assert "cannot read" in err and err.count("\n") == 1
+
+
+def test_a_call_of_a_million_arguments_is_not_read_to_its_end() -> None:
+    # 350,000 arguments took 3 s to tokenize before arity was checked; no call has more than
+    # three, so the parser stops after a bound far above that.
+    err = error_of("s = open()\nclose(s" + ", s" * 350_000 + ")\n")
+    assert (err.line, err.col) == (2, 1505) and "more than 1000 tokens" in err.message
+    assert "listen takes 2 argument(s), not 3" in error_of("listen(3, 1, 2)").message
