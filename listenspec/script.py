@@ -146,6 +146,8 @@ _BYTE_BASE = 0xDC00
 
 def unescape(body: str, err: _ErrLike) -> str:
     """Decode the C escapes of a string literal's body (without quotes); see _BYTE_BASE."""
+    if "\\" not in body:
+        return body
     out: list[str] = []
     i = 0
     while i < len(body):
