@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import io
 import os
+import random
 import re
 import sys
 import tempfile
@@ -103,18 +104,19 @@ def _run(value: tuple[bytes, str]) -> Verdict:
     return "ok"
 
 
-@st.composite
-def _model_traces(draw: Any) -> tuple[bytes, str]:
+def _model_trace(r: random.Random, text: bytes, ran: str, checked: str) -> tuple[bytes, str]:
     """A trace one profile gives, perhaps edited, to be checked under another profile."""
-    text = draw(inputs.valid_scripts()).decode()
-    script = parse(text, "<fuzz>")
-    lines = [f"{t.step.text} = {t.result.render()}"
-             for t in run_model(script, get(draw(inputs.profiles())))]
-    if lines and draw(st.booleans()):
-        i = draw(st.integers(0, len(lines) - 1))
+    script = parse(text.decode(), "<fuzz>")
+    lines = [f"{t.step.text} = {t.result.render()}" for t in run_model(script, get(ran))]
+    if lines and r.random() < 0.5:
+        i = r.randrange(len(lines))
         call = lines[i].rsplit(" = ", 1)[0]
-        lines[i] = f"{call} = {draw(st.sampled_from(('0', '-1 EINVAL', 'fd', '1/0/1', '[]')))}"
-    return ("\n".join(lines) + "\n").encode(), draw(inputs.profiles())
+        lines[i] = f"{call} = {r.choice(('0', '-1 EINVAL', 'fd', '1/0/1', '[]'))}"
+    return ("\n".join(lines) + "\n").encode(), checked
+
+
+_MODEL_TRACES = st.builds(_model_trace, inputs.RANDOMS, inputs.VALID_SCRIPTS,
+                          inputs.PROFILE_NAMES, inputs.PROFILE_NAMES)
 
 
 # --------------------------------------------------------------------------- the CLI
@@ -143,43 +145,49 @@ def _options() -> dict[str, list[argparse.Action]]:
     return out
 
 
-@st.composite
-def _argv(draw: Any, command: str | None) -> Invocation:
+def _invocation(r: random.Random, document: bytes, profile: str,
+                command: str | None) -> Invocation:
     """An argv for a command: its own options in any order and number, with values usual,
     extreme or absurd; stray words; for run and check, a script or trace on stdin or in a
     file, or a path that is not one."""
     words: list[str] = [] if command is None else [command]
-    if command is None and draw(st.integers(0, 3)):  # the top level: a command, or not one
-        words.append(draw(st.sampled_from((*COMMANDS, "nope", "", "RUN", "-"))))
+    if command is None and r.randrange(4):  # the top level: a command, or not one
+        words.append(r.choice((*COMMANDS, "nope", "", "RUN", "-")))
     actions = _options().get(command or "", [])
-    for _ in range(draw(st.integers(0, 6))):
-        kind = draw(st.integers(0, 9))
+    for _ in range(r.randint(0, 6)):
+        kind = r.randrange(10)
         if actions and kind < 7:
-            action = draw(st.sampled_from(actions))
-            words.append(draw(st.sampled_from(action.option_strings)))
+            action = r.choice(actions)
+            words.append(r.choice(action.option_strings))
             if action.nargs != 0:
-                if action.choices is not None and draw(st.integers(0, 3)):
-                    words.append(str(draw(st.sampled_from(list(action.choices)))))
-                elif draw(st.integers(0, 9)):
-                    words.append(draw(inputs.argument_values()))
+                if action.choices is not None and r.randrange(4):
+                    words.append(str(r.choice(list(action.choices))))
+                elif r.randrange(10):
+                    words.append(inputs.argument_value(r))
         elif kind < 9:
-            words.append(draw(inputs.argument_values()))
+            words.append(inputs.argument_value(r))
         else:
-            words.append(draw(st.sampled_from(("--help", "-h", "--version", "--nope", "-x"))))
+            words.append(r.choice(("--help", "-h", "--version", "--nope", "-x")))
     stdin, file = b"", None
     if command in ("run", "check"):
-        source = draw(st.sampled_from(("-", "-", FILE, FILE, "/nonexistent/x", "/tmp", "",
-                                       "a\0b", "\udcff.lsn")))
-        document = draw(inputs.documents(trace=command == "check"))
+        source = r.choice(("-", "-", FILE, FILE, "/nonexistent/x", "/tmp", "", "a\0b",
+                           "\udcff.lsn"))
         if source == "-":
             stdin = document
         elif source == FILE:
             file = document
-        words.insert(draw(st.integers(1, len(words))), source)
-        if draw(st.integers(0, 9)):  # usually with the option it needs
-            words += (["--profile", draw(inputs.profiles())] if command == "check" or
-                      draw(st.integers(0, 5)) else ["--kernel"])
+        words.insert(r.randint(1, len(words)), source)
+        if r.randrange(10):  # usually with the option it needs
+            words += (["--profile", profile] if command == "check" or r.randrange(6)
+                      else ["--kernel"])
     return Invocation(tuple(words), stdin, file)
+
+
+def _argv(command: str | None) -> st.SearchStrategy[Invocation]:
+    document = (inputs.documents(trace=command == "check") if command in ("run", "check")
+                else st.just(b""))
+    return st.builds(_invocation, inputs.RANDOMS, document, inputs.PROFILE_NAMES,
+                     st.just(command))
 
 
 _ONCE: dict[tuple[str, str], Callable[[], Any]] = {}
@@ -296,10 +304,10 @@ def entries() -> dict[str, Entry]:
     out = [
         Entry("script", inputs.documents(trace=False), _parse_entry(False)),
         Entry("trace", inputs.documents(trace=True), _parse_entry(True)),
-        Entry("check", st.one_of(st.tuples(inputs.documents(trace=True), inputs.profiles()),
-                                 _model_traces()), _check),
-        Entry("run", st.tuples(st.one_of(inputs.documents(trace=False),
-                                         inputs.valid_scripts()), inputs.profiles()), _run),
+        Entry("check", st.one_of(st.tuples(inputs.documents(trace=True), inputs.PROFILE_NAMES),
+                                 _MODEL_TRACES), _check),
+        Entry("run", st.tuples(st.one_of(inputs.documents(trace=False), inputs.VALID_SCRIPTS),
+                               inputs.PROFILE_NAMES), _run),
         Entry("cli", _argv(None), _cli),
     ]
     out += [Entry(f"cli-{c}", _argv(c), _cli) for c in COMMANDS]

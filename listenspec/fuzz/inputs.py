@@ -3,12 +3,17 @@
 Each kind of issue 14's fuzzing has a strategy of its own: random bytes; the shipped example
 scripts and traces (spec/examples), mutated; integers of any length; text with every character
 that may end a line somewhere (U+2028, \\x0b, \\x85, ...); NUL bytes; megabyte lines; deep
-parentheses. Large inputs are drawn as a short recipe and built from it, since Hypothesis draws at
-most a few kilobytes of choices per example.
+parentheses; long scripts. Large inputs are drawn as a short recipe and built from it, since
+Hypothesis draws at most a few kilobytes of choices per example.
+
+Within a kind, the choices come from one `random.Random` that Hypothesis draws per input
+(st.randoms): a Hypothesis draw costs tens of microseconds, and a mutated example makes dozens
+of choices, which made generation most of the fuzzer's time. Every strategy is built once.
 """
 
 from __future__ import annotations
 
+import random
 import string
 from functools import cache
 from typing import Any
@@ -54,150 +59,177 @@ def _encoded(text: str) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-@st.composite
-def digit_strings(draw: Any) -> str:
+#: One Random per input, seeded by Hypothesis (so a run is reproducible from its seed).
+RANDOMS: st.SearchStrategy[random.Random] = st.randoms(use_true_random=True)
+
+
+def digit_string(r: random.Random) -> str:
     """A decimal literal: a length near a bound, digits, maybe a sign and leading zeros."""
-    length: int = draw(st.sampled_from(DIGITS))
-    digit: str = draw(st.sampled_from("0123456789"))
-    body: str = draw(st.sampled_from("123456789")) + digit * (length - 1)
-    zeros: str = "0" * draw(st.sampled_from((0, 0, 1, 5000)))
-    sign: str = draw(st.sampled_from(("", "", "-")))
-    return sign + zeros + body
+    length = r.choice(DIGITS)
+    body = r.choice("123456789") + r.choice("0123456789") * (length - 1)
+    return r.choice(("", "", "-")) + "0" * r.choice((0, 0, 1, 5000)) + body
 
 
-@st.composite
-def huge_integers(draw: Any, trace: bool) -> bytes:
+def huge_integers(r: random.Random, trace: bool) -> bytes:
     templates = RESULT_TEMPLATES if trace else LINE_TEMPLATES
-    lines = [draw(st.sampled_from(templates)).format(n=draw(digit_strings()))
-             for _ in range(draw(st.integers(1, 3)))]
+    lines = [r.choice(templates).format(n=digit_string(r)) for _ in range(r.randint(1, 3))]
     return _encoded("\n".join(lines) + "\n")
 
 
-@st.composite
-def odd_text(draw: Any) -> bytes:
-    """Text from the odd characters and the format's own, or any characters at all."""
-    chars = st.one_of(st.sampled_from(ODD_CHARS), st.sampled_from(string.printable),
-                      st.characters(codec="utf-8"))
-    return _encoded(draw(st.text(chars, max_size=300)))
-
-
-@st.composite
-def mutated(draw: Any, trace: bool) -> bytes:
+def mutated(r: random.Random, trace: bool) -> bytes:
     """An example with a few edits: tokens and odd characters inserted, ranges deleted or
     doubled, numbers made huge, lines swapped, NULs sprinkled, the end cut off."""
-    data = bytearray(draw(st.sampled_from(corpus(trace))))
-    for _ in range(draw(st.integers(1, 6))):
-        op = draw(st.sampled_from(("insert", "insert", "delete", "double", "number", "swap",
-                                   "nul", "cut", "byte")))
-        at = draw(st.integers(0, len(data)))
+    data = bytearray(r.choice(corpus(trace)))
+    for _ in range(r.randint(1, 6)):
+        op = r.choice(("insert", "insert", "delete", "double", "number", "swap", "nul", "cut",
+                       "byte"))
+        at = r.randint(0, len(data))
         if op == "insert":
-            data[at:at] = _encoded(draw(st.sampled_from(TOKENS + ODD_CHARS)))
+            data[at:at] = _encoded(r.choice(TOKENS + ODD_CHARS))
         elif op == "delete":
-            del data[at : at + draw(st.integers(1, 40))]
+            del data[at : at + r.randint(1, 40)]
         elif op == "double":
-            data[at:at] = data[at : at + draw(st.integers(1, 200))]
+            data[at:at] = data[at : at + r.randint(1, 200)]
         elif op == "number":
-            data[at:at] = draw(digit_strings()).encode()
+            data[at:at] = digit_string(r).encode()
         elif op == "swap":
             lines = bytes(data).split(b"\n")
-            i, j = draw(st.integers(0, len(lines) - 1)), draw(st.integers(0, len(lines) - 1))
+            i, j = r.randrange(len(lines)), r.randrange(len(lines))
             lines[i], lines[j] = lines[j], lines[i]
             data = bytearray(b"\n".join(lines))
         elif op == "nul":
-            data[at:at] = b"\0" * draw(st.integers(1, 3))
+            data[at:at] = b"\0" * r.randint(1, 3)
         elif op == "cut":
             del data[at:]
         else:
-            data[at : at + 1] = bytes([draw(st.integers(0, 255))])
+            data[at : at + 1] = bytes([r.randrange(256)])
     return bytes(data)
 
 
-@st.composite
-def megabyte_lines(draw: Any, trace: bool) -> bytes:
+def megabyte_lines(r: random.Random, trace: bool) -> bytes:
     """One line of a megabyte or more (or a megabyte of empty lines)."""
-    n = MEGABYTE + draw(st.integers(0, 3))
+    n = MEGABYTE + r.randint(0, 3)
     shapes = [
-        'send(3, "' + "a" * n + '")', "#" * n, "x" * n + "(", "listen(3, " + "1" * n + ")",
-        "s" * n + " = socket(AF_INET, SOCK_STREAM)", "\n" * n, " " * n + "open()",
-        'send(3, "' + "\\x41" * (n // 4) + '")', "s = open()\nclose(s" + ", s" * (n // 3) + ")",
+        lambda: 'send(3, "' + "a" * n + '")', lambda: "#" * n, lambda: "x" * n + "(",
+        lambda: "listen(3, " + "1" * n + ")", lambda: "s" * n + " = socket(AF_INET, SOCK_STREAM)",
+        lambda: "\n" * n, lambda: " " * n + "open()",
+        lambda: 'send(3, "' + "\\x41" * (n // 4) + '")',
+        lambda: "s = open()\nclose(s" + ", s" * (n // 3) + ")",
     ]
     if trace:
-        shapes += ['syslog() = ["' + "a<x>" * (n // 4) + '"]',
-                   "syslog() = [" + '"a", ' * (n // 5) + '"b"]',
-                   "open() = " + "9" * n, "open() = -1 " + "E" * n]
-    return _encoded(draw(st.sampled_from(shapes)))
+        shapes += [lambda: 'syslog() = ["' + "a<x>" * (n // 4) + '"]',
+                   lambda: "syslog() = [" + '"a", ' * (n // 5) + '"b"]',
+                   lambda: "open() = " + "9" * n, lambda: "open() = -1 " + "E" * n]
+    return _encoded(r.choice(shapes)())
 
 
-@st.composite
-def long_scripts(draw: Any, trace: bool) -> bytes:
+def long_scripts(r: random.Random, trace: bool) -> bytes:
     """Many short lines: a long script is linear work, but a lot of it."""
-    n = draw(st.sampled_from((1000, 5000, 20_000)))
+    n = r.choice((1000, 5000, 20_000))
     head = "s = socket(AF_INET, SOCK_STREAM)" + (" = fd" if trace else "")
-    line = draw(st.sampled_from(("netstat(s)", "listen(s, 1)", "x = accept(s)"))) + (
-        draw(st.sampled_from((" = 0/0/0", " = 0", " = -1 EINVAL"))) if trace else "")
+    line = r.choice(("netstat(s)", "listen(s, 1)", "x = accept(s)")) + (
+        r.choice((" = 0/0/0", " = 0", " = -1 EINVAL")) if trace else "")
     return _encoded(head + "\n" + (line + "\n") * n)
 
 
-@st.composite
-def deep_parentheses(draw: Any, trace: bool) -> bytes:
-    depth = draw(st.sampled_from((10, 100, 1000, 10_000, 100_000)))
+def deep_parentheses(r: random.Random, trace: bool) -> bytes:
+    depth = r.choice((10, 100, 1000, 10_000, 100_000))
     shapes = ["listen(" + "(" * depth + "3" + ")" * depth + ", 1)", "(" * depth,
               "listen(3, 1" + ")" * depth, "[" * depth]
     if trace:
         shapes += ["syslog() = " + "[" * depth + "]" * depth,
                    "open() = " + "unsupported(" * depth + '"x"' + ")" * depth,
                    'syslog() = ["' + "(" * depth + '"]']
-    return _encoded(draw(st.sampled_from(shapes)))
+    return _encoded(r.choice(shapes))
 
+
+#: Text from the odd characters and the format's own, or any characters at all: Hypothesis's
+#: own text strategy, for the breadth of Unicode it draws from.
+ODD_TEXT: st.SearchStrategy[bytes] = st.text(
+    st.one_of(st.sampled_from(ODD_CHARS), st.sampled_from(string.printable),
+              st.characters(codec="utf-8")), max_size=300).map(_encoded)
 
 #: One input in this many is a megabyte line, and one a long script: they cost up to a second
 #: of CPU each, where the others cost milliseconds.
 LARGE_EVERY = 1000
 
 
+def random_text(r: random.Random, size: int) -> str:
+    """Text of odd characters, the format's own, and any code point (no lone surrogates)."""
+    out = []
+    for _ in range(size):
+        pool = r.randrange(3)
+        if pool == 0:
+            out.append(r.choice(ODD_CHARS))
+        elif pool == 1:
+            out.append(r.choice(string.printable))
+        else:
+            c = r.randrange(0x110000)
+            out.append(chr(c) if not 0xD800 <= c <= 0xDFFF else "\ufffd")
+    return "".join(out)
+
+
+def _document(r: random.Random, trace: bool) -> bytes:
+    k = r.randrange(LARGE_EVERY)  # uniform: Hypothesis's integers favour the ends of a range
+    if k == 0:
+        return megabyte_lines(r, trace)
+    if k == 1:
+        return long_scripts(r, trace)
+    kind = r.randrange(6)
+    if kind == 0:
+        return r.randbytes(r.randint(0, 600))
+    if kind == 1:
+        return _encoded(random_text(r, r.randint(0, 300)))
+    if kind == 2:
+        return huge_integers(r, trace)
+    if kind == 3:
+        return deep_parentheses(r, trace)
+    return mutated(r, trace)
+
+
+@cache
 def documents(*, trace: bool) -> st.SearchStrategy[bytes]:
-    """Any of the hostile kinds, the large ones rarely (see LARGE_EVERY)."""
-    common = st.one_of(st.binary(max_size=600), mutated(trace), mutated(trace),
-                       huge_integers(trace), odd_text(), deep_parentheses(trace))
-    # A uniform draw: Hypothesis's own integers favour the ends of their range (0 and 1 came
-    # up in one input of three), where a real Random does not.
-    return st.randoms(use_true_random=True).map(lambda r: r.randrange(LARGE_EVERY)).flatmap(
-        lambda k: megabyte_lines(trace) if k == 0 else long_scripts(trace) if k == 1 else common)
+    """Any of the hostile kinds: mostly drawn from one Random (random bytes, odd text, huge
+    integers, deep parentheses, and a mutated example one time in three; a megabyte line and a
+    long script rarely), and one input in eight is Hypothesis's own Unicode text."""
+    built = st.builds(_document, RANDOMS, st.just(trace))
+    return st.one_of(built, built, built, built, built, built, built, ODD_TEXT)
 
 
-@st.composite
-def valid_scripts(draw: Any) -> bytes:
-    """A well-formed random script (conform's generator), with values pushed to their ends."""
-    script = draw(scripts(max_steps=40, syn=True))
+def _valid_script(r: random.Random, script: Any) -> bytes:
     text = script_text(script)
     name = next((step.bind for step in script.steps if step.bind), None)
-    for old, new in ((", 5)", f", {draw(st.sampled_from(('2147483647', '-2147483648')))})"),
-                     ('"x"', draw(st.sampled_from(('"é€\\xff\\x00"', '"' + "y" * 5000 + '"'))))):
-        if draw(st.booleans()):
-            text = text.replace(old, new)
-    if draw(st.booleans()):
-        text += draw(st.sampled_from(("sleep(99999999999999999999.5)\n", "sleep(0.000001)\n",
-                                      'sysctl("kern.ipc.somaxconn", -2147483648)\n',
-                                      f'setsockopt({name}, SO_ACCEPTFILTER, "dataready")\n'
-                                      if name else "open()\n",
-                                      "syslog()\n", 'counter("nothing")\n')))
+    if r.random() < 0.5:
+        text = text.replace(", 5)", f", {r.choice(('2147483647', '-2147483648'))})")
+    if r.random() < 0.5:
+        text = text.replace('"x"', r.choice(('"é€\\xff\\x00"', '"' + "y" * 5000 + '"')))
+    if r.random() < 0.5:
+        text += r.choice(("sleep(99999999999999999999.5)\n", "sleep(0.000001)\n",
+                          'sysctl("kern.ipc.somaxconn", -2147483648)\n',
+                          f'setsockopt({name}, SO_ACCEPTFILTER, "dataready")\n'
+                          if name else "open()\n", "syslog()\n", 'counter("nothing")\n'))
     return text.encode()
 
 
-def profiles() -> st.SearchStrategy[str]:
-    return st.sampled_from(sorted(PROFILES))
+#: A well-formed random script (conform's generator), with values pushed to their ends.
+VALID_SCRIPTS: st.SearchStrategy[bytes] = st.builds(_valid_script, RANDOMS,
+                                                    scripts(max_steps=40, syn=True))
+
+PROFILE_NAMES: st.SearchStrategy[str] = st.sampled_from(sorted(PROFILES))
+
+#: Option values: the usual, the edges, and nonsense.
+ARGUMENT_WORDS = ("0", "1", "-1", "2", "100", "nan", "inf", "-inf", "1e309", "0x10", "", "-",
+                  "--", " ", "linux", "freebsd-src", "kernel", "proofs", "stages", "AF_UNIX",
+                  "STAGE", "x.md", "x.html", "x.txt", "127.0.0.1:0", "é", "\udcff", "a\nb",
+                  "z" * 100_000)
 
 
-@st.composite
-def argument_values(draw: Any) -> str:
-    """A value for an option: the usual, the edges, and nonsense."""
-    return str(draw(st.one_of(
-        st.sampled_from(("0", "1", "-1", "2", "100", "nan", "inf", "-inf", "1e309", "0x10", "",
-                         "-", "--", " ", "linux", "freebsd-src", "kernel", "proofs", "stages",
-                         "AF_UNIX", "STAGE", "x.md", "x.html", "x.txt", "127.0.0.1:0", "é",
-                         "\udcff", "a\nb")),
-        st.integers(-(2**70), 2**70).map(str),
-        digit_strings(),
-        st.text(max_size=20),
-        st.sampled_from(("z" * 100_000,)),
-    )))
+def argument_value(r: random.Random) -> str:
+    kind = r.randrange(4)
+    if kind == 0:
+        return r.choice(ARGUMENT_WORDS)
+    if kind == 1:
+        return str(r.randint(-(2**70), 2**70))
+    if kind == 2:
+        return digit_string(r)
+    return random_text(r, r.randint(0, 20))
