@@ -59,11 +59,14 @@ def results() -> list[ProofResult]:
     return run_all()
 
 
-def test_every_cell_is_as_expected_and_fast(results: list[ProofResult]) -> None:
+def test_every_cell_is_as_expected(results: list[ProofResult]) -> None:
     bad = [(r.property, r.profile, r.status, r.counterexample or r.detail)
            for r in results if not r.ok]
     assert bad == []
     assert len({(r.property, r.profile) for r in results}) == len(results) == 14 * len(ALL)
+
+
+def test_the_proofs_are_fast(results: list[ProofResult]) -> None:
     assert sum(r.seconds for r in results) < 10
 
 
