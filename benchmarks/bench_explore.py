@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from listenspec import explore as ex
-from listenspec.machines import measure
+from listenspec.measure import measure
 from listenspec.models import host
 
 Timers = dict[str, float]

@@ -3,7 +3,7 @@
     python benchmarks/deep_states.py                   # 1,000 runs per profile, seed 0
     python benchmarks/deep_states.py --runs 200 --profile freebsd-src --profile linux
 
-A deep state (listenspec.machines.DEEP_STATES) is one that random calls rarely reach by luck:
+A deep state (listenspec.deepstates.DEEP_STATES) is one that random calls rarely reach by luck:
 a completed queue exactly full, an overflow refused, an accept-filter queue evicting, an
 overflow logged and a later one suppressed by the rate limit, a re-listen below the queue length.
 A run counts once per deep state it reaches. "-" marks a deep state the profile cannot have
@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from listenspec.machines import DEEP_STATES, MachineStats, format_stats, measure
+from listenspec.deepstates import DEEP_STATES
+from listenspec.measure import MachineStats, format_stats, measure
 from listenspec.models.profiles import PROFILES
 
 

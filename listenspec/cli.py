@@ -22,7 +22,7 @@ from pathlib import Path
 from . import __version__
 from .errors import ECHO_LIMIT, ListenspecError, cut
 from .models.profiles import PROFILES, get
-from .results import Result
+from .results import Result, render
 from .script import Script, parse
 
 EXIT_OK = 0
@@ -71,14 +71,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     script = _read(args.script)
     results: list[Result] = []
     stopped_by: int | None = None  # the signal that stopped the run, if one did
-    if args.kernel:
-        from .kernel import RunInterrupted, kernel_environment, run_on_kernel
+    name = "linux" if args.kernel else args.target
+    if name is not None:
+        from .kernel import RunInterrupted
+        from .targets import target
 
-        print(f"# kernel: {kernel_environment()}", file=sys.stderr)
-        try:
-            results = run_on_kernel(script)
-        except RunInterrupted as e:
-            results, stopped_by = e.results, e.signum
+        with target(name) as stack:
+            print(f"# {'kernel' if name == 'linux' else 'target'}: {stack.describe()}",
+                  file=sys.stderr)
+            try:
+                results = stack.run(script)
+            except RunInterrupted as e:
+                results, stopped_by = e.results, e.signum
     else:
         from .runner import ModelRun
 
@@ -90,21 +94,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             stopped_by = signal.SIGINT
     pairs = list(zip(script.steps, results, strict=False))
     if args.json:
-        rows = [{"line": s.line, "call": s.text, "result": r.render()} for s, r in pairs]
+        rows = [{"line": s.line, "call": s.text, "result": render(r)} for s, r in pairs]
         print(json.dumps(rows, indent=1))
     else:
         for s, r in pairs:
-            print(f"{s.text} = {r.render()}")
+            print(f"{s.text} = {render(r)}")
     if stopped_by is None:
         return EXIT_OK
     sys.stdout.flush()  # the trace so far, then where it stopped
-    name = signal.Signals(stopped_by).name
+    signame = signal.Signals(stopped_by).name
     ran = f"after {len(pairs)} of {len(script.steps)} steps"
     if len(pairs) < len(script.steps):
         at = script.steps[len(pairs)]
-        print(f"{script.file}:{at.line}: stopped by {name} at {at.text}, {ran}", file=sys.stderr)
+        print(f"{script.file}:{at.line}: stopped by {signame} at {at.text}, {ran}",
+              file=sys.stderr)
     else:
-        print(f"{script.file}: stopped by {name} {ran}", file=sys.stderr)
+        print(f"{script.file}: stopped by {signame} {ran}", file=sys.stderr)
     return 128 + stopped_by
 
 
@@ -120,8 +125,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             {
                 "line": v.step.line,
                 "call": v.step.text,
-                "result": v.actual.render(),
-                "expected": v.expected.render(),
+                "result": render(v.actual),
+                "expected": render(v.expected),
                 "ok": v.ok,
                 "skipped": v.skipped,
             }
@@ -135,8 +140,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         print(
             f"{trace.file}:{bad.step.line}:{bad.step.result_col}: {profile.name} expects "
-            f"`{bad.step.text} = {bad.expected.render()}`, the trace has "
-            f"`{bad.actual.render()}`"
+            f"`{bad.step.text} = {render(bad.expected)}`, the trace has "
+            f"`{render(bad.actual)}`"
         )
     return 0 if bad is None else 1
 
@@ -198,7 +203,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("script", help="a .lsn script (- reads standard input)")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--profile", choices=list(PROFILES), metavar="NAME", help=f"one of: {names}")
-    g.add_argument("--kernel", action="store_true", help="run on this machine's kernel")
+    g.add_argument("--kernel", action="store_true", help="run on this machine's kernel "
+                                                         "(the same as --target linux)")
+    g.add_argument("--target", metavar="NAME", help="run on a stack: linux, or exec:CMD for a "
+                                                     "program speaking the executor protocol")
     p.add_argument("--json", action="store_true", help="one object per step")
     p.set_defaults(func=cmd_run)
 
@@ -217,10 +225,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_profiles)
 
-    from . import commands  # further subcommands, each kept in its own module
+    from .commands import register_all  # further subcommands, each kept in its own module
 
-    for register in commands.REGISTER:
-        register(sub)
+    register_all(sub)
     return ap
 
 

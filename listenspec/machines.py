@@ -40,18 +40,15 @@ environment variable LISTENSPEC_COUNTEREXAMPLES; None disables saving).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import time
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from types import EllipsisType
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar, cast
 
-import attrs
-from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
 from hypothesis.stateful import (
@@ -65,93 +62,17 @@ from hypothesis.stateful import (
     rule,
 )
 
-from .explore import CheckedRun, describe, limit_sysctl, save_counterexample
+from .calls import CALLS, KINDS, SOCKOPTS, CallSpec, limit_sysctl
+from .checked import CheckedRun, describe, save_counterexample
+from .deepstates import run_deep_states, step_events
 from .models import rules
 from .models.host import Outcome
 from .models.invariants import check_state
 from .models.profiles import PROFILES, Profile, get
-from .models.state import Host, Listener, Socket
-from .results import Err, NewFd, Ret
-from .script import SOCKOPTS, Call, Const, Name, Null
-
-if TYPE_CHECKING:
-    from .verify import StageResult
-
-# --------------------------------------------------------------------------- deep states
-
-#: deep state -> what it is. Measured per run by benchmarks/deep_states.py.
-DEEP_STATES: dict[str, str] = {
-    "queue-full": "a completed queue exactly full: 0 < qlen == max_completed(qlimit)",
-    "overflow-refused": "a connection refused (reset, dropped) because the queue was full",
-    "accf-evict": "an arrival terminated the oldest connection of an accept-filter queue",
-    "overflow-logged+suppressed": "an overflow logged, and a later one kept quiet by the "
-                                  "rate limit (kern.ipc.sooverinterval)",
-    "relisten-below-qlen": "listen() on a listening socket with a backlog below its qlen",
-}
-
-
-def applicable_deep_states(p: Profile) -> tuple[str, ...]:
-    """The deep states that can exist under p (no accept filters, no log: those cannot)."""
-    out = ["queue-full", "overflow-refused"]
-    if p.accept_filters:
-        out.append("accf-evict")
-    if p.overflow_log:
-        out.append("overflow-logged+suppressed")
-    out.append("relisten-below-qlen")
-    return tuple(out)
-
-
-def _listeners(h: Host) -> dict[int, Listener]:
-    return {sid: s.listener for sid, s in h.socks.items() if s.listener is not None}
-
-
-def step_events(p: Profile, before: Host, call: str, args: tuple[Any, ...],
-                out: Outcome) -> set[str]:
-    """What one step reached: deep states, and the log events `run_deep_states` combines.
-
-    Observed from the states, not re-derived: an overflow is a listener whose overflow count
-    (or last-logged time) moved; an eviction is a queued connection that vanished.
-    """
-    ev: set[str] = set()
-    after = out.state
-    la = _listeners(after)
-    for lst in la.values():
-        if lst.comp and len(lst.comp) == rules.max_completed(p, lst.qlimit):
-            ev.add("queue-full")
-    if out.refused or call not in ("connect", "listen"):
-        return ev
-    lb = _listeners(before)
-    if call == "listen":
-        old = lb.get(before.fds.get(args[0], -1))
-        new = la.get(before.fds.get(args[0], -1))
-        if old is not None and new is not None and new.qlimit < len(old.comp):
-            ev.add("relisten-below-qlen")
-        return ev
-    for sid, old in lb.items():
-        new = la.get(sid)
-        if new is None:
-            continue
-        if (new.overcount, new.lastover) != (old.overcount, old.lastover):
-            if isinstance(out.result, Err):
-                ev.add("overflow-refused")
-            if len(after.log) > len(before.log):
-                ev.add("overflow-logged")
-            elif old.lastover is not None and new.lastover == old.lastover:
-                ev.add("overflow-suppressed")
-        if old.incomp:
-            kept = {e.conn for e in (*new.incomp, *new.comp)}
-            if any(e.conn not in kept for e in old.incomp):
-                ev.add("accf-evict")
-    return ev
-
-
-def run_deep_states(events: set[str]) -> set[str]:
-    """The deep states (DEEP_STATES keys) one run reached, from all its step events."""
-    out = events & set(DEEP_STATES)
-    if {"overflow-logged", "overflow-suppressed"} <= events:
-        out.add("overflow-logged+suppressed")
-    return out
-
+from .models.state import Socket
+from .models.values import Err, NewFd, Ret
+from .script import Call, Const, Name, Null
+from .strategies import draw_call
 
 # --------------------------------------------------------------------------- the machine
 
@@ -515,8 +436,37 @@ def machine_for(profile: str | Profile, *,
         "counterexample_dir": None if counterexample_dir is None else Path(counterexample_dir),
         "observers": [],
         "__module__": __name__,
+        **{f"call_{c.name}": _generic_rule(c) for c in CALLS if c.name not in HAND_RULES},
     })
     return settings(**{**DEFAULT_SETTINGS, **settings_kwargs})(cls)
+
+
+#: the calls ListenMachine has hand-written rules for; every other declared call (calls.CALLS)
+#: gets a generic rule from its declaration (strategies.draw_call)
+HAND_RULES = frozenset({"socket", "open", "bind", "listen", "connect", "syn", "accept", "send",
+                        "close", "setsockopt", "getsockopt", "sysctl", "netstat", "sleep",
+                        "syslog", "counter"})
+
+
+def _generic_rule(c: CallSpec) -> Any:
+    needs_fd = any(KINDS[prm.kind].syntax == "desc" for form in c.forms for prm in form)
+
+    def run(self: ListenMachine, data: st.DataObject) -> Any:
+        names = sorted(self.run.model.names)
+        call = draw_call(data.draw, c, self.profile, names)
+        if call is None:
+            return multiple()
+        bind = self.run.fresh("g") if c.new_fd else None
+        out = self.call(c.name, *call.args, bind=bind)
+        if bind is None:
+            return multiple()
+        return bind if isinstance(out.result, NewFd) else multiple()
+
+    run.__name__ = f"call_{c.name}"
+    ruled = rule(target=ListenMachine.sockets, data=st.data())(run)
+    if needs_fd:
+        return precondition(lambda self: bool(self.run.model.names))(ruled)
+    return ruled
 
 
 def all_machines(**kwargs: Any) -> dict[str, type[ListenMachine]]:
@@ -541,164 +491,3 @@ def run_machine(profile: str | Profile, *, examples: int = 100, steps: int = 40,
     if seed_value is not None:
         test = seed(seed_value)(test)
     test()
-
-
-# --------------------------------------------------------------------------- measuring
-
-
-@attrs.frozen
-class MachineStats:
-    """How a batch of runs went: steps, time, and how many runs reached each deep state."""
-
-    profile: str
-    runs: int
-    steps: int
-    seconds: float
-    reached: dict[str, int]  # deep state -> runs that reached it
-    applicable: tuple[str, ...]
-    violations: dict[str, int] = attrs.field(factory=dict)  # invariant -> runs breaking it
-
-    @property
-    def steps_per_second(self) -> float:
-        return self.steps / self.seconds if self.seconds > 0 else 0.0
-
-    def share(self, state: str) -> float:
-        """Fraction of runs that reached `state` (0..1)."""
-        return self.reached.get(state, 0) / self.runs if self.runs else 0.0
-
-
-def measure(profile: str | Profile, runs: int = 1000, steps: int = 40,
-            seed_value: int | None = 0) -> MachineStats:
-    """Run the machine `runs` times (generation only, no shrinking) and count deep states.
-
-    A broken invariant does not stop the measurement: it is counted in `violations`.
-    Hypothesis may run a few more examples than asked; only the first `runs` count.
-    """
-    p = get(profile) if isinstance(profile, str) else profile
-    reached: dict[str, int] = dict.fromkeys(applicable_deep_states(p), 0)
-    violations: dict[str, int] = {}
-    totals = {"runs": 0, "steps": 0}
-
-    def observe(states: set[str], machine: ListenMachine) -> None:
-        if totals["runs"] >= runs:
-            return
-        totals["runs"] += 1
-        totals["steps"] += len(machine.run.steps)
-        for s in states:
-            if s in reached:
-                reached[s] += 1
-        for name in set(machine.violations):
-            violations[name] = violations.get(name, 0) + 1
-
-    t0 = time.perf_counter()
-    run_machine(p, examples=runs, steps=steps, seed_value=seed_value, observe=observe,
-                raise_on_violation=False, phases=(Phase.generate,))
-    return MachineStats(p.name, totals["runs"], totals["steps"], time.perf_counter() - t0,
-                        reached, applicable_deep_states(p), violations)
-
-
-def format_stats(stats: list[MachineStats]) -> str:
-    """A table: profile x deep state, the share of runs reaching it ('-': cannot exist)."""
-    cols = list(DEEP_STATES)
-    widths = [max(len(c), 6) for c in cols]
-    head = f"{'profile':<12} {'runs':>5} {'steps/s':>8}  " + "  ".join(
-        c.rjust(w) for c, w in zip(cols, widths, strict=True))
-    lines = [head, "-" * len(head)]
-    for s in stats:
-        cells = [(f"{100 * s.share(c):.1f}%" if c in s.applicable else "-").rjust(w)
-                 for c, w in zip(cols, widths, strict=True)]
-        lines.append(f"{s.profile:<12} {s.runs:>5} {s.steps_per_second:>8,.0f}  "
-                     + "  ".join(cells))
-    for s in stats:
-        for name, n in s.violations.items():
-            lines.append(f"  {s.profile}: {n} run(s) broke {name}")
-    return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------- CLI and verify
-
-
-def _cmd(args: argparse.Namespace) -> int:
-    if args.examples < 1 or args.steps < 1:
-        from .errors import ListenspecError
-
-        raise ListenspecError("--examples and --steps must be at least 1")
-    names = args.profile or list(PROFILES)
-    failed = False
-    for name in names:
-        t0 = time.perf_counter()
-        stats: list[MachineStats] = []
-        try:
-            if args.deep:
-                stats.append(measure(name, args.examples, args.steps, args.seed))
-            else:
-                run_machine(name, examples=args.examples, steps=args.steps,
-                            seed_value=args.seed, counterexample_dir=args.save_dir)
-        except InvariantBroken as e:
-            failed = True
-            print(f"{name}: FAILED\n{e}", file=sys.stderr)
-            continue
-        print(f"{name}: ok ({args.examples} runs of up to {args.steps} steps, "
-              f"{time.perf_counter() - t0:.1f} s)")
-        if stats:
-            print(format_stats(stats))
-    return 1 if failed else 0
-
-
-def register(sub: Any) -> None:
-    """Add `listenspec machines` to an argparse subparsers object."""
-    p = sub.add_parser("machines", help="run the Hypothesis stateful machines over the model")
-    p.add_argument("--profile", action="append", choices=list(PROFILES), metavar="NAME",
-                   help="only this profile (repeatable; default: all)")
-    p.add_argument("--examples", type=int, default=100, help="runs per profile (default 100)")
-    p.add_argument("--steps", type=int, default=40, help="steps per run (default 40)")
-    p.add_argument("--seed", type=int, default=None, help="a fixed seed, for reproducible runs")
-    p.add_argument("--save-dir", default="counterexamples", metavar="DIR",
-                   help="where a shrunk counterexample is saved (default ./counterexamples)")
-    p.add_argument("--deep", action="store_true",
-                   help="also print how often each deep state was reached")
-    p.set_defaults(func=_cmd)
-
-
-#: seconds per profile `listenspec verify` spends generating machine runs (quick, full)
-VERIFY_BUDGET = {True: 0.6, False: 3.5}  # leaves room to shrink one failure
-
-
-def verify_stage(quick: bool) -> StageResult:
-    """The `listenspec verify` stage: every profile's machine, in batches, for a time budget."""
-    from .verify import StageResult
-
-    lines: list[str] = []
-    figures: dict[str, object] = {}
-    ok = True
-    for name in PROFILES:
-        budget = VERIFY_BUDGET[quick]
-        t0 = time.perf_counter()
-        runs = steps = 0
-        batch = 0
-        error = ""
-
-        def observe(_: set[str], machine: ListenMachine) -> None:
-            nonlocal runs, steps
-            runs += 1
-            steps += len(machine.run.steps)
-
-        # Batches of 10 runs with successive seeds until the budget is spent: reproducible
-        # (the seed is printed on a failure) and bounded in time.
-        while time.perf_counter() - t0 < budget:
-            try:
-                run_machine(name, examples=10, steps=30, seed_value=batch, observe=observe,
-                            counterexample_dir=None)
-            except InvariantBroken as e:
-                error = f"seed {batch}: {e}"
-                break
-            batch += 1
-        seconds = time.perf_counter() - t0
-        ok = ok and not error
-        rate = steps / seconds if seconds else 0.0
-        lines.append(f"  {name:<12} {runs:>4} runs  {steps:>6} steps  {rate:>6,.0f} steps/s  "
-                     f"{'ok' if not error else 'FAILED'}")
-        lines.extend("    " + line for line in error.splitlines())
-        figures[name] = {"runs": runs, "steps": steps, "seconds": round(seconds, 2),
-                         "steps_per_second": round(rate, 1), "ok": not error}
-    return StageResult("machines", ok, tuple(lines), figures)

@@ -40,9 +40,7 @@ def render(param: str, value: Any, p: Profile) -> str:
 
 def derived_rows(p: Profile) -> dict[str, str]:
     """Rows computed from the rules: what a reader most wants to compare."""
-    limit = p.sysctl_default("limit")
-    limit = limit if limit is not None else p.fixed_limit
-    assert limit is not None
+    limit = p.default("limit")
     examples = ", ".join(
         f"{q}→{rules.max_completed(p, q)}" for q in (0, 1, 2, 5, 128) if q <= limit
     )

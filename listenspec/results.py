@@ -1,96 +1,25 @@
-"""Results of calls, as values, and their spelling in a trace (SCRIPT_FORMAT.md, "Results").
+"""Results of calls as a trace spells them (SCRIPT_FORMAT.md, "Results"): `render` writes a
+value, `parse_result` reads one back, `matches` compares an expected result with an actual one.
 
-Log lines may hold `<...>` placeholders for what no model can know (a kernel pointer, an
-ephemeral port); `matches` treats each placeholder as a wildcard for a run of non-space-ish text.
+The values themselves are the model's (listenspec.models.values); `Unsupported` is the one
+result only an executor gives. Log lines may hold `<...>` placeholders for what no model can know
+(a kernel pointer, an ephemeral port); `matches` treats each placeholder as a wildcard for a run
+of text.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Protocol
 
 import attrs
 
-from .errors import ListenspecError, cut
-from .literals import INT_MAX, RESULT_MAX, RESULT_MIN, bounded_int
+from .errors import cut
+from .literals import INT_MAX, RESULT_MAX, RESULT_MIN, ErrLike, bounded_int, quote, tokenize_strings
+from .models.rules import POLL_FLAGS
+from .models.values import Err, ErrName, Events, Lines, NewFd, Queue, Ret, Str, Value
 
-
-class _ErrFactory(Protocol):
-    def __call__(self, message: str, col: int, /) -> ListenspecError: ...
-
-
-@attrs.frozen
-class Ret:
-    """The call returned this integer (`0`, `5`, `-3`)."""
-
-    value: int
-
-    def render(self) -> str:
-        return str(self.value)
-
-
-@attrs.frozen
-class NewFd:
-    """The call returned a new descriptor; numbers differ between executors."""
-
-    def render(self) -> str:
-        return "fd"
-
-
-@attrs.frozen
-class Err:
-    """The call failed with this errno name (`-1 EINVAL`)."""
-
-    errno: str
-
-    def render(self) -> str:
-        return f"-1 {self.errno}"
-
-
-@attrs.frozen
-class Queue:
-    """netstat -L's qlen/incqlen/maxqlen."""
-
-    qlen: int
-    incqlen: int
-    maxqlen: int
-
-    def render(self) -> str:
-        return f"{self.qlen}/{self.incqlen}/{self.maxqlen}"
-
-
-@attrs.frozen
-class Str:
-    """A string result (getsockopt SO_ACCEPTFILTER)."""
-
-    value: str
-
-    def render(self) -> str:
-        from .script import quote
-
-        return quote(self.value)
-
-
-@attrs.frozen
-class ErrName:
-    """getsockopt(SO_ERROR): a pending error by name (no error is Ret(0))."""
-
-    errno: str
-
-    def render(self) -> str:
-        return self.errno
-
-
-@attrs.frozen
-class Lines:
-    """syslog(): the kernel log lines since the previous syslog(), oldest first."""
-
-    lines: tuple[str, ...]
-
-    def render(self) -> str:
-        from .script import quote
-
-        return "[" + ", ".join(quote(s) for s in self.lines) + "]"
+__all__ = ["Err", "ErrName", "Events", "Lines", "NewFd", "Queue", "Result", "Ret", "Str",
+           "Unsupported", "Value", "matches", "parse_result", "render"]
 
 
 @attrs.frozen
@@ -99,25 +28,40 @@ class Unsupported:
 
     reason: str
 
-    def render(self) -> str:
-        from .script import quote
 
-        return f"unsupported({quote(self.reason)})"
+Result = Value | Unsupported
 
 
-Result = Ret | NewFd | Err | Queue | Str | ErrName | Lines | Unsupported
+def render(r: Result) -> str:
+    """The RESULT text of a trace line for this result."""
+    if isinstance(r, Ret):
+        return str(r.value)
+    if isinstance(r, NewFd):
+        return "fd"
+    if isinstance(r, Err):
+        return f"-1 {r.errno}"
+    if isinstance(r, Queue):
+        return f"{r.qlen}/{r.incqlen}/{r.maxqlen}"
+    if isinstance(r, Str):
+        return quote(r.value)
+    if isinstance(r, ErrName):
+        return r.errno
+    if isinstance(r, Lines):
+        return "[" + ", ".join(quote(line) for line in r.lines) + "]"
+    if isinstance(r, Events):
+        return "|".join(r.flags)
+    return f"unsupported({quote(r.reason)})"
 
 _ERRNO_RE = re.compile(r"E[A-Z0-9]+\Z")
+_EVENTS_RE = re.compile(r"POLL[A-Z]+(?:\|POLL[A-Z]+)*")
 _PLACEHOLDER_RE = re.compile(r"<[a-z_]+>")
 _INT_RE = re.compile(r"-?[0-9]+")
 _ERR_RE = re.compile(r"-1 +(\S+)")
 _QUEUE_RE = re.compile(r"([0-9]+)/([0-9]+)/([0-9]+)")
 
 
-def parse_result(text: str, err: _ErrFactory) -> Result:
+def parse_result(text: str, err: ErrLike) -> Result:
     """Parse the RESULT part of a trace line; `err(msg, col)` positions errors (1-based)."""
-    from .script import tokenize_strings
-
     t = text.strip(" \t")
     if t == "fd":
         return NewFd()
@@ -142,6 +86,10 @@ def parse_result(text: str, err: _ErrFactory) -> Result:
                           m.start(i) + 1)
             fields.append(value)
         return Queue(*fields)
+    if _EVENTS_RE.fullmatch(t):
+        known = {f: i for i, f in enumerate(POLL_FLAGS)}  # any order: listed as the model does
+        flags = sorted(set(t.split("|")), key=lambda f: (known.get(f, len(known)), f))
+        return Events(tuple(flags))
     if _ERRNO_RE.match(t):
         return ErrName(t)
     if t.startswith('"'):

@@ -9,17 +9,18 @@ All semantics live in listenspec.models.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import attrs
 
+from .calls import KINDS, spec
+from .literals import to_bytes
 from .models import host
 from .models.host import Outcome, Target
 from .models.profiles import Profile
-from .models.state import FILE, Host
+from .models.state import FILE, Host, Socket
 from .results import Result
-from .script import Call, Const, Name, Null, Script, Step, to_bytes
+from .script import Call, Const, Name, Null, Script, Step
 
 NOT_OPEN = -1  # a descriptor number no state ever holds
 
@@ -80,54 +81,73 @@ class ModelRun:
             return Target(None, None, None, "EBADF")
         if sid == FILE:
             return Target(None, None, None, "ENOTSOCK")
-        sock = self.state.socks[sid]
-        return Target(sock.addr, sock.domain, sock.type)
+        return _target_of(self.state.socks[sid])
 
     def _refresh(self, b: Binding) -> None:
         # A NAME stands for the last address its socket had: one the socket gives up (a
         # refused or reset connect on Linux) is still where connect()/syn() would aim.
         sock = self.state.socks.get(b.sid) if b.sid is not None else None
         if sock is not None:
-            addr = sock.addr if sock.addr is not None else b.target.addr
-            b.target = Target(addr, sock.domain, sock.type)
+            b.target = _target_of(sock) if sock.addr is not None else attrs.evolve(
+                b.target, domain=sock.domain, type=sock.type)
 
     def arguments(self, call: Call) -> tuple[Any, ...]:
-        a = call.args
-        n = call.name
-        if n == "socket":
-            return (_const(a[0]), _const(a[1]))
-        if n in ("bind", "accept", "close", "netstat"):
-            return (self._fd(a[0]),)
-        if n == "listen":
-            return (self._fd(a[0]), a[1])
-        if n == "connect":
-            return (self._fd(a[0]), self._target(a[1]))
-        if n == "syn":
-            return (self._target(a[0]),)
-        if n == "send":
-            assert isinstance(a[1], str)
-            return (self._fd(a[0]), to_bytes(a[1]))
-        if n == "setsockopt":
-            value = None if isinstance(a[2], Null) else a[2]
-            return (self._fd(a[0]), _const(a[1]), value)
-        if n == "getsockopt":
-            return (self._fd(a[0]), _const(a[1]))
-        if n == "sysctl":
-            return (a[0], a[1] if len(a) > 1 else None)
-        if n == "sleep":
-            assert isinstance(a[0], Decimal)
-            return (a[0],)
-        if n == "counter":
-            return (a[0],)
-        return ()  # open, syslog
+        """The model's arguments for a script call, by the kinds calls.py declares: one per
+        parameter of the call's longest form (None where a shorter form leaves it out)."""
+        params = spec(call.name).params
+        args = call.args
+        return tuple(self.convert(KINDS[prm.kind].model, args[i]) if i < len(args) else None
+                     for i, prm in enumerate(params))
+
+    def convert(self, form: str, arg: Any) -> Any:
+        """One script argument as the model takes it (calls.ModelForm)."""
+        if form == "fd":
+            return self._fd(arg)
+        if form == "target":
+            return self._target(arg)
+        if form == "name":
+            return _const(arg)
+        if form == "bytes":
+            assert isinstance(arg, str)
+            return to_bytes(arg)
+        if form == "optval":
+            if isinstance(arg, Null):
+                return None
+            return to_bytes(arg) if isinstance(arg, str) else arg
+        return arg  # int, decimal, str: as written
 
     # -- stepping
     def step(self, step: Step) -> Executed:
+        """Perform one step (where the system may answer several ways: the first way)."""
+        return self._take(step, self._outcome(step))
+
+    def branches(self, step: Step) -> list[tuple[Executed, ModelRun]]:
+        """Every way the system may answer this step, each with the run it leads to (the first
+        is what `step` takes). A checker follows all of them."""
+        outcome = self._outcome(step)
+        if not outcome.alternatives:
+            return [(self._take(step, outcome), self)]
+        out = []
+        for o in outcome.outcomes:
+            fork = self.fork()
+            out.append((fork._take(step, o), fork))
+        return out
+
+    def fork(self) -> ModelRun:
+        """An independent copy of this run (the state is immutable; the names are copied)."""
+        twin = ModelRun(self.profile, self.state)
+        twin.names = {k: attrs.evolve(b) for k, b in self.names.items()}
+        return twin
+
+    def _outcome(self, step: Step) -> Outcome:
         call = step.call
         for arg in call.args:  # remember addresses before the call can close a socket
             if isinstance(arg, Name):
                 self._refresh(self.names[arg.name])
-        outcome = host.apply(self.profile, self.state, call.name, *self.arguments(call))
+        return host.apply(self.profile, self.state, call.name, *self.arguments(call))
+
+    def _take(self, step: Step, outcome: Outcome) -> Executed:
+        call = step.call
         self.state = outcome.state
         if step.bind is not None:
             sid = self.state.fds.get(outcome.fd) if outcome.fd is not None else None
@@ -157,3 +177,8 @@ def _const(arg: Any) -> str:
 def run_model(script: Script, profile: Profile) -> list[Traced]:
     run = ModelRun(profile)
     return [Traced(e.step, e.result) for e in map(run.step, script.steps)]
+
+
+def _target_of(sock: Socket) -> Target:
+    return Target(sock.addr, sock.domain, sock.type,
+                  short=sock.domain == "AF_UNIX" and sock.addr is not None and sock.wildcard)

@@ -10,62 +10,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
-from typing import Literal, NamedTuple, Protocol
+from typing import NamedTuple
 
 import attrs
 
+from .calls import BY_NAME, KINDS, Kind
 from .errors import ListenspecError, cut
 from .literals import INT_MAX as INT_MAX  # re-exported: the C int range is part of the format
 from .literals import INT_MIN as INT_MIN
-from .literals import bounded_int
+from .literals import bounded_int, quote, unescape
 from .results import Result, parse_result
-
-DOMAINS = ("AF_INET", "AF_INET6", "AF_UNIX")
-TYPES = ("SOCK_STREAM", "SOCK_SEQPACKET", "SOCK_DGRAM")
-SOCKOPTS = (
-    "SO_ACCEPTCONN",
-    "SO_ACCEPTFILTER",
-    "SO_LISTENQLIMIT",
-    "SO_LISTENQLEN",
-    "SO_LISTENINCQLEN",
-    "SO_ERROR",
-    "TCP_DEFER_ACCEPT",
-)
-CONSTANTS = frozenset(DOMAINS + TYPES + SOCKOPTS)
-
-# Argument kinds of the call table.
-#   desc: a NAME or a non-negative int literal;  int: a C int;  num: a non-negative decimal;
-#   str: a string literal;  domain/type/opt: a symbolic constant of that group;
-#   optval: an int, a string or NULL.
-ArgKind = Literal["desc", "int", "num", "str", "domain", "type", "opt", "optval"]
-
-#: call name -> accepted argument lists (the first that has the right arity is used).
-CALLS: dict[str, tuple[tuple[ArgKind, ...], ...]] = {
-    "socket": (("domain", "type"),),
-    "bind": (("desc",),),
-    "listen": (("desc", "int"),),
-    "connect": (("desc", "desc"),),
-    "syn": (("desc",),),
-    "accept": (("desc",),),
-    "send": (("desc", "str"),),
-    "close": (("desc",),),
-    "open": ((),),
-    "setsockopt": (("desc", "opt", "optval"),),
-    "getsockopt": (("desc", "opt"),),
-    "sysctl": (("str",), ("str", "int")),
-    "netstat": (("desc",),),
-    "sleep": (("num",),),
-    "syslog": ((),),
-    "counter": (("str",),),
-}
 
 #: The longest argument list of any call, and a bound on the tokens of a call far above it
 #: (NAME = CALL ( ARG , ... )), so that a line of a million commas is not read to its end.
-MAX_ARGS = max(len(shape) for shapes in CALLS.values() for shape in shapes)
+MAX_ARGS = max(len(form) for decl in BY_NAME.values() for form in decl.forms)
 MAX_TOKENS = 1000
-
-#: calls whose result is a new descriptor, so only these may be bound to a NAME.
-DESCRIPTOR_CALLS = frozenset({"socket", "accept", "open"})
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
 #: The only white space between tokens (str.strip() would also take U+2028, \x0c, \x85...).
@@ -137,38 +96,6 @@ class Tok(NamedTuple):  # a tuple: made for every token of every line, so cheap 
     col: int  # 1-based
 
 
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", '"': '"', "0": "\0"}
-#: A string literal stands for bytes: its text as UTF-8, and each `\xHH` as the byte HH. As a
-#: str, a byte 0x80-0xFF that is not text is held as the lone surrogate U+DC80-U+DCFF (Python's
-#: "surrogateescape" convention), so that "é" (U+00E9, two bytes) and "\xe9" (one byte) differ.
-_BYTE_BASE = 0xDC00
-
-
-def unescape(body: str, err: _ErrLike) -> str:
-    """Decode the C escapes of a string literal's body (without quotes); see _BYTE_BASE."""
-    if "\\" not in body:
-        return body
-    out: list[str] = []
-    i = 0
-    while i < len(body):
-        ch = body[i]
-        if ch != "\\":
-            out.append(ch)
-            i += 1
-            continue
-        nxt = body[i + 1] if i + 1 < len(body) else ""
-        if nxt in _ESCAPES:
-            out.append(_ESCAPES[nxt])
-            i += 2
-        elif nxt == "x" and re.fullmatch(r"[0-9A-Fa-f]{2}", body[i + 2 : i + 4]):
-            byte = int(body[i + 2 : i + 4], 16)
-            out.append(chr(byte if byte < 0x80 else _BYTE_BASE + byte))
-            i += 4
-        else:
-            raise err(f"unknown escape '\\{nxt}' in string", i + 1)
-    return "".join(out)
-
-
 class ErrorAt:
     """Makes ListenspecErrors for one line; `col` is relative to a base column."""
 
@@ -226,8 +153,9 @@ def split_comment(raw: str) -> str:
 # --------------------------------------------------------------------------- parser
 
 
-def _convert_arg(tok: Tok, kind: ArgKind, err: ErrorAt, bound: set[str]) -> Arg:
-    if kind == "desc":
+def _convert_arg(tok: Tok, kind: Kind, err: ErrorAt, bound: set[str]) -> Arg:
+    syntax = kind.syntax
+    if syntax == "desc":
         if tok.kind == "num":
             if "." in tok.text or tok.text.startswith("-"):
                 raise err("a raw descriptor is a non-negative integer", tok.col)
@@ -239,23 +167,23 @@ def _convert_arg(tok: Tok, kind: ArgKind, err: ErrorAt, bound: set[str]) -> Arg:
                 raise err(f"name '{cut(tok.text)}' is not bound", tok.col)
             return Name(tok.text)
         raise err("expected a descriptor (a NAME or an integer)", tok.col)
-    if kind == "int":
+    if syntax == "int":
         if tok.kind != "num" or "." in tok.text:
             raise err("expected an integer", tok.col)
         return _c_int(tok, err)
-    if kind == "num":
+    if syntax == "num":
         if tok.kind != "num" or tok.text.startswith("-"):
             raise err("expected a non-negative number of seconds", tok.col)
         try:
             return Decimal(tok.text)
         except InvalidOperation:  # pragma: no cover - the token regex admits only numbers
             raise err("expected a number", tok.col) from None
-    if kind == "str":
+    if syntax == "str":
         if tok.kind != "str":
             raise err("expected a string literal", tok.col)
         return unescape(tok.text[1:-1], ErrorAt(err.file, err.line, err.base + tok.col))
-    if kind in ("domain", "type", "opt"):
-        group = {"domain": DOMAINS, "type": TYPES, "opt": SOCKOPTS}[kind]
+    if syntax == "const":
+        group = kind.group
         if tok.kind != "ident" or tok.text not in group:
             raise err(f"expected one of {', '.join(group)}", tok.col)
         return Const(tok.text)
@@ -292,7 +220,8 @@ def _parse_call(
     head = toks[i]
     if head.kind != "ident":
         raise err(f"expected a call, got {cut(head.text)!r}", head.col)
-    if head.text not in CALLS:
+    decl = BY_NAME.get(head.text)  # the call's declaration (calls.py) gives its shapes
+    if decl is None:
         raise err(f"unknown call '{cut(head.text)}'", head.col)
     i += 1
     if i >= len(toks) or toks[i].text != "(":
@@ -317,13 +246,13 @@ def _parse_call(
             raise err("expected ',' between arguments", tok.col)
         arg_toks.append(tok)
         i += 1
-    shapes = CALLS[head.text]
+    shapes = [tuple(KINDS[prm.kind] for prm in form) for form in decl.forms]
     shape = next((s for s in shapes if len(s) == len(arg_toks)), None)
     if shape is None:
         counts = " or ".join(str(len(s)) for s in shapes)
         raise err(f"{head.text} takes {counts} argument(s), not {len(arg_toks)}", head.col)
     args = tuple(_convert_arg(t, k, err, bound) for t, k in zip(arg_toks, shape, strict=True))
-    if target is not None and head.text not in DESCRIPTOR_CALLS:
+    if target is not None and not decl.new_fd:
         raise err(f"{head.text}() does not return a descriptor, so it cannot be bound to a NAME",
                   toks[0].col)
     return Call(head.text, args), target, i
@@ -334,43 +263,9 @@ def parse(text: str, file: str = "<script>", *, trace: bool = False) -> Script:
     steps: list[Step] = []
     bound: set[str] = set()
     for lineno, raw in enumerate(split_lines(text), start=1):
-        body = split_comment(raw)
-        if not body.strip(_WS):
-            continue
-        err = ErrorAt(file, lineno)
-        toks, rest_at = tokenize(body, err)
-        end_col = len(body.rstrip(_WS)) + 1
-        call, target, after = _parse_call(toks, err, bound, end_col)
-        call_end = toks[after - 1].col  # column of ')'
-        expected: Result | None = None
-        result_col = 0
-        rest = body[rest_at:]
-        if rest.strip(_WS):
-            eq = rest_at + len(rest) - len(rest.lstrip(_WS)) + 1  # 1-based column
-            if body[eq - 1] != "=":
-                raise err(f"unexpected {body[eq - 1]!r} after the call", eq)
-            if not trace:
-                raise err("a script line carries no result (is this a trace?)", eq)
-            after_eq = body[eq:]
-            result_text = after_eq.strip(_WS)
-            if not result_text:
-                raise err("expected a result after '='", end_col)
-            result_col = eq + 1 + len(after_eq) - len(after_eq.lstrip(_WS))
-            expected = parse_result(result_text, ErrorAt(file, lineno, result_col - 1))
-        elif trace:
-            raise err("a trace line needs ' = RESULT' after the call", call_end + 1)
-        if target is not None:
-            bound.add(target)
-        steps.append(
-            Step(
-                line=lineno,
-                text=body[: call_end].strip(_WS),
-                call=call,
-                bind=target,
-                expected=expected,
-                result_col=result_col,
-            )
-        )
+        step = parse_line(raw, lineno, bound, file, trace=trace)
+        if step is not None:
+            steps.append(step)
     return Script(file, tuple(steps))
 
 
@@ -380,6 +275,49 @@ def split_lines(text: str) -> list[str]:
     Not str.splitlines(), which also ends lines at U+2028, \\x0b, \\x0c, \\x1c-\\x1e, \\x85...
     """
     return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def parse_line(
+    raw: str, lineno: int, bound: set[str], file: str = "<script>", *, trace: bool = False
+) -> Step | None:
+    """One line of a script (None for a blank or comment line), given the NAMEs bound so far;
+    a NAME the line binds is added to `bound`. Executors that receive a script one line at a
+    time (the executor protocol) parse with this."""
+    body = split_comment(raw)
+    if not body.strip(_WS):
+        return None
+    err = ErrorAt(file, lineno)
+    toks, rest_at = tokenize(body, err)
+    end_col = len(body.rstrip(_WS)) + 1
+    call, target, after = _parse_call(toks, err, bound, end_col)
+    call_end = toks[after - 1].col  # column of ')'
+    expected: Result | None = None
+    result_col = 0
+    rest = body[rest_at:]
+    if rest.strip(_WS):
+        eq = rest_at + len(rest) - len(rest.lstrip(_WS)) + 1  # 1-based column
+        if body[eq - 1] != "=":
+            raise err(f"unexpected {body[eq - 1]!r} after the call", eq)
+        if not trace:
+            raise err("a script line carries no result (is this a trace?)", eq)
+        after_eq = body[eq:]
+        result_text = after_eq.strip(_WS)
+        if not result_text:
+            raise err("expected a result after '='", end_col)
+        result_col = eq + 1 + len(after_eq) - len(after_eq.lstrip(_WS))
+        expected = parse_result(result_text, ErrorAt(file, lineno, result_col - 1))
+    elif trace:
+        raise err("a trace line needs ' = RESULT' after the call", call_end + 1)
+    if target is not None:
+        bound.add(target)
+    return Step(
+        line=lineno,
+        text=body[: call_end].strip(_WS),
+        call=call,
+        bind=target,
+        expected=expected,
+        result_col=result_col,
+    )
 
 
 def iter_names(call: Call) -> Iterator[str]:
@@ -403,83 +341,3 @@ def format_arg(arg: Arg) -> str:
 def format_call(call: Call, bind: str | None = None) -> str:
     text = f"{call.name}({', '.join(format_arg(a) for a in call.args)})"
     return f"{bind} = {text}" if bind else text
-
-
-def quote(s: str) -> str:
-    """A C string literal for s, escaping what the parser unescapes."""
-    out = ['"']
-    for ch in s:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        elif 0xD800 <= ord(ch) <= 0xDFFF:  # a byte that is not text (or a lone surrogate)
-            out.extend(f"\\x{b:02x}" for b in to_bytes(ch))
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-_STRING_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"')
-
-
-def tokenize_strings(
-    text: str, err: _ErrLike, *, base: int = 0, separator: str | None = None
-) -> list[tuple[str, int]]:
-    """String literals in `text`, separated by `separator` (or just one); (value, end) each."""
-    out: list[tuple[str, int]] = []
-    pos = 0
-    while True:
-        while pos < len(text) and text[pos] in " \t":
-            pos += 1
-        if pos >= len(text):
-            if out and separator:
-                raise err("expected a string after ','", base + pos + 1)
-            break
-        m = _STRING_RE.match(text, pos)
-        if m is None:
-            what = "unterminated string" if text[pos] == '"' else "expected a string literal"
-            raise err(what, base + pos + 1)
-        out.append((_unescape_at(m.group()[1:-1], err, base + pos + 1), m.end()))
-        pos = m.end()
-        while pos < len(text) and text[pos] in " \t":
-            pos += 1
-        if pos >= len(text):
-            break
-        if separator is None or text[pos] != separator:
-            raise err(f"unexpected {text[pos]!r} after a string", base + pos + 1)
-        pos += 1
-    return out
-
-
-class _ErrLike(Protocol):
-    def __call__(self, message: str, col: int, /) -> ListenspecError: ...
-
-
-def _unescape_at(body: str, err: _ErrLike, col: int) -> str:
-    def shifted(message: str, at: int) -> ListenspecError:
-        return err(message, col + at)
-
-    return unescape(body, shifted)
-
-
-def to_bytes(s: str) -> bytes:
-    """The bytes a string literal stands for: \\xHH escapes are bytes, other text is UTF-8.
-
-    ("é" is two bytes, "\\xe9" one; see _BYTE_BASE.) Any other lone surrogate, which no parsed
-    file holds, is encoded as it stands rather than raising.
-    """
-    try:
-        return s.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return b"".join(
-            c.encode("utf-8", "surrogateescape" if 0xDC80 <= ord(c) <= 0xDCFF else "surrogatepass")
-            for c in s
-        )

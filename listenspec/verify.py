@@ -1,21 +1,22 @@
 """`listenspec verify`: the main job. Every example under every profile it applies to, shown as
 a table of clauses x profiles, then each further stage (proofs, exploration, machines,
-conformance) that has registered itself in STAGES.
+conformance) of the table in `stages()`.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from typing import TextIO
 
 import attrs
 
 from .checker import check
 from .models.profiles import PROFILES
+from .results import render
 from .spec.clauses import CLAUSES
 from .spec.examples import Example, all_examples
+from .stage import Stage
 
 
 @attrs.frozen
@@ -26,26 +27,15 @@ class ExampleResult:
     detail: str  # the first differing line, when not ok
 
 
-@attrs.frozen
-class StageResult:
-    name: str
-    ok: bool
-    lines: tuple[str, ...]  # what to print under the stage's heading
-    figures: dict[str, object] = attrs.field(factory=dict)  # for --json and reports
-
-
-Stage = Callable[[bool], StageResult]  # argument: quick (a smaller budget)
-
-
 def stages() -> list[tuple[str, Stage]]:
-    """The further stages, in order: each module that provides one is named here."""
-    from . import conform, explore, machines, proofs
+    """The further stages, in the order verify runs them (listenspec/stages.py)."""
+    from . import stages as s
 
     return [
-        ("proofs", proofs.verify_stage),
-        ("exploration", explore.verify_stage),
-        ("machines", machines.verify_stage),
-        ("conformance", conform.verify_stage),
+        ("proofs", s.proofs),
+        ("exploration", s.exploration),
+        ("machines", s.machines),
+        ("conformance", s.conformance),
     ]
 
 
@@ -59,8 +49,8 @@ def run_example(ex: Example, profile: str) -> ExampleResult:
         return ExampleResult(ex.name, profile, True, "")
     return ExampleResult(
         ex.name, profile, False,
-        f"{path.name}:{bad.step.line}: expected {bad.actual.render()}, "
-        f"model gives {bad.expected.render()}",
+        f"{path.name}:{bad.step.line}: expected {render(bad.actual)}, "
+        f"model gives {render(bad.expected)}",
     )
 
 

@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import rules
+from .dataplane import poll_facts
 from .host import Outcome, limit
 from .profiles import Profile
-from .state import Host, Listener
+from .state import ORPHAN, Host, Listener
+from .values import Ret
 
 #: invariant name -> what it says (the docs and reports print these).
 INVARIANTS: dict[str, str] = {
@@ -27,6 +29,9 @@ INVARIANTS: dict[str, str] = {
     "relisten-keeps": "listen() on a listening socket removes no connection from either queue",
     "fds-consistent": "every descriptor names an open socket or a file; every bound address "
                       "names an open socket",
+    "poll-listener": "a listener with no pending error, never shut down, polls POLLIN exactly "
+                     "when its completed queue is not empty, and never POLLOUT (the facts the "
+                     "Z3 proof poll-listener assumes hold in every reachable state)",
 }
 
 
@@ -40,9 +45,16 @@ def check_state(p: Profile, h: Host) -> Iterator[str]:
             yield "fds-consistent"
             return
         del fd
-    for _addr, sid in h.addrs.items():
-        if sid not in h.socks:
+    for _addr, held in h.addrs.items():
+        if not held or any(sid != ORPHAN and sid not in h.socks for sid in held):
             yield "fds-consistent"
+            return
+    for s in h.socks.values():
+        if s.listener is None or s.error is not None or s.shut:
+            continue
+        ev = rules.poll_events(p, poll_facts(s))
+        if bool(ev.get("POLLIN")) != bool(s.listener.comp) or ev.get("POLLOUT"):
+            yield "poll-listener"
             return
 
 
@@ -56,7 +68,7 @@ def check_step(p: Profile, before: Host, call: str, args: tuple[Any, ...],
     if call not in ("listen", "connect"):
         return broken
     lb, la = _listeners(before), _listeners(after)
-    if call == "listen" and not out.refused:
+    if call == "listen" and out.result == Ret(0):  # (a failed listen may still take a port)
         backlog = args[1]
         sid = before.fds[args[0]]
         q = after.socks[sid].listener.qlimit  # type: ignore[union-attr]
@@ -79,7 +91,7 @@ def check_step(p: Profile, before: Host, call: str, args: tuple[Any, ...],
                 gone = [e for e in old.incomp if e not in new.incomp]
                 if tuple(gone) != old.incomp[: len(gone)]:
                     broken.append("evict-oldest")
-                cap = max(rules.incq_capacity(p, new.qlimit), 1)
+                cap = rules.incq_bound(p, new.qlimit)
                 if p.incq_evict == "loop":
                     if len(new.incomp) > cap:
                         broken.append("incq-bound")

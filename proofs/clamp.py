@@ -40,7 +40,7 @@ def _limit_ok(p: Profile, r: Rules, limit: Term, hi: int | None = None) -> Term:
     """Accepted by the limit sysctl (or `hi` replacing its upper bound), or the fixed limit."""
     ss = L.limit_sysctls(p)
     if not ss:
-        return limit == L.default_limit(p)
+        return limit == p.default("limit")
     return z3.Or(*[r.sysctl_accepts(s.lo, s.hi if hi is None else hi, limit) for s in ss])
 
 
@@ -53,7 +53,7 @@ def check_clamp(p: Profile, r: Rules) -> Verdict:
     smt.require_sat("a backlog in [0, limit]", [*hyps, b >= 0, b <= limit])
     smt.require_sat("a negative backlog", [*hyps, b < 0])
     small_b = [b >= -2, b <= 8]
-    hints = [[limit == L.default_limit(p), *small_b], [limit >= -1, limit <= 8, *small_b], small_b]
+    hints = [[limit == p.default("limit"), *small_b], [limit >= -1, limit <= 8, *small_b], small_b]
     failed: dict[str, z3.ModelRef] = {}
     for name, claim in _claims(p, b, limit, q, q2).items():
         m = smt.refute(hyps, claim, hints)
@@ -71,7 +71,7 @@ def check_clamp(p: Profile, r: Rules) -> Verdict:
 
 def _with_script(p: Profile, r: Rules, name: str, text: str, b: int, limit: int) -> Verdict:
     sc = Script()
-    if limit != L.default_limit(p):
+    if limit != p.default("limit"):
         ss = L.limit_sysctls(p)
         if not ss:  # a fixed limit the rules were told to read otherwise
             return Verdict("counterexample", text)

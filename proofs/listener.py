@@ -1,11 +1,10 @@
 """One listening socket seen through the numbers the rules read, and its transitions.
 
 This is host.py restricted to one TCP listener: the state is the tuple (qlen, incqlen,
-half_open, qlimit, limit, syncookies) and every transition is written over the arithmetic
-interface of `models.arith`, calling the injected rules, so the same code runs on Python ints
-(tests/test_proofs.py checks it against `host.apply` on random states) and on Z3 terms (the
-proofs). What host.py decides by itself, outside the rules (Linux's request-queue drop, the
-syncache size, where an arrival goes), is translated here, and that test is what ties it down.
+half_open, qlimit, limit, syncookies). Every decision is the model's own rule (rules.arrival,
+rules.syn_arrival, rules.relisten_kept, ...), evaluated over Z3 terms through the injected
+`Rules`; this module only applies the decision to the counts, as host.py applies it to the
+state. tests/test_proofs.py still checks the projection against `host.apply` on random states.
 
 Not modelled: AF_UNIX (no half-open count), Linux TCP_DEFER_ACCEPT, and more than one listener
 sharing the syncache.
@@ -55,31 +54,18 @@ def cookie_sysctls(p: Profile) -> tuple[Sysctl, ...]:
     return tuple(s for s in p.sysctls if s.key == "syncookies")
 
 
-def default_limit(p: Profile) -> int:
-    d = p.sysctl_default("limit")
-    if d is not None:
-        return d
-    assert p.fixed_limit is not None
-    return p.fixed_limit
-
-
-def default_cookies(p: Profile) -> int:
-    d = p.sysctl_default("syncookies")
-    return 1 if d is None else d  # host.py reads a missing syncookies sysctl as 1
-
-
 def limit_ok(p: Profile, r: Rules, limit: Term) -> Term:
     """`limit` is a value the hard limit can hold: accepted by its sysctl, or the fixed one."""
     ss = limit_sysctls(p)
     if not ss:
-        return limit == default_limit(p)
+        return limit == p.default("limit")
     return or_(*[r.sysctl_accepts(s.lo, s.hi, limit) for s in ss])
 
 
 def cookies_ok(p: Profile, r: Rules, cookies: Term) -> Term:
     ss = cookie_sysctls(p)
     if not ss:
-        return cookies == default_cookies(p)
+        return cookies == p.default("syncookies")
     return or_(*[r.sysctl_accepts(s.lo, s.hi, cookies) for s in ss])
 
 
@@ -87,7 +73,7 @@ def qlimit_range(p: Profile) -> tuple[int, int]:
     """Where an effective backlog can lie: between min(0, lowest limit) and the highest limit."""
     ss = limit_sysctls(p)
     if not ss:
-        lim = default_limit(p)
+        lim = p.default("limit")
         return min(0, lim), lim
     return min(0, *(s.lo for s in ss)), max(s.hi for s in ss)
 
@@ -133,30 +119,21 @@ def relisten(p: Profile, r: Rules, s: Listener, backlog: Term) -> Step:
 
 
 def connect(p: Profile, r: Rules, s: Listener) -> Step:
-    """A TCP connection completes its handshake with the listener (host._arrive)."""
-    dropped: Term = False
-    if p.half_open == "reqsk":
-        # tcp_conn_request(): a full request queue without syncookies drops the SYN.
-        dropped = and_(r.request_queue_full(s.half_open, s.incq, s.qlimit), s.cookies == 0)
-    admitted = and_(not_(dropped), r.admits(p, s.qlen, s.half_open, s.qlimit))
-    if s.filtered:
-        k = r.evictions(p, s.incq, s.qlimit)
-        return Step(attrs.evolve(s, incq=ite(admitted, s.incq - k + 1, s.incq)), admitted,
-                    ite(admitted, k, 0))
-    return Step(attrs.evolve(s, qlen=ite(admitted, s.qlen + 1, s.qlen)), admitted)
+    """A TCP connection completes its handshake with the listener: rules.arrival decides."""
+    d = r.arrival(p, tcp=True, qlen=s.qlen, incqlen=s.incq, half_open=s.half_open,
+                  qlimit=s.qlimit, cookies=s.cookies, filtered=s.filtered and p.filter_holds,
+                  deferring=False, rs=r)
+    return Step(attrs.evolve(s, qlen=ite(d.to_comp, s.qlen + 1, s.qlen),
+                             incq=ite(d.to_incomp, s.incq - d.evict + 1, s.incq)),
+                or_(d.to_comp, d.to_incomp), d.evict)
 
 
 def syn(p: Profile, r: Rules, s: Listener) -> Step:
-    """A bare SYN that is never completed (host.syn)."""
-    if p.half_open == "syncache":
-        grows = s.half_open < p.syncache_cache_limit  # one listener owns the whole cache
-    elif p.half_open == "reqsk":
-        full = r.request_queue_full(s.half_open, s.incq, s.qlimit)
-        want_cookie = or_(s.cookies == 2, full)
-        grows = and_(not_(want_cookie), r.admits(p, s.qlen, 0, s.qlimit))
-    else:
-        grows = r.admits(p, s.qlen, s.half_open, s.qlimit)
-    return Step(attrs.evolve(s, half_open=ite(grows, s.half_open + 1, s.half_open)))
+    """A bare SYN that is never completed: rules.syn_arrival decides (one listener owns the
+    whole syncache)."""
+    d = r.syn_arrival(p, qlen=s.qlen, incqlen=s.incq, half_open=s.half_open, qlimit=s.qlimit,
+                      cookies=s.cookies, cache_total=s.half_open, rs=r)
+    return Step(attrs.evolve(s, half_open=ite(d.stored, s.half_open + 1, s.half_open)))
 
 
 def accept(p: Profile, r: Rules, s: Listener) -> Step:
@@ -189,6 +166,6 @@ def project(p: Profile, h: Host, sid: int) -> Listener:
     assert lst is not None
     return Listener(
         qlen=len(lst.comp), incq=len(lst.incomp), half_open=len(lst.half_open),
-        qlimit=lst.qlimit, limit=host.limit(p, h), cookies=h.sysctl.get("syncookies", 1),
+        qlimit=lst.qlimit, limit=host.limit(p, h), cookies=host.setting(p, h, "syncookies"),
         filtered=lst.accept_filter is not None,
     )

@@ -111,7 +111,7 @@ def check_tight(p: Profile, r: Rules) -> Verdict:
     # the largest limit: every qlimit in [0, top] is what listen(s, qlimit) sets under it
     top = L.qlimit_range(p)[1]
     q, k = z3.Int("qlimit"), z3.Int("k")
-    s = Listener(k, 0, 0, q, top, L.default_cookies(p))
+    s = Listener(k, 0, 0, q, top, p.default("syncookies"))
     step = L.connect(p, r, s)
     hyps = [L.in_range(q, 0, top), L.limit_ok(p, r, top)]
     smt.require_sat("a qlimit under the largest limit", hyps)
@@ -140,8 +140,8 @@ def check_tight(p: Profile, r: Rules) -> Verdict:
 
 def _tight_witness(p: Profile, r: Rules, documented: str) -> Verdict:
     """listen(s, 2); max_completed(2) connections; netstat; one more, refused."""
-    b = min(WITNESS_BACKLOG, L.default_limit(p))
-    n = int(r.max_completed(p, r.effective_backlog(p, b, L.default_limit(p))))
+    b = min(WITNESS_BACKLOG, p.default("limit"))
+    n = int(r.max_completed(p, r.effective_backlog(p, b, p.default("limit"))))
     sc = Script()
     sc.add("s = socket(AF_INET, SOCK_STREAM)", f"listen(s, {b})")
     for _ in range(n + 1):

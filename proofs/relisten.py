@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from listenspec.models.arith import Term, and_
 from listenspec.models.profiles import Profile
 
-from .listener import Listener, implies
+from .listener import implies
 from .property import Property, Verdict, from_outcome
 from .ruleset import Rules
 from .system import Claim, Prop, States, Steps, System, everywhere, prove
@@ -46,7 +46,7 @@ def lowers_with_waiting(ev: str, pre: States, steps: Steps) -> Term:
 
 
 def check_keeps(p: Profile, r: Rules) -> Verdict:
-    sys = System(p, r, filtered=bool(p.accept_filters))
+    sys = System(p, r, filtered=bool(p.accept_filters) and p.filter_holds)
     out = prove(sys, claim=keeps, witness=lowers_with_waiting)
     return from_outcome(sys, r, out, everywhere, keeps, ("a claim of every re-listen, "
                                                          "from every well-formed state",))
@@ -55,18 +55,13 @@ def check_keeps(p: Profile, r: Rules) -> Verdict:
 # --------------------------------------------------------------------------- the product
 
 
-def counted(p: Profile, s: Listener) -> Term:
-    """What admission compares with the bound (host._arrive passes the half-open count)."""
-    return s.qlen + s.half_open if p.admit_counts_half_open else s.qlen
-
-
 def dominates(p: Profile, r: Rules) -> Prop:
     """The product invariant: a is ahead of b in backlog, in queue, and in room left."""
     def prop(states: States) -> Term:
         a, b = states
         return and_(a.qlimit >= b.qlimit, a.qlen >= b.qlen,
-                    r.max_completed(p, a.qlimit) - counted(p, a)
-                    >= r.max_completed(p, b.qlimit) - counted(p, b))
+                    r.max_completed(p, a.qlimit) - r.admission_count(p, a.qlen, a.half_open)
+                    >= r.max_completed(p, b.qlimit) - r.admission_count(p, b.qlen, b.half_open))
 
     return prop
 

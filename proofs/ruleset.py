@@ -29,6 +29,11 @@ class Rules:
     incq_capacity: RuleFn = model.incq_capacity
     evictions: RuleFn = model.evictions
     request_queue_full: RuleFn = model.request_queue_full
+    admission_count: RuleFn = model.admission_count
+    incq_bound: RuleFn = model.incq_bound
+    arrival: RuleFn = model.arrival
+    syn_arrival: RuleFn = model.syn_arrival
+    poll_events: RuleFn = model.poll_events
     victim: Callable[[Term, Term, Term], Term] = model.evicted
 
     @property

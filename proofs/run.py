@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import argparse
 import builtins
-import json
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -17,13 +15,12 @@ import attrs
 from listenspec.models.profiles import PROFILES
 
 if TYPE_CHECKING:
-    from listenspec.verify import StageResult
-
     from .property import Property
     from .ruleset import Rules
 
 #: the proof modules, in the order of the issue's properties
-MODULES = ("clamp", "queue_bound", "secondary_queue", "relisten", "syncache")
+MODULES = ("clamp", "queue_bound", "secondary_queue", "relisten", "syncache", "readiness",
+           "reuseport")
 
 
 @attrs.frozen
@@ -142,48 +139,3 @@ def module_main(props: Iterable[Property], argv: Sequence[str] | None = None) ->
     results = check(props, args.profile)
     print("\n".join(report(results, details=not args.quiet)))
     return 0 if all(r.ok for r in results) else 1
-
-
-# --------------------------------------------------------------------------- CLI and verify
-
-
-def _cmd_prove(args: argparse.Namespace) -> int:
-    results = run_all(args.profile)
-    if args.json:
-        print(json.dumps([r.as_json() for r in results], indent=1))
-    else:
-        if args.details:
-            for prop in properties():
-                print(f"{prop.name}: {prop.statement}")
-            print()
-        print("\n".join(report(results, details=args.details)))
-    sys.stdout.flush()
-    return 0 if all(r.ok for r in results) else 1
-
-
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("prove", help="Z3 proofs of the invariants, property x profile")
-    p.add_argument("--profile", action="append", choices=list(PROFILES), metavar="NAME",
-                   help="only this profile (repeatable)")
-    p.add_argument("--json", action="store_true", help="one object per property x profile")
-    p.add_argument("--details", action="store_true",
-                   help="also the statements, how each was proved and the witness scripts")
-    p.set_defaults(func=_cmd_prove)
-
-
-def verify_stage(quick: bool) -> StageResult:
-    """The proofs as a `listenspec verify` stage (all of them either way: they take seconds)."""
-    from listenspec.verify import StageResult
-
-    t0 = time.perf_counter()
-    results = run_all()
-    lines = report(results, counterexamples=False)
-    lines.append("(`listenspec prove` shows each counterexample as a script)")
-    figures: dict[str, object] = {
-        "cells": len(results),
-        "proved": sum(r.status == "proved" for r in results),
-        "counterexamples": sum(r.status == "counterexample" for r in results),
-        "unexpected": [f"{r.property}/{r.profile}: {r.status}" for r in results if not r.ok],
-        "seconds": round(time.perf_counter() - t0, 2),
-    }
-    return StageResult("proofs", all(r.ok for r in results), tuple(lines), figures)

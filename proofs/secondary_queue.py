@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import z3
 
-from listenspec.models.arith import Term, and_, ite, not_
+from listenspec.models.arith import Term, and_, not_
 from listenspec.models.profiles import Profile
 
 from . import listener as L
@@ -30,9 +30,8 @@ from .system import Claim, Prop, States, Steps, System, everywhere, prove
 
 
 def capacity(p: Profile, r: Rules, qlimit: Term) -> Term:
-    """The bound after an arrival: the capacity, but at least the newcomer itself."""
-    cap = r.incq_capacity(p, qlimit)
-    return ite(cap >= 1, cap, 1)
+    """The bound after an arrival (rules.incq_bound), through the injected rules."""
+    return r.incq_bound(p, qlimit, rs=r)
 
 
 def within(p: Profile, r: Rules) -> Prop:
@@ -116,7 +115,7 @@ def check_oldest(p: Profile, r: Rules) -> Verdict:
 
 
 def _filters(p: Profile) -> bool:
-    return bool(p.accept_filters)
+    return bool(p.accept_filters) and p.filter_holds  # the queue exists and holds
 
 
 PROPERTIES = (

@@ -13,13 +13,14 @@ import attrs
 from listenspec.models.profiles import Profile
 from listenspec.models.state import Host
 from listenspec.results import NewFd, Result
+from listenspec.results import render as render_result
 from listenspec.runner import ModelRun
 from listenspec.script import parse
 
 from . import listener as L
 from .listener import Step
 from .ruleset import Rules
-from .system import CONNECT, Claim, Event, Prop, States, System, Trace
+from .system import Claim, Event, Prop, States, System, Trace
 
 
 def listener_names(copies: int) -> list[str]:
@@ -57,9 +58,9 @@ def render(sys: System, tr: Trace) -> Script:
     p = sys.p
     sc = Script()
     names = listener_names(sys.copies)
-    if tr.init["limit"] != L.default_limit(p):
+    if tr.init["limit"] != p.default("limit"):
         sc.add(sysctl_line(L.limit_sysctls(p)[0].name, tr.init["limit"]))
-    if tr.init["cookies"] != L.default_cookies(p):
+    if tr.init["cookies"] != p.default("syncookies"):
         sc.add(sysctl_line(L.cookie_sysctls(p)[0].name, tr.init["cookies"]))
     for n in names:
         backlog = tr.init["backlog" if sys.copies == 1 else f"backlog_{n}"]
@@ -84,14 +85,14 @@ def _render_event(sys: System, sc: Script, ev: Event, args: dict[str, int],
     for i, n in enumerate(names):
         if not sys.receives(ev, i):
             continue
-        if ev is CONNECT:
+        if ev.call == "connect":
             c = sc.client()
             sc.add(f"{c} = socket(AF_INET, SOCK_STREAM)", f"connect({c}, {n})")
-        elif ev.name == "syn":
+        elif ev.call == "syn":
             sc.add(f"syn({n})")
-        elif ev.name == "accept":
+        elif ev.call == "accept":
             sc.add(f"accept({n})")
-        elif ev.name == "listen":
+        elif ev.call == "listen":
             sc.add(f"listen({n}, {args['b']})")
         else:  # pragma: no cover - the search uses only the events above
             raise AssertionError(f"no script line for {ev.name}")
@@ -131,7 +132,7 @@ def run(p: Profile, sc: Script, copies: int) -> Run:
         results.append(mr.step(step).result)
     lines = []
     for text, res in zip(sc.lines, results, strict=True):
-        lines.append(text if isinstance(res, NewFd) else f"{text}  # = {res.render()}")
+        lines.append(text if isinstance(res, NewFd) else f"{text}  # = {render_result(res)}")
     return Run("\n".join(lines), tuple(results), tuple(states), tuple(admitted))
 
 

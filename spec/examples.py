@@ -22,6 +22,7 @@ import attrs
 
 from listenspec.errors import ListenspecError
 from listenspec.models.profiles import PROFILES
+from listenspec.results import render
 from listenspec.script import Script, parse
 
 from .clauses import BY_ID
@@ -77,7 +78,7 @@ def render_trace(example: Example, profile: str) -> str:
     from listenspec.runner import run_model
 
     lines = [f"# {example.name} under {profile} (written by listenspec.spec.examples --write)"]
-    lines += [f"{e.step.text} = {e.result.render()}"
+    lines += [f"{e.step.text} = {render(e.result)}"
               for e in run_model(example.script, PROFILES[profile])]
     return "\n".join(lines) + "\n"
 

@@ -24,9 +24,7 @@ def oracle(profile: str, backlog: int, limit: int) -> int:
 
 
 def default_limit(profile: str) -> int:
-    p = PROFILES[profile]
-    value = p.sysctl_default("limit")
-    return value if value is not None else p.fixed_limit  # type: ignore[return-value]
+    return PROFILES[profile].default("limit")
 
 
 @pytest.mark.parametrize("profile", list(PROFILES))

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -26,11 +27,19 @@ from listenspec.report import write_report
 from listenspec.spec import clauses as catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
-NEEDS_MKDOCS = pytest.mark.skipif(
-    shutil.which("dot") is None
-    or any(importlib.util.find_spec(m) is None for m in ("mkdocs", "material")),
-    reason="the docs need mkdocs, mkdocs-material (pip install -e '.[docs]') and Graphviz dot",
-)
+#: what a docs build needs that is missing here, each named as what to install
+MISSING = [*(f"{m} (pip install -e '.[docs]')" for m in ("mkdocs", "material")
+             if importlib.util.find_spec(m) is None),
+           *(["Graphviz dot (Debian: apt-get install graphviz)"] if shutil.which("dot") is None
+             else [])]
+
+
+def NEEDS_MKDOCS(f: Any) -> Any:
+    """A test on a built site: slow (the build takes a minute), skipped naming what is
+    missing."""
+    skip = pytest.mark.skipif(bool(MISSING), reason="the docs build needs "
+                              + ", ".join(MISSING))
+    return pytest.mark.slow(skip(f))
 
 #: the rows of DESIGN.md's divergence table ("Divergences worth showing").
 DESIGN_POINTS = (
@@ -120,11 +129,12 @@ def test_start_page_has_the_quick_start_and_a_five_line_script_under_every_profi
     assert len(script) == 5
     for p in PROFILES:
         assert p in text
+    from listenspec.results import render
     from listenspec.runner import run_model
     from listenspec.script import parse
 
     for p in ("freebsd-9", "linux"):
-        last = run_model(parse("\n".join(script)), PROFILES[p])[-1].result.render()
+        last = render(run_model(parse("\n".join(script)), PROFILES[p])[-1].result)
         assert last in text
 
 

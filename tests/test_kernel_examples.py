@@ -10,6 +10,7 @@ import pytest
 
 from listenspec.checker import check
 from listenspec.models.profiles import PROFILES
+from listenspec.results import render
 from listenspec.script import parse
 from listenspec.spec.examples import all_examples
 
@@ -28,13 +29,13 @@ LINUX_EXAMPLES = [ex for ex in all_examples() if "linux" in ex.profiles]
 def test_example_on_the_kernel_is_allowed_by_the_linux_profile(example: object) -> None:
     script = example.script  # type: ignore[attr-defined]
     results = run_on_kernel(script)
-    text = "".join(f"{s.text} = {r.render()}\n"
+    text = "".join(f"{s.text} = {render(r)}\n"
                    for s, r in zip(script.steps, results, strict=True))
     verdicts = check(parse(text, f"{example.name}.kernel.trace", trace=True),  # type: ignore[attr-defined]
                      PROFILES["linux"])
     bad = [v for v in verdicts if not v.ok]
-    assert not bad, (f"line {bad[0].step.line}: kernel `{bad[0].actual.render()}`, linux "
-                     f"profile `{bad[0].expected.render()}`\n{text}")
+    assert not bad, (f"line {bad[0].step.line}: kernel `{render(bad[0].actual)}`, linux "
+                     f"profile `{render(bad[0].expected)}`\n{text}")
 
 
 @pytest.mark.skipif(PROBLEM is not None, reason=f"no private network namespace: {PROBLEM}")

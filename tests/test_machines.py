@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import Phase
 from injected import admit_one_more, assert_reproduces, evict_one_fewer
 
+from listenspec import deepstates, measure, stages
 from listenspec import machines as m
-from listenspec.explore import CheckedRun, replay
+from listenspec.checked import CheckedRun, replay
+from listenspec.commands import machines as machines_cmd
 from listenspec.models import rules
 from listenspec.models.profiles import PROFILES, get
 from listenspec.script import parse
@@ -28,21 +31,39 @@ def test_machine_runs_clean_for_every_profile(profile: str) -> None:
     (admit_one_more, "queue-bound"),
     (evict_one_fewer, "incq-bound"),
 ])
+def test_injected_bug_is_caught_with_a_reproducing_script(
+        monkeypatch: pytest.MonkeyPatch, inject: Any, invariant: str) -> None:
+    """The quick version (no shrinking): the first failing run already carries a script."""
+    inject(monkeypatch)
+    with pytest.raises(m.InvariantBroken) as info:
+        m.run_machine("freebsd-main", examples=60, steps=15, seed_value=1,
+                      counterexample_dir=None, phases=(Phase.generate,))
+    message = str(info.value)
+    assert invariant in message
+    script = message[message.index("# counterexample"):]
+    assert_reproduces("freebsd-main", script, invariant)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("inject", "invariant"), [
+    (admit_one_more, "queue-bound"),
+    (evict_one_fewer, "incq-bound"),
+])
 def test_injected_bug_is_caught_shrunk_saved_and_reproducible(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         inject: Any, invariant: str) -> None:
     inject(monkeypatch)
     with pytest.raises(m.InvariantBroken) as info:
-        m.run_machine("freebsd-src", examples=60, steps=15, seed_value=1,
+        m.run_machine("freebsd-main", examples=60, steps=15, seed_value=1,
                       counterexample_dir=tmp_path)
     message = str(info.value)
     assert invariant in message
-    saved = list(tmp_path.glob("freebsd-src-machine-*.lsn"))
+    saved = list(tmp_path.glob("freebsd-main-machine-*.lsn"))
     assert len(saved) == 1, "exactly the shrunk (final) example is saved"
     script = saved[0].read_text()
     assert script in message  # the exception carries the script too
     assert script in capsys.readouterr().err  # and it was printed
-    assert_reproduces("freebsd-src", script, invariant)
+    assert_reproduces("freebsd-main", script, invariant)
     assert len(parse(script).steps) <= 12, f"not shrunk:\n{script}"
 
 
@@ -59,7 +80,7 @@ def test_machine_for_testcase_uses_the_given_settings(tmp_path: Path) -> None:
 
 
 def test_step_events_recognise_each_deep_state() -> None:
-    p = get("freebsd-src")
+    p = get("freebsd-main")
     run = CheckedRun(p)
     events: set[str] = set()
     for step in parse("""
@@ -84,30 +105,31 @@ connect(c6, f)
 """).steps:
         out, args, before = run.do(step.call, step.bind)
         assert not run.broken
-        events |= m.step_events(p, before, step.call.name, args, out)
-    assert m.run_deep_states(events) == set(m.applicable_deep_states(p)) == set(m.DEEP_STATES)
-    assert m.applicable_deep_states(get("linux")) == (
+        events |= deepstates.step_events(p, before, step.call.name, args, out)
+    reached = deepstates.run_deep_states(events)
+    assert reached == set(deepstates.applicable_deep_states(p)) == set(deepstates.DEEP_STATES)
+    assert deepstates.applicable_deep_states(get("linux")) == (
         "queue-full", "overflow-refused", "relisten-below-qlen")
 
 
 def test_deep_states_are_reached() -> None:
     """A small sample; benchmarks/deep_states.py measures the shares over 1,000 runs."""
-    stats = m.measure("freebsd-src", runs=60, steps=30)
+    stats = measure.measure("freebsd-main", runs=60, steps=30)
     assert stats.runs == 60
     for d in stats.applicable:
-        assert stats.share(d) > 0.03, m.format_stats([stats])
+        assert stats.share(d) > 0.03, measure.format_stats([stats])
     assert not stats.violations
 
 
 def test_cli_and_verify_stage(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="command", required=True)
-    m.register(sub)
+    machines_cmd.register(sub)
     args = ap.parse_args(["machines", "--profile", "intime", "--examples", "5", "--steps", "10",
                           "--seed", "3", "--save-dir", str(tmp_path)])
     assert args.func(args) == 0
     assert "intime: ok" in capsys.readouterr().out
-    res = m.verify_stage(True)
+    res = stages.machines(True)
     assert res.name == "machines" and set(res.figures) == set(PROFILES)
 
 

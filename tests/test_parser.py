@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 
 from listenspec.errors import ListenspecError
-from listenspec.results import Err, ErrName, Lines, NewFd, Queue, Ret, Str, Unsupported
-from listenspec.script import Call, Const, Name, Null, format_call, parse, quote, unescape
+from listenspec.literals import quote, unescape
+from listenspec.results import Err, ErrName, Lines, NewFd, Queue, Ret, Str, Unsupported, render
+from listenspec.script import Call, Const, Name, Null, format_call, parse
 
 
 def test_parses_every_call_of_the_format() -> None:
@@ -122,7 +123,7 @@ TRACE_RESULTS = [
 def test_trace_results_parse_and_render_back(text: str, result: object) -> None:
     step = parse(f"listen(3, 1) = {text}", trace=True).steps[0]
     assert step.expected == result
-    assert step.expected.render() == text  # type: ignore[union-attr]
+    assert render(step.expected) == text  # type: ignore[union-attr]
 
 
 MALFORMED_TRACES = [

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from listenspec import results
 from listenspec.cli import main
 from listenspec.errors import ListenspecError
-from listenspec.script import parse, quote, to_bytes, unescape
+from listenspec.literals import quote, to_bytes, unescape
+from listenspec.script import parse
 
 ROOT = Path(__file__).resolve().parents[1]
 HUGE = "1" + "0" * 4300  # 4,301 digits: past CPython's int-from-string limit

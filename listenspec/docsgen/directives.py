@@ -171,10 +171,10 @@ def _lifecycle(w: Where, args: list[str]) -> str:
 
 @directive("guards")
 def _guards(w: Where, args: list[str]) -> str:
-    from ..models.tables import GUARDS
+    from ..models.tables import CHECKS
 
     parts = []
-    for call in GUARDS:
+    for call in CHECKS:
         parts.append(f"### `{call}()`")
         parts.append(topics.guards_table(call))
     return "\n\n".join(parts)
@@ -193,46 +193,17 @@ def _profiles(w: Where, args: list[str]) -> str:
             + md.table(["parameter", "profile", "source"], src))
 
 
-#: a one-line meaning for every call of the script format (script.CALLS); the build fails if
-#: a call is added to the parser without one here.
-CALL_MEANINGS = {
-    "socket": "a new non-blocking socket",
-    "bind": "bind to a fresh loopback address (or a fresh AF_UNIX name)",
-    "listen": "listen(2), the backlog passed unchanged",
-    "connect": "connect to the address S is bound to and wait until the outcome settles",
-    "syn": "a peer sends one SYN and never completes the handshake",
-    "accept": "accept(2) on a non-blocking socket",
-    "send": "send bytes to the peer (what accept filters look at)",
-    "close": "close(2)",
-    "open": "a descriptor that is not a socket",
-    "setsockopt": "set an option (an accept filter, an integer option)",
-    "getsockopt": "read an option",
-    "sysctl": "read, or write, a system limit",
-    "netstat": "the listen queue as completed/incomplete/limit (netstat -L)",
-    "sleep": "time passes",
-    "syslog": "the kernel log lines since the previous syslog()",
-    "counter": "a protocol statistics counter",
-}
-
-ARG_KINDS = {
-    "desc": "S", "int": "INT", "num": "SECONDS", "str": '"STRING"', "domain": "DOMAIN",
-    "type": "TYPE", "opt": "OPT", "optval": "VALUE",
-}
-
-
 @directive("calls")
 def _calls(w: Where, args: list[str]) -> str:
-    from ..script import CALLS, DESCRIPTOR_CALLS
+    """The call table, from the declarations (listenspec/calls.py)."""
+    from ..calls import CALLS, KINDS
 
-    missing = sorted(set(CALLS) - set(CALL_MEANINGS))
-    if missing:
-        raise DirectiveError(f"calls without a meaning in docsgen/directives.py: {missing}")
     rows = []
-    for name, forms in CALLS.items():
-        spelt = "<br>".join(md.code(f"{name}({', '.join(ARG_KINDS[k] for k in f)})")
-                            for f in forms)
-        rows.append([spelt, md.text(CALL_MEANINGS[name]),
-                     "yes" if name in DESCRIPTOR_CALLS else ""])
+    for c in CALLS:
+        spelt = "<br>".join(
+            md.code(f"{c.name}({', '.join(KINDS[prm.kind].label for prm in form)})")
+            for form in c.forms)
+        rows.append([spelt, md.text(c.meaning), "yes" if c.new_fd else ""])
     return md.table(["call", "meaning", "returns a descriptor (NAME = …)"], rows)
 
 

@@ -13,6 +13,7 @@ import attrs
 
 from ..models import sources as S
 from ..models.profiles import PROFILES, Profile
+from ..results import render
 from ..spec import clauses as catalogue
 from ..spec.examples import Example, all_examples
 from . import assurance, md, traces
@@ -24,7 +25,7 @@ class Topic:
     title: str
     params: tuple[str, ...] = ()  # profile parameters shown per profile, with sources
     derived: tuple[str, ...] = ()  # rows of profile_table.derived_rows
-    guards: tuple[str, ...] = ()  # calls whose refusal table (tables.GUARDS) is shown
+    guards: tuple[str, ...] = ()  # calls whose table of checks (tables.CHECKS) is shown
     invariants: tuple[str, ...] = ()  # names in models.invariants.INVARIANTS
     proofs: tuple[str, ...] = ()  # proof properties `p` and `p-...` (default: the invariants)
     choices: bool = False  # list every cited choice and inherited parameter
@@ -54,6 +55,21 @@ TOPICS: dict[str, Topic] = {t.slug: t for t in (
           guards=("listen", "accept"), invariants=("refused-unchanged", "fds-consistent")),
     Topic("observing", "Observing the queues", ("listenq_sockopts", "counters",
                                                 "overflow_counters")),
+    Topic("peers", "When the other end goes away",
+          ("accept_reset", "rst_in_close_wait", "close_unread", "reset_unbinds",
+           "send_order", "unix_stream_send_error", "seqpacket_error_first",
+           "recv_eof_before_error", "recv_unconnected_unix_stream", "linger_max"),
+          guards=("send", "recv")),
+    Topic("time", "Timers: half-open requests and deferred connections",
+          ("half_open", "tcp_defer_accept")),
+    Topic("shutdown", "shutdown() of a listener and of a connection",
+          ("shutdown_listener", "shutdown_marks_unconnected", "unix_shutdown_unconnected",
+           "shut_rd_discards", "unix_listener_shut_refuses"), guards=("shutdown",)),
+    Topic("readiness", "Readiness: poll() of a listener and a connection",
+          ("poll_style", "poll_rdhup"), proofs=("poll-listener",)),
+    Topic("reuseport", "Shared ports: SO_REUSEPORT groups",
+          ("reuseport_pick", "reuseport_lb", "reuseport_unix"),
+          proofs=("reuseport-group",)),
     Topic("choices", "Choices where the sources are silent", choices=True),
 )}
 
@@ -160,19 +176,47 @@ def choices_table(ps: list[Profile]) -> str:
                          "its value comes from", full, kind="abstract"))
 
 
+#: what each named outcome and effect of tables.CHECKS does, for the docs
+OUTCOME_WORDS = {
+    "end-pending": "reports how the settled connect ended (0, or its error / ECONNABORTED)",
+    "unix-overflow": "the overflow is counted (and logged), connect fails with "
+                     "profile.unix_overflow",
+    "dgram": "the peer is recorded (a UDP socket takes a port)",
+    "self-connect": "connected to itself",
+    "refused-rst": "ECONNREFUSED; the socket keeps the port's number but not the port",
+    "arrive": "rules.arrival decides (admitted, deferred, filtered, refused or dropped)",
+}
+EFFECT_WORDS = {
+    "autobind": "binds the socket to the wildcard address first (kept even if refused)",
+    "clear-error": "clears the pending error",
+}
+
+
 def guards_table(call: str) -> str:
-    from ..models.tables import GUARDS
+    """A call's checks (tables.CHECKS) in order, what follows each under every profile, which
+    profiles make it, what state it changes, and its source."""
+    from ..models.tables import CHECKS
 
     rows = []
-    for n, g in enumerate(GUARDS[call], 1):
-        by: dict[str, list[str]] = {}
-        for p in PROFILES.values():
-            by.setdefault(g.errno_for(p), []).append(p.name)
-        errnos = "<br>".join(
-            md.code(e) + ("" if len(by) == 1 else " " + md.text(f"({', '.join(names)})"))
-            for e, names in by.items())
-        rows.append([str(n), md.text(g.when), errnos, md.text(g.source)])
-    return md.table(["#", "when", "errno", "source"], rows)
+    for n, g in enumerate(CHECKS[call], 1):
+        makers = [p for p in PROFILES.values() if g.applies(p)]
+        if g.outcome is not None:
+            then = md.text("→ " + OUTCOME_WORDS[g.outcome])
+        elif not g.then:
+            then = md.text("(goes on)")
+        else:
+            by: dict[str, list[str]] = {}
+            for p in makers:
+                by.setdefault(g.errno_for(p), []).append(p.name)
+            then = "<br>".join(
+                md.code(e) + ("" if len(by) == 1 else " " + md.text(f"({', '.join(names)})"))
+                for e, names in by.items())
+        who = ("all" if len(makers) == len(PROFILES)
+               else md.text(", ".join(p.name for p in makers) or "none")
+               + (" " + md.text(f"({g.applies_when})") if g.applies_when else ""))
+        effect = md.text(EFFECT_WORDS[g.effect]) if g.effect else ""
+        rows.append([str(n), md.text(g.when), then, who, effect, md.text(g.source)])
+    return md.table(["#", "when", "then", "profiles", "changes first", "source"], rows)
 
 
 def example_block(ex: Example, *, open_: bool, base: str) -> str:
@@ -189,7 +233,7 @@ def example_block(ex: Example, *, open_: bool, base: str) -> str:
     ]
     stale = [p for p in ex.profiles
              if ex.trace_path(p).exists()
-             and [s.expected.render() for s in ex.expected(p).steps if s.expected]
+             and [render(s.expected) for s in ex.expected(p).steps if s.expected]
              != list(traces.model_results(loaded, p))]
     if stale:
         body.append(md.admonition(

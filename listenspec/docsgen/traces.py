@@ -17,6 +17,7 @@ from pathlib import Path
 import attrs
 
 from ..models.profiles import PROFILES
+from ..results import render
 from ..script import Script, Step, parse
 from . import md
 
@@ -47,7 +48,7 @@ def load_script(path: Path) -> Loaded:
 def _model(text: str, name: str, profile: str) -> tuple[str, ...]:
     from ..runner import run_model
 
-    return tuple(e.result.render() for e in run_model(parse(text, name), PROFILES[profile]))
+    return tuple(render(e.result) for e in run_model(parse(text, name), PROFILES[profile]))
 
 
 def model_results(loaded: Loaded, profile: str) -> tuple[str, ...]:
@@ -87,7 +88,7 @@ def _kernel(text: str, name: str) -> KernelRun:
         results = run_on_kernel(parse(text, name))
     except Exception as e:  # any failure to run is reported on the page, never hidden
         return KernelRun("", None, f"the kernel run failed: {type(e).__name__}: {e}")
-    return KernelRun(env, tuple(r.render() for r in results))
+    return KernelRun(env, tuple(render(r) for r in results))
 
 
 def kernel_results(loaded: Loaded) -> KernelRun:
@@ -107,7 +108,7 @@ def kernel_verdict(loaded: Loaded, run: KernelRun, profile: str = "linux") -> st
         return f"`listenspec check` says the `{profile}` profile allows this kernel trace."
     return (f"`listenspec check` against `{profile}`: the first difference is line "
             f"{bad.step.line}, `{bad.step.text}`: the profile expects "
-            f"`{bad.expected.render()}`, this kernel gave `{bad.actual.render()}`.")
+            f"`{render(bad.expected)}`, this kernel gave `{render(bad.actual)}`.")
 
 
 # --------------------------------------------------------------------------- side by side

@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 from ..checker import check
 from ..errors import ListenspecError
 from ..models.profiles import get
-from ..results import Result, Unsupported
+from ..results import Result, Unsupported, render
 from ..runner import run_model
 from ..script import Script, parse
 from . import inputs
@@ -107,7 +107,7 @@ def _run(value: tuple[bytes, str]) -> Verdict:
 def _model_trace(r: random.Random, text: bytes, ran: str, checked: str) -> tuple[bytes, str]:
     """A trace one profile gives, perhaps edited, to be checked under another profile."""
     script = parse(text.decode(), "<fuzz>")
-    lines = [f"{t.step.text} = {t.result.render()}" for t in run_model(script, get(ran))]
+    lines = [f"{t.step.text} = {render(t.result)}" for t in run_model(script, get(ran))]
     if lines and r.random() < 0.5:
         i = r.randrange(len(lines))
         call = lines[i].rsplit(" = ", 1)[0]
