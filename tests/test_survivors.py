@@ -162,3 +162,17 @@ def test_freebsd_main_evicts_until_the_queue_is_within_its_limit() -> None:
     _, lowered, after = _netstats(_trace(EVICT_SCRIPT, "freebsd-main"))
     assert lowered == "0/5/1"
     assert int(after.split("/")[1]) < 5 - 1  # more than one terminated for the one arriving
+
+
+# --- Timers fire at their exact microsecond (found by tools/mutation.py: a second of 1,000,001
+# µs, or 75 + SECOND for the 4.4BSD lifetime, survived every other test). 4.4BSD drops an
+# embryonic connection after TCPTV_KEEP_INIT, 75 s (tcp_timer.h); Linux drops a request sock
+# after tcp_synack_retries=5 retransmissions, 1+2+4+8+16+32 = 63 s (reqsk_timer_handler(),
+# spec/sources/linux-6.18.md §8).
+@pytest.mark.parametrize(("profile", "lifetime"), [("bsd-4.4", "75"), ("linux", "63")])
+def test_a_half_open_connection_lives_to_its_exact_microsecond(profile: str,
+                                                                lifetime: str) -> None:
+    before = f"{int(lifetime) - 1}.999999"
+    trace = _trace("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 5)\nsyn(s)\n"
+                   f"sleep({before})\nnetstat(s)\nsleep(0.000001)\nnetstat(s)\n", profile)
+    assert _netstats(trace) == ["0/1/5", "0/0/5"]
