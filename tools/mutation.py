@@ -31,6 +31,7 @@ import argparse
 import ast
 import copy
 import json
+import signal
 import subprocess
 import sys
 import tempfile
@@ -198,6 +199,8 @@ def run_tests(file: Path, source: str | None, tests: list[str],
 
 
 def main() -> int:
+    # SIGTERM unwinds like Ctrl-C: the test process is killed and the mutant's file removed
+    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--file", action="append", help=f"a model file (default {DEFAULT_FILES})")
     ap.add_argument("--only", type=int, action="append", help="only mutant N (repeatable)")
