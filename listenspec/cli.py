@@ -1,24 +1,36 @@
 """The command line: `listenspec run | check | profiles | clauses | verify | ...`.
 
 Exit codes: 0 success, 1 a check or verification failed, 2 malformed input (a message
-`FILE:LINE:COL: what is wrong` on stderr and nothing on stdout).
+`FILE:LINE:COL: what is wrong` on stderr and nothing on stdout), 3 an internal error (a bug in
+listenspec: one line on stderr, never a traceback, and never 1, which is a verdict), 130 Ctrl-C
+(`run` prints the lines that finished, then where it stopped), 128 + N for SIGTERM or SIGHUP
+during a kernel run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
+import signal
 import sys
+import typing
 from collections.abc import Sequence
 
 from . import __version__
 from .commands.args import Once, one_profile
-from .errors import ListenspecError
+from .errors import ECHO_LIMIT, ListenspecError, cut
 from .inputs import read_script
 from .models.profiles import PROFILES, get
-from .results import render
+from .results import Result, render
 from .script import Script
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a check or a verification failed
+EXIT_USAGE = 2  # malformed input or arguments
+EXIT_INTERNAL = 3  # a bug in listenspec itself
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # Ctrl-C; SIGTERM and SIGHUP during a run: 128 + signal
 
 
 def _read(path: str, *, trace: bool = False) -> Script:
@@ -27,26 +39,48 @@ def _read(path: str, *, trace: bool = False) -> Script:
 
 def cmd_run(args: argparse.Namespace) -> int:
     script = _read(args.script)
+    results: list[Result] = []
+    stopped_by: int | None = None  # the signal that stopped the run, if one did
     name = "linux" if args.kernel else args.target
     if name is not None:
+        from .kernel import RunInterrupted
         from .targets import target
 
         with target(name) as stack:
             print(f"# {'kernel' if name == 'linux' else 'target'}: {stack.describe()}",
                   file=sys.stderr)
-            results = stack.run(script)
-        pairs = list(zip(script.steps, results, strict=True))
+            try:
+                results = stack.run(script)
+            except RunInterrupted as e:
+                results, stopped_by = e.results, e.signum
     else:
-        from .runner import run_model
+        from .runner import ModelRun
 
-        pairs = [(e.step, e.result) for e in run_model(script, get(args.profile))]
+        run = ModelRun(get(args.profile))
+        try:
+            for step in script.steps:
+                results.append(run.step(step).result)
+        except KeyboardInterrupt:
+            stopped_by = signal.SIGINT
+    pairs = list(zip(script.steps, results, strict=False))
     if args.json:
         rows = [{"line": s.line, "call": s.text, "result": render(r)} for s, r in pairs]
         print(json.dumps(rows, indent=1))
     else:
         for s, r in pairs:
             print(f"{s.text} = {render(r)}")
-    return 0
+    if stopped_by is None:
+        return EXIT_OK
+    sys.stdout.flush()  # the trace so far, then where it stopped
+    signame = signal.Signals(stopped_by).name
+    ran = f"after {len(pairs)} of {len(script.steps)} steps"
+    if len(pairs) < len(script.steps):
+        at = script.steps[len(pairs)]
+        print(f"{script.file}:{at.line}: stopped by {signame} at {at.text}, {ran}",
+              file=sys.stderr)
+    else:
+        print(f"{script.file}: stopped by {signame} {ran}", file=sys.stderr)
+    return 128 + stopped_by
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -92,13 +126,26 @@ def cmd_profiles(args: argparse.Namespace) -> int:
     return 0
 
 
+_LONG_QUOTE = re.compile(f"'([^']{{{ECHO_LIMIT}}})[^']+'")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with the user's own words cut short in its messages (`invalid choice: '...'`
+    would otherwise quote a 100 KB argument back whole)."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        super().error(_LONG_QUOTE.sub(r"'\1…'", message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="listenspec",
         description="An executable formal specification of listen(2).",
     )
     ap.add_argument("--version", action="version", version=f"listenspec {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Subcommands' parsers are _Parsers too (argparse makes them of the parent's class).
+    sub = typing.cast("argparse._SubParsersAction[argparse.ArgumentParser]",
+                      ap.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     names = ", ".join(PROFILES)
 
     p = sub.add_parser("run", help="print the trace a profile (or this kernel) gives a script")
@@ -152,6 +199,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:  # `listenspec run ... | head`
         return 0
+    except KeyboardInterrupt as e:  # Ctrl-C anywhere else: one line, no traceback
+        signum = getattr(e, "signum", signal.SIGINT)  # a kernel run stopped by another signal
+        print(f"listenspec: stopped by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
+    except Exception as e:  # a bug, not the input's fault: one line, and a code of its own
+        print(f"listenspec: internal error (a bug; please report it): {_one_line(e)}",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _one_line(e: Exception) -> str:
+    # A multi-line message (a child's traceback) ends with the line that says what happened.
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return cut(f"{type(e).__name__}: {lines[-1] if lines else ''}".rstrip(": "), 200)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,8 +2,9 @@
 
 Hypothesis draws scripts (scriptgen.scripts), each runs on the model and on the kernel, and the
 traces are compared line by line. A mismatch is shrunk by Hypothesis to a short script, printed
-with both traces, saved under counterexamples/, and makes the run fail. A step the kernel
-executor cannot perform (an `unsupported(...)` result) is not compared, and is counted.
+with both traces, saved under counterexamples/ (or, where that cannot be written, a temporary
+directory; or else printed whole), and makes the run fail. A step the kernel executor cannot
+perform (an `unsupported(...)` result) is not compared, and is counted with its reason.
 `--target` runs the scripts on another stack instead of this kernel: any program speaking the
 executor protocol (docs/protocol.md), e.g. `--target exec:executors/c/listenspec-exec`.
 """
@@ -22,6 +23,7 @@ from .models.profiles import Profile, get
 from .progress import Progress
 from .results import Err, ErrName, Lines, Queue, Result, Str, Unsupported, render
 from .runner import ModelRun, run_model
+from .saving import save_files
 from .script import Script
 from .scriptgen import script_text, scripts
 from .targets import Target
@@ -227,21 +229,31 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
         stats.mismatches = 1
         script, model, kernel, at = (last_failure[k] for k in ("script", "model", "kernel", "at"))
         stats.counterexample = script_text(script)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = out_dir / f"conform-{profile_name}-{stamp}.lsn"
-        path.write_text(stats.counterexample, encoding="utf-8")
+        stem = f"conform-{profile_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+        files = {f"{stem}.lsn": stats.counterexample}
         for label, results in (("model", model), ("kernel", kernel)):
-            path.with_suffix(f".{label}.trace").write_text(
-                "".join(f"{s.text} = {render(r)}\n"
-                        for s, r in zip(script.steps, results, strict=True)),
-                encoding="utf-8")
-        stats.saved = str(path)
+            files[f"{stem}.{label}.trace"] = "".join(
+                f"{s.text} = {render(r)}\n" for s, r in zip(script.steps, results, strict=True))
+        saved = save_files(out_dir, files)
         how = ("not reproduced when run again: the target's answer depends on timing or on "
                "a choice it makes" if flaky else f"shrunk to {len(script.steps)} steps")
-        report = (f"mismatch ({how}), saved to {path}:\n"
-                  + side_by_side(script, model, kernel, profile_name, at,
-                                 "kernel" if stack.name == "linux" else "target"))
+        note = f" ({saved.note})" if saved.note else ""
+        if saved.directory is not None:
+            stats.saved = str(saved.directory / f"{stem}.lsn")
+            report = f"mismatch ({how}), saved to {stats.saved}{note}:\n"
+        else:
+            report = f"mismatch ({how}), not saved{note}; the script:\n{stats.counterexample}\n"
+        report += side_by_side(script, model, kernel, profile_name, at,
+                               "kernel" if stack.name == "linux" else "target")
     bar.close()
     stats.seconds = time.monotonic() - started
     return stats, report
+
+
+def pyroute2_missing() -> str | None:
+    """Why pyroute2 (netstat()'s and syn()'s netlink) cannot be imported, or None."""
+    try:
+        import pyroute2  # noqa: F401
+    except ImportError as e:
+        return str(e)
+    return None

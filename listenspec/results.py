@@ -13,7 +13,8 @@ import re
 
 import attrs
 
-from .literals import ErrLike, quote, tokenize_strings
+from .errors import cut
+from .literals import INT_MAX, RESULT_MAX, RESULT_MIN, ErrLike, bounded_int, quote, tokenize_strings
 from .models.rules import POLL_FLAGS
 from .models.values import Err, ErrName, Events, Lines, NewFd, Queue, Ret, Str, Value
 
@@ -54,23 +55,37 @@ def render(r: Result) -> str:
 _ERRNO_RE = re.compile(r"E[A-Z0-9]+\Z")
 _EVENTS_RE = re.compile(r"POLL[A-Z]+(?:\|POLL[A-Z]+)*")
 _PLACEHOLDER_RE = re.compile(r"<[a-z_]+>")
+_INT_RE = re.compile(r"-?[0-9]+")
+_ERR_RE = re.compile(r"-1 +(\S+)")
+_QUEUE_RE = re.compile(r"([0-9]+)/([0-9]+)/([0-9]+)")
 
 
 def parse_result(text: str, err: ErrLike) -> Result:
     """Parse the RESULT part of a trace line; `err(msg, col)` positions errors (1-based)."""
-    t = text.strip()
+    t = text.strip(" \t")
     if t == "fd":
         return NewFd()
-    if re.fullmatch(r"-?[0-9]+", t):
-        return Ret(int(t))
-    m = re.fullmatch(r"-1 +(\S+)", t)
+    if _INT_RE.fullmatch(t):
+        value = bounded_int(t, RESULT_MIN, RESULT_MAX)
+        if value is None:
+            raise err(f"integer {cut(t)} is outside the range of a result (64 bits)", 1)
+        return Ret(value)
+    m = _ERR_RE.fullmatch(t)
     if m:
         if not _ERRNO_RE.match(m.group(1)):
-            raise err(f"expected an errno name after -1, got {m.group(1)!r}", m.start(1) + 1)
+            raise err(f"expected an errno name after -1, got {cut(m.group(1))!r}",
+                      m.start(1) + 1)
         return Err(m.group(1))
-    m = re.fullmatch(r"([0-9]+)/([0-9]+)/([0-9]+)", t)
+    m = _QUEUE_RE.fullmatch(t)
     if m:
-        return Queue(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        fields = []
+        for i in (1, 2, 3):
+            value = bounded_int(m.group(i), 0, INT_MAX)
+            if value is None:
+                raise err(f"integer {cut(m.group(i))} is outside the C int range",
+                          m.start(i) + 1)
+            fields.append(value)
+        return Queue(*fields)
     if _EVENTS_RE.fullmatch(t):
         known = {f: i for i, f in enumerate(POLL_FLAGS)}  # any order: listed as the model does
         flags = sorted(set(t.split("|")), key=lambda f: (known.get(f, len(known)), f))
@@ -85,7 +100,7 @@ def parse_result(text: str, err: ErrLike) -> Result:
     if t.startswith("["):
         if not t.endswith("]"):
             raise err("expected ']' to close the list of log lines", len(t))
-        inner = t[1:-1].strip()
+        inner = t[1:-1].strip(" \t")
         if not inner:
             return Lines(())
         items = tokenize_strings(t[1:-1], err, base=1, separator=",")
@@ -96,15 +111,36 @@ def parse_result(text: str, err: ErrLike) -> Result:
         if len(strings) != 1:
             raise err("expected unsupported(\"reason\")", 1)
         return Unsupported(strings[0][0])
-    raise err(f"cannot read result {t!r}", 1)
+    raise err(f"cannot read result {cut(t)!r}", 1)
 
 
 def _line_matches(expected: str, actual: str) -> bool:
+    """Does `actual` read as `expected`, each placeholder standing for one character or more?
+
+    In linear time, without a regex over `actual` (nested lazy patterns under fullmatch
+    backtrack polynomially in the number of placeholders): the fixed parts are found from left
+    to right, each at its earliest place after the previous one, and the last one must end the
+    line. Taking the earliest place is never wrong, since it leaves the most room to the rest.
+    """
     if "<" not in expected:
         return expected == actual
     parts = _PLACEHOLDER_RE.split(expected)
-    pattern = "(?:.+?)".join(re.escape(p) for p in parts)
-    return re.fullmatch(pattern, actual, re.DOTALL) is not None
+    if len(parts) == 1:  # a '<' that starts no placeholder
+        return expected == actual
+    first, *middle, last = parts
+    if not actual.startswith(first):
+        return False
+    pos = len(first)
+    for part in middle:
+        found = _find(actual, part, pos + 1)  # the placeholder before it takes 1+ characters
+        if found < 0:
+            return False
+        pos = found + len(part)
+    return actual.endswith(last) and len(actual) - len(last) >= pos + 1
+
+
+def _find(hay: str, needle: str, start: int) -> int:
+    return hay.find(needle, start)
 
 
 def matches(expected: Result, actual: Result) -> bool:

@@ -39,6 +39,15 @@ class Executed:
     outcome: Outcome
 
 
+@attrs.frozen
+class Traced:
+    """A step and its result: all a trace needs. Not an Executed, whose outcome holds the whole
+    host state after the step: keeping one per step made memory grow with steps x sockets."""
+
+    step: Step
+    result: Result
+
+
 class ModelRun:
     """One run of the model: a state and the script's names, advanced one step at a time."""
 
@@ -165,8 +174,9 @@ def _const(arg: Any) -> str:
     return arg.name
 
 
-def run_model(script: Script, profile: Profile) -> list[Executed]:
-    return list(ModelRun(profile).run(script))
+def run_model(script: Script, profile: Profile) -> list[Traced]:
+    run = ModelRun(profile)
+    return [Traced(e.step, e.result) for e in map(run.step, script.steps)]
 
 
 def _target_of(sock: Socket) -> Target:

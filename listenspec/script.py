@@ -10,19 +10,26 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 import attrs
 
 from .calls import BY_NAME, KINDS, Kind
-from .errors import ListenspecError
-from .literals import quote, unescape
+from .errors import ListenspecError, cut
+from .literals import INT_MAX as INT_MAX  # re-exported: the C int range is part of the format
+from .literals import INT_MIN as INT_MIN
+from .literals import bounded_int, quote, unescape
 from .results import Result
 from .traceresults import read_result
 
-INT_MIN = -(2**31)
-INT_MAX = 2**31 - 1
+#: The longest argument list of any call, and a bound on the tokens of a call far above it
+#: (NAME = CALL ( ARG , ... )), so that a line of a million commas is not read to its end.
+MAX_ARGS = max(len(form) for decl in BY_NAME.values() for form in decl.forms)
+MAX_TOKENS = 1000
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]*\Z")
+#: The only white space between tokens (str.strip() would also take U+2028, \x0c, \x85...).
+_WS = " \t"
 
 
 @attrs.frozen
@@ -84,8 +91,7 @@ _TOKEN_RE = re.compile(
 )
 
 
-@attrs.frozen
-class Tok:
+class Tok(NamedTuple):  # a tuple: made for every token of every line, so cheap to make
     kind: str
     text: str
     col: int  # 1-based
@@ -108,6 +114,9 @@ def tokenize(text: str, err: ErrorAt) -> tuple[list[Tok], int]:
     while pos < len(text):
         if toks and toks[-1].kind == "punct" and toks[-1].text == ")":
             break
+        if len(toks) > MAX_TOKENS:  # no call is this long: say so without reading the rest
+            raise err(f"more than {MAX_TOKENS} tokens before ')': a call takes at most "
+                      f"{MAX_ARGS} arguments", pos + 1)
         m = _TOKEN_RE.match(text, pos)
         if m is None:
             ch = text[pos]
@@ -123,6 +132,8 @@ def tokenize(text: str, err: ErrorAt) -> tuple[list[Tok], int]:
 
 def split_comment(raw: str) -> str:
     """The line without its comment; a `#` inside a string literal is not a comment."""
+    if "#" not in raw:
+        return raw
     in_str = False
     i = 0
     while i < len(raw):
@@ -152,9 +163,9 @@ def _convert_arg(tok: Tok, kind: Kind, err: ErrorAt, bound: set[str]) -> Arg:
             return _c_int(tok, err)
         if tok.kind == "ident":
             if not NAME_RE.match(tok.text):
-                raise err(f"expected a descriptor NAME, got {tok.text!r}", tok.col)
+                raise err(f"expected a descriptor NAME, got {cut(tok.text)!r}", tok.col)
             if tok.text not in bound:
-                raise err(f"name '{tok.text}' is not bound", tok.col)
+                raise err(f"name '{cut(tok.text)}' is not bound", tok.col)
             return Name(tok.text)
         raise err("expected a descriptor (a NAME or an integer)", tok.col)
     if syntax == "int":
@@ -188,9 +199,9 @@ def _convert_arg(tok: Tok, kind: Kind, err: ErrorAt, bound: set[str]) -> Arg:
 
 
 def _c_int(tok: Tok, err: ErrorAt) -> int:
-    value = int(tok.text)
-    if not INT_MIN <= value <= INT_MAX:
-        raise err(f"integer {tok.text} is outside the C int range", tok.col)
+    value = bounded_int(tok.text, INT_MIN, INT_MAX)
+    if value is None:
+        raise err(f"integer {cut(tok.text)} is outside the C int range", tok.col)
     return value
 
 
@@ -202,17 +213,17 @@ def _parse_call(
     target: str | None = None
     if len(toks) >= 2 and toks[1].kind == "punct" and toks[1].text == "=":
         if toks[0].kind != "ident" or not NAME_RE.match(toks[0].text):
-            raise err(f"a NAME is [a-z][a-z0-9_]*, not {toks[0].text!r}", toks[0].col)
+            raise err(f"a NAME is [a-z][a-z0-9_]*, not {cut(toks[0].text)!r}", toks[0].col)
         target = toks[0].text
         i = 2
     if i >= len(toks):
         raise err("expected a call after '='", end_col)
     head = toks[i]
     if head.kind != "ident":
-        raise err(f"expected a call, got {head.text!r}", head.col)
+        raise err(f"expected a call, got {cut(head.text)!r}", head.col)
     decl = BY_NAME.get(head.text)  # the call's declaration (calls.py) gives its shapes
     if decl is None:
-        raise err(f"unknown call '{head.text}'", head.col)
+        raise err(f"unknown call '{cut(head.text)}'", head.col)
     i += 1
     if i >= len(toks) or toks[i].text != "(":
         raise err(f"expected '(' after {head.text}", toks[i].col if i < len(toks) else end_col)
@@ -231,7 +242,7 @@ def _parse_call(
             if tok.text == "," and arg_toks and toks[i - 1].text != ",":
                 i += 1
                 continue
-            raise err(f"unexpected {tok.text!r}", tok.col)
+            raise err(f"unexpected {cut(tok.text)!r}", tok.col)
         if arg_toks and toks[i - 1].text != ",":
             raise err("expected ',' between arguments", tok.col)
         arg_toks.append(tok)
@@ -252,11 +263,19 @@ def parse(text: str, file: str = "<script>", *, trace: bool = False) -> Script:
     """Parse a script (or, with trace=True, a trace whose every line carries ` = RESULT`)."""
     steps: list[Step] = []
     bound: set[str] = set()
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(split_lines(text), start=1):
         step = parse_line(raw, lineno, bound, file, trace=trace)
         if step is not None:
             steps.append(step)
     return Script(file, tuple(steps))
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a file as `grep -n` numbers them: a line ends at `\\n` (or `\\r\\n`) only.
+
+    Not str.splitlines(), which also ends lines at U+2028, \\x0b, \\x0c, \\x1c-\\x1e, \\x85...
+    """
+    return [line.removesuffix("\r") for line in text.split("\n")]
 
 
 def parse_line(
@@ -266,27 +285,27 @@ def parse_line(
     a NAME the line binds is added to `bound`. Executors that receive a script one line at a
     time (the executor protocol) parse with this."""
     body = split_comment(raw)
-    if not body.strip():
+    if not body.strip(_WS):
         return None
     err = ErrorAt(file, lineno)
     toks, rest_at = tokenize(body, err)
-    end_col = len(body.rstrip()) + 1
+    end_col = len(body.rstrip(_WS)) + 1
     call, target, after = _parse_call(toks, err, bound, end_col)
     call_end = toks[after - 1].col  # column of ')'
     expected: Result | None = None
     result_col = 0
     rest = body[rest_at:]
-    if rest.strip():
-        eq = rest_at + len(rest) - len(rest.lstrip()) + 1  # 1-based column
+    if rest.strip(_WS):
+        eq = rest_at + len(rest) - len(rest.lstrip(_WS)) + 1  # 1-based column
         if body[eq - 1] != "=":
             raise err(f"unexpected {body[eq - 1]!r} after the call", eq)
         if not trace:
             raise err("a script line carries no result (is this a trace?)", eq)
         after_eq = body[eq:]
-        result_text = after_eq.strip()
+        result_text = after_eq.strip(_WS)
         if not result_text:
             raise err("expected a result after '='", end_col)
-        result_col = eq + 1 + len(after_eq) - len(after_eq.lstrip())
+        result_col = eq + 1 + len(after_eq) - len(after_eq.lstrip(_WS))
         expected = read_result(result_text, ErrorAt(file, lineno, result_col - 1))
     elif trace:
         raise err("a trace line needs ' = RESULT' after the call", call_end + 1)
@@ -294,7 +313,7 @@ def parse_line(
         bound.add(target)
     return Step(
         line=lineno,
-        text=body[: call_end].strip(),
+        text=body[: call_end].strip(_WS),
         call=call,
         bind=target,
         expected=expected,

@@ -317,7 +317,9 @@ OVERFLOW_ANSWERS: dict[str, Callable[[Profile, Host, Socket], Outcome]] = {
 
 def _dropped(h: Host, client: Socket) -> Outcome:
     """A silent drop: per the contract the executor abandons the attempt and closes C."""
-    fds = FMap({fd: sid for fd, sid in h.fds.items() if sid != client.sid})
+    fds = h.fds
+    for fd in fds.keys_of(client.sid):
+        fds = fds.remove(fd)
     h = attrs.evolve(h, fds=fds)
     advance(advance(client, "connect"), "abandoned")  # the lifecycle table must allow it
     return Outcome(forget(h, client), Err("EINPROGRESS"))
@@ -405,7 +407,7 @@ def close(p: Profile, h: Host, fd: int) -> Outcome:
         return _refuse(h, errno)
     h = attrs.evolve(h, fds=h.fds.remove(fd))
     sock = c.sock
-    if sock is None or any(sid == sock.sid for sid in h.fds.values()):
+    if sock is None or h.fds.keys_of(sock.sid):
         return Outcome(h, Ret(0))  # a file, or a socket still open through another descriptor
     advance(sock, "close")
     if sock.listener is not None:

@@ -18,66 +18,219 @@ V = TypeVar("V")
 T = TypeVar("T")
 
 
-class FMap(Mapping[K, V], Generic[K, V]):
-    """An immutable, hashable mapping; `set`/`remove` return a new map (copy on write)."""
+class _Absent:
+    """What a key holds in a version that does not have it."""
 
-    __slots__ = ("_d", "_h")
+
+_ABSENT = _Absent()
+
+
+class _Store(Generic[K, V]):
+    """The one dict that all the versions of an FMap family share, and what is derived from it.
+
+    Exactly one version (the root) reads it directly; every other version is a _Diff away.
+    """
+
+    __slots__ = ("d", "gaps", "index", "shared")
+
+    def __init__(self, d: dict[K, V]) -> None:
+        self.d = d
+        self.shared = False  # True once a _Diff refers to it: then `d` changes under readers
+        self.gaps: dict[int, int] = {}  # start -> b: every int in [start, b) is a key
+        self.index: dict[V, set[K]] | None = None  # value -> its keys, built when first asked
+
+    def put(self, key: K, value: V | _Absent) -> V | _Absent:
+        """Set `key` to `value` (remove it, for _ABSENT); return what it held."""
+        d = self.d
+        old = d.get(key, _ABSENT)
+        if isinstance(value, _Absent):
+            if isinstance(old, _Absent):
+                return old
+            del d[key]
+            if self.gaps and isinstance(key, int):
+                for start, bound in list(self.gaps.items()):
+                    if start <= key < bound:
+                        self.gaps[start] = key
+        else:
+            d[key] = value
+        if self.index is not None:
+            if not isinstance(old, _Absent):
+                keys = self.index[old]
+                keys.discard(key)
+                if not keys:
+                    del self.index[old]
+            if not isinstance(value, _Absent):
+                self.index.setdefault(value, set()).add(key)
+        return old
+
+
+class _Diff(Generic[K, V]):
+    """A version that equals the version `to` with `key` set to `value` (or removed)."""
+
+    __slots__ = ("key", "to", "value")
+
+    def __init__(self, key: K, value: V | _Absent, to: FMap[K, V]) -> None:
+        self.key, self.value, self.to = key, value, to
+
+
+#: Maps up to this size are copied on write, as plain dicts: as fast as rerooting for them, and
+#: their versions never share a dict (the explorer's states are all this small).
+SMALL = 32
+
+
+class FMap(Mapping[K, V], Generic[K, V]):
+    """An immutable, hashable mapping; `set`/`remove` return a new map in O(1).
+
+    Past SMALL keys, a persistent map by rerooting (Baker's trick, as in persistent arrays):
+    the versions made from one another by set/remove share one dict, held by the version read
+    last; any other version is a chain of one-key differences from it. Reading a version moves
+    the dict to it, undoing and redoing the differences on the way, so a run that only steps
+    forward (the runner) pays O(1) per set, and one that branches (the explorer) pays the
+    distance between the versions it reads in turn. Copying on write made every step
+    O(size of the map), O(steps x sockets) overall. Iterating a shared dict works on a copy, so
+    reading another version of the family meanwhile cannot change what the iteration sees.
+    """
+
+    __slots__ = ("_h", "_len", "_node")
 
     def __init__(self, items: Mapping[K, V] | None = None) -> None:
-        self._d: dict[K, V] = dict(items) if items else {}
+        store: _Store[K, V] = _Store(dict(items) if items else {})
+        self._node: _Store[K, V] | _Diff[K, V] = store
+        self._len = len(store.d)
         self._h: int | None = None
 
+    def _store(self) -> _Store[K, V]:
+        node = self._node
+        return node if isinstance(node, _Store) else self._reroot()
+
+    def _reroot(self) -> _Store[K, V]:
+        path: list[FMap[K, V]] = []
+        version: FMap[K, V] = self
+        node = version._node
+        while isinstance(node, _Diff):
+            path.append(version)
+            version = node.to
+            node = version._node
+        store = node
+        for version in reversed(path):  # nearest the root first
+            diff = version._node
+            assert isinstance(diff, _Diff)
+            old = store.put(diff.key, diff.value)
+            diff.to._node = _Diff(diff.key, old, version)
+            version._node = store
+        return store
+
+    def _view(self) -> dict[K, V]:
+        """The contents, safe to iterate while other versions are read."""
+        store = self._store()
+        return store.d.copy() if store.shared else store.d
+
     def __getitem__(self, key: K) -> V:
-        return self._d[key]
+        node = self._node  # _store(), inlined: these are the model's hottest calls
+        return (node if isinstance(node, _Store) else self._reroot()).d[key]
 
     def __iter__(self) -> Iterator[K]:
-        return iter(self._d)
+        return iter(self._view())
 
     def __len__(self) -> int:
-        return len(self._d)
+        return self._len
 
     # The generic Mapping versions go through __getitem__ and exceptions; these are hot.
     def __contains__(self, key: object) -> bool:
-        return key in self._d
+        node = self._node
+        return key in (node if isinstance(node, _Store) else self._reroot()).d
 
     @overload
     def get(self, key: K, /) -> V | None: ...
     @overload
     def get(self, key: K, default: V | T, /) -> V | T: ...
     def get(self, key: K, default: object = None, /) -> object:
-        return self._d.get(key, default)
+        node = self._node
+        return (node if isinstance(node, _Store) else self._reroot()).d.get(key, default)
 
     def keys(self) -> KeysView[K]:
-        return self._d.keys()
+        return self._view().keys()
 
     def values(self) -> ValuesView[V]:
-        return self._d.values()
+        return self._view().values()
 
     def items(self) -> ItemsView[K, V]:
-        return self._d.items()
+        return self._view().items()
 
     def __hash__(self) -> int:
         if self._h is None:
-            self._h = hash(frozenset(self._d.items()))
+            self._h = hash(frozenset(self._store().d.items()))
         return self._h
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, FMap):
-            return self._d == other._d
-        return NotImplemented
+        if not isinstance(other, FMap):
+            return NotImplemented
+        if self is other:
+            return True
+        if self._len != other._len:
+            return False
+        mine = self._store()
+        theirs = other._store()
+        if theirs is not mine:  # two families: both dicts are current
+            return mine.d == theirs.d
+        snapshot = dict(theirs.d)  # one family: one dict, so one version at a time
+        return self._store().d == snapshot
 
     def __repr__(self) -> str:
-        return f"FMap({self._d!r})"
+        return f"FMap({self._store().d!r})"
+
+    def __reduce__(self) -> tuple[type[FMap[K, V]], tuple[dict[K, V]]]:
+        return (FMap, (dict(self._store().d),))  # a copy or a pickle is a family of its own
 
     def set(self, key: K, value: V) -> FMap[K, V]:
-        d = dict(self._d)
-        d[key] = value
-        return FMap(d)
+        return self._derive(key, value)
 
     def remove(self, key: K) -> FMap[K, V]:
-        d = dict(self._d)
-        del d[key]
-        return FMap(d)
+        if key not in self:
+            raise KeyError(key)
+        return self._derive(key, _ABSENT)
+
+    def _derive(self, key: K, value: V | _Absent) -> FMap[K, V]:
+        store = self._store()
+        new: FMap[K, V] = FMap.__new__(FMap)
+        new._h = None
+        if self._len < SMALL:  # copy on write: a family of its own
+            d = dict(store.d)
+            if isinstance(value, _Absent):
+                del d[key]
+            else:
+                d[key] = value
+            new._node, new._len = _Store(d), len(d)
+            return new
+        old = store.put(key, value)
+        store.shared = True
+        new._node, new._len = store, len(store.d)
+        self._node = _Diff(key, old, new)
+        return new
+
+    def first_gap(self: FMap[int, V], start: int) -> int:
+        """The smallest int >= start that is not a key (the lowest free descriptor number).
+
+        Amortised O(1) while keys are added and removed above the gap; removing a key below
+        many present ones makes the next call scan over them once.
+        """
+        store = self._store()
+        bound = store.gaps.get(start, start)
+        while bound in store.d:
+            bound += 1
+        store.gaps[start] = bound
+        return bound
+
+    def keys_of(self, value: V) -> tuple[K, ...]:
+        """The keys that map to `value`. The first call on a family indexes it (O(size), and
+        every later set hashes its value), so use it on maps with small hashable values."""
+        store = self._store()
+        if store.index is None:
+            index: dict[V, set[K]] = {}
+            for k, v in store.d.items():
+                index.setdefault(v, set()).add(k)
+            store.index = index
+        return tuple(store.index.get(value, ()))
 
 
 class SockState(enum.Enum):

@@ -46,13 +46,14 @@ def find(hyps: Iterable[Any], hints: Sequence[Sequence[Any]] = ()) -> z3.ModelRe
     s.add(*hyps)
     if _check(s) == z3.unsat:
         return None
+    unhinted = s.model()  # the solver has none to give after an unsat hinted check
     for hint in hints:
         s.push()
         s.add(*hint)
         if s.check() == z3.sat:
             return s.model()
         s.pop()
-    return s.model()
+    return unhinted
 
 
 def refute(hyps: Iterable[Any], claim: Any,

@@ -54,7 +54,7 @@ DESIGN_POINTS = (
 
 PAGES = ("index.html", "format/index.html", "divergences/index.html", "profiles/index.html",
          "lifecycle/index.html", "assurance/index.html", "check-your-stack/index.html",
-         "cli/index.html")
+         "cli/index.html", "reliability/index.html")
 
 
 #: what only the generated part of a page contains (default: a table)

@@ -6,7 +6,6 @@ Tests that need a private network namespace skip, saying why, where one cannot b
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -535,14 +534,24 @@ def test_raw_descriptors_cannot_reach_the_executors_own() -> None:
 
 
 _UNPRIVILEGED = textwrap.dedent("""
-    import ctypes, os, sys
+    import ctypes, os, stat, sys
     import listenspec.kernel.runner
     from listenspec.kernel import _preload, kernel_environment, run_on_kernel
     from listenspec.results import render
     from listenspec.script import parse
     _preload()  # this interpreter's files are root's: import all before becoming nobody
+    if sys.argv[1] == "user-tun":
+        # As on the many systems where /dev/net/tun is 0666: a TUN node of that mode over it,
+        # in a mount namespace of this process alone (the host's /dev is never touched).
+        libc = ctypes.CDLL(None, use_errno=True)
+        CLONE_NEWNS, MS_REC, MS_PRIVATE = 0x20000, 0x4000, 0x40000
+        assert libc.unshare(CLONE_NEWNS) == 0, ctypes.get_errno()
+        assert libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) == 0
+        assert libc.mount(b"tmpfs", b"/dev/net", b"tmpfs", 0, None) == 0, ctypes.get_errno()
+        os.mknod("/dev/net/tun", 0o666 | stat.S_IFCHR, os.makedev(10, 200))
+        os.chmod("/dev/net/tun", 0o666)
     os.setgroups([]); os.setgid(65534); os.setuid(65534)
-    if sys.argv[1] == "user":  # PR_SET_DUMPABLE: as a process that never was root
+    if sys.argv[1].startswith("user"):  # PR_SET_DUMPABLE: as a process that never was root
         ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)
     print(kernel_environment())
     script = parse(sys.stdin.read())
@@ -593,30 +602,43 @@ def test_without_privilege_runs_in_the_current_namespace() -> None:
 
 @linux_only
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become an unprivileged user")
-def test_without_root_a_user_namespace_isolates_the_run() -> None:
-    lines = _run_unprivileged("user")
+@pytest.mark.parametrize("mode", ["user", "user-tun"], ids=["tun-as-here", "tun-0666"])
+def test_without_root_a_user_namespace_isolates_the_run(mode: str) -> None:
+    # Whether syn() can make its TUN device depends on /dev/net/tun's mode, which differs
+    # between systems (0600 here, 0666 on many): the banner says what was probed, and syn()
+    # does what the banner says. "user-tun" puts a 0666 node in place, in a sandbox.
+    lines = _run_unprivileged(mode)
     if not lines[0].startswith("private network namespace in a user namespace"):
         pytest.skip(f"no unprivileged user namespaces here: {lines[0]}")
     assert lines[1] == 'sysctl("net.core.somaxconn", 8) = 0'
     assert lines[5] == "netstat(u) = 0/0/8"
     assert lines[12] == "connect(d, s) = -1 EINPROGRESS"
-    assert lines[13].startswith("syn(s) = unsupported(") and "/dev/net/tun" in lines[13]
+    if mode == "user-tun":
+        assert "syn() available" in lines[0]
+    if "syn() available" in lines[0]:
+        assert lines[13] == "syn(s) = -1 EINPROGRESS"  # the accept queue is full: dropped
+    else:
+        assert "syn() unsupported (/dev/net/tun: " in lines[0]
+        assert lines[13].startswith("syn(s) = unsupported(") and "/dev/net/tun" in lines[13]
 
 
 # --------------------------------------------------------------------------- reliability
 
 
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after "(comm)" (state, ppid, ...), or None once the
+    process is gone: it may exit between the listing of /proc and the read."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[-1].split()
+    return fields if len(fields) > 19 else None
+
+
 def _children(pid: int) -> list[int]:
-    kids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                kids.append(int(entry))
-    return kids
+    return [int(e) for e in os.listdir("/proc")
+            if e.isdigit() and (f := _stat(int(e))) is not None and f[1] == str(pid)]
 
 
 def _run_dirs(pid: int | None = None) -> set[str]:
@@ -626,8 +648,9 @@ def _run_dirs(pid: int | None = None) -> set[str]:
     return {str(p) for p in Path(tempfile.gettempdir()).glob(pattern)}
 
 
-def _start_time(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+def _start_time(pid: int) -> int | None:
+    fields = _stat(pid)
+    return None if fields is None else int(fields[19])
 
 
 def _holders(ns: str, started_by: int) -> list[int]:
@@ -638,12 +661,40 @@ def _holders(ns: str, started_by: int) -> list[int]:
         if entry.isdigit():
             try:
                 if os.readlink(f"/proc/{entry}/ns/net") == ns and (
-                    _start_time(int(entry)) <= started_by
+                    (started := _start_time(int(entry))) is not None and started <= started_by
                 ):
                     found.append(int(entry))
             except OSError:
                 continue
     return found
+
+
+@linux_only
+def test_proc_readers_take_a_process_that_is_gone_as_gone() -> None:
+    # Issue 14.13: a process can exit between listing /proc and reading its stat file.
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()  # reaped: /proc/PID is gone (unless the pid is reused at once)
+    assert _start_time(proc.pid) is None or Path(f"/proc/{proc.pid}").exists()
+    assert _stat(proc.pid) is None or Path(f"/proc/{proc.pid}").exists()
+    me = _stat(os.getpid())
+    assert me is not None and me[1] == str(os.getppid())  # fields after "(comm)", from state on
+    listing = subprocess.run([sys.executable, "-c", _GUARDED_CHILDREN + _LIST_VANISHING],
+                             capture_output=True, text=True, timeout=30)
+    assert listing.returncode == 0, listing.stderr
+    assert listing.stdout.strip() == "[]"
+
+
+# A listing of /proc whose every entry vanishes before its stat file is read.
+_LIST_VANISHING = textwrap.dedent("""
+    import builtins
+    real_open = builtins.open
+    def vanishing(path, *a, **k):
+        if str(path).startswith("/proc/") and str(path).endswith("/stat"):
+            raise FileNotFoundError(2, "No such file or directory", path)
+        return real_open(path, *a, **k)
+    builtins.open = vanishing
+    print(children(os.getpid()))
+""")
 
 
 def _leak_check(runs: int) -> None:
@@ -709,7 +760,25 @@ def test_every_connect_outcome_is_settled_quickly() -> None:
     assert time.monotonic() - started < 2.0  # drops are detected from the counters, not waited
 
 
-_INTERRUPTED = textwrap.dedent("""
+#: children(pid) for the subprocesses below, as guarded as _children.
+_GUARDED_CHILDREN = textwrap.dedent("""
+    import os
+    def children(pid):
+        kids = []
+        for p in os.listdir("/proc"):
+            if not p.isdigit():
+                continue
+            try:
+                with open(f"/proc/{p}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[-1].split()
+            except OSError:
+                continue  # it exited since the listing
+            if len(fields) > 1 and fields[1] == str(pid):
+                kids.append(p)
+        return kids
+""")
+
+_INTERRUPTED = _GUARDED_CHILDREN + textwrap.dedent("""
     import os, sys
     from listenspec.kernel import kernel_environment, run_on_kernel
     from listenspec.script import parse
@@ -719,9 +788,7 @@ _INTERRUPTED = textwrap.dedent("""
     try:
         run_on_kernel(script)
     except KeyboardInterrupt:
-        kids = [p for p in os.listdir("/proc") if p.isdigit()
-                and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[1] == str(os.getpid())]
-        print("interrupted", kids, flush=True)
+        print("interrupted", children(os.getpid()), flush=True)
         sys.exit(130)
     print("not interrupted", flush=True)
 """)
@@ -754,6 +821,7 @@ def test_ctrl_c_leaves_nothing_behind(whole_group: bool) -> None:
         assert proc.stdout.readline().strip() == "ready"
         kid, ns = _wait_for_namespaced_child(proc.pid)
         kid_start = _start_time(kid)
+        assert kid_start is not None  # the run sleeps for 30 s
         assert len(_run_dirs(proc.pid)) == 1
         if whole_group:  # a terminal's Ctrl-C reaches the whole foreground process group
             os.killpg(proc.pid, signal.SIGINT)
@@ -781,6 +849,7 @@ def test_killing_the_caller_kills_the_run() -> None:
         assert proc.stdout.readline().strip() == "ready"
         kid, ns = _wait_for_namespaced_child(proc.pid)
         kid_start = _start_time(kid)
+        assert kid_start is not None  # the run sleeps for 30 s
         proc.kill()  # SIGKILL: no finally runs in the caller; PR_SET_PDEATHSIG must act
         proc.wait()
     finally:
@@ -796,9 +865,9 @@ def test_killing_the_caller_kills_the_run() -> None:
     state = "R"
     while time.monotonic() < deadline + 5:
         state = ""
-        with contextlib.suppress(OSError, ValueError):
-            if _start_time(kid) == kid_start:
-                state = Path(f"/proc/{kid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        fields = _stat(kid)
+        if fields is not None and int(fields[19]) == kid_start:
+            state = fields[0]
         if state in ("", "Z", "X"):
             break
         time.sleep(0.01)
@@ -806,3 +875,131 @@ def test_killing_the_caller_kills_the_run() -> None:
     # A caller killed outright cannot remove its run's AF_UNIX directory (documented limit).
     for leftover in _run_dirs(proc.pid):
         shutil.rmtree(leftover, ignore_errors=True)
+
+
+_STOPPED_SCRIPT = """\
+s = socket(AF_UNIX, SOCK_STREAM)
+bind(s)
+listen(s, 0)
+sleep(30)
+netstat(s)
+"""
+#: clock_nanosleep and nanosleep on x86_64 and aarch64: the run's child is in sleep(30) then.
+_SLEEPING = {"x86_64": {"230", "35"}, "aarch64": {"115", "101"}}
+
+
+def _wait_for_sleeping_run(pid: int) -> tuple[int, str]:
+    """The run's child of `pid` once it is in its namespace and in sleep(): the results of
+    the steps before it are written by then. (The banner's probes fork namespaced children of
+    their own first, which never sleep.)"""
+    calls = _SLEEPING.get(os.uname().machine)
+    mine = os.readlink("/proc/self/ns/net")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        for kid in _children(pid):
+            try:
+                ns = os.readlink(f"/proc/{kid}/ns/net")
+                current = Path(f"/proc/{kid}/syscall").read_text().split()[0]
+            except (OSError, IndexError):
+                continue
+            if ns == mine:
+                continue
+            if calls is None:  # an architecture this table lacks: give the steps a moment
+                time.sleep(1)
+                return kid, ns
+            if current in calls:
+                time.sleep(0.05)  # and the parent a moment to read them
+                return kid, ns
+        time.sleep(0.01)
+    raise AssertionError("the run never reached its sleep()")
+
+
+@needs_netns
+@pytest.mark.parametrize(("signum", "group", "code"), [
+    (signal.SIGINT, True, 130),  # a terminal's Ctrl-C: the whole foreground process group
+    (signal.SIGTERM, False, 143),
+    (signal.SIGHUP, False, 129),
+], ids=["ctrl-c", "sigterm", "sighup"])
+def test_a_stopped_run_prints_what_it_ran_and_leaves_nothing_behind(
+        tmp_path: Path, signum: signal.Signals, group: bool, code: int) -> None:
+    script = tmp_path / "stopped.lsn"
+    script.write_text(_STOPPED_SCRIPT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "listenspec.cli", "run", str(script), "--kernel"], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+    )
+    try:
+        kid, ns = _wait_for_sleeping_run(proc.pid)
+        kid_start = _start_time(kid)
+        assert kid_start is not None
+        assert len(_run_dirs(proc.pid)) == 1
+        if group:
+            os.killpg(proc.pid, signum)
+        else:
+            os.kill(proc.pid, signum)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == code, err
+    assert out.splitlines() == ["s = socket(AF_UNIX, SOCK_STREAM) = fd", "bind(s) = 0",
+                                "listen(s, 0) = 0"]
+    lines = err.splitlines()
+    assert lines[0].startswith("# kernel: ") and len(lines) == 2, err
+    assert lines[1].startswith(f"{script}:4: stopped by {signum.name} at sleep(30)"), err
+    assert "Traceback" not in err
+    assert _holders(ns, kid_start) == []
+    assert _run_dirs(proc.pid) == set()
+    assert _stat(kid) is None or int(_stat(kid)[19]) != kid_start  # type: ignore[index]
+
+
+_EXHAUSTED = "\n".join(
+    ["s = socket(AF_INET, SOCK_STREAM)", "bind(s)", "listen(s, 5)",
+     "u = socket(AF_UNIX, SOCK_STREAM)", "bind(u)", "listen(u, 5)",
+     'sysctl("net.core.somaxconn")']
+    + [f"k{i} = socket(AF_INET, SOCK_STREAM)" for i in range(60)]
+    + ["c = socket(AF_INET, SOCK_STREAM)", "connect(c, s)", "netstat(s)", "netstat(u)",
+       'sysctl("net.core.somaxconn")', 'sysctl("net.core.somaxconn", 100)', "syn(s)",
+       "n = open()", "a = accept(s)", "close(k0)", "close(k1)", "d = socket(AF_INET, SOCK_STREAM)",
+       "connect(d, s)", "netstat(s)", "syslog()", 'counter("ListenOverflows")']
+) + "\n"
+
+
+@needs_netns
+@pytest.mark.parametrize("limit", [64, 30])
+def test_running_out_of_descriptors_is_a_result_and_the_run_goes_on(
+        tmp_path: Path, limit: int) -> None:
+    script = tmp_path / "exhausted.lsn"
+    script.write_text(_EXHAUSTED)
+
+    def low_limit() -> None:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "listenspec.cli", "run", str(script), "--kernel"], cwd=ROOT,
+        capture_output=True, text=True, timeout=120, preexec_fn=low_limit,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line.rsplit(" = ", 1) for line in proc.stdout.splitlines()]
+    sockets = [r for call, r in lines if call.startswith("k")]
+    assert sockets[0] == "fd" and sockets[-1] == "-1 EMFILE"
+    assert sockets == sorted(sockets, key=lambda r: r != "fd")  # fds, then EMFILE only
+    somaxconn = lines[6][1]
+    after = [r for call, r in lines[7 + 60:]]
+    read, write, syn = after[4:7]
+    # What the executor observes without a new descriptor of its own still works; what it
+    # would need one for is unsupported, never an errno the call did not return.
+    assert read == somaxconn or read.startswith("unsupported("), read
+    assert write == "0" or write.startswith("unsupported("), write
+    assert syn in ("0", "-1 EINPROGRESS") or syn.startswith("unsupported("), syn
+    half_open = "1" if syn == "0" else "0"
+    # accept() takes its descriptor before it looks at the queue (measured on Linux 6.18);
+    # once two descriptors are freed, the next socket gets one and the run goes on with it.
+    assert after[:4] + after[7:] == [
+        "-1 EMFILE", "-1 EBADF", "0/0/5", "0/0/5",  # c, connect(c, s): c names none
+        "-1 EMFILE", "-1 EMFILE", "0", "0", "fd", "0", f"1/{half_open}/5", "[]", "0",
+    ]

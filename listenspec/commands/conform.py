@@ -11,7 +11,7 @@ from .types import Sub
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    from ..conform import conform
+    from ..conform import conform, pyroute2_missing
     from ..errors import ListenspecError
     from ..targets import target
 
@@ -20,6 +20,10 @@ def _cmd(args: argparse.Namespace) -> int:
     with target(args.target) as stack:
         label = "kernel" if args.target == "linux" else "target"
         print(f"# {label}: {stack.describe()}", file=sys.stderr)
+        if args.target == "linux" and (missing := pyroute2_missing()) is not None:
+            print(f"# WARNING: pyroute2 is not installed ({missing}): netstat() and syn() steps "
+                  "cannot be made on the kernel, so they are not compared "
+                  "(pip install 'pyroute2>=0.7')", file=sys.stderr)
         stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
                                 args.max_steps, progress=None if not args.json else False,
                                 stack=stack)

@@ -7,7 +7,6 @@ import json
 import sys
 import time
 
-from ..errors import ListenspecError
 from ..machines import InvariantBroken, ListenMachine, run_machine
 from ..measure import MachineStats, format_stats, measure
 from ..models.profiles import PROFILES
@@ -16,6 +15,10 @@ from .types import Sub
 
 
 def _cmd(args: argparse.Namespace) -> int:
+    if args.examples < 1 or args.steps < 1:
+        from ..errors import ListenspecError
+
+        raise ListenspecError("--examples and --steps must be at least 1")
     names = args.profile or list(PROFILES)
     if args.examples < 1 or args.steps < 1:
         raise ListenspecError("--examples and --steps must be at least 1")

@@ -21,9 +21,9 @@ import platform
 from ..errors import ListenspecError
 from ..results import Result
 from ..script import Script
-from .failure import KernelExecutorError
+from .failure import KernelExecutorError, RunInterrupted
 
-__all__ = ["KernelExecutorError", "kernel_environment", "run_on_kernel"]
+__all__ = ["KernelExecutorError", "RunInterrupted", "kernel_environment", "run_on_kernel"]
 
 
 def run_on_kernel(
@@ -35,6 +35,8 @@ def run_on_kernel(
     to the current namespace, refusing host-changing calls, when it may not).
     timeout: the run's time limit in seconds (default: runner.default_time_limit); steps that
     did not finish in time come back as Unsupported("stopped: ...").
+    Ctrl-C, SIGTERM or SIGHUP during the run raise RunInterrupted (a KeyboardInterrupt) with the
+    results of the steps that finished, once the run's child and files are gone.
     """
     if platform.system() != "Linux":
         raise ListenspecError(f"the kernel executor needs Linux, not {platform.system()}")
@@ -54,8 +56,10 @@ def kernel_environment(*, isolate: bool = True) -> str:
     if platform.system() != "Linux":
         return f"no kernel executor on {platform.system()} (it needs Linux)"
     from .netns import describe, isolation_problem
+    from .synpeer import tun_problem
 
-    return describe(isolate and isolation_problem() is None)
+    isolated = isolate and isolation_problem() is None
+    return describe(isolated, tun_problem() if isolated else None)
 
 
 def _preload() -> None:

@@ -31,20 +31,31 @@ class NotFound(Exception):
 
 
 class Diag:
-    """One NETLINK_SOCK_DIAG socket, opened on first use in the executor's namespace."""
+    """One NETLINK_SOCK_DIAG socket of the executor's namespace, opened by open() before the
+    script's first step: pyroute2 takes four descriptors for it (the socket, an epoll and a
+    socket pair), which a script that used up its descriptors would leave it no room for."""
 
     def __init__(self) -> None:
         self._sock: Any = None
+        self.problem = "not opened"  # why there is no socket, while there is none
+
+    def open(self) -> None:
+        try:
+            from pyroute2.netlink.diag import DiagSocket
+        except ImportError as exc:
+            self.problem = f"pyroute2 is not installed ({exc})"
+            return
+        try:
+            ds = DiagSocket()
+            ds.bind()
+        except OSError as exc:
+            self.problem = f"cannot open a sock_diag netlink socket: {exc.strerror or exc}"
+            return
+        self._sock = ds
 
     def _ds(self) -> Any:
         if self._sock is None:
-            try:
-                from pyroute2.netlink.diag import DiagSocket
-            except ImportError as exc:
-                raise NotFound(f"pyroute2 is not installed ({exc})") from None
-            ds = DiagSocket()
-            ds.bind()
-            self._sock = ds
+            raise NotFound(self.problem)
         return self._sock
 
     def fds(self) -> list[int]:
@@ -57,11 +68,14 @@ class Diag:
 
     def listener_queue(self, fd: int, family: int) -> Queue:
         """qlen/incqlen/maxqlen of the listening socket `fd` (of address family `family`)."""
-        inode = os.fstat(fd).st_ino
-        if family in _INET:
-            return self._inet_queue(inode, family)
-        if family == socket.AF_UNIX:
-            return self._unix_queue(inode)
+        try:
+            inode = os.fstat(fd).st_ino
+            if family in _INET:
+                return self._inet_queue(inode, family)
+            if family == socket.AF_UNIX:
+                return self._unix_queue(inode)
+        except OSError as exc:  # the dump itself failed (pyroute2 wanted a descriptor, ...)
+            raise NotFound(f"the socket diagnostics dump failed: {exc.strerror or exc}") from None
         raise NotFound(f"no socket diagnostics for address family {family}")
 
     def _inet_queue(self, inode: int, family: int) -> Queue:

@@ -95,9 +95,17 @@ DROPPED: Final = Err("EINPROGRESS")
 
 
 class Executor:
-    """Runs steps in the current process (the runner puts it in its own namespace first)."""
+    """Runs steps in the current process (the runner puts it in its own namespace first).
 
-    def __init__(self, *, isolated: bool, unix_dir: str | None = None) -> None:
+    The executor's own descriptors (the /proc counters, /dev/kmsg, the sock_diag socket and,
+    for a script with syn(), the peer's TUN device and raw sockets) are all opened here, before
+    the script's first step: a script that uses up its descriptors then gets `-1 EMFILE` from
+    its own calls, and never leaves the executor unable to observe (or lets it take a number
+    the script would have been given).
+    """
+
+    def __init__(self, *, isolated: bool, unix_dir: str | None = None,
+                 syn: bool = False) -> None:
         self.isolated = isolated
         self.unix_dir = unix_dir  # where bind() puts AF_UNIX names (None: abstract names)
         self.fd_of: dict[str, int] = {}  # NAME -> descriptor; NOT_OPEN once closed / failed
@@ -108,8 +116,11 @@ class Executor:
         self._token = f"{os.getpid()}-{os.urandom(4).hex()}"
         self.counters = Counters()
         self.diag = Diag()
+        self.diag.open()
         self.kmsg = Kmsg()
         self.peer = SynPeer()
+        if syn and isolated:
+            self.peer.prepare()
         self._baseline = {} if isolated else self.counters.snapshot()
         # one method per declared call, named after it (`_listen` performs listen())
         self._calls: dict[str, Callable[[Call], Result]] = {
@@ -425,7 +436,8 @@ class Executor:
         try:
             if opt.name == "SO_ACCEPTFILTER":
                 raw = libc.sys_getsockopt(fd, level, optname, ACCEPT_FILTER_ARG_SIZE)
-                return Str(raw[:ACCEPT_FILTER_NAME_SIZE].split(b"\0", 1)[0].decode("latin-1"))
+                name = raw[:ACCEPT_FILTER_NAME_SIZE].split(b"\0", 1)[0]
+                return Str(name.decode("utf-8", "surrogateescape"))  # as to_bytes encodes
             value = libc.sys_getsockopt_int(fd, level, optname)
         except SysError as exc:
             return Err(exc.args[0])

@@ -9,8 +9,9 @@ somaxconn and the TcpExt counters are per network namespace (reference/linux.md 
 
 Root unshares the network namespace directly. Any other user first makes a user namespace in
 which it is root (unprivileged user namespaces, where the system allows them): its network
-namespace is just as private, and its net.* sysctls are writable; only /dev/net/tun stays out of
-reach (syn() then says so).
+namespace is just as private, and its net.* sysctls are writable. Whether the syn() peer's
+/dev/net/tun can be used there depends on the device's mode, so it is probed
+(synpeer.tun_problem), not assumed.
 """
 
 from __future__ import annotations
@@ -122,15 +123,17 @@ def isolation_problem() -> str | None:
     return f"unshare(CLONE_NEWNET) failed ({who}): {errno_name(code) if code > 0 else code}"
 
 
-def describe(isolated: bool) -> str:
-    """One line for the trace header / CLI: how a run is isolated, or why it is not."""
+def describe(isolated: bool, tun_problem: str | None = None) -> str:
+    """One line for the trace header / CLI: how a run is isolated, or why it is not, and what
+    was probed for syn() (`tun_problem`: why its TUN device cannot be made, None if it can)."""
     release = platform.release()
+    syn = "syn() available" if tun_problem is None else f"syn() unsupported ({tun_problem})"
     if isolated and os.geteuid() == 0:
-        return f"private network namespace (unshare), loopback only, Linux {release}"
+        return f"private network namespace (unshare), loopback only; {syn}, Linux {release}"
     if isolated:
         return (
             f"private network namespace in a user namespace (not root), loopback only; "
-            f"syn() needs root (/dev/net/tun), Linux {release}"
+            f"{syn}, Linux {release}"
         )
     why = isolation_problem() or "isolation not requested"
     return (

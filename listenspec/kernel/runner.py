@@ -9,6 +9,9 @@ Why a child process for every run, even without isolation:
 - the caller's descriptors never change: whatever a script opens, it opens in the child.
 Nothing is left behind on any exit path: the parent kills and reaps the child in a `finally`
 (Ctrl-C included), the child dies with its parent (PR_SET_PDEATHSIG) and has its own alarm.
+SIGTERM and SIGHUP, which would end the process without any `finally`, are turned into the same
+unwind as Ctrl-C for the length of a run; a stopped run raises RunInterrupted with the results
+of the steps that finished.
 """
 
 from __future__ import annotations
@@ -21,15 +24,18 @@ import shutil
 import signal
 import struct
 import tempfile
+import threading
 import time
 import traceback
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Final
+from types import FrameType
+from typing import Any, Final, TypeAlias
 
 from ..results import Result, Unsupported
 from ..script import Step
 from .executor import MAX_SLEEP, Executor
-from .failure import KernelExecutorError
+from .failure import KernelExecutorError, RunInterrupted
 from .libc import PR_SET_PDEATHSIG, sys_prctl
 from .netns import enter_private_netns
 
@@ -46,7 +52,24 @@ MAX_UNIX_DIR: Final = 90
 EXIT_WAIT: Final = 1.0
 
 _FRAME: Final = struct.Struct("!I")
-_DEFERRED: Final = {signal.SIGINT, signal.SIGTERM}
+_DEFERRED: Final = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+#: Signals whose default action ends the process at once: caught during a run, so it unwinds.
+_CAUGHT: Final = (signal.SIGTERM, signal.SIGHUP)
+
+
+class _Signalled(BaseException):
+    """SIGTERM or SIGHUP arrived during a run (raised by the handler run_steps installs)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_signalled(signum: int, _frame: FrameType | None) -> None:
+    raise _Signalled(signum)
+
+
+_Handler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers
 
 
 def default_time_limit(steps: tuple[Step, ...]) -> float:
@@ -64,14 +87,41 @@ def run_steps(steps: tuple[Step, ...], *, isolated: bool, limit: float) -> list[
     """Run the steps in a child process (in a new network namespace if `isolated`)."""
     if not steps:
         return []
+    previous = _catch_signals()
+    try:
+        return _run_steps(steps, isolated=isolated, limit=limit)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _catch_signals() -> dict[int, _Handler]:
+    """Make SIGTERM and SIGHUP raise _Signalled; return the handlers to put back."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # only the main thread may set handlers (and it is the one signals reach)
+    previous: dict[int, _Handler] = {}
+    for signum in _CAUGHT:
+        old = signal.getsignal(signum)
+        if old is signal.SIG_IGN:
+            continue  # nohup and friends asked for it to be ignored
+        previous[signum] = signal.SIG_DFL if old is None else old  # None: set outside Python
+        signal.signal(signum, _raise_signalled)
+    return previous
+
+
+def _run_steps(steps: tuple[Step, ...], *, isolated: bool, limit: float) -> list[Result]:
     parent = os.getpid()
     unix_dir: str | None = None
     read_end = write_end = -1
     pid = 0
     reaped: int | None = None
-    # Ctrl-C (and SIGTERM) wait while a child or a directory exists that the `finally` below
-    # would not know about yet, and again while it cleans up; they are delivered in between,
-    # where the `finally` handles them.
+    results: list[Result] = []
+    error: str | None = None
+    timed_out = False
+    stopped_by: int | None = None
+    # The signals wait while a child or a directory exists that the `finally` below would not
+    # know about yet, and again while it cleans up; they are delivered in between, where the
+    # `except`s below turn them into a stop and the `finally` cleans up.
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
     try:
         # AF_UNIX names live in a directory of this run, made and removed here in the parent,
@@ -86,10 +136,20 @@ def run_steps(steps: tuple[Step, ...], *, isolated: bool, limit: float) -> list[
                    unix_dir=usable, mask=mask)
         os.close(write_end)
         write_end = -1
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        results, error, timed_out = _collect(read_end, len(steps), time.monotonic() + limit)
-        if not timed_out and len(results) < len(steps) and error is None:
-            reaped = _exit_status(pid, EXIT_WAIT)  # the child ended early: say how
+        frames = _Frames()
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            error, timed_out = _collect(read_end, len(steps), time.monotonic() + limit, frames)
+            if not timed_out and len(frames.results) < len(steps) and error is None:
+                reaped = _exit_status(pid, EXIT_WAIT)  # the child ended early: say how
+        except KeyboardInterrupt:
+            stopped_by = signal.SIGINT
+        except _Signalled as e:
+            stopped_by = e.signum
+        if stopped_by is not None:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+            _drain(read_end, frames)  # results the child wrote before the signal came
+        results = frames.results[: len(steps)]
     finally:
         signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
         for fd in (read_end, write_end):
@@ -100,6 +160,8 @@ def run_steps(steps: tuple[Step, ...], *, isolated: bool, limit: float) -> list[
         if unix_dir is not None:
             shutil.rmtree(unix_dir, ignore_errors=True)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+    if stopped_by is not None:
+        raise RunInterrupted(stopped_by, results)
     if error is not None:
         raise KernelExecutorError(error)
     return results + _unfinished(len(steps) - len(results), timed_out, limit, reaped)
@@ -151,31 +213,52 @@ def _kill_and_reap(pid: int) -> None:
             continue
 
 
-def _collect(fd: int, count: int, deadline: float) -> tuple[list[Result], str | None, bool]:
-    """Read result frames until `count` results, EOF, an error frame or the deadline."""
-    results: list[Result] = []
-    buf = bytearray()
-    while len(results) < count:
+class _Frames:
+    """The result frames read so far from the child, and the bytes of an unfinished one."""
+
+    def __init__(self) -> None:
+        self.results: list[Result] = []
+        self.buf = bytearray()
+
+    def feed(self, chunk: bytes) -> str | None:
+        """Take in bytes; return the message of an error frame if one is complete."""
+        self.buf += chunk
+        while len(self.buf) >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(self.buf)
+            if len(self.buf) < _FRAME.size + size:
+                break
+            kind, payload = pickle.loads(bytes(self.buf[_FRAME.size : _FRAME.size + size]))
+            del self.buf[: _FRAME.size + size]
+            if kind == "error":
+                return str(payload)
+            self.results.append(payload)
+        return None
+
+
+def _collect(fd: int, count: int, deadline: float, frames: _Frames) -> tuple[str | None, bool]:
+    """Read result frames until `count` results, EOF, an error frame or the deadline; return
+    the error, if any, and whether the deadline passed."""
+    while len(frames.results) < count:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return results, None, True
+            return None, True
         ready, _, _ = select.select([fd], [], [], remaining)
         if not ready:
             continue
         chunk = os.read(fd, 1 << 16)
         if not chunk:
-            return results, None, False
-        buf += chunk
-        while len(buf) >= _FRAME.size:
-            (size,) = _FRAME.unpack_from(buf)
-            if len(buf) < _FRAME.size + size:
-                break
-            kind, payload = pickle.loads(bytes(buf[_FRAME.size : _FRAME.size + size]))
-            del buf[: _FRAME.size + size]
-            if kind == "error":
-                return results, str(payload), False
-            results.append(payload)
-    return results, None, False
+            return None, False
+        if (error := frames.feed(chunk)) is not None:
+            return error, False
+    return None, False
+
+
+def _drain(fd: int, frames: _Frames) -> None:
+    """Take in whatever the pipe holds now, without waiting."""
+    while select.select([fd], [], [], 0)[0]:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk or frames.feed(chunk) is not None:
+            return
 
 
 def _write_frame(fd: int, obj: object) -> None:
@@ -195,15 +278,21 @@ def _child(
         # handlers or unwind into the caller's code.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
         signal.signal(signal.SIGALRM, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         sys_prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:  # the parent died before PDEATHSIG was armed
             os._exit(1)
         signal.alarm(int(limit) + ALARM_SLACK)
+        # What the caller had open is not the script's: close it, so that the script starts as
+        # a fresh program would, with 0, 1 and 2 (and the result pipe) only.
+        os.closerange(3, fd)
+        os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX"))
         if isolated:
             enter_private_netns()
-        executor = Executor(isolated=isolated, unix_dir=unix_dir)
+        executor = Executor(isolated=isolated, unix_dir=unix_dir,
+                            syn=any(step.call.name == "syn" for step in steps))
         try:
             for step in steps:
                 _write_frame(fd, ("result", executor.run_step(step)))

@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import fcntl
 import os
+import platform
 import random
 import select
 import socket
 import struct
 import time
 from collections.abc import Callable
+from functools import cache
 from typing import Final
 
 from ..results import Err, Result, Ret
-from .netns import set_link_up
+from .libc import errno_name
+from .netns import enter_private_netns, set_link_up
 
 TUNSETIFF: Final = 0x400454CA
 IFF_TUN: Final = 0x0001
@@ -44,6 +47,41 @@ TH_ACK: Final = 0x10
 #: How long to wait for an answer when no drop counter moved (loopback answers within
 #: microseconds: the SYN is processed in the softirq of the sending call).
 ANSWER_WAIT: Final = 0.1
+
+
+#: The name of the probe's device (it lives in a throw-away namespace).
+PROBE_IFNAME: Final = "lsnprobe"
+TUN_DEVICE: Final = "/dev/net/tun"
+
+
+@cache
+def tun_problem() -> str | None:
+    """Why a run's namespace cannot have syn()'s TUN device here, or None if it can.
+
+    Probed once per process in a throw-away child that does what a run does (a private network
+    namespace, then /dev/net/tun and TUNSETIFF): the device's mode and what a user namespace
+    may do with it differ between systems, so nothing is assumed (0600 here, 0666 on many).
+    """
+    if platform.system() != "Linux":
+        return f"not Linux ({platform.system()})"
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the probe child
+        code = 0
+        try:
+            enter_private_netns()
+            tun = os.open(TUN_DEVICE, os.O_RDWR | os.O_CLOEXEC)
+            fcntl.ioctl(tun, TUNSETIFF, struct.pack("16sH22x", PROBE_IFNAME.encode(),
+                                                     IFF_TUN | IFF_NO_PI))
+        except OSError as exc:
+            code = min(exc.errno or 1, 254)
+        except BaseException:
+            code = 255
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code == 0:
+        return None
+    return f"{TUN_DEVICE}: {errno_name(code) if 0 < code < 255 else 'the probe failed'}"
 
 
 class SynPeer:
@@ -65,6 +103,16 @@ class SynPeer:
         if self._tun is not None:
             os.close(self._tun)
             self._tun = None
+
+    def prepare(self) -> None:
+        """Make the peer before the script's first step (see Executor: its descriptors must
+        not compete with the script's); any failure is left for syn() to report."""
+        try:
+            self._setup()
+            for family in (socket.AF_INET, socket.AF_INET6):
+                self._raw_socket(family)
+        except (ImportError, OSError):
+            pass
 
     def _setup(self) -> int:
         if self._tun is not None:

@@ -19,6 +19,16 @@ from ..results import Result as _Result
 from .libc import errno_name
 
 PROC_SYS: Final = "/proc/sys"
+#: Out of descriptors: the executor cannot open the /proc/sys file, which says nothing about
+#: the sysctl (sysctl(3) on the BSDs needs no descriptor at all).
+_NO_DESCRIPTOR: Final = (errno.EMFILE, errno.ENFILE)
+
+
+def _unreadable(path: str, exc: OSError) -> _Result:
+    if exc.errno in _NO_DESCRIPTOR:
+        return Unsupported(f"the kernel executor had no descriptor left to open {path} "
+                           f"({errno_name(exc.errno or errno.EMFILE)})")
+    return Err(errno_name(exc.errno or errno.EIO))
 
 
 def sysctl_path(name: str) -> str | None:
@@ -38,7 +48,7 @@ def sysctl_read(name: str) -> _Result:
         with open(path, "rb") as f:
             raw = f.read(4096)
     except OSError as exc:
-        return Err(errno_name(exc.errno or errno.EIO))
+        return _unreadable(path, exc)
     text = raw.decode("utf-8", "replace").strip()
     try:
         return Ret(int(text))
@@ -65,7 +75,7 @@ def sysctl_write(name: str, value: int, *, isolated: bool) -> _Result:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
     except OSError as exc:
-        return Err(errno_name(exc.errno or errno.EIO))
+        return _unreadable(path, exc)
     try:
         os.write(fd, f"{value}\n".encode())
     except OSError as exc:

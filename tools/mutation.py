@@ -1,0 +1,259 @@
+"""A mutation run over the model (issue 14): make single-point mutants of a model module, run the
+model's tests against each, and print which survived and the score.
+
+    python tools/mutation.py [--file models/rules.py ...] [--only N ...] [--list]
+                             [--timeout SECONDS] [--json OUT] [-- PYTEST ARGS]
+
+A small driver rather than mutmut or cosmic-ray, because the model is not where either looks
+for it: setuptools maps the top-level folder `models/` into the package as `listenspec.models`
+(the same reason tools/typecheck.py builds the package out of symlinks), and the tools mutate
+files in a copied tree that must import as the package does. Here a mutant never touches a
+file: the test process gets an import hook that compiles the mutated source in place of the
+module, under the module's own name and path, before anything imports it.
+
+The mutants (each one change, made on the syntax tree): a comparison turned into its neighbour
+(< and <=, > and >=, == and !=, in and not in), + and - swapped, * made +, an integer constant
+made one more, True and False swapped, `and` and `or` swapped (also the and_/or_ of the rule
+functions, which build Z3 terms or ints), min_ and max_ swapped, and a `not` (or not_) dropped.
+Docstrings are not mutated.
+
+A mutant is killed when the tests fail (or take longer than --timeout); the tests are the
+model's own (KILL_SET: the model-only tests, quickest first, stopping at the first failure), with
+the kernel's tests left out because a mutant of the model cannot change what the kernel answers.
+The score is killed / (mutants - equivalent), where EQUIVALENT lists the mutants argued in
+docs/reliability.md to behave exactly as the original. Exit status 1 if any non-equivalent
+mutant survived.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: top-level folder -> the package it is installed as (pyproject.toml's package-dir)
+PACKAGES = {"models": "listenspec.models", "proofs": "listenspec.proofs",
+            "spec": "listenspec.spec", "listenspec": "listenspec"}
+
+DEFAULT_FILES = ("models/rules.py",)
+
+#: The model's tests, quickest first; run with -x so that a killed mutant costs one failure.
+KILL_SET = (
+    "tests/test_survivors.py", "tests/test_backlog_edges.py", "tests/test_refused.py",
+    "tests/test_profiles.py", "tests/test_examples.py",
+)
+#: and, with --thorough, these too (minutes per surviving mutant on a shared machine)
+THOROUGH = ("tests/test_done_when.py", "tests/test_proofs.py", "tests/test_declared_calls.py")
+#: Without the kernel's tests, and without the one test that times the proofs (it fails on a
+#: loaded machine, which would read as a kill).
+KILL_ARGS = ("-x", "-q", "-p", "no:cacheprovider", "-m", "not slow",
+             "-k", "not kernel and not proofs_are_fast")
+
+#: Mutants that behave exactly as the original, by file and description (the argument for
+#: each is in docs/reliability.md, "Mutation run").
+EQUIVALENT: dict[tuple[str, str], str] = {}
+
+_COMPARE = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
+            ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In}
+_BINOP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Add}
+_SYMBOL = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==",
+           ast.NotEq: "!=", ast.In: "in", ast.NotIn: "not in", ast.Add: "+", ast.Sub: "-",
+           ast.Mult: "*"}
+_CALLS = {"and_": "or_", "or_": "and_", "min_": "max_", "max_": "min_"}
+
+
+def _docstrings(tree: ast.AST) -> set[int]:
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Module | ast.FunctionDef | ast.ClassDef) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                out.add(id(first.value))
+    return out
+
+
+def _sites(tree: ast.AST) -> Iterator[tuple[ast.AST, int, str]]:
+    """(node, variant, description) for every single-point mutation, in a fixed order."""
+    skip = _docstrings(tree)
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Compare):
+            for i, op in enumerate(node.ops):
+                if type(op) in _COMPARE:
+                    new = _COMPARE[type(op)]
+                    yield node, i, f"line {line}: {_SYMBOL[type(op)]} -> {_SYMBOL[new]}"
+        elif isinstance(node, ast.BinOp) and type(node.op) in _BINOP:
+            new = _BINOP[type(node.op)]
+            yield node, 0, f"line {line}: {_SYMBOL[type(node.op)]} -> {_SYMBOL[new]}"
+        elif isinstance(node, ast.BoolOp):
+            old, new = ("and", "or") if isinstance(node.op, ast.And) else ("or", "and")
+            yield node, 0, f"line {line}: {old} -> {new}"
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            yield node, 0, f"line {line}: not dropped"
+        elif isinstance(node, ast.Constant) and id(node) not in skip:
+            if isinstance(node.value, bool):
+                yield node, 0, f"line {line}: {node.value} -> {not node.value}"
+            elif isinstance(node.value, int):
+                yield node, 0, f"line {line}: {node.value} -> {node.value + 1}"
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = node.func.id
+            if name in _CALLS:
+                yield node, 0, f"line {line}: {name} -> {_CALLS[name]}"
+            elif name == "not_" and len(node.args) == 1:
+                yield node, 1, f"line {line}: not_ dropped"
+
+
+class _Drop(ast.NodeTransformer):
+    """Replaces one node (a `not x` or `not_(x)`) with its operand."""
+
+    def __init__(self, target: ast.AST, operand: ast.expr) -> None:
+        self.target, self.operand = target, operand
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        if node is self.target:
+            return self.operand
+        return super().generic_visit(node)
+
+
+def mutants(source: str) -> list[str]:
+    """The description of every mutant of this source, in order."""
+    return [desc for _, _, desc in _sites(ast.parse(source))]
+
+
+def mutate(source: str, k: int) -> str:
+    """The source with its k-th mutation applied."""
+    tree = ast.parse(source)
+    node, variant, _ = list(_sites(tree))[k]
+    if isinstance(node, ast.Compare):
+        node.ops[variant] = _COMPARE[type(node.ops[variant])]()
+    elif isinstance(node, ast.BinOp):
+        node.op = _BINOP[type(node.op)]()
+    elif isinstance(node, ast.BoolOp):
+        node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+    elif isinstance(node, ast.UnaryOp):
+        tree = _Drop(node, node.operand).visit(tree)
+    elif isinstance(node, ast.Constant):
+        node.value = (not node.value) if isinstance(node.value, bool) else node.value + 1
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        if variant == 1:
+            tree = _Drop(node, copy.deepcopy(node.args[0])).visit(tree)
+        else:
+            node.func.id = _CALLS[node.func.id]
+    return ast.unparse(ast.fix_missing_locations(tree))
+
+
+#: Run in the test process: an import hook that compiles the mutant as the module, then pytest.
+_BOOT = """
+import importlib.abc, importlib.util, sys
+name, path, mutant = sys.argv[1:4]
+class Loader(importlib.abc.Loader):
+    def create_module(self, spec): return None
+    def exec_module(self, module):
+        with open(mutant, encoding="utf-8") as f:
+            exec(compile(f.read(), path, "exec"), module.__dict__)
+class Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, fullname, target=None, *args):
+        if fullname != name: return None
+        return importlib.util.spec_from_file_location(name, path, loader=Loader())
+sys.meta_path.insert(0, Finder())
+import pytest
+sys.exit(pytest.main(sys.argv[4:]))
+"""
+
+
+def module_name(file: Path) -> str:
+    rel = file.resolve().relative_to(ROOT)
+    return ".".join((PACKAGES[rel.parts[0]], *rel.parts[1:-1], rel.stem))
+
+
+def run_tests(file: Path, source: str | None, tests: list[str],
+              timeout: float) -> tuple[bool, str, float]:
+    """(passed, the last line pytest printed, seconds) with this source in place of the file."""
+    start = time.monotonic()
+    with tempfile.NamedTemporaryFile("w", suffix=".py", prefix="mutant-", encoding="utf-8") as f:
+        f.write(file.read_text(encoding="utf-8") if source is None else source)
+        f.flush()
+        # -P: not the working directory first on sys.path, so that PYTHONPATH can name the
+        # package to test (a merge tree, say) as tools/typecheck.py builds it
+        cmd = [sys.executable, "-P", "-c", _BOOT, module_name(file), str(file.resolve()), f.name,
+               *tests]
+        try:
+            done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False, f"timed out after {timeout:.0f} s", time.monotonic() - start
+    lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
+    failed = [ln for ln in lines if ln.startswith(("FAILED", "ERROR", "E  "))]
+    last = failed[0] if failed else (lines[-1] if lines else done.stderr.strip()[-200:])
+    return done.returncode == 0, last, time.monotonic() - start
+
+
+def main() -> int:
+    # SIGTERM unwinds like Ctrl-C: the test process is killed and the mutant's file removed
+    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--file", action="append", help=f"a model file (default {DEFAULT_FILES})")
+    ap.add_argument("--only", type=int, action="append", help="only mutant N (repeatable)")
+    ap.add_argument("--list", action="store_true", help="list the mutants and stop")
+    ap.add_argument("--timeout", type=float, default=600.0, help="per mutant (killed if over)")
+    ap.add_argument("--json", type=Path, help="write every mutant's outcome here")
+    ap.add_argument("--thorough", action="store_true", help="also the tests of THOROUGH")
+    ap.add_argument("pytest", nargs="*", help="tests and pytest arguments (default KILL_SET)")
+    args = ap.parse_args()
+    tests = args.pytest or [*KILL_SET, *(THOROUGH if args.thorough else ()), *KILL_ARGS]
+    files = [ROOT / f for f in (args.file or DEFAULT_FILES)]
+
+    for file in [] if args.list else files:  # the tests must pass through the same hook
+        ok, last, secs = run_tests(file, None, tests, args.timeout)
+        if not ok:
+            print(f"the tests fail on the unmutated {file.relative_to(ROOT)}: {last}")
+            return 2
+        print(f"unmutated {file.relative_to(ROOT)}: the tests pass ({secs:.0f} s)", flush=True)
+
+    outcomes = []
+    for file in files:
+        rel = str(file.relative_to(ROOT))
+        source = file.read_text(encoding="utf-8")
+        descs = mutants(source)
+        if args.list:
+            for k, desc in enumerate(descs):
+                print(f"{rel} #{k} {desc}")
+            continue
+        for k, desc in enumerate(descs):
+            if args.only and k not in args.only:
+                continue
+            equivalent = (rel, desc) in EQUIVALENT
+            ok, last, secs = run_tests(file, mutate(source, k), tests, args.timeout)
+            verdict = ("equivalent" if equivalent and ok else "SURVIVED" if ok else "killed")
+            print(f"{rel} #{k} {desc}: {verdict} ({secs:.0f} s){'' if ok else ': ' + last}",
+                  flush=True)
+            outcomes.append({"file": rel, "mutant": k, "what": desc, "verdict": verdict,
+                             "by": None if ok else last})
+    if args.list:
+        return 0
+    killed = sum(o["verdict"] == "killed" for o in outcomes)
+    equivalent = sum(o["verdict"] == "equivalent" for o in outcomes)
+    survived = [o for o in outcomes if o["verdict"] == "SURVIVED"]
+    counted = len(outcomes) - equivalent
+    score = 100.0 * killed / counted if counted else 100.0
+    print(f"\n{len(outcomes)} mutants: {killed} killed, {len(survived)} survived, "
+          f"{equivalent} equivalent; score {score:.1f} % of the non-equivalent")
+    for o in survived:
+        print(f"  survivor: {o['file']} #{o['mutant']} {o['what']}")
+    if args.json:
+        args.json.write_text(json.dumps(outcomes, indent=1) + "\n", encoding="utf-8")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
