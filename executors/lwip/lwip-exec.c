@@ -204,6 +204,25 @@ static long be_send(int fd, const void *data, size_t n)
     return (long)lwip_send(fd, data, n, MSG_DONTWAIT);
 }
 
+static long be_recv(int fd, void *buf, size_t n)
+{
+    return (long)lwip_recv(fd, buf, n, MSG_DONTWAIT);
+}
+
+static int be_shutdown(int fd, int how) { return lwip_shutdown(fd, how); }
+
+/* lwIP's poll (LWIP_SOCKET_POLL, on by default; Debian's build has LWIP_SOCKET_SELECT=0, so it
+ * is the one readiness call there is). It reports POLLIN, POLLOUT, POLLERR and, for a
+ * descriptor that is not one of its sockets, POLLNVAL with a return of -1 and no errno
+ * (src/api/sockets.c lwip_pollscan(), lwip_poll()). */
+static int be_poll(int fd, short events, short *revents)
+{
+    struct pollfd p = {fd, events, 0};
+    int n = lwip_poll(&p, 1, 0);
+    *revents = p.revents;
+    return n;
+}
+
 static int be_close(int fd) { return lwip_close(fd); }
 
 static int be_open_file(void)
