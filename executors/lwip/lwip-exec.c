@@ -51,7 +51,52 @@ static struct {
     size_t len[CAPTURED];
     int n;
     int next_port;
+    sys_sem_t synced;        /* signalled by the tcpip thread at each quiesce() */
+    unsigned long sync_done; /* quiesce() rounds it has reached (under lock) */
+    unsigned long sync_asked;
 } L = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* ------------------------------------------------------------------------ quiescence */
+
+/* Loopback in lwIP is asynchronous: a packet a call sends is queued by netif_loop_output(),
+ * which schedules netif_poll() on the tcpip thread (src/core/netif.c), and the call returns
+ * before the other end has seen it. Linux's loopback delivers within the call. Without this,
+ * what the next call observes (a recv() after the peer's close, a poll() after its shutdown)
+ * depended on the scheduler: measured on `connect(c, s)`, `setsockopt(c, SO_LINGER, 0)`,
+ * `close(c)`, `a = accept(s)`, `recv(a)`: 7 runs of 12 `-1 EAGAIN`, 5 `0`. So after each call
+ * that can send, the harness waits (bounded) until the tcpip thread has run everything queued
+ * before a callback of its own: netif_poll() drains the loop queue, the packets it enqueues
+ * meanwhile (the replies) included. Timers (retransmissions, delayed ACKs) are not waited for:
+ * those take sleep(), as on any stack. */
+#define QUIESCE_WAIT_MS 1000
+
+static void on_quiesce(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&L.lock);
+    L.sync_done++;
+    pthread_mutex_unlock(&L.lock);
+    sys_sem_signal(&L.synced);
+}
+
+static void quiesce(void)
+{
+    int e = errno;
+    unsigned long want = ++L.sync_asked;
+    if (tcpip_callback(on_quiesce, NULL) == ERR_OK) {
+        long long deadline = now_ms() + QUIESCE_WAIT_MS;
+        for (;;) {
+            pthread_mutex_lock(&L.lock);
+            int done = L.sync_done >= want; /* a late signal of an earlier round is harmless */
+            pthread_mutex_unlock(&L.lock);
+            long long left = deadline - now_ms();
+            if (done || left <= 0)
+                break;
+            sys_arch_sem_wait(&L.synced, (u32_t)left);
+        }
+    }
+    errno = e;
+}
 
 /* ------------------------------------------------------------------------ the netif */
 
@@ -169,6 +214,10 @@ static void be_script_begin(const char *unix_dir)
         fprintf(stderr, "lwip-exec: cannot make a semaphore\n");
         _exit(1);
     }
+    if (sys_sem_new(&L.synced, 0) != ERR_OK) {
+        fprintf(stderr, "lwip-exec: cannot make a semaphore\n");
+        _exit(1);
+    }
     tcpip_init(on_tcpip_ready, NULL);
     sys_sem_wait(&L.ready);
     sys_sem_free(&L.ready);
@@ -199,17 +248,27 @@ static int be_bind(int fd, const struct sockaddr *a, socklen_t len) { return lwi
 static int be_listen(int fd, int backlog) { return lwip_listen(fd, backlog); }
 static int be_accept(int fd) { return nonblocking(lwip_accept(fd, NULL, NULL)); }
 
+/* The calls that can send a packet are followed by quiesce(): the peer has seen it. */
 static long be_send(int fd, const void *data, size_t n)
 {
-    return (long)lwip_send(fd, data, n, MSG_DONTWAIT);
+    long r = (long)lwip_send(fd, data, n, MSG_DONTWAIT);
+    quiesce();
+    return r;
 }
 
 static long be_recv(int fd, void *buf, size_t n)
 {
-    return (long)lwip_recv(fd, buf, n, MSG_DONTWAIT);
+    long r = (long)lwip_recv(fd, buf, n, MSG_DONTWAIT); /* may open the window: an ACK */
+    quiesce();
+    return r;
 }
 
-static int be_shutdown(int fd, int how) { return lwip_shutdown(fd, how); }
+static int be_shutdown(int fd, int how)
+{
+    int r = lwip_shutdown(fd, how);
+    quiesce();
+    return r;
+}
 
 /* lwIP's poll (LWIP_SOCKET_POLL, on by default; Debian's build has LWIP_SOCKET_SELECT=0, so it
  * is the one readiness call there is). It reports POLLIN, POLLOUT, POLLERR and, for a
@@ -223,7 +282,12 @@ static int be_poll(int fd, short events, short *revents)
     return n;
 }
 
-static int be_close(int fd) { return lwip_close(fd); }
+static int be_close(int fd)
+{
+    int r = lwip_close(fd);
+    quiesce();
+    return r;
+}
 
 static int be_open_file(void)
 {
@@ -254,6 +318,7 @@ static void be_abandon(int fd)
     struct linger l = {1, 0}; /* close with a RST: the attempt can never complete later */
     lwip_setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     lwip_close(fd);
+    quiesce();
 }
 
 /* Settle a connect that returned EINPROGRESS: wait (bounded) for writability, then SO_ERROR.
