@@ -183,6 +183,27 @@ def test_the_new_calls_give_the_python_executors_trace(c_target: ProtocolTarget)
     assert rendered[22] == "POLLOUT" and rendered[37] == "POLLNVAL"  # a closed NAME
 
 
+# A connect the full listener drops: the executor abandons the attempt. With lingering on and
+# a zero timeout that close counts TCPAbortOnData (measured on Linux 6.18), a count the script
+# never caused; both executors close with lingering off, and the count stays 0.
+ABANDONED = """s = socket(AF_INET, SOCK_STREAM)
+listen(s, 0)
+a = socket(AF_INET, SOCK_STREAM)
+connect(a, s)
+b = socket(AF_INET, SOCK_STREAM)
+connect(b, s)
+counter("TCPAbortOnData")
+"""
+
+
+@needs_netns
+def test_an_abandoned_connect_leaves_no_count(c_target: ProtocolTarget) -> None:
+    script = parse(ABANDONED, "<abandoned>")
+    c = c_target.run(script)
+    assert [render(r) for r in c[-2:]] == ["-1 EINPROGRESS", "0"]
+    assert c == run_on_kernel(script)
+
+
 @needs_netns
 def test_many_scripts_one_process_and_nothing_left_behind(exe: Path) -> None:
     before = set(glob.glob("/tmp/listenspec-c-*"))
