@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from listenspec.calls import BY_NAME as CALLS
-from listenspec.results import Err, ErrName, NewFd, Result, Ret, Unsupported, render
+from listenspec.results import Err, ErrName, NewFd, Result, Ret, Str, Unsupported, render
 from listenspec.script import Script, parse
 from listenspec.spec.examples import all_examples
 from listenspec.targets.protocol import ProtocolTarget
@@ -193,3 +193,66 @@ def test_smaller_differences_from_linux(lwip: ProtocolTarget) -> None:
     assert got[11:13] == [ErrName("ECONNRESET"), Err("ENOTCONN")]
     assert got[15] == Err("EINPROGRESS")
     assert got[17] == Ret(1)
+
+
+def test_the_new_calls_answer_what_lwip_answers(lwip: ProtocolTarget) -> None:
+    # recv(), shutdown(), poll() and the SO_REUSEPORT / SO_LINGER options, each what lwIP
+    # 2.1.3 answered (the table in executors/lwip/README.md), with where lwIP says why.
+    got = run(lwip, """
+        s = socket(AF_INET, SOCK_STREAM)
+        setsockopt(s, SO_REUSEPORT, 1)
+        getsockopt(s, SO_LINGER)
+        setsockopt(s, SO_LINGER, "x")
+        setsockopt(s, SO_LINGER, 70000)
+        bind(s)
+        listen(s, 1)
+        shutdown(s, SHUT_RD)
+        c = socket(AF_INET, SOCK_STREAM)
+        connect(c, s)
+        send(c, "hi")
+        a = accept(s)
+        recv(a)
+        shutdown(c, SHUT_WR)
+        poll(a)
+        recv(a)
+        recv(a)
+        close(a)
+        poll(a)
+        d = socket(AF_INET, SOCK_DGRAM)
+        shutdown(d, SHUT_RD)
+    """)
+    # SO_REUSEPORT is "Unimplemented" (lwip/sockets.h): lwip_setsockopt_impl()'s default case
+    assert got[1] == Err("ENOPROTOOPT")
+    # SO_LINGER checks optlen against struct linger (LWIP_SOCKOPT_CHECK_OPTLEN_CONN): the
+    # format's int-sized read is refused (Linux truncates it to l_onoff); a value above
+    # 0xFFFF seconds is cut to 0xFFFF, not refused
+    assert got[2:5] == [Err("EINVAL"), Err("EINVAL"), Ret(0)]
+    # lwip_netconn_do_close(): "LISTEN doesn't support half shutdown"
+    assert got[7] == Err("ENOTCONN")
+    assert got[12] == Str("hi")
+    # lwip_pollscan() reports POLLIN, POLLOUT, POLLERR only: no POLLRDHUP after the peer's FIN
+    assert render(got[14]) == "POLLIN|POLLOUT"
+    # the FIN reads as 0 once; after it netconn_recv_data_tcp() answers ERR_CONN (ENOTCONN)
+    assert got[15:17] == [Ret(0), Err("ENOTCONN")]
+    # a closed descriptor: lwip_pollscan() sets POLLNVAL and lwip_poll() returns -1 with no
+    # errno, which no result of the format spells
+    assert isinstance(got[18], Unsupported) and "POLLNVAL" in got[18].reason
+    assert got[20] == Err("EOPNOTSUPP")  # lwip_shutdown(): TCP only
+
+
+def test_a_peer_s_reset_is_seen_by_the_next_call(lwip: ProtocolTarget) -> None:
+    # lwIP's loopback is asynchronous (netif_loop_output() queues, netif_poll() runs later on
+    # the tcpip thread); the harness waits for it after each call that can send. Without that
+    # wait this recv() answered -1 EAGAIN in 7 of 12 runs and 0 in 5.
+    script = """
+        s = socket(AF_INET, SOCK_STREAM)
+        bind(s)
+        listen(s, 1)
+        c = socket(AF_INET, SOCK_STREAM)
+        connect(c, s)
+        setsockopt(c, SO_LINGER, 0)
+        close(c)
+        a = accept(s)
+        recv(a)
+    """
+    assert {render(run(lwip, script)[-1]) for _ in range(8)} == {"0"}
