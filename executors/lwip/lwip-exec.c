@@ -273,7 +273,10 @@ static int be_shutdown(int fd, int how)
 /* lwIP's poll (LWIP_SOCKET_POLL, on by default; Debian's build has LWIP_SOCKET_SELECT=0, so it
  * is the one readiness call there is). It reports POLLIN, POLLOUT, POLLERR and, for a
  * descriptor that is not one of its sockets, POLLNVAL with a return of -1 and no errno
- * (src/api/sockets.c lwip_pollscan(), lwip_poll()). */
+ * (src/api/sockets.c lwip_pollscan(), lwip_poll()); never POLLHUP or POLLRDHUP. Debian's
+ * build has LWIP_SOCKET_EXTERNAL_HEADERS=1: lwip/posix/sockets.h takes struct pollfd and the
+ * POLL* values from the host's <poll.h>, so the bits mean what the core's names say (lwIP's
+ * own values, POLLOUT 0x2 and so on, are defined only where <poll.h> is not). */
 static int be_poll(int fd, short events, short *revents)
 {
     struct pollfd p = {fd, events, 0};
