@@ -826,6 +826,9 @@ static int be_shutdown(int fd, int how);
 /* poll(2) of one descriptor with timeout 0: its return value, *revents what it reported. */
 static int be_poll(int fd, short events, short *revents);
 static int be_close(int fd);
+/* 1 if close(fd) cannot be made as the script asks on this stack (an unsupported(...) answer
+ * written; the backend has released the descriptor as well as the stack allows). */
+static int be_close_refused(int fd, struct sbuf *out);
 static int be_open_file(void);
 static int be_getsockopt(int fd, int level, int opt, void *val, socklen_t *len);
 static int be_setsockopt(int fd, int level, int opt, const void *val, socklen_t len);
@@ -1394,6 +1397,10 @@ static void do_send(const struct step *st, struct sbuf *out)
 static void do_close(const struct step *st, struct sbuf *out)
 {
     int fd = arg_fd(&st->a[0]);
+    if (be_close_refused(fd, out)) {
+        forget_fd(fd);
+        return;
+    }
     if (be_close(fd) < 0) {
         r_err(out, errno);
         return;
