@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from choices import first_choice
 
 from listenspec.calls import BY_NAME as CALLS
 from listenspec.checker import check
@@ -26,8 +27,8 @@ from listenspec.kernel import run_on_kernel
 from listenspec.kernel.netns import isolation_problem
 from listenspec.literals import to_bytes
 from listenspec.models.profiles import PROFILES
-from listenspec.results import Lines, Queue, Result, Ret, Unsupported, matches, render
-from listenspec.runner import ModelRun, run_model
+from listenspec.results import Lines, Queue, Result, Ret, Unsupported, render
+from listenspec.runner import run_model
 from listenspec.script import Script, parse
 from listenspec.spec.examples import all_examples
 from listenspec.targets.protocol import ProtocolTarget
@@ -88,28 +89,6 @@ def comparable(result: Result) -> Result:
 def trace_of(script: Script, results: list[Result], name: str) -> Script:
     return parse("".join(f"{s.text} = {render(r)}\n"
                          for s, r in zip(script.steps, results, strict=True)), name, trace=True)
-
-
-def first_choice(script: Script, results: list[Result]) -> int | None:
-    """The index of the first step the linux profile lets the system answer in more than one
-    way (which SO_REUSEPORT listener a connection reaches), following the worlds `results`
-    leaves open; None if there is no such step (or `results` leaves the profile first). From there
-    on two runs of one stack may differ, each a world the profile allows."""
-    worlds = [ModelRun(PROFILES["linux"])]
-    for i, (step, result) in enumerate(zip(script.steps, results, strict=True)):
-        if isinstance(result, Unsupported):
-            for w in worlds:
-                w.skip(step)
-            continue
-        branches = [b for w in worlds for b in w.branches(step)]
-        if len(branches) > 1:
-            return i
-        worlds = [run for executed, run in branches if matches(executed.result, result)]
-        if not worlds:
-            # the profile does not allow this trace (test_kernel_examples says so): no choice
-            # is known, and the whole trace is compared line by line, the strictest reading
-            return None
-    return None
 
 
 @needs_netns
