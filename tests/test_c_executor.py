@@ -219,6 +219,79 @@ def test_the_new_calls_give_the_python_executors_trace(c_target: ProtocolTarget)
     assert rendered[22] == "POLLOUT" and rendered[37] == "POLLNVAL"  # a closed NAME
 
 
+# The same calls on what is not a TCP connection: a file, raw descriptors, AF_UNIX datagram and
+# SEQPACKET sockets (an empty message reads as 0), UDP SO_REUSEPORT groups, bind(S, T) across
+# families.
+EDGES = r"""
+o = open()
+poll(o)
+recv(o)
+shutdown(o, SHUT_RD)
+setsockopt(o, SO_LINGER, 1)
+getsockopt(o, SO_LINGER)
+setsockopt(o, SO_REUSEPORT, 1)
+s = socket(AF_INET, SOCK_STREAM)
+t = socket(AF_INET, SOCK_STREAM)
+bind(s, t)
+u = socket(AF_UNIX, SOCK_DGRAM)
+bind(u)
+w = socket(AF_UNIX, SOCK_DGRAM)
+bind(w, u)
+connect(w, u)
+send(w, "d\x00g")
+poll(u)
+recv(u)
+recv(u)
+poll(u)
+shutdown(w, SHUT_RDWR)
+poll(w)
+x = socket(AF_INET6, SOCK_STREAM)
+bind(x, u)
+bind(s)
+bind(x, s)
+y = socket(AF_INET6, SOCK_DGRAM)
+bind(y)
+setsockopt(y, SO_REUSEPORT, 1)
+getsockopt(y, SO_REUSEPORT)
+z = socket(AF_INET6, SOCK_DGRAM)
+setsockopt(z, SO_REUSEPORT, 1)
+bind(z, y)
+setsockopt(z, SO_LINGER, 2)
+getsockopt(z, SO_LINGER)
+setsockopt(z, SO_LINGER, NULL)
+setsockopt(z, SO_REUSEPORT_LB, 0)
+poll(0)
+recv(99)
+shutdown(99, SHUT_WR)
+q = socket(AF_UNIX, SOCK_SEQPACKET)
+bind(q)
+listen(q, 1)
+r = socket(AF_UNIX, SOCK_SEQPACKET)
+connect(r, q)
+poll(q)
+a = accept(q)
+send(r, "")
+send(r, "m")
+recv(a)
+recv(a)
+recv(a)
+close(r)
+poll(a)
+recv(a)
+"""
+
+
+@needs_netns
+def test_the_new_calls_off_the_tcp_path_give_the_python_executors_trace(
+        c_target: ProtocolTarget) -> None:
+    script = parse(EDGES.lstrip(), "<edges>")
+    python = run_on_kernel(script)
+    c = c_target.run(script)
+    assert not any(isinstance(r, Unsupported) for r in python)
+    for step, p, k in zip(script.steps, python, c, strict=True):
+        assert p == k, f"line {step.line} `{step.text}`: Python `{render(p)}`, C `{render(k)}`"
+
+
 # A connect the full listener drops: the executor abandons the attempt. With lingering on and
 # a zero timeout that close counts TCPAbortOnData (measured on Linux 6.18), a count the script
 # never caused; both executors close with lingering off, and the count stays 0.
