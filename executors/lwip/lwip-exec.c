@@ -349,7 +349,12 @@ static int be_abstract_unix(void) { return 0; }
 
 static void be_abandon(int fd)
 {
-    struct linger l = {1, 0}; /* close with a RST: the attempt can never complete later */
+    /* Lingering off, then close, as the other executors: a SYN_SENT pcb that is closed is
+     * removed at once and sends nothing (tcp_close_shutdown(), src/core/tcp.c), so the attempt
+     * can never complete later. With SO_LINGER {1, 0} the unacked SYN would make
+     * lwip_netconn_do_close_internal() call tcp_abort(), and tcp_abandon() sends a RST: a
+     * packet of the executor's own, not the script's. */
+    struct linger l = {0, 0};
     lwip_setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     lwip_close(fd);
     quiesce();
