@@ -79,15 +79,16 @@ static void on_quiesce(void *arg)
     sys_sem_signal(&L.synced);
 }
 
-static void quiesce(void)
+/* 1 if the tcpip thread reached this round within the bound, 0 if not. */
+static int quiesce(void)
 {
-    int e = errno;
+    int e = errno, done = 0;
     unsigned long want = ++L.sync_asked;
     if (tcpip_callback(on_quiesce, NULL) == ERR_OK) {
         long long deadline = now_ms() + QUIESCE_WAIT_MS;
         for (;;) {
             pthread_mutex_lock(&L.lock);
-            int done = L.sync_done >= want; /* a late signal of an earlier round is harmless */
+            done = L.sync_done >= want; /* a late signal of an earlier round is harmless */
             pthread_mutex_unlock(&L.lock);
             long long left = deadline - now_ms();
             if (done || left <= 0)
@@ -96,6 +97,7 @@ static void quiesce(void)
         }
     }
     errno = e;
+    return done;
 }
 
 /* ------------------------------------------------------------------------ the netif */
@@ -432,8 +434,8 @@ static int be_syn_refused(struct sbuf *out)
 
 /* syn(): a SYN from the documentation peer, handed to the netif's input as if it came off a
  * wire; lwIP's answer leaves through the netif's output (the peer is not a loopback address),
- * where it is found. SYN-ACK -> 0; RST -> -1 ECONNREFUSED; nothing within ANSWER_WAIT_MS ->
- * -1 EINPROGRESS (lwIP has no drop counter to tell a drop sooner). */
+ * where it is found. SYN-ACK -> 0; RST -> -1 ECONNREFUSED; nothing once the tcpip thread has
+ * handled the packet -> -1 EINPROGRESS (dropped). */
 static void be_syn(const struct sockaddr *addr, socklen_t alen, struct sbuf *out)
 {
     (void)alen;
@@ -459,26 +461,23 @@ static void be_syn(const struct sockaddr *addr, socklen_t alen, struct sbuf *out
         r_unsupported(out, "syn(): lwIP refused the packet on its input");
         return;
     }
-    long long deadline = now_ms() + ANSWER_WAIT_MS;
-    for (;;) {
-        int flags = -1;
-        pthread_mutex_lock(&L.lock);
-        for (int i = 0; i < L.n && flags < 0; i++)
-            flags = syn_answer(L.pkt[i], L.len[i], family, dport, sport, isn);
-        pthread_mutex_unlock(&L.lock);
-        if (flags >= 0 && (flags & TH_SYN) && (flags & TH_ACK)) {
-            r_int(out, 0);
-            return;
-        }
-        if (flags >= 0 && (flags & TH_RST)) {
-            r_err(out, ECONNREFUSED);
-            return;
-        }
-        if (now_ms() >= deadline) {
-            r_err(out, EINPROGRESS);
-            return;
-        }
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
+    /* The tcpip thread answers a SYN within the pass that takes it from its mailbox
+     * (tcp_listen_input() sends the SYN-ACK, tcp_input() the RST): once it has run a callback
+     * queued after the packet, the answer is in the capture or there is none. Waiting for that,
+     * rather than for a time, keeps a loaded machine from turning a late answer into a drop. */
+    int settled = quiesce();
+    int flags = -1;
+    pthread_mutex_lock(&L.lock);
+    for (int i = 0; i < L.n && flags < 0; i++)
+        flags = syn_answer(L.pkt[i], L.len[i], family, dport, sport, isn);
+    pthread_mutex_unlock(&L.lock);
+    if (flags >= 0 && (flags & TH_SYN) && (flags & TH_ACK))
+        r_int(out, 0);
+    else if (flags >= 0 && (flags & TH_RST))
+        r_err(out, ECONNREFUSED);
+    else if (settled)
+        r_err(out, EINPROGRESS); /* handled, and nothing sent back: dropped */
+    else
+        r_unsupported(out, "syn(): lwIP's tcpip thread had not handled the SYN within %d ms",
+                      QUIESCE_WAIT_MS);
 }
