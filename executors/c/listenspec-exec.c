@@ -253,16 +253,18 @@ static void emit(const char *s, size_t n)
 
 /* ======================================================================== the script format */
 
+/* The calls, in the order listenspec/calls.py declares them. */
 enum call_id {
-    C_SOCKET, C_BIND, C_LISTEN, C_CONNECT, C_SYN, C_ACCEPT, C_SEND, C_CLOSE, C_OPEN,
-    C_SETSOCKOPT, C_GETSOCKOPT, C_SYSCTL, C_NETSTAT, C_SLEEP, C_SYSLOG, C_COUNTER, C_COUNT
+    C_SOCKET, C_BIND, C_LISTEN, C_CONNECT, C_SYN, C_ACCEPT, C_SEND, C_CLOSE, C_RECV, C_SHUTDOWN,
+    C_POLL, C_OPEN, C_SETSOCKOPT, C_GETSOCKOPT, C_SYSCTL, C_NETSTAT, C_SLEEP, C_SYSLOG, C_COUNTER,
+    C_COUNT
 };
 
-/* Argument kinds, as listenspec/script.py's call table:
- * desc: a NAME or a non-negative int literal; int: a C int; num: a non-negative decimal;
- * str: a string literal; domain/type/opt: a symbolic constant of that group; optval: an int, a
- * string or NULL. */
-enum kind { K_DESC = 1, K_INT, K_NUM, K_STR, K_DOMAIN, K_TYPE, K_OPT, K_OPTVAL };
+/* Argument kinds, as listenspec/calls.py's KINDS:
+ * desc: a NAME or a non-negative int literal (also a "target": the address its socket is or
+ * was bound to); int: a C int; num: a non-negative decimal; str: a string literal;
+ * domain/type/opt/how: a symbolic constant of that group; optval: an int, a string or NULL. */
+enum kind { K_DESC = 1, K_INT, K_NUM, K_STR, K_DOMAIN, K_TYPE, K_OPT, K_HOW, K_OPTVAL };
 
 static const struct call_spec {
     const char *name;
@@ -270,13 +272,16 @@ static const struct call_spec {
     int binds;                /* returns a descriptor, so may be bound to a NAME */
 } CALLS[C_COUNT] = {
     [C_SOCKET] = {"socket", {{K_DOMAIN, K_TYPE}}, 1},
-    [C_BIND] = {"bind", {{K_DESC}}, 0},
+    [C_BIND] = {"bind", {{K_DESC}, {K_DESC, K_DESC}}, 0},
     [C_LISTEN] = {"listen", {{K_DESC, K_INT}}, 0},
     [C_CONNECT] = {"connect", {{K_DESC, K_DESC}}, 0},
     [C_SYN] = {"syn", {{K_DESC}}, 0},
     [C_ACCEPT] = {"accept", {{K_DESC}}, 1},
     [C_SEND] = {"send", {{K_DESC, K_STR}}, 0},
     [C_CLOSE] = {"close", {{K_DESC}}, 0},
+    [C_RECV] = {"recv", {{K_DESC}}, 0},
+    [C_SHUTDOWN] = {"shutdown", {{K_DESC, K_HOW}}, 0},
+    [C_POLL] = {"poll", {{K_DESC}}, 0},
     [C_OPEN] = {"open", {{0}}, 1},
     [C_SETSOCKOPT] = {"setsockopt", {{K_DESC, K_OPT, K_OPTVAL}}, 0},
     [C_GETSOCKOPT] = {"getsockopt", {{K_DESC, K_OPT}}, 0},
@@ -289,13 +294,13 @@ static const struct call_spec {
 
 enum opt_id {
     O_ACCEPTCONN, O_ACCEPTFILTER, O_LISTENQLIMIT, O_LISTENQLEN, O_LISTENINCQLEN, O_ERROR,
-    O_DEFER_ACCEPT
+    O_DEFER_ACCEPT, O_REUSEPORT, O_REUSEPORT_LB, O_LINGER
 };
 
 static const struct constant {
     const char *name;
-    int group; /* K_DOMAIN, K_TYPE or K_OPT */
-    int value; /* AF_*, SOCK_* or an enum opt_id */
+    int group; /* K_DOMAIN, K_TYPE, K_OPT or K_HOW */
+    int value; /* AF_*, SOCK_*, an enum opt_id or SHUT_* */
 } CONSTANTS[] = {
     {"AF_INET", K_DOMAIN, AF_INET},
     {"AF_INET6", K_DOMAIN, AF_INET6},
@@ -310,6 +315,12 @@ static const struct constant {
     {"SO_LISTENINCQLEN", K_OPT, O_LISTENINCQLEN},
     {"SO_ERROR", K_OPT, O_ERROR},
     {"TCP_DEFER_ACCEPT", K_OPT, O_DEFER_ACCEPT},
+    {"SO_REUSEPORT", K_OPT, O_REUSEPORT},
+    {"SO_REUSEPORT_LB", K_OPT, O_REUSEPORT_LB},
+    {"SO_LINGER", K_OPT, O_LINGER},
+    {"SHUT_RD", K_HOW, SHUT_RD},
+    {"SHUT_WR", K_HOW, SHUT_WR},
+    {"SHUT_RDWR", K_HOW, SHUT_RDWR},
 };
 #define NCONSTANTS (sizeof CONSTANTS / sizeof CONSTANTS[0])
 
@@ -628,7 +639,8 @@ static int convert(const struct tok *t, int kind, const struct names_set *bound,
         return unescape(t, a, e);
     case K_DOMAIN:
     case K_TYPE:
-    case K_OPT: {
+    case K_OPT:
+    case K_HOW: {
         const struct constant *c = t->kind == T_IDENT ? constant(t) : NULL;
         if (c == NULL || c->group != kind) {
             struct sbuf names = {0};
@@ -809,7 +821,14 @@ static int be_bind(int fd, const struct sockaddr *addr, socklen_t len);
 static int be_listen(int fd, int backlog);
 static int be_accept(int fd); /* the new socket is non-blocking too */
 static long be_send(int fd, const void *data, size_t n);
+static long be_recv(int fd, void *buf, size_t n); /* never waits */
+static int be_shutdown(int fd, int how);
+/* poll(2) of one descriptor with timeout 0: its return value, *revents what it reported. */
+static int be_poll(int fd, short events, short *revents);
 static int be_close(int fd);
+/* 1 if close(fd) cannot be made as the script asks on this stack (an unsupported(...) answer
+ * written; the backend has released the descriptor as well as the stack allows). */
+static int be_close_refused(int fd, struct sbuf *out);
 static int be_open_file(void);
 static int be_getsockopt(int fd, int level, int opt, void *val, socklen_t *len);
 static int be_setsockopt(int fd, int level, int opt, const void *val, socklen_t len);
@@ -845,18 +864,48 @@ static void be_syn(const struct sockaddr *addr, socklen_t len, struct sbuf *out)
 #ifndef TCP_DEFER_ACCEPT
 #define TCP_DEFER_ACCEPT 9 /* Linux's number (include/uapi/linux/tcp.h) */
 #endif
+/* SO_REUSEPORT_LB is FreeBSD's (sys/sys/socket.h: 0x00010000). Linux has no socket option of
+ * that number, so there it is passed as the Python executor passes it (Linux answers
+ * ENOPROTOOPT); on another system the number might name some other option: not performed. */
+#if !defined(SO_REUSEPORT_LB) && defined(__linux__)
+#define SO_REUSEPORT_LB 0x10000
+#endif
 
-static void option(int opt, int *level, int *name)
+static const char *opt_name(int opt)
+{
+    for (size_t i = 0; i < NCONSTANTS; i++)
+        if (CONSTANTS[i].group == K_OPT && CONSTANTS[i].value == opt)
+            return CONSTANTS[i].name;
+    return "?";
+}
+
+/* The (level, optname) of a script's option: NULL, or why this platform cannot name it. */
+static const char *option(int opt, int *level, int *name)
 {
     *level = SOL_SOCKET;
     switch (opt) {
-    case O_ACCEPTCONN: *name = SO_ACCEPTCONN; break;
-    case O_ACCEPTFILTER: *name = SO_ACCEPTFILTER; break;
-    case O_LISTENQLIMIT: *name = SO_LISTENQLIMIT; break;
-    case O_LISTENQLEN: *name = SO_LISTENQLEN; break;
-    case O_LISTENINCQLEN: *name = SO_LISTENINCQLEN; break;
-    case O_ERROR: *name = SO_ERROR; break;
-    default: *level = IPPROTO_TCP; *name = TCP_DEFER_ACCEPT; break;
+    case O_ACCEPTCONN: *name = SO_ACCEPTCONN; return NULL;
+    case O_ACCEPTFILTER: *name = SO_ACCEPTFILTER; return NULL;
+    case O_LISTENQLIMIT: *name = SO_LISTENQLIMIT; return NULL;
+    case O_LISTENQLEN: *name = SO_LISTENQLEN; return NULL;
+    case O_LISTENINCQLEN: *name = SO_LISTENINCQLEN; return NULL;
+    case O_ERROR: *name = SO_ERROR; return NULL;
+    case O_LINGER: *name = SO_LINGER; return NULL;
+    case O_REUSEPORT:
+#ifdef SO_REUSEPORT
+        *name = SO_REUSEPORT;
+        return NULL;
+#else
+        return "this system's <sys/socket.h> defines no SO_REUSEPORT";
+#endif
+    case O_REUSEPORT_LB:
+#ifdef SO_REUSEPORT_LB
+        *name = SO_REUSEPORT_LB;
+        return NULL;
+#else
+        return "SO_REUSEPORT_LB is FreeBSD's, and this system's <sys/socket.h> defines none";
+#endif
+    default: *level = IPPROTO_TCP; *name = TCP_DEFER_ACCEPT; return NULL;
     }
 }
 
@@ -1259,12 +1308,21 @@ static void do_bind(const struct step *st, struct sbuf *out)
 {
     int fd = arg_fd(&st->a[0]);
     struct sockaddr_storage mine, addr;
-    socklen_t len = sizeof mine;
-    int family = AF_INET; /* not a socket: let bind(2) itself say so (EBADF, ENOTSOCK) */
-    memset(&mine, 0, sizeof mine);
-    if (be_getsockname(fd, (struct sockaddr *)&mine, &len) == 0)
-        family = sa_family_of(&mine);
-    socklen_t alen = fresh_addr(family, &addr);
+    socklen_t alen;
+    if (st->nargs == 2) { /* bind(S, T): the address T's socket is (or was) bound to */
+        int e = target_addr(&st->a[1], &addr, &alen);
+        if (e) {
+            r_err(out, e);
+            return;
+        }
+    } else {
+        socklen_t len = sizeof mine;
+        int family = AF_INET; /* not a socket: let bind(2) itself say so (EBADF, ENOTSOCK) */
+        memset(&mine, 0, sizeof mine);
+        if (be_getsockname(fd, (struct sockaddr *)&mine, &len) == 0)
+            family = sa_family_of(&mine);
+        alen = fresh_addr(family, &addr);
+    }
     if (be_bind(fd, (struct sockaddr *)&addr, alen) < 0) {
         r_err(out, errno);
         return;
@@ -1339,12 +1397,95 @@ static void do_send(const struct step *st, struct sbuf *out)
 static void do_close(const struct step *st, struct sbuf *out)
 {
     int fd = arg_fd(&st->a[0]);
+    if (be_close_refused(fd, out)) {
+        forget_fd(fd);
+        return;
+    }
     if (be_close(fd) < 0) {
         r_err(out, errno);
         return;
     }
     forget_fd(fd);
     r_int(out, 0);
+}
+
+/* How much one recv() asks for (the Python executor's RECV_SIZE, the model's RECV_MAX). */
+#define RECV_SIZE 65536
+
+static void do_recv(const struct step *st, struct sbuf *out)
+{
+    static unsigned char buf[RECV_SIZE];
+    long n = be_recv(arg_fd(&st->a[0]), buf, sizeof buf);
+    if (n < 0)
+        r_err(out, errno);
+    else if (n == 0)
+        r_int(out, 0); /* end of file */
+    else
+        sb_quote(out, buf, (size_t)n); /* the bytes, as a string literal */
+}
+
+static void do_shutdown(const struct step *st, struct sbuf *out)
+{
+    if (be_shutdown(arg_fd(&st->a[0]), (int)st->a[1].i) < 0)
+        r_err(out, errno);
+    else
+        r_int(out, 0);
+}
+
+/* The events poll() asks for, and the flags a trace names, in the trace's order (the model's
+ * POLL_FLAGS, models/rules.py). POLLRDHUP is Linux's: where <poll.h> lacks it, it is neither
+ * asked for nor reported. */
+#ifdef POLLRDHUP
+#define POLL_EVENTS (POLLIN | POLLPRI | POLLOUT | POLLRDHUP)
+#else
+#define POLL_EVENTS (POLLIN | POLLPRI | POLLOUT)
+#endif
+static const struct {
+    const char *name;
+    short bit;
+} POLL_FLAGS[] = {
+    {"POLLIN", POLLIN}, {"POLLPRI", POLLPRI}, {"POLLOUT", POLLOUT}, {"POLLERR", POLLERR},
+    {"POLLHUP", POLLHUP},
+#ifdef POLLRDHUP
+    {"POLLRDHUP", POLLRDHUP},
+#endif
+    {"POLLNVAL", POLLNVAL},
+};
+/* A descriptor number above any open one: poll(2) answers POLLNVAL for it (a negative one it
+ * would skip), so a closed NAME polls as a descriptor never open, as in the Python executor. */
+#define NEVER_OPEN (1 << 20)
+
+static void sb_events(struct sbuf *out, short revents)
+{
+    size_t before = out->len;
+    for (size_t i = 0; i < sizeof POLL_FLAGS / sizeof POLL_FLAGS[0]; i++)
+        if (revents & POLL_FLAGS[i].bit)
+            sb_printf(out, "%s%s", out->len > before ? "|" : "", POLL_FLAGS[i].name);
+}
+
+static void do_poll(const struct step *st, struct sbuf *out)
+{
+    int fd = arg_fd(&st->a[0]);
+    short revents = 0;
+    errno = 0;
+    int n = be_poll(fd < 0 ? NEVER_OPEN : fd, POLL_EVENTS, &revents);
+    if (n < 0 && errno == 0) {
+        /* a failure that names no errno: there is no `-1 ERRNO` to report */
+        struct sbuf got = {0};
+        sb_events(&got, revents);
+        r_unsupported(out, "poll() returned -1 and set no errno (revents: %s)",
+                      got.len ? got.p : "0");
+        sb_free(&got);
+    } else if (n < 0) {
+        r_err(out, errno);
+    } else if (revents == 0) {
+        r_int(out, 0);
+    } else {
+        size_t before = out->len;
+        sb_events(out, revents);
+        if (out->len == before) /* only flags a trace does not name */
+            r_int(out, 0);
+    }
 }
 
 static void do_open(const struct step *st, struct sbuf *out)
@@ -1357,10 +1498,21 @@ static void do_setsockopt(const struct step *st, struct sbuf *out)
 {
     int level, name, rc;
     const struct arg *v = &st->a[2];
-    option((int)st->a[1].i, &level, &name);
+    const char *why = option((int)st->a[1].i, &level, &name);
+    if (why != NULL) {
+        r_unsupported(out, "setsockopt(%s) is not performed by the C executor here: %s",
+                      opt_name((int)st->a[1].i), why);
+        return;
+    }
     int fd = arg_fd(&st->a[0]);
     if (v->kind == V_NULL) {
         rc = be_setsockopt(fd, level, name, NULL, 0); /* removing an accept filter */
+    } else if (v->kind == V_INT && st->a[1].i == O_LINGER) {
+        struct linger l; /* setsockopt(S, SO_LINGER, N): struct linger {l_onoff 1, l_linger N} */
+        memset(&l, 0, sizeof l);
+        l.l_onoff = 1;
+        l.l_linger = (int)v->i;
+        rc = be_setsockopt(fd, level, name, &l, sizeof l);
     } else if (v->kind == V_STR && st->a[1].i == O_ACCEPTFILTER) {
         char afa[ACCEPT_FILTER_ARG_SIZE]; /* struct accept_filter_arg, the name NUL-padded */
         memset(afa, 0, sizeof afa);
@@ -1381,7 +1533,12 @@ static void do_setsockopt(const struct step *st, struct sbuf *out)
 static void do_getsockopt(const struct step *st, struct sbuf *out)
 {
     int level, name;
-    option((int)st->a[1].i, &level, &name);
+    const char *why = option((int)st->a[1].i, &level, &name);
+    if (why != NULL) {
+        r_unsupported(out, "getsockopt(%s) is not performed by the C executor here: %s",
+                      opt_name((int)st->a[1].i), why);
+        return;
+    }
     int fd = arg_fd(&st->a[0]);
     if (st->a[1].i == O_ACCEPTFILTER) {
         char afa[ACCEPT_FILTER_ARG_SIZE];
@@ -1397,7 +1554,7 @@ static void do_getsockopt(const struct step *st, struct sbuf *out)
         sb_quote(out, (unsigned char *)afa, k);
         return;
     }
-    int value = 0;
+    int value = 0; /* an int-sized read: of SO_LINGER's struct linger, l_onoff */
     socklen_t len = sizeof value;
     if (be_getsockopt(fd, level, name, &value, &len) < 0) {
         r_err(out, errno);
@@ -1454,6 +1611,9 @@ static void run_step(const struct step *st, struct sbuf *out)
         case C_ACCEPT: do_accept(st, out); break;
         case C_SEND: do_send(st, out); break;
         case C_CLOSE: do_close(st, out); break;
+        case C_RECV: do_recv(st, out); break;
+        case C_SHUTDOWN: do_shutdown(st, out); break;
+        case C_POLL: do_poll(st, out); break;
         case C_OPEN: do_open(st, out); break;
         case C_SETSOCKOPT: do_setsockopt(st, out); break;
         case C_GETSOCKOPT: do_getsockopt(st, out); break;
@@ -1461,7 +1621,8 @@ static void run_step(const struct step *st, struct sbuf *out)
         case C_NETSTAT: be_netstat(arg_fd(&st->a[0]), out); break;
         case C_SLEEP: do_sleep(st, out); break;
         case C_SYSLOG: be_syslog(X.ports, X.nports, out); break;
-        default: be_counter(st->a[0].utf8, out); break;
+        case C_COUNTER: be_counter(st->a[0].utf8, out); break;
+        case C_COUNT: break; /* not a call: the parser never makes a step of it */
         }
     }
     for (int i = 0; i < st->nargs; i++) { /* any call may have given a named socket an address */

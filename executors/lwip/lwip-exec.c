@@ -51,7 +51,54 @@ static struct {
     size_t len[CAPTURED];
     int n;
     int next_port;
+    sys_sem_t synced;        /* signalled by the tcpip thread at each quiesce() */
+    unsigned long sync_done; /* quiesce() rounds it has reached (under lock) */
+    unsigned long sync_asked;
 } L = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* ------------------------------------------------------------------------ quiescence */
+
+/* Loopback in lwIP is asynchronous: a packet a call sends is queued by netif_loop_output(),
+ * which schedules netif_poll() on the tcpip thread (src/core/netif.c), and the call returns
+ * before the other end has seen it. Linux's loopback delivers within the call. Without this,
+ * what the next call observes (a recv() after the peer's close, a poll() after its shutdown)
+ * depended on the scheduler: measured on `connect(c, s)`, `setsockopt(c, SO_LINGER, 0)`,
+ * `close(c)`, `a = accept(s)`, `recv(a)`: 7 runs of 12 `-1 EAGAIN`, 5 `0`. So after each call
+ * that can send, the harness waits (bounded) until the tcpip thread has run everything queued
+ * before a callback of its own: netif_poll() drains the loop queue, the packets it enqueues
+ * meanwhile (the replies) included. Timers (retransmissions, delayed ACKs) are not waited for:
+ * those take sleep(), as on any stack. */
+#define QUIESCE_WAIT_MS 1000
+
+static void on_quiesce(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&L.lock);
+    L.sync_done++;
+    pthread_mutex_unlock(&L.lock);
+    sys_sem_signal(&L.synced);
+}
+
+/* 1 if the tcpip thread reached this round within the bound, 0 if not. */
+static int quiesce(void)
+{
+    int e = errno, done = 0;
+    unsigned long want = ++L.sync_asked;
+    if (tcpip_callback(on_quiesce, NULL) == ERR_OK) {
+        long long deadline = now_ms() + QUIESCE_WAIT_MS;
+        for (;;) {
+            pthread_mutex_lock(&L.lock);
+            done = L.sync_done >= want; /* a late signal of an earlier round is harmless */
+            pthread_mutex_unlock(&L.lock);
+            long long left = deadline - now_ms();
+            if (done || left <= 0)
+                break;
+            sys_arch_sem_wait(&L.synced, (u32_t)left);
+        }
+    }
+    errno = e;
+    return done;
+}
 
 /* ------------------------------------------------------------------------ the netif */
 
@@ -169,6 +216,10 @@ static void be_script_begin(const char *unix_dir)
         fprintf(stderr, "lwip-exec: cannot make a semaphore\n");
         _exit(1);
     }
+    if (sys_sem_new(&L.synced, 0) != ERR_OK) {
+        fprintf(stderr, "lwip-exec: cannot make a semaphore\n");
+        _exit(1);
+    }
     tcpip_init(on_tcpip_ready, NULL);
     sys_sem_wait(&L.ready);
     sys_sem_free(&L.ready);
@@ -199,12 +250,80 @@ static int be_bind(int fd, const struct sockaddr *a, socklen_t len) { return lwi
 static int be_listen(int fd, int backlog) { return lwip_listen(fd, backlog); }
 static int be_accept(int fd) { return nonblocking(lwip_accept(fd, NULL, NULL)); }
 
+/* The calls that can send a packet are followed by quiesce(): the peer has seen it. */
 static long be_send(int fd, const void *data, size_t n)
 {
-    return (long)lwip_send(fd, data, n, MSG_DONTWAIT);
+    long r = (long)lwip_send(fd, data, n, MSG_DONTWAIT);
+    quiesce();
+    return r;
 }
 
-static int be_close(int fd) { return lwip_close(fd); }
+static long be_recv(int fd, void *buf, size_t n)
+{
+    long r = (long)lwip_recv(fd, buf, n, MSG_DONTWAIT); /* may open the window: an ACK */
+    quiesce();
+    return r;
+}
+
+static int be_shutdown(int fd, int how)
+{
+    int r = lwip_shutdown(fd, how);
+    quiesce();
+    return r;
+}
+
+/* lwIP's poll (LWIP_SOCKET_POLL, on by default; Debian's build has LWIP_SOCKET_SELECT=0, so it
+ * is the one readiness call there is). It reports POLLIN, POLLOUT, POLLERR and, for a
+ * descriptor that is not one of its sockets, POLLNVAL with a return of -1 and no errno
+ * (src/api/sockets.c lwip_pollscan(), lwip_poll()); never POLLHUP or POLLRDHUP. Debian's
+ * build has LWIP_SOCKET_EXTERNAL_HEADERS=1: lwip/posix/sockets.h takes struct pollfd and the
+ * POLL* values from the host's <poll.h>, so the bits mean what the core's names say (lwIP's
+ * own values, POLLOUT 0x2 and so on, are defined only where <poll.h> is not). */
+static int be_poll(int fd, short events, short *revents)
+{
+    struct pollfd p = {fd, events, 0};
+    int n = lwip_poll(&p, 1, 0);
+    *revents = p.revents;
+    return n;
+}
+
+static int be_close(int fd)
+{
+    int r = lwip_close(fd);
+    quiesce();
+    return r;
+}
+
+/* A listener with SO_LINGER on is not closed as asked. lwIP 2.1.3's
+ * lwip_netconn_do_close_internal() (src/api/api_msg.c; unchanged on master) decides whether to
+ * linger by reading pcb.tcp->unsent and ->unacked, fields a struct tcp_pcb_listen does not have:
+ * it reads past the listen pcb. Measured: with a connection pending, a linger-0 close fails
+ * the assertion "don't call tcp_abort/tcp_abandon for listen-pcbs" (tcp.c) and the process
+ * aborts; a linger-3 close answers -1 EAGAIN after resetting the pending connection. Neither is
+ * an answer lwIP means to give, so the harness turns lingering off, closes, and says so. */
+static int be_close_refused(int fd, struct sbuf *out)
+{
+    int listening = 0;
+    socklen_t n = sizeof listening;
+    struct linger l = {0, 0};
+    socklen_t ln = sizeof l;
+    if (lwip_getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &n) < 0 || !listening)
+        return 0;
+    if (lwip_getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &ln) < 0 || !l.l_onoff)
+        return 0;
+    struct linger off = {0, 0};
+    lwip_setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, sizeof off);
+    int r = lwip_close(fd);
+    int e = errno;
+    quiesce();
+    r_unsupported(out, "close() of a listener with SO_LINGER {1, %d} is not performed: lwIP "
+                       "2.1.3 tests the unsent data of its listen pcb, which has none to test "
+                       "(lwip_netconn_do_close_internal() reads past struct tcp_pcb_listen; "
+                       "with a connection pending it aborts on an assertion). The descriptor "
+                       "was closed with lingering off instead%s%s",
+                  (int)l.l_linger, r < 0 ? ", which failed: " : "", r < 0 ? errno_name(e) : "");
+    return 1;
+}
 
 static int be_open_file(void)
 {
@@ -232,9 +351,15 @@ static int be_abstract_unix(void) { return 0; }
 
 static void be_abandon(int fd)
 {
-    struct linger l = {1, 0}; /* close with a RST: the attempt can never complete later */
+    /* Lingering off, then close, as the other executors: a SYN_SENT pcb that is closed is
+     * removed at once and sends nothing (tcp_close_shutdown(), src/core/tcp.c), so the attempt
+     * can never complete later. With SO_LINGER {1, 0} the unacked SYN would make
+     * lwip_netconn_do_close_internal() call tcp_abort(), and tcp_abandon() sends a RST: a
+     * packet of the executor's own, not the script's. */
+    struct linger l = {0, 0};
     lwip_setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     lwip_close(fd);
+    quiesce();
 }
 
 /* Settle a connect that returned EINPROGRESS: wait (bounded) for writability, then SO_ERROR.
@@ -309,8 +434,8 @@ static int be_syn_refused(struct sbuf *out)
 
 /* syn(): a SYN from the documentation peer, handed to the netif's input as if it came off a
  * wire; lwIP's answer leaves through the netif's output (the peer is not a loopback address),
- * where it is found. SYN-ACK -> 0; RST -> -1 ECONNREFUSED; nothing within ANSWER_WAIT_MS ->
- * -1 EINPROGRESS (lwIP has no drop counter to tell a drop sooner). */
+ * where it is found. SYN-ACK -> 0; RST -> -1 ECONNREFUSED; nothing once the tcpip thread has
+ * handled the packet -> -1 EINPROGRESS (dropped). */
 static void be_syn(const struct sockaddr *addr, socklen_t alen, struct sbuf *out)
 {
     (void)alen;
@@ -336,26 +461,23 @@ static void be_syn(const struct sockaddr *addr, socklen_t alen, struct sbuf *out
         r_unsupported(out, "syn(): lwIP refused the packet on its input");
         return;
     }
-    long long deadline = now_ms() + ANSWER_WAIT_MS;
-    for (;;) {
-        int flags = -1;
-        pthread_mutex_lock(&L.lock);
-        for (int i = 0; i < L.n && flags < 0; i++)
-            flags = syn_answer(L.pkt[i], L.len[i], family, dport, sport, isn);
-        pthread_mutex_unlock(&L.lock);
-        if (flags >= 0 && (flags & TH_SYN) && (flags & TH_ACK)) {
-            r_int(out, 0);
-            return;
-        }
-        if (flags >= 0 && (flags & TH_RST)) {
-            r_err(out, ECONNREFUSED);
-            return;
-        }
-        if (now_ms() >= deadline) {
-            r_err(out, EINPROGRESS);
-            return;
-        }
-        struct timespec ts = {0, 1000000};
-        nanosleep(&ts, NULL);
-    }
+    /* The tcpip thread answers a SYN within the pass that takes it from its mailbox
+     * (tcp_listen_input() sends the SYN-ACK, tcp_input() the RST): once it has run a callback
+     * queued after the packet, the answer is in the capture or there is none. Waiting for that,
+     * rather than for a time, keeps a loaded machine from turning a late answer into a drop. */
+    int settled = quiesce();
+    int flags = -1;
+    pthread_mutex_lock(&L.lock);
+    for (int i = 0; i < L.n && flags < 0; i++)
+        flags = syn_answer(L.pkt[i], L.len[i], family, dport, sport, isn);
+    pthread_mutex_unlock(&L.lock);
+    if (flags >= 0 && (flags & TH_SYN) && (flags & TH_ACK))
+        r_int(out, 0);
+    else if (flags >= 0 && (flags & TH_RST))
+        r_err(out, ECONNREFUSED);
+    else if (settled)
+        r_err(out, EINPROGRESS); /* handled, and nothing sent back: dropped */
+    else
+        r_unsupported(out, "syn(): lwIP's tcpip thread had not handled the SYN within %d ms",
+                      QUIESCE_WAIT_MS);
 }
