@@ -65,7 +65,7 @@ def test_a_failing_trace_is_named_with_file_line_expected_and_actual(
     section = md[md.index(f'<a id="{anchor}"></a>'):]
     section = section[:section.index("\n<a id=", 1)]
     assert f"First difference: `{where}` (`examples/relisten.lsn:15`)" in section
-    rows = [r for r in section.splitlines() if r.startswith("| ") and r[2:3].isdigit()
+    rows = [r for r in section.splitlines() if (r.startswith("| ") and r[2:3].isdigit())
             or r.startswith("| <a") or r.startswith("| **")]
     assert len(rows) == 20  # every line of the trace
     marked = [r for r in rows if "✗" in r]

@@ -1,0 +1,160 @@
+"""Source citations as links: a citation string of models/sources.py (or a profile's `cite`, a
+check's `source`) rendered with every part a reader can open made a link.
+
+- a seed file (`seeds/000_….txt`) links to its page on the site;
+- a digest (`reference/freebsd.md §2a`, `spec/sources/linux-6.18.md §0`) links to its page and
+  section on the site;
+- a kernel source file (`sys/kern/uipc_socket.c solisten_proto()`) links to that file in the
+  system's upstream repository at the fixed revision of `UPSTREAMS` (the function is named in
+  the link's text: a repository viewer cannot point at a function).
+
+The URLs are built from these tables, never written by hand; `unlinked_paths` lets a test find
+a source file a citation names that no table can place.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import attrs
+
+from . import md
+
+
+@attrs.frozen
+class Upstream:
+    """Where a system's source is read from: a repository at one fixed revision."""
+
+    system: str
+    repo: str  # owner/name on GitHub
+    rev: str  # a tag or a commit: never a branch, so a link keeps pointing at what was cited
+    root: str = ""  # the path of the kernel tree inside the repository
+    why: str = ""
+
+    def url(self, path: str, rev: str | None = None) -> str:
+        return f"https://github.com/{self.repo}/blob/{rev or self.rev}/{self.root}{path}"
+
+
+UPSTREAMS: dict[str, Upstream] = {
+    "freebsd": Upstream(
+        "FreeBSD", "freebsd/freebsd-src", "release/14.2.0",
+        why="the release the freebsd-src profile's digest reads (spec/sources/freebsd.md, "
+            "14.2); reference/freebsd.md quotes main snapshots of the same functions"),
+    "linux": Upstream(
+        "Linux", "torvalds/linux", "v6.18",
+        why="the release this project's kernel executor measures (6.18.44 is a stable update "
+            "of v6.18; spec/sources/linux-6.18.md)"),
+    "dragonfly": Upstream(
+        "DragonFly BSD", "DragonFlyBSD/DragonFlyBSD", "fd27efb403e6d6fc0fa2677de5f037a2417056f6",
+        why="the revisions reference/freebsd.md §8 read (per file, below)"),
+    "bsd-4.4": Upstream(
+        "4.4BSD-Lite2", "chenshuo/4.4BSD-Lite2", "16308ddb",
+        why="the import of 4.4BSD-Lite2 reference/freebsd.md §8 read (there is no upstream "
+            "repository of 4.4BSD)"),
+}
+
+#: files a digest read at a revision of their own (system, path) -> revision
+FILE_REVS: dict[tuple[str, str], str] = {
+    ("dragonfly", "sys/kern/uipc_socket.c"): "002c1265",
+}
+
+#: how a citation spells a path that is not the file's path in the tree
+PATH_ALIASES = {"usr.bin/netstat inet.c": "usr.bin/netstat/inet.c"}
+
+#: the words before a path that name a system other than the one its tree implies
+SYSTEM_WORDS = {"DragonFly": "dragonfly", "4.4BSD-Lite2": "bsd-4.4"}
+
+#: digests and seeds: the file in the repository, and the page of the site that renders it
+DOCUMENTS: dict[str, tuple[str, str]] = {
+    "reference/freebsd.md": ("spec/reference/freebsd.md", "sources/reference-freebsd.md"),
+    "reference/linux.md": ("spec/reference/linux.md", "sources/reference-linux.md"),
+    "spec/sources/freebsd.md": ("spec/sources/freebsd.md", "sources/freebsd-14.2.md"),
+    "spec/sources/linux-6.18.md": ("spec/sources/linux-6.18.md", "sources/linux-6.18.md"),
+}
+
+SEED_RE = re.compile(r"seeds/(\d{3})_[0-9a-f]{16}\.txt")
+DOC_RE = re.compile(r"(spec/sources/[\w.-]+\.md|reference/(?:freebsd|linux)\.md)"
+                    r"(?: (§[0-9]+[a-z]?(?:\.[0-9]+)?))?")
+PATH_RE = re.compile(
+    r"(?:(?P<word>DragonFly|4\.4BSD-Lite2) )?"
+    r"(?P<path>usr\.bin/netstat inet\.c|(?:sys|net|include|usr\.bin)/[\w./-]*\w\.[ch]\b)"
+    r"(?: (?P<fn>[A-Za-z_]\w*\(\)))?")
+#: anything else that looks like a kernel source path (what `unlinked_paths` reports)
+LOOKS_LIKE_PATH = re.compile(r"\b(?:sys|net|include|usr\.bin)/[\w./-]+")
+
+
+def seed_page(num: str) -> str:
+    return f"seeds/{num}.md"
+
+
+def section_anchor(section: str) -> str:
+    """`§2a` -> `s2a`, `§0.1` -> `s0-1`: the id a digest page gives its numbered heading."""
+    return "s" + section.removeprefix("§").replace(".", "-")
+
+
+def system_of(path: str, word: str | None) -> str:
+    if word:
+        return SYSTEM_WORDS[word]
+    return "linux" if path.startswith(("net/", "include/")) else "freebsd"
+
+
+def source_url(path: str, word: str | None = None) -> tuple[Upstream, str]:
+    path = PATH_ALIASES.get(path, path)
+    system = system_of(path, word)
+    up = UPSTREAMS[system]
+    return up, up.url(path, FILE_REVS.get((system, path)))
+
+
+def cite(text: str, base: str) -> str:
+    """A citation as Markdown for a table cell or a sentence: escaped text with links.
+
+    base: the relative path from the page to the site root (`../` for a page in a folder).
+    """
+    spans: list[tuple[int, int, str]] = []
+    for m in SEED_RE.finditer(text):
+        spans.append((m.start(), m.end(),
+                      f"[{md.text(m.group(0))}]({base}{seed_page(m.group(1))})"))
+    for m in DOC_RE.finditer(text):
+        page = DOCUMENTS[m.group(1)][1]
+        anchor = f"#{section_anchor(m.group(2))}" if m.group(2) else ""
+        spans.append((m.start(), m.end(), f"[{md.text(m.group(0))}]({base}{page}{anchor})"))
+    for m in PATH_RE.finditer(text):
+        up, url = source_url(m.group("path"), m.group("word"))
+        label = m.group(0)
+        spans.append((m.start(), m.end(),
+                      f'[{md.text(label)}]({url} "{up.system} at {up.rev[:12]}")'))
+    spans.sort()
+    out, at = [], 0
+    for start, end, link in spans:
+        if start < at:  # overlapping matches: the first one wins
+            continue
+        out.append(md.text(text[at:start]))
+        out.append(link)
+        at = end
+    out.append(md.text(text[at:]))
+    return "".join(out)
+
+
+def unlinked_paths(text: str) -> list[str]:
+    """Source paths in `text` that `cite` would leave as plain text."""
+    linked = [(m.start("path"), m.end("path")) for m in PATH_RE.finditer(text)]
+    return [m.group(0) for m in LOOKS_LIKE_PATH.finditer(text)
+            if not any(s <= m.start() < e for s, e in linked)]
+
+
+def document_file(repo: Path, name: str) -> Path:
+    """The repository file a citation names (`reference/freebsd.md`, `seeds/000_….txt`)."""
+    if name in DOCUMENTS:
+        return repo / DOCUMENTS[name][0]
+    return repo / "spec" / name
+
+
+def upstream_table() -> str:
+    """The revisions every source link points at, for the sources page."""
+    rows = [[md.text(u.system), f"[{md.text(u.repo)}](https://github.com/{u.repo})",
+             md.code(u.rev), md.text(u.why)] for u in UPSTREAMS.values()]
+    rows += [[md.text(UPSTREAMS[s].system + ": " + path), md.text(UPSTREAMS[s].repo),
+              md.code(rev), "read at a revision of its own"]
+             for (s, path), rev in FILE_REVS.items()]
+    return md.table(["system", "repository", "revision", "why this one"], rows)
