@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import fcntl
 import json
 import os
 import select
@@ -44,6 +45,13 @@ def find() -> str | None:
     return None
 
 
+def _above(fd: int, low: int) -> int:
+    """The same pipe end on a descriptor numbered `low` or more (the old one is closed)."""
+    new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, low)
+    os.close(fd)
+    return new
+
+
 class Browser:
     """One headless browser with one page (a tab), for `with Browser() as b: ...`."""
 
@@ -55,16 +63,31 @@ class Browser:
         self._profile = tempfile.mkdtemp(prefix="listenspec-chromium-")
         to_browser_r, self._to_browser = os.pipe()
         self._from_browser, from_browser_w = os.pipe()
-        # The browser must find the pipes on descriptors 3 and 4; a shell puts them there.
+        # Above 4, so that putting them on 3 and 4 cannot overwrite one with the other (and
+        # close-on-exec: the browser gets them as 3 and 4 only).
+        to_browser_r, from_browser_w = (_above(to_browser_r, 10), _above(from_browser_w, 10))
         cmd = [exe, *FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-pipe",
                "about:blank"]
-        script = f'exec "$@" 3<&{to_browser_r} 4>&{from_browser_w}'
-        self._proc = subprocess.Popen(["/bin/sh", "-c", script, "sh", *cmd],
-                                      pass_fds=(to_browser_r, from_browser_w),
-                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                      stderr=subprocess.DEVNULL, start_new_session=True)
-        os.close(to_browser_r)
-        os.close(from_browser_w)
+
+        def onto_3_and_4() -> None:  # in the child, before exec: where the browser looks
+            os.dup2(to_browser_r, 3)
+            os.dup2(from_browser_w, 4)
+
+        # close_fds=False: 3 and 4 must survive; every other descriptor of this process is
+        # close-on-exec (PEP 446), as are the two copies made above 4
+        try:
+            self._proc = subprocess.Popen(cmd, preexec_fn=onto_3_and_4, close_fds=False,
+                                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL, start_new_session=True)
+        except OSError as e:
+            for fd in (to_browser_r, from_browser_w, self._to_browser, self._from_browser):
+                os.close(fd)
+            shutil.rmtree(self._profile, ignore_errors=True)
+            raise BrowserError(f"cannot start {exe}: {e}") from None
+        finally:
+            with contextlib.suppress(OSError):  # the child has its copies (or failed)
+                os.close(to_browser_r)
+                os.close(from_browser_w)
         self._buf = b""
         self._next = 0
         self._events: list[dict[str, Any]] = []
@@ -118,11 +141,12 @@ class Browser:
             if "method" in msg:
                 self._events.append(msg)
 
-    def wait_event(self, method: str) -> dict[str, Any]:
+    def wait_event(self, *methods: str) -> dict[str, Any]:
+        """The first event of one of these kinds (bounded by the timeout)."""
         deadline = time.monotonic() + self.timeout
         while True:
             for i, ev in enumerate(self._events):
-                if ev["method"] == method:
+                if ev["method"] in methods:
                     return self._events.pop(i)
             msg = self._read(deadline)
             if "method" in msg:
@@ -133,9 +157,10 @@ class Browser:
         """Load `url` in a window of width × height CSS pixels and wait for it to load."""
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height,
                   deviceScaleFactor=1, mobile=False)
-        self._events = [e for e in self._events if e["method"] != "Page.loadEventFired"]
+        done = ("Page.loadEventFired", "Page.navigatedWithinDocument")  # a new #fragment
+        self._events = [e for e in self._events if e["method"] not in done]
         self.call("Page.navigate", url=url)
-        self.wait_event("Page.loadEventFired")
+        self.wait_event(*done)
 
     def evaluate(self, expression: str) -> Any:
         r = self.call("Runtime.evaluate", expression=expression, returnByValue=True,

@@ -78,10 +78,10 @@ DOC_RE = re.compile(r"(spec/sources/[\w.-]+\.md|reference/(?:freebsd|linux)\.md)
                     r"(?: (§[0-9]+[a-z]?(?:\.[0-9]+)?))?")
 PATH_RE = re.compile(
     r"(?:(?P<word>DragonFly|4\.4BSD-Lite2) )?"
-    r"(?P<path>usr\.bin/netstat inet\.c|(?:sys|net|include|usr\.bin)/[\w./-]*\w\.[ch]\b)"
+    r"(?<![\w/.])(?P<path>usr\.bin/netstat inet\.c|(?:sys|net|include|usr\.bin)/[\w./-]*\w\.[ch]\b)"
     r"(?: (?P<fn>[A-Za-z_]\w*\(\)))?")
 #: anything else that looks like a kernel source path (what `unlinked_paths` reports)
-LOOKS_LIKE_PATH = re.compile(r"\b(?:sys|net|include|usr\.bin)/[\w./-]+")
+LOOKS_LIKE_PATH = re.compile(r"(?<![\w/.])(?:sys|net|include|usr\.bin)/[\w./-]+")
 
 
 def seed_page(num: str) -> str:
@@ -152,9 +152,13 @@ def document_file(repo: Path, name: str) -> Path:
 
 def upstream_table() -> str:
     """The revisions every source link points at, for the sources page."""
+    def rev_link(u: Upstream, rev: str) -> str:  # a commit shown short, as git does
+        shown = rev[:12] if re.fullmatch(r"[0-9a-f]{13,40}", rev) else rev
+        return f"[`{shown}`](https://github.com/{u.repo}/tree/{rev})"
+
     rows = [[md.text(u.system), f"[{md.text(u.repo)}](https://github.com/{u.repo})",
-             md.code(u.rev), md.text(u.why)] for u in UPSTREAMS.values()]
+             rev_link(u, u.rev), md.text(u.why)] for u in UPSTREAMS.values()]
     rows += [[md.text(UPSTREAMS[s].system + ": " + path), md.text(UPSTREAMS[s].repo),
-              md.code(rev), "read at a revision of its own"]
+              rev_link(UPSTREAMS[s], rev), "read at a revision of its own"]
              for (s, path), rev in FILE_REVS.items()]
     return md.table(["system", "repository", "revision", "why this one"], rows)

@@ -13,8 +13,8 @@ import subprocess
 
 from ..models.tables import LIFECYCLE
 
-INSTALL_HINT = ("Graphviz's `dot` is needed to draw the life-cycle diagram: "
-                "`apt-get install graphviz` (Debian/Ubuntu) or `brew install graphviz`")
+INSTALL_HINT = ("install Graphviz: `apt-get install graphviz` (Debian/Ubuntu) or "
+                "`brew install graphviz` (macOS)")
 
 
 class DiagramError(RuntimeError):
@@ -72,7 +72,7 @@ def svg(source: str | None = None) -> str:
     """Draw with `dot -Tsvg`; raise DiagramError (never skip) when Graphviz is missing."""
     exe = shutil.which("dot")
     if exe is None:
-        raise DiagramError(INSTALL_HINT)
+        raise DiagramError(f"Graphviz's `dot` is needed to draw this picture: {INSTALL_HINT}")
     done = subprocess.run([exe, "-Tsvg"], input=source or dot_source(), capture_output=True,
                           text=True, timeout=60, check=False)
     if done.returncode != 0:

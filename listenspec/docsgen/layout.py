@@ -24,19 +24,29 @@ from typing import Any
 
 import attrs
 
-from .browser import Browser
+from .browser import Browser, BrowserError
 
-WIDTHS = (1920, 1280)  # a desktop and a laptop window, CSS px
+WIDE = 1920  # a desktop window, CSS px: every page is measured at this width
+NARROW = 1280  # a laptop window: the pages with the widest tables are measured here too
+NARROW_PAGES = ("profiles.html", "divergences.html", "systems/freebsd-src.html",
+                "topics/admission.html", "topics/choices.html", "lifecycle.html")
 HEIGHT = 1080
 MIN_TEXT_PX = 11.0  # the smallest text a picture may show at its rendered size
 
-#: screenshots a reviewer looks at: (page, window width, full page?)
-SHOTS = (("profiles.html", 1920, False), ("profiles.html", 1280, False),
-         ("profiles.html", 1920, True), ("lifecycle.html", 1920, True),
-         ("systems/freebsd-13.html", 1920, True), ("systems/linux.html", 1920, False),
-         ("topics/overflow.html", 1920, True), ("topics/admission.html", 1920, False),
-         ("seeds/000.html", 1920, False), ("divergences.html", 1280, False),
-         ("sources/index.html", 1920, False))
+#: screenshots a reviewer looks at: (page#where, window width[, px the table there is scrolled])
+SHOTS: tuple[tuple[str, int] | tuple[str, int, int], ...] = (
+         ("profiles.html", 1920), ("profiles.html#comparison", 1920),
+         ("profiles.html#comparison", 1280), ("profiles.html#comparison", 1280, 400),
+         ("profiles.html#sources", 1920),
+         ("lifecycle.html", 1920), ("lifecycle.html#the-listeners-queues", 1920),
+         ("systems/freebsd-13.html", 1920), ("systems/freebsd-13.html#the-queues", 1920),
+         ("systems/freebsd-13.html#a-connection-to-a-full-queue", 1920),
+         ("systems/freebsd-13.html#errors", 1920),
+         ("systems/linux.html#a-connection-to-a-full-queue", 1920),
+         ("topics/overflow.html#the-exchange-system-by-system", 1920),
+         ("topics/admission.html", 1920), ("seeds/000.html", 1920), ("seeds/001.html", 1920),
+         ("divergences.html#tcp-full", 1280),
+         ("sources/index.html#the-revisions-the-source-links-point-at", 1920))
 
 
 # --------------------------------------------------------------------------- links
@@ -101,23 +111,31 @@ MEASURE_JS = r"""
   const out = {viewport: vw, pageOverflow: document.documentElement.scrollWidth - vw,
                tables: [], wide: [], broken: [], pictures: [], words: 0};
   article.querySelectorAll('table').forEach((t, i) => {
-    let box = t;
+    // the element that scrolls it sideways (if any), and the right edge of what is visible
+    let box = null, right = vw;
     for (let e = t; e && e !== article; e = e.parentElement) {
       const s = getComputedStyle(e);
-      if (s.overflowX === 'auto' || s.overflowX === 'scroll') { box = e; break; }
+      if (['auto', 'scroll', 'hidden'].includes(s.overflowX)) {
+        right = Math.min(right, e.getBoundingClientRect().right);
+        if (!box && e.scrollWidth > e.clientWidth + 1) box = e;
+      }
     }
     const head = t.querySelector('tr');
-    const right = Math.min(box.getBoundingClientRect().right, vw);
     let hidden = 0;
     if (head) for (const c of head.children)
       if (c.getBoundingClientRect().right > right + 1) hidden++;
-    const first = t.querySelector('tr > :first-child');
+    // does the first column stay in view when the table is scrolled? (scroll, look, undo)
+    let stays = null;
+    const first = t.querySelector('tbody tr > :first-child');
+    if (box && first) {  // sticky: it may slide to the edge of the scrolled box, not past it
+      box.scrollLeft = Math.min(300, box.scrollWidth - box.clientWidth);
+      stays = first.getBoundingClientRect().left >= box.getBoundingClientRect().left - 1;
+      box.scrollLeft = 0;
+    }
     out.tables.push({index: i, cls: (t.closest('.ls-wide') || {}).className || '',
-                     cols: head ? head.children.length : 0,
-                     scrolls: box.scrollWidth > box.clientWidth + 1,
-                     sticky: first ? getComputedStyle(first).position === 'sticky' : false,
+                     cols: head ? head.children.length : 0, scrolls: !!box, sticky: stays,
                      hidden: hidden, width: Math.round(t.getBoundingClientRect().width),
-                     box: Math.round(box.clientWidth)});
+                     box: Math.round(box ? box.clientWidth : t.getBoundingClientRect().width)});
   });
   article.querySelectorAll('td, th').forEach(c => {  // a cell spanning columns may be wider
     if (c.colSpan === 1 && c.getBoundingClientRect().width > vw)
@@ -133,7 +151,8 @@ MEASURE_JS = r"""
     if (!code && !el.closest('td, th')) continue;
     if (el.offsetParent === null) continue;  // hidden (a closed details block, a tab)
     const text = node.textContent;
-    const re = code ? /\S+/g : /[^\s\-\/]+[\-\/]?/g;
+    // code never breaks inside a token; text may break at punctuation, never inside a word
+    const re = code ? /\S+/g : /\w+/g;
     let m;
     while ((m = re.exec(text))) {
       range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
@@ -239,30 +258,42 @@ def pages(site: Path) -> list[str]:
                   if p.name != "404.html")
 
 
-def check(site: Path, shots: Path | None = None, *, widths: Iterable[int] = WIDTHS,
-          only: list[str] | None = None) -> tuple[list[str], list[PageLayout], list[Path]]:
-    """Every page at every width; the problems, the measurements and the screenshots taken."""
+def plan(site: Path, only: Iterable[str] | None = None) -> list[tuple[str, int]]:
+    """(page, width) to measure: every page wide, the widest ones narrow too."""
+    chosen = list(only) if only else pages(site)
+    return ([(p, WIDE) for p in chosen]
+            + [(p, NARROW) for p in chosen if p in NARROW_PAGES])
+
+
+def check(site: Path, shots: Path | None = None, *, only: Iterable[str] | None = None,
+          ) -> tuple[list[str], list[PageLayout], list[Path]]:
+    """The links, then every page of the plan in the browser, then search; the problems, the
+    measurements and the screenshots taken."""
     problems = [f"link: {p}" for p in links(site)]
     layouts: list[PageLayout] = []
     taken: list[Path] = []
     with Browser() as b:
-        for page in only or pages(site):
-            for width in widths:
-                lay = measure(b, site, page, width)
-                layouts.append(lay)
-                problems += lay.problems(site)
+        for page, width in plan(site, only):
+            lay = measure(b, site, page, width)
+            layouts.append(lay)
+            problems += lay.problems(site)
         found = search(b, site, "syncache")
         if not found.get("results"):
             problems.append(f"search from file:// found nothing for 'syncache': {found}")
         if shots is not None:
-            for page, width, full in SHOTS:
+            for where, width, *scroll in SHOTS:
+                page, _, frag = where.partition("#")
                 if not (site / page).exists():
                     problems.append(f"screenshot: no page {page}")
                     continue
-                b.open((site / page).resolve().as_uri(), width, HEIGHT)
-                name = page.replace("/", "-").removesuffix(".html")
-                taken.append(b.screenshot(
-                    shots / f"{name}-{width}{'-full' if full else ''}.png", full_page=full))
+                url = (site / page).resolve().as_uri() + (f"#{frag}" if frag else "")
+                b.open(url, width, HEIGHT)
+                name = where.replace("/", "-").replace("#", "--").replace(".html", "")
+                if scroll:  # sideways, to show the first column staying in view
+                    b.evaluate(f"document.querySelector('#{frag} .md-typeset__scrollwrap')"
+                               f".scrollLeft = {scroll[0]}")
+                    name += f"-scrolled-{scroll[0]}"
+                taken.append(b.screenshot(shots / f"{name}-{width}.png"))
             search(b, site, "syncache")
             taken.append(b.screenshot(shots / "search-from-disk-1920.png"))
     return problems, layouts, taken
@@ -276,12 +307,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--page", action="append", help="only this page (repeatable)")
     args = ap.parse_args(argv)
     site = Path(args.site)
-    problems, layouts, taken = check(site, Path(args.shots) if args.shots else None,
-                                     only=args.page)
+    if not (site / "index.html").is_file():
+        print(f"{site}: no built site here (listenspec docs --out {site})", file=sys.stderr)
+        return 2
+    try:
+        problems, layouts, taken = check(site, Path(args.shots) if args.shots else None,
+                                         only=args.page)
+    except BrowserError as e:
+        print(f"listenspec.docsgen.layout: {e}", file=sys.stderr)
+        return 2
     tables = sum(len(lay.found["tables"]) for lay in layouts)
     words = sum(lay.found["words"] for lay in layouts)
-    print(f"{len({lay.page for lay in layouts})} pages at {', '.join(map(str, WIDTHS))} px: "
-          f"{tables} tables, {words} words measured; {len(problems)} problems")
+    print(f"{len({lay.page for lay in layouts})} pages at {WIDE} px, "
+          f"{sum(lay.width == NARROW for lay in layouts)} also at {NARROW} px: {tables} tables, "
+          f"{words} words measured; {len(problems)} problems")
     for p in problems:
         print("  " + p)
     for path in taken:

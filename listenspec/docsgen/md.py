@@ -68,7 +68,7 @@ def paragraph(s: str) -> str:
     return "\\" + s
 
 
-_PLAIN_CODE = re.compile(r"<code>([^<\n]*)</code>")
+_PLAIN_CODE = re.compile(r"<code>([^<]*)</code>")
 _BREAKABLE = re.compile(r"[^\s]*[^\w\s][^\s]*")
 
 

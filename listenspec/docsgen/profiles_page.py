@@ -64,8 +64,9 @@ def comparison(base: str) -> str:
     for param in ps[0].parameters:
         rows.append(_row(param, [_items(param, getattr(p, param), p) for p in ps],
                          code_name=True))
-    return ('<div class="ls-wide ls-profiles">\n<table>\n<thead><tr><th>parameter</th>' + head
-            + "</tr></thead>\n<tbody>\n" + "\n".join(rows) + "\n</tbody>\n</table>\n</div>")
+    return ('<div class="ls-wide ls-profiles" id="comparison">\n<table>\n<thead><tr>'
+            "<th>parameter</th>" + head + "</tr></thead>\n<tbody>\n" + "\n".join(rows)
+            + "\n</tbody>\n</table>\n</div>")
 
 
 def tabs(base: str) -> str:

@@ -128,9 +128,8 @@ def locate(seed: Seed, paras: list[str]) -> tuple[dict[str, tuple[int, int, int]
 
 
 def _clause_link(cid: str, base: str) -> str:
-    c = catalogue.BY_ID[cid]
-    return (f"[{md.text(cid)}]({base}{topics.page_of(c.topic)}#{topics.anchor(cid)} "
-            f'"{md.text(c.text)}")')
+    text = next((c.text for c in catalogue.CLAUSES if c.id == cid), "")
+    return topics.clause_link(cid, base, text)
 
 
 def render(seed: Seed, repo: Path, base: str) -> str:

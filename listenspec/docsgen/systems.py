@@ -72,8 +72,7 @@ def _refs(p: Profile, s: Sentence, base: str) -> str:
     if clauses:
         links = []
         for cid in clauses:
-            c = catalogue.BY_ID[cid]
-            link = f"[{md.text(cid)}]({base}{topics.page_of(c.topic)}#{topics.anchor(cid)})"
+            link = topics.clause_link(cid, base)
             if cid in _seed_anchors().get(p.basis, frozenset()):
                 num = p.basis.removeprefix("seeds/")[:3]
                 link += (f" ([page {num}]({base}{citations.seed_page(num)}"
@@ -298,9 +297,7 @@ def errors_table(p: Profile, call: str, base: str) -> str:
             then = md.code(row.errno_for(p))
         clauses = [c for c in THEN_CLAUSES.get(row.then, ())
                    if p.name in catalogue.BY_ID[c].profiles]
-        clause_links = ", ".join(
-            f"[{md.text(c)}]({base}{topics.page_of(catalogue.BY_ID[c].topic)}"
-            f"#{topics.anchor(c)})" for c in clauses)
+        clause_links = ", ".join(topics.clause_link(c, base) for c in clauses)
         effect = (" " + md.text(f"(first: {topics.EFFECT_WORDS[row.effect]})")
                   if row.effect else "")
         rows.append([then, md.text(row.when) + effect, clause_links,

@@ -67,6 +67,17 @@ def anchor(clause_id: str) -> str:
     return "clause-" + "".join(ch if ch.isalnum() else "-" for ch in clause_id.lower())
 
 
+def clause_link(clause_id: str, base: str, title: str = "") -> str:
+    """A link to a clause on its topic page; its id never breaks across lines. A clause whose
+    topic has no page is named without a link (the build then fails, see coverage.py)."""
+    name = f'<span class="ls-nobr">{md.text(clause_id)}</span>'
+    c = next((c for c in catalogue.CLAUSES if c.id == clause_id), None)
+    if c is None or c.topic not in TOPICS:
+        return name
+    t = f' "{md.text(title)}"' if title else ""
+    return f"[{name}]({base}{page_of(c.topic)}#{anchor(clause_id)}{t})"
+
+
 def seed_label(seed: str) -> str:
     """`000 (freebsd-9)`: the seed's number and the profile that formalises it."""
     owner = next((p.name for p in PROFILES.values() if p.basis == seed), None)
