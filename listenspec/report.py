@@ -290,11 +290,11 @@ def _proof_blocks(value: Mapping[str, Any]) -> list[Block]:
     cex = [r for r in applies if r.get("status") == "counterexample" and ok(r)]
     unexpected = [r for r in results if not ok(r)]
     proved = [r for r in applies if r.get("status") == "proved" and ok(r)]
-    blocks: list[Block] = [Para(
+    blocks: list[Block] = [Para((
         f"{len(results)} property × profile cells: {len(proved)} proved, {len(cex)} expected "
         "counterexamples (each shows that a bound needs its hypothesis: a documented "
-        "divergence, not a failure; `listenspec prove` prints them as scripts), "
-        f"{len(results) - len(applies)} do not apply, {len(unexpected)} not as expected.")]
+        "divergence, not a failure; ", Code("listenspec prove"), " prints them as scripts), "
+        f"{len(results) - len(applies)} do not apply, {len(unexpected)} not as expected."))]
     props = list(dict.fromkeys(str(r.get("property")) for r in results))
     profs = list(dict.fromkeys(str(r.get("profile")) for r in results))
     by = {(str(r.get("property")), str(r.get("profile"))): r for r in results}
@@ -409,7 +409,8 @@ def document(ok: bool, summary: Mapping[str, Any]) -> list[Block]:
                 doc.append(head)
                 doc.append(Details(f"{len(_records(t.get('lines')))} lines, all agree",
                                    tuple(body)))
-    doc.append(Para(f"Written by listenspec {__version__}: `listenspec verify --report`."))
+    doc.append(Para((f"Written by listenspec {__version__}: ", Code("listenspec verify --report"),
+                     ".")))
     return doc
 
 
@@ -504,6 +505,12 @@ code{white-space:pre;font-size:.95em}a{color:inherit}td a{text-decoration:underl
 pre{background:#f6f6f6;padding:.5em}"""
 
 
+#: a link to a passing trace opens its collapsed lines (the report works without it)
+_OPEN_TARGET = ("function o(){var e=document.getElementById(decodeURIComponent("
+                "location.hash.slice(1)));var n=e&&e.nextElementSibling;"
+                "if(n&&n.tagName==='DETAILS')n.open=true}addEventListener('hashchange',o);o()")
+
+
 def _html_inline(parts: Sequence[Inline]) -> str:
     out = []
     for x in parts:
@@ -557,7 +564,7 @@ def _html_blocks(doc: Sequence[Block]) -> list[str]:
 def to_html(doc: list[Block]) -> str:
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<title>listenspec verify report</title>", f"<style>{_CSS}</style></head><body>",
-           *_html_blocks(doc), "</body></html>"]
+           *_html_blocks(doc), f"<script>{_OPEN_TARGET}</script>", "</body></html>"]
     return "\n".join(out) + "\n"
 
 
