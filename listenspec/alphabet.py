@@ -66,15 +66,20 @@ class Alphabet:
     reads: bool = False
 
     def entries(self) -> list[_Entry]:
+        """One entry per call and argument form: a sample fills the first form whose
+        non-descriptor parameters it has values for (bind(S) rather than bind(S, T))."""
         out = []
         for c in CALLS:
             samples = tuple(c.explore(self)) if c.explore is not None else ()
-            if not samples:
-                continue
-            form = next(f for f in c.forms if len(f) == len(c.params))
-            kinds = tuple(KINDS[prm.kind] for prm in form)
-            slots = tuple(i for i, k in enumerate(kinds) if k.syntax == "desc")
-            out.append(_Entry(c, kinds, slots, samples))
+            by_form: dict[int, list[tuple[Any, ...]]] = {}
+            for sample in samples:
+                n = next(i for i, f in enumerate(c.forms)
+                         if sum(KINDS[prm.kind].syntax != "desc" for prm in f) == len(sample))
+                by_form.setdefault(n, []).append(sample)
+            for n, group in by_form.items():
+                kinds = tuple(KINDS[prm.kind] for prm in c.forms[n])
+                slots = tuple(i for i, k in enumerate(kinds) if k.syntax == "desc")
+                out.append(_Entry(c, kinds, slots, tuple(group)))
         return out
 
     def describe(self) -> str:

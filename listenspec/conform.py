@@ -4,6 +4,8 @@ Hypothesis draws scripts (scriptgen.scripts), each runs on the model and on the 
 traces are compared line by line. A mismatch is shrunk by Hypothesis to a short script, printed
 with both traces, saved under counterexamples/, and makes the run fail. A step the kernel
 executor cannot perform (an `unsupported(...)` result) is not compared, and is counted.
+`--target` runs the scripts on another stack instead of this kernel: any program speaking the
+executor protocol (docs/protocol.md), e.g. `--target exec:executors/c/listenspec-exec`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .results import Result, Unsupported, matches, render
 from .runner import run_model
 from .script import Script
 from .scriptgen import script_text, scripts
+from .targets import Target
 
 
 @attrs.define
@@ -61,9 +64,9 @@ def first_difference(model: list[Result], kernel: list[Result]) -> int | None:
 
 
 def side_by_side(script: Script, model: list[Result], kernel: list[Result], profile: str,
-                 at: int | None) -> str:
+                 at: int | None, label: str = "kernel") -> str:
     width = max(len(s.text) for s in script.steps) + 2
-    lines = [f"{'script'.ljust(width)}{profile:<16}kernel"]
+    lines = [f"{'script'.ljust(width)}{profile:<16}{label}"]
     for i, (s, m, k) in enumerate(zip(script.steps, model, kernel, strict=True)):
         mark = "  <-- differs" if i == at else ""
         lines.append(f"{s.text.ljust(width)}{render(m):<16}{render(k)}{mark}")
@@ -71,15 +74,19 @@ def side_by_side(script: Script, model: list[Result], kernel: list[Result], prof
 
 
 def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: Path,
-            max_steps: int = 25, progress: bool = False) -> tuple[ConformStats, str]:
-    """Run `examples` random scripts on the model and the kernel; return stats and a report."""
-    from .kernel import run_on_kernel
+            max_steps: int = 25, progress: bool = False,
+            stack: Target | None = None) -> tuple[ConformStats, str]:
+    """Run `examples` random scripts on the model and a target (default: this kernel, `linux`);
+    return stats and a report. The caller closes a target it passes."""
+    from .targets import target
 
     profile = get(profile_name)
     stats = ConformStats()
     last_failure: dict[str, Any] = {}
     started = time.monotonic()
     gen = scripts(max_steps=max_steps, syn=True)
+    if stack is None:
+        stack = target("linux")
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=seed_value is None,
               suppress_health_check=list(HealthCheck),
@@ -87,7 +94,7 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
     @given(gen)
     def one(script: Script) -> None:
         model = [e.result for e in run_model(script, profile)]
-        kernel = run_on_kernel(script)
+        kernel = stack.run(script)
         stats.scripts += 1
         stats.steps += len(script.steps)
         stats.skipped_steps += sum(isinstance(k, Unsupported) for k in kernel)
@@ -118,7 +125,8 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
                 encoding="utf-8")
         stats.saved = str(path)
         report = (f"mismatch (shrunk to {len(script.steps)} steps), saved to {path}:\n"
-                  + side_by_side(script, model, kernel, profile_name, at))
+                  + side_by_side(script, model, kernel, profile_name, at,
+                                 "kernel" if stack.name == "linux" else "target"))
     if progress:
         print("", file=sys.stderr)
     stats.seconds = time.monotonic() - started

@@ -110,11 +110,36 @@ class ModelRun:
 
     # -- stepping
     def step(self, step: Step) -> Executed:
+        """Perform one step (where the system may answer several ways: the first way)."""
+        return self._take(step, self._outcome(step))
+
+    def branches(self, step: Step) -> list[tuple[Executed, ModelRun]]:
+        """Every way the system may answer this step, each with the run it leads to (the first
+        is what `step` takes). A checker follows all of them."""
+        outcome = self._outcome(step)
+        if not outcome.alternatives:
+            return [(self._take(step, outcome), self)]
+        out = []
+        for o in outcome.outcomes:
+            fork = self.fork()
+            out.append((fork._take(step, o), fork))
+        return out
+
+    def fork(self) -> ModelRun:
+        """An independent copy of this run (the state is immutable; the names are copied)."""
+        twin = ModelRun(self.profile, self.state)
+        twin.names = {k: attrs.evolve(b) for k, b in self.names.items()}
+        return twin
+
+    def _outcome(self, step: Step) -> Outcome:
         call = step.call
         for arg in call.args:  # remember addresses before the call can close a socket
             if isinstance(arg, Name):
                 self._refresh(self.names[arg.name])
-        outcome = host.apply(self.profile, self.state, call.name, *self.arguments(call))
+        return host.apply(self.profile, self.state, call.name, *self.arguments(call))
+
+    def _take(self, step: Step, outcome: Outcome) -> Executed:
+        call = step.call
         self.state = outcome.state
         if step.bind is not None:
             sid = self.state.fds.get(outcome.fd) if outcome.fd is not None else None

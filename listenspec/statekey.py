@@ -31,12 +31,13 @@ from .models.state import FILE, Host, Listener, Pending, Socket
 #: field holding an id cannot slip into the key unrenamed.
 ID_FIELDS: dict[type, tuple[str, ...]] = {
     Socket: ("sid", "addr", "queued_on", "peer"),
-    Listener: ("half_open",),  # half-open peers are stamps drawn from next_id
+    Listener: ("half_open",),  # half-open peers: stamps drawn from next_id (walked below)
     Pending: ("conn", "client"),
     Host: ("fds", "socks", "addrs", "next_id"),
 }
 STRUCT_FIELDS: dict[type, tuple[str, ...]] = {Socket: ("listener",), Listener: ("comp", "incomp")}
-TIME_FIELDS: dict[type, tuple[str, ...]] = {Listener: ("lastover",), Host: ("clock",)}
+TIME_FIELDS: dict[type, tuple[str, ...]] = {Listener: ("lastover",), Host: ("clock",),
+                                             Pending: ("born",)}
 
 
 def plain_fields(cls: type) -> tuple[str, ...]:
@@ -67,16 +68,22 @@ def _items(m: Mapping[Any, Any]) -> Iterable[tuple[Any, Any]]:
 def _shape(s: Socket, clock: int) -> tuple[Any, ...]:
     """What a socket looks like with every id left out (state_key adds the ids).
 
-    The time of the last logged overflow is kept relative to the clock (see state_key).
+    Times (the last logged overflow, when a connection or a SYN arrived) are kept relative to
+    the clock (see state_key).
     """
     lst = s.listener
     if lst is None:
         return (_socket_plain(s), None)
     return (_socket_plain(s), (
-        _listener_plain(lst), tuple(map(_pending_plain, lst.comp)),
-        tuple(map(_pending_plain, lst.incomp)), len(lst.half_open),
+        _listener_plain(lst), tuple(_pending_shape(e, clock) for e in lst.comp),
+        tuple(_pending_shape(e, clock) for e in lst.incomp),
+        tuple((e.born - clock, e.ticks) for e in lst.half_open),
         None if lst.lastover is None else lst.lastover - clock,
     ))
+
+
+def _pending_shape(e: Pending, clock: int) -> tuple[Any, ...]:
+    return (*_pending_plain(e), e.born - clock)
 
 
 _FILE_SHAPE = ("file",)
@@ -120,14 +127,14 @@ def state_key(h: Host, symmetry: bool = True) -> Any:
                 refs.append(lab(e.conn, len(label)))
                 refs.append(lab(e.client, len(label)))
             for x in lst.half_open:
-                refs.append(lab(x, len(label)))
+                refs.append(lab(x.stamp, len(label)))
         out.append((shape, tuple(refs)) if symmetry else (fd, shape, tuple(refs)))
     orphans = [(sid, s) for sid, s in _items(socks) if sid not in label]
     if orphans:  # sockets no descriptor names (none in a healthy state): keep them too
         for sid, s in sorted(orphans, key=lambda kv: kv[0]):
             out.append(("orphan", _shape(s, clock), lab(sid, len(label)),
                         lab(s.addr, len(label))))
-    addrs = tuple(sorted([(lab(a, len(label)), lab(sid, len(label)))
-                          for a, sid in _items(h.addrs)]))
+    addrs = tuple(sorted([(lab(a, len(label)), tuple(lab(sid, len(label)) for sid in held))
+                          for a, held in _items(h.addrs)]))
     fdset = tuple(sorted([r[1] for r in rows])) if symmetry else ()
     return (tuple(out), fdset, addrs, _host_plain(h))

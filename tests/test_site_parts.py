@@ -44,6 +44,15 @@ def test_every_kernel_source_a_citation_names_becomes_a_link() -> None:
     assert "chenshuo/4.4BSD-Lite2/blob/16308ddb/sys/kern/uipc_socket2.c" in bsd
     seed = citations.cite(S.SEED_FREEBSD_13, "../")
     assert seed == f"[{S.SEED_FREEBSD_13}](../seeds/001.md)"
+    # a file read in another repository links there, at the revision the citation names
+    fork = citations.cite(S.FB_MAIN, "")
+    assert "https://github.com/CHERI-Alliance/freebsd-src/blob/03c9adbd/sys/kern/uipc_socket.c" \
+        in fork and "freebsd/freebsd-src/blob" not in fork
+    # a file named without its folder, in a FreeBSD digest's citation, is FreeBSD's
+    poll = citations.cite(S.FB14_POLL, "")
+    assert "freebsd/freebsd-src/blob/release/14.2.0/sys/kern/uipc_socket.c" in poll
+    assert "freebsd/freebsd-src/blob/release/14.2.0/sys/kern/sys_generic.c" in poll
+    assert "(sources/freebsd-14.2.md#sB6)" in poll
 
 
 def test_every_cited_document_is_in_the_repository() -> None:

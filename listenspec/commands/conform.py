@@ -13,13 +13,16 @@ from .types import Sub
 def _cmd(args: argparse.Namespace) -> int:
     from ..conform import conform
     from ..errors import ListenspecError
-    from ..kernel import kernel_environment
+    from ..targets import target
 
     if args.examples < 1:
         raise ListenspecError("--examples must be at least 1")
-    print(f"# kernel: {kernel_environment()}", file=sys.stderr)
-    stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
-                            args.max_steps, progress=sys.stderr.isatty() and not args.json)
+    with target(args.target) as stack:
+        label = "kernel" if args.target == "linux" else "target"
+        print(f"# {label}: {stack.describe()}", file=sys.stderr)
+        stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
+                                args.max_steps, progress=sys.stderr.isatty() and not args.json,
+                                stack=stack)
     if args.json:
         print(json.dumps(stats.as_dict(), indent=1))
     else:
@@ -32,7 +35,8 @@ def _cmd(args: argparse.Namespace) -> int:
 
 
 def register(sub: Sub) -> None:
-    p = sub.add_parser("conform", help="random scripts on the model and this kernel, compared")
+    p = sub.add_parser("conform", help="random scripts on the model and this kernel (or a "
+                                         "--target), compared")
     p.add_argument("--profile", default="linux", help="the profile to hold the kernel to "
                                                       "(default: linux)")
     p.add_argument("--examples", type=int, default=200, help="scripts to run (default 200)")
@@ -40,6 +44,9 @@ def register(sub: Sub) -> None:
                                                           "(default: derandomized)")
     p.add_argument("--max-steps", type=int, default=25, help="longest script (default 25)")
     p.add_argument("--out", default="counterexamples", help="where a mismatch is saved")
+    p.add_argument("--target", default="linux", metavar="NAME",
+                   help="the stack to run the scripts on: linux (default: this kernel) or "
+                        "exec:CMD (a program speaking the executor protocol)")
     p.add_argument("--json", action="store_true", help="keys: scripts, steps, mismatches, "
                                                        "seconds, steps_per_second")
     p.set_defaults(func=_cmd)

@@ -75,7 +75,32 @@ DOCUMENTS: dict[str, tuple[str, str]] = {
 
 SEED_RE = re.compile(r"seeds/(\d{3})_[0-9a-f]{16}\.txt")
 DOC_RE = re.compile(r"(spec/sources/[\w.-]+\.md|reference/(?:freebsd|linux)\.md)"
-                    r"(?: (§[0-9]+[a-z]?(?:\.[0-9]+)?))?")
+                    r"(?: (§[0-9]+[a-z]?(?:\.[0-9]+)?|[A-Z][0-9]+)\b)?")
+#: a file read in another repository at a named revision: `owner/name@commit path`
+REPO_AT_RE = re.compile(r"(?P<repo>[\w.-]+/[\w.-]+)@(?P<rev>[0-9a-f]{7,40}) "
+                        r"(?P<path>(?:sys|net|include|usr\.bin|tests)/[\w./-]*\w\.[ch])\b"
+                        r"(?: (?P<fn>[A-Za-z_]\w*\(\)))?")
+#: a file named without its folder, as a digest of one system writes it (the digest the
+#: citation starts with says which system)
+BARE_RE = re.compile(r"(?<![\w/.@-])(?P<name>[a-z][a-z0-9_]*\.[ch])\b"
+                     r"(?: (?P<fn>[A-Za-z_]\w*\(\)))?")
+BASENAMES: dict[str, dict[str, str]] = {
+    "freebsd": {n: f"sys/kern/{n}" for n in (
+        "uipc_socket.c", "uipc_usrreq.c", "uipc_accf.c", "uipc_domain.c", "sys_generic.c",
+        "kern_sysctl.c", "kern_time.c")}
+    | {n: f"sys/netinet/{n}" for n in (
+        "tcp_usrreq.c", "tcp_syncache.c", "tcp_input.c", "tcp_timer.h", "in_pcb.c",
+        "accf_data.c", "accf_http.c", "accf_dns.c", "accf_tls.c")},
+    "linux": {"af_unix.c": "net/unix/af_unix.c", "af_inet.c": "net/ipv4/af_inet.c",
+              "tcp_input.c": "net/ipv4/tcp_input.c", "tcp.c": "net/ipv4/tcp.c",
+              "tcp_minisocks.c": "net/ipv4/tcp_minisocks.c",
+              "sysctl_net_ipv4.c": "net/ipv4/sysctl_net_ipv4.c",
+              "inet_connection_sock.c": "net/ipv4/inet_connection_sock.c",
+              "sock.c": "net/core/sock.c"},
+}
+#: which system a citation's digest is about (for BASENAMES)
+DOC_SYSTEM = {"reference/freebsd.md": "freebsd", "spec/sources/freebsd.md": "freebsd",
+              "reference/linux.md": "linux", "spec/sources/linux-6.18.md": "linux"}
 PATH_RE = re.compile(
     r"(?:(?P<word>DragonFly|4\.4BSD-Lite2) )?"
     r"(?<![\w/.])(?P<path>usr\.bin/netstat inet\.c|(?:sys|net|include|usr\.bin)/[\w./-]*\w\.[ch]\b)"
@@ -111,7 +136,7 @@ def cite(text: str, base: str) -> str:
 
     base: the relative path from the page to the site root (`../` for a page in a folder).
     """
-    spans: list[tuple[int, int, str]] = []
+    spans: list[tuple[int, int, str]] = []  # (start, end, link); on a tie the first added wins
     for m in SEED_RE.finditer(text):
         spans.append((m.start(), m.end(),
                       f"[{md.text(m.group(0))}]({base}{seed_page(m.group(1))})"))
@@ -119,12 +144,27 @@ def cite(text: str, base: str) -> str:
         page = DOCUMENTS[m.group(1)][1]
         anchor = f"#{section_anchor(m.group(2))}" if m.group(2) else ""
         spans.append((m.start(), m.end(), f"[{md.text(m.group(0))}]({base}{page}{anchor})"))
+    for m in REPO_AT_RE.finditer(text):
+        url = f"https://github.com/{m.group('repo')}/blob/{m.group('rev')}/{m.group('path')}"
+        start = m.start("path")
+        spans.append((start, m.end(), f'[{md.text(text[start:m.end()])}]({url} '
+                                      f'"{md.text(m.group("repo"))} at {m.group("rev")}")'))
     for m in PATH_RE.finditer(text):
         up, url = source_url(m.group("path"), m.group("word"))
         label = m.group(0)
         spans.append((m.start(), m.end(),
                       f'[{md.text(label)}]({url} "{up.system} at {up.rev[:12]}")'))
-    spans.sort()
+    first_doc = DOC_RE.search(text)
+    system = DOC_SYSTEM.get(first_doc.group(1), "") if first_doc else ""
+    for m in BARE_RE.finditer(text) if system else ():
+        path = BASENAMES[system].get(m.group("name"))
+        if path is None:
+            continue
+        up = UPSTREAMS[system]
+        spans.append((m.start(), m.end(),
+                      f'[{md.text(m.group(0))}]({up.url(path)} "{up.system} at {up.rev[:12]}:'
+                      f' {path}")'))
+    spans.sort(key=lambda span: span[0])  # stable: a repository@revision beats the table
     out, at = [], 0
     for start, end, link in spans:
         if start < at:  # overlapping matches: the first one wins

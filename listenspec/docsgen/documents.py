@@ -35,7 +35,10 @@ def render(key: str, repo: Path) -> str:
         m = HEADING_RE.match(line)
         if m:
             anchor = citations.section_anchor(m.group(2))
-            line = f"{line} {{ #{anchor} }}"
+            if "{" in line:  # attr_list would read the heading's own braces: an anchor before
+                out += [f'<a id="{anchor}"></a>', ""]
+            else:
+                line = f"{line} {{ #{anchor} }}"
         out.append(line)
         if line.startswith("# ") and not note_done:
             out.append(f"\n*`{path}` in the repository, cited as `{key}`; shown as it is "

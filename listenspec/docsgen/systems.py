@@ -26,7 +26,8 @@ from . import citations, md, seeds, sequence, topics, traces
 #: how a page names each system in its title
 TITLES = {
     "freebsd-9": "FreeBSD 9", "freebsd-10": "FreeBSD 10", "freebsd-13": "FreeBSD 13",
-    "freebsd-src": "the FreeBSD source", "dragonfly": "DragonFly BSD", "intime": "INtime",
+    "freebsd-src": "the FreeBSD source", "freebsd-main": "FreeBSD main",
+    "dragonfly": "DragonFly BSD", "intime": "INtime",
     "linux": "Linux", "bsd-4.4": "4.4BSD",
 }
 
@@ -290,7 +291,7 @@ def errors_table(p: Profile, call: str, base: str) -> str:
         if not row.applies(p):
             continue
         if row.outcome is not None:
-            then = md.text("→ " + topics.OUTCOME_WORDS[row.outcome])
+            then = md.text("→ " + topics.outcome_words(row.outcome))
         elif not row.then:
             then = md.text("(goes on)")
         else:
@@ -298,7 +299,7 @@ def errors_table(p: Profile, call: str, base: str) -> str:
         clauses = [c for c in THEN_CLAUSES.get(row.then, ())
                    if p.name in catalogue.BY_ID[c].profiles]
         clause_links = ", ".join(topics.clause_link(c, base) for c in clauses)
-        effect = (" " + md.text(f"(first: {topics.EFFECT_WORDS[row.effect]})")
+        effect = (" " + md.text(f"(first: {topics.effect_words(row.effect)})")
                   if row.effect else "")
         rows.append([then, md.text(row.when) + effect, clause_links,
                      citations.cite(_row_source(p, row), base)])

@@ -116,6 +116,12 @@ class Executor:
             self.addr_of.pop(step.bind, None)
         return result
 
+    def unbind(self, name: str) -> None:
+        """NAME now stands for a descriptor that is certainly not open and for no address (the
+        executor protocol's `%unbind`: the line that bound it was not performed here)."""
+        self.fd_of[name] = NOT_OPEN
+        self.addr_of.pop(name, None)
+
     def close(self) -> None:
         """Close everything the script left open, then the executor's own descriptors."""
         for fd in sorted(self.owned):
