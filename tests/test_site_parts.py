@@ -86,6 +86,10 @@ def test_the_pictures_are_computed_by_the_model() -> None:
         assert ex.fits == rules.max_completed(p, rules.effective_backlog(p, 1, 128))
         svg = sequence.svg(ex, "t")
         assert f"connect(x, s) = {ex.result}" in svg
+    # an accept-filter queue is drawn only where an attached filter holds connections
+    for p in PROFILES.values():
+        assert ("accept-filter queue" in queues.dot_source(p)) == bool(
+            p.accept_filters and p.filter_holds), p.name
     fb = sequence.exchange(PROFILES["freebsd-src"])
     assert (fb.kind, fb.result) == ("reset", "-1 ECONNRESET")
     off = sequence.exchange(PROFILES["freebsd-src"],

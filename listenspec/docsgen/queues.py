@@ -78,7 +78,7 @@ def second_queue_nodes(p: Profile) -> list[str]:
     completed one."""
     out = []
     incq = formula(p.incq_base, False)
-    if p.accept_filters:
+    if p.accept_filters and p.filter_holds:
         oldest = ("the oldest is terminated" if p.incq_evict == "one"
                   else "the oldest are terminated,\ndown to the limit")
         out += [node("incq", f"accept-filter queue\n({', '.join(p.accept_filters)})\n"
@@ -125,7 +125,8 @@ def dot_source(p: Profile) -> str:
         edge("unix", "admit"),
     ]
     if p.half_open != "q0":
-        lines.append(edge("admit", "comp", "yes"))
+        lines.append(edge("admit", "comp", "yes" if p.filter_holds or not p.accept_filters
+                          else "yes (an accept filter,\nif attached, holds nothing)"))
     lines.append(edge("admit", "over", "no" + (f": +1\n{counters}" if counters else ""), **RED))
     lines += second_queue_nodes(p)
     lines += [edge("comp", "accept", "accept(): the oldest first"),

@@ -187,7 +187,17 @@ def queue_rules(p: Profile) -> list[Sentence]:
             "Half-open connections wait in the incomplete queue q0 and count against the "
             "backlog: the SYN itself is admitted by the test above.",
             ("PRE-SYNCACHE",), ("half_open", "admit_counts_half_open")))
-    if p.accept_filters:
+    if p.accept_filters and not p.filter_holds:
+        shown = _run1(p, "s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 2)\n"
+                      'setsockopt(s, SO_ACCEPTFILTER, "dataready")\n'
+                      "c = socket(AF_INET, SOCK_STREAM)\nconnect(c, s)\n", "netstat(s)")
+        out.append(Sentence(
+            f"An accept filter ({', '.join(f'`{f}`' for f in p.accept_filters)}) can be attached "
+            f"with `setsockopt(s, SO_ACCEPTFILTER, \"name\")` on a listening socket, but it holds "
+            f"nothing: a new connection goes straight to the completed queue (`netstat(s)` after "
+            f"one connect to `listen(s, 2)` with `dataready` attached: `{shown}`).",
+            ("ACCF-QUEUE",), ("accept_filters", "filter_holds")))
+    elif p.accept_filters:
         incq = formula(p.incq_base, False)
         evict = ("the oldest connection that has not met its filter is terminated"
                  if p.incq_evict == "one" else
@@ -200,7 +210,7 @@ def queue_rules(p: Profile) -> list[Sentence]:
             f"the filter's criteria, then moves to the completed queue; when the second queue "
             f"is full, {evict}, and their clients are reset.",
             ("ACCF-QUEUE", "ACCF-PROMOTE", "ACCF-EVICT", "ACCF-SIZE", "SRC-ACCF-NO-LIMIT"),
-            ("accept_filters", "incq_base", "incq_evict")))
+            ("accept_filters", "filter_holds", "incq_base", "incq_evict")))
     else:
         res = _run1(p, "s = socket(AF_INET, SOCK_STREAM)\nbind(s)\nlisten(s, 1)\n",
                     'setsockopt(s, SO_ACCEPTFILTER, "dataready")')
