@@ -18,7 +18,7 @@ from .literals import to_bytes
 from .models import host
 from .models.host import Outcome, Target
 from .models.profiles import Profile
-from .models.state import FILE, Host
+from .models.state import FILE, Host, Socket
 from .results import Result
 from .script import Call, Const, Name, Null, Script, Step
 
@@ -72,16 +72,15 @@ class ModelRun:
             return Target(None, None, None, "EBADF")
         if sid == FILE:
             return Target(None, None, None, "ENOTSOCK")
-        sock = self.state.socks[sid]
-        return Target(sock.addr, sock.domain, sock.type)
+        return _target_of(self.state.socks[sid])
 
     def _refresh(self, b: Binding) -> None:
         # A NAME stands for the last address its socket had: one the socket gives up (a
         # refused or reset connect on Linux) is still where connect()/syn() would aim.
         sock = self.state.socks.get(b.sid) if b.sid is not None else None
         if sock is not None:
-            addr = sock.addr if sock.addr is not None else b.target.addr
-            b.target = Target(addr, sock.domain, sock.type)
+            b.target = _target_of(sock) if sock.addr is not None else attrs.evolve(
+                b.target, domain=sock.domain, type=sock.type)
 
     def arguments(self, call: Call) -> tuple[Any, ...]:
         """The model's arguments for a script call, by the kinds calls.py declares: one per
@@ -168,3 +167,8 @@ def _const(arg: Any) -> str:
 
 def run_model(script: Script, profile: Profile) -> list[Executed]:
     return list(ModelRun(profile).run(script))
+
+
+def _target_of(sock: Socket) -> Target:
+    return Target(sock.addr, sock.domain, sock.type,
+                  short=sock.domain == "AF_UNIX" and sock.addr is not None and sock.wildcard)

@@ -210,7 +210,32 @@ def _peer_learns(p: Profile, h: Host, sock: Socket, peer: Socket, abort: bool) -
         if peer.state is SockState.CONNECTED:
             return reset_socket(p, h, attrs.evolve(peer, peer_gone=True), "peer-reset")
         return h
-    return _put(h, attrs.evolve(peer, fin=True, shut=peer.shut | RCV, peer_gone=True))
+    if peer.state is not SockState.CONNECTED:
+        return h
+    return receive_fin(p, h, attrs.evolve(peer, peer_gone=True))
+
+
+def receive_fin(p: Profile, h: Host, sock: Socket) -> Host:
+    """A TCP socket gets its peer's FIN. Had it sent its own already, the connection is over on
+    its side (FIN_WAIT2 -> TIME_WAIT): TCP CLOSE, with the TIME_WAIT holding its port."""
+    sock = attrs.evolve(sock, fin=True, shut=sock.shut | RCV)
+    if not sock.shut & SND:
+        return _put(h, sock)
+    return _closed(h, sock, active=True)
+
+
+def send_fin(p: Profile, h: Host, sock: Socket) -> Host:
+    """A connected TCP socket sends its FIN (shutdown(SHUT_WR)): it is the active closer unless
+    the peer's FIN came first, in which case its side is over (LAST_ACK -> CLOSE)."""
+    if sock.fin:
+        return _closed(h, attrs.evolve(sock, shut=sock.shut | SND), active=False)
+    return _put(h, attrs.evolve(sock, shut=sock.shut | SND, fin_first=True))
+
+
+def _closed(h: Host, sock: Socket, *, active: bool) -> Host:
+    sock = attrs.evolve(advance(sock, "closed"), shut=BOTH, queued_on=None)
+    h = _put(h, sock)
+    return _orphan(h, sock) if active else release(h, sock)
 
 
 def _orphan(h: Host, sock: Socket) -> Host:
@@ -292,7 +317,9 @@ def _shut(p: Profile, h: Host, c: Ctx) -> Outcome:
     receiving (a FIN) or sending; a settled connect counts as confirmed (inet_shutdown())."""
     sock = _s(c)
     assert c.how is not None
-    sock = attrs.evolve(sock, shut=sock.shut | c.how)
+    tcp = sock.domain != "AF_UNIX" and sock.type == "SOCK_STREAM"
+    fin = tcp and bool(c.how & SND) and not sock.shut & SND and sock.state is SockState.CONNECTED
+    sock = attrs.evolve(sock, shut=sock.shut | (c.how & ~SND if fin else c.how))
     if sock.connect_pending == "ok":
         sock = attrs.evolve(sock, connect_pending=None)
     if c.how & RCV and p.shut_rd_discards:
@@ -300,15 +327,20 @@ def _shut(p: Profile, h: Host, c: Ctx) -> Outcome:
     if sock.listener is not None and c.how & RCV and p.unix_listener_shut_refuses:
         sock = attrs.evolve(sock, listener=attrs.evolve(sock.listener, refusing=True))
     h = _put(h, sock)
+    if fin:
+        h = send_fin(p, h, sock)
+        sock = h.socks[sock.sid]
     if sock.queued_on is not None and c.how & SND and sock.queued_on in h.socks:
         return Outcome(feed(p, h, sock, eof=True), Ret(0))
+    if fin and sock.peer == sock.sid:  # connected to itself: its own FIN arrives
+        return Outcome(receive_fin(p, h, h.socks[sock.sid]), Ret(0))
     peer = h.socks.get(sock.peer) if sock.peer is not None and sock.peer != sock.sid else None
     if peer is not None:
         if sock.domain == "AF_UNIX":
             mirror = (RCV if c.how & SND else 0) | (SND if c.how & RCV else 0)
             h = _put(h, attrs.evolve(peer, shut=peer.shut | mirror))
-        elif c.how & SND:
-            h = _put(h, attrs.evolve(peer, fin=True, shut=peer.shut | RCV))
+        elif fin and peer.state is SockState.CONNECTED:
+            h = receive_fin(p, h, peer)
     return Outcome(h, Ret(0))
 
 

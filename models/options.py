@@ -27,6 +27,15 @@ BITS = {"SO_ACCEPTCONN": 0x2, "SO_LINGER": 0x80, "SO_REUSEPORT": 0x200,
         "SO_REUSEPORT_LB": 0x10000}
 
 
+#: TCP_DEFER_ACCEPT (level IPPROTO_TCP) on a socket that is not TCP: the protocol's own
+#: {get,set}sockopt() sees a level it does not know (Linux 6.18, measured by the kernel
+#: executor): ip_getsockopt() answers EOPNOTSUPP where ip_setsockopt() and ipv6_*sockopt()
+#: answer ENOPROTOOPT; AF_UNIX has no protocol options (EOPNOTSUPP)
+NOT_TCP = {("get", "AF_INET"): "EOPNOTSUPP", ("set", "AF_INET"): "ENOPROTOOPT",
+           ("get", "AF_INET6"): "ENOPROTOOPT", ("set", "AF_INET6"): "ENOPROTOOPT",
+           ("get", "AF_UNIX"): "EOPNOTSUPP", ("set", "AF_UNIX"): "EOPNOTSUPP"}
+
+
 def _on(p: Profile, opt: str, on: bool) -> int:
     return (BITS[opt] if p.option_bits else 1) if on else 0
 
@@ -56,10 +65,8 @@ def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | bytes | None
     if opt == "SO_ACCEPTFILTER" and p.accept_filters:
         return _set_accept_filter(p, h, sock, value)
     if opt == "TCP_DEFER_ACCEPT" and p.tcp_defer_accept:
-        if sock.domain == "AF_UNIX":
-            return _refuse(h, "EOPNOTSUPP")
-        if sock.type != "SOCK_STREAM":
-            return _refuse(h, "ENOPROTOOPT")
+        if sock.domain == "AF_UNIX" or sock.type != "SOCK_STREAM":
+            return _refuse(h, NOT_TCP["set", sock.domain])
         if not isinstance(value, int):
             return _refuse(h, "EINVAL")
         retrans = rules.defer_secs_to_retrans(value)
@@ -145,7 +152,7 @@ def getsockopt(p: Profile, h: Host, fd: int, opt: str) -> Outcome:
         return Outcome(h, Ret(value))
     if opt == "TCP_DEFER_ACCEPT" and p.tcp_defer_accept:
         if sock.domain == "AF_UNIX" or sock.type != "SOCK_STREAM":
-            return _refuse(h, "EOPNOTSUPP")
+            return _refuse(h, NOT_TCP["get", sock.domain])
         return Outcome(h, Ret(rules.defer_retrans_to_secs(sock.defer_accept)))
     return _refuse(h, "ENOPROTOOPT")
 

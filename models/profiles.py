@@ -567,7 +567,8 @@ LINUX = Profile(
         ("AF_UNIX", "*", "EINVAL"),
         ("AF_INET6", "AF_INET", "EINVAL"),
         ("AF_INET6", "AF_INET/unbound", "EINVAL"),
-        # an unbound AF_UNIX socket's address is its family alone: shorter than a sockaddr_in
+        # an unbound AF_UNIX socket's address is its family alone, an autobound one 8 bytes:
+        # both shorter than a sockaddr_in
         ("AF_INET", "AF_UNIX/unbound", "EINVAL"),
         ("AF_INET6", "AF_UNIX/unbound", "EINVAL"),
     ),

@@ -44,6 +44,7 @@ LIFECYCLE: dict[tuple[SockState, str], SockState] = {
     (CG, "abandoned"): X,  # silently dropped: the executor gives up and closes (the contract)
     (C, "peer-reset"): D,  # e.g. the listener closed with the connection still queued
     (C, "evicted"): D,  # an accept filter's queue terminated it
+    (C, "closed"): D,  # TCP: both FINs went through (TIME_WAIT / LAST_ACK done): CLOSE
     (D, "bind"): D,  # Linux: the reset gave the port back; the socket may bind again
     (D, "disconnect"): F,  # Linux: connect() reported the reset; tcp_disconnect(): unconnected
     (C, "bind"): C,  # an AF_UNIX client connects without a name and may take one later
@@ -185,7 +186,7 @@ def _dynamic_errno(then: str, p: Profile, c: Ctx) -> str:
     assert t is not None and t.domain is not None and c.sock is not None
     if then == "family-unix":
         return family_errno(p, "AF_UNIX", t.domain)
-    kind = t.domain if t.addr is not None else f"{t.domain}/unbound"
+    kind = t.domain if t.addr is not None and not t.short else f"{t.domain}/unbound"
     return family_errno(p, c.sock.domain, kind)
 
 

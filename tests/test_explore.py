@@ -159,7 +159,7 @@ connect(c, s)
 REVIEWED_PLAIN = {
     Host: {"sysctl", "counters", "log"},
     Socket: {"domain", "type", "state", "error", "defer_accept", "connect_pending", "wildcard",
-             "sent_syn", "rcv", "shut", "fin", "peer_gone", "linger", "reuseport",
+             "sent_syn", "rcv", "shut", "fin", "fin_first", "peer_gone", "linger", "reuseport",
              "reuseport_lb"},
     Listener: {"qlimit", "accept_filter", "overcount", "synflood_warned", "refusing"},
     Pending: {"data", "records", "eof", "upcall", "reset", "ticks"},

@@ -29,6 +29,8 @@ def _cmd(args: argparse.Namespace) -> int:
         d = stats.as_dict()
         print(f"{d['scripts']} scripts, {d['steps']} steps ({d['skipped_steps']} not comparable), "
               f"{d['mismatches']} mismatches, {d['seconds']} s, {d['steps_per_second']} steps/s")
+        if args.coverage:
+            print("\n".join(stats.coverage_lines()))
         if report:
             print(report)
     return 1 if stats.mismatches else 0
@@ -47,6 +49,9 @@ def register(sub: Sub) -> None:
     p.add_argument("--target", default="linux", metavar="NAME",
                    help="the stack to run the scripts on: linux (default: this kernel) or "
                         "exec:CMD (a program speaking the executor protocol)")
+    p.add_argument("--coverage", action="store_true",
+                   help="also print how many steps exercised each call and outcome, and how "
+                        "often the rare outcomes (a reset peer, a timer, a syncookie) came up")
     p.add_argument("--json", action="store_true", help="keys: scripts, steps, mismatches, "
                                                        "seconds, steps_per_second")
     p.set_defaults(func=_cmd)
