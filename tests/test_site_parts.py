@@ -134,3 +134,45 @@ def test_inline_code_keeps_its_words_whole(text: str, kept: bool) -> None:
     assert ('class="ls-nobr"' in out) == kept
     assert out.replace('<span class="ls-nobr">', "").replace("</span>", "") == \
         f"<p><code>{text}</code></p>"
+
+
+def test_a_system_page_says_what_the_model_does_in_a_listeners_life() -> None:
+    """The life section's figures are the model's results (a profile whose answer changes
+    changes the page), and every sysctl any profile models is described."""
+    from listenspec.docsgen import systems
+    from listenspec.models.profiles import Profile
+    from listenspec.results import render
+    from listenspec.runner import ModelRun
+    from listenspec.script import parse
+
+    def last(p: Profile, text: str) -> str:
+        return render(list(ModelRun(p).run(parse(text, "<t>")))[-1].result)
+
+    reset = ("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 2)\nc = socket(AF_INET, SOCK_STREAM)"
+             "\nconnect(c, s)\nsetsockopt(c, SO_LINGER, 0)\nclose(c)\naccept(s)\n")
+    answers = {}
+    for p in PROFILES.values():
+        text = " ".join(s.text for s in systems.life(p))
+        answers[p.name] = text
+        assert "SO_REUSEPORT" in text and "sleep()" in text
+        assert f"{systems.half_open_lifetime(p):g} s after its SYN" in text
+        assert f"`accept(s)` then gives `{last(p, reset)}`" in text
+        for s in p.sysctls:
+            assert systems.sysctl_words(s.key)
+    # Linux hands a reset connection to accept(); FreeBSD fails it with ECONNABORTED
+    assert "`accept(s)` then gives `fd`" in answers["linux"]
+    assert "`accept(s)` then gives `-1 ECONNABORTED`" in answers["freebsd-src"]
+    # the timers decide the lifetime: 1+2+4+8+16+32 s on Linux (five SYN-ACK resends)
+    assert systems.half_open_lifetime(PROFILES["linux"]) == 63
+    assert systems.half_open_lifetime(PROFILES["bsd-4.4"]) == rules.Q0_LIFETIME / rules.SECOND
+    lx = PROFILES["linux"]
+    assert "EDOM" not in " ".join(s.text for s in systems.life(lx))
+    assert "`-1 EDOM`" in answers["freebsd-src"]
+    # the clauses behind a sentence are found from the parameters it rests on
+    linked = {c for s in systems.life(PROFILES["freebsd-src"]) for c in s.clauses}
+    expected = {c.id for c in catalogue.CLAUSES if "freebsd-src" in c.profiles and any(
+        f"profile.{x}" in c.rules for x in ("accept_reset", "shutdown_listener", "linger_max",
+                                             "poll_style", "half_open"))}
+    assert expected <= linked
+    with pytest.raises(KeyError, match="SYSCTL_WORDS"):
+        systems.sysctl_words("no-such-key")

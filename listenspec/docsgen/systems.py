@@ -255,6 +255,109 @@ def overflow(p: Profile) -> list[Sentence]:
     return out
 
 
+#: a sentence about a listener's life names the clauses whose rules use its parameters
+def _by_params(p: Profile, clauses: tuple[str, ...], params: tuple[str, ...]
+               ) -> tuple[str, ...]:
+    """The given clauses plus every catalogue clause that applies to p and names one of
+    `params` among its rules ("profile.<param>"), so a clause added later is linked too."""
+    found = [c.id for c in catalogue.CLAUSES if p.name in c.profiles
+             and any(f"profile.{x}" in c.rules for x in params)]
+    return tuple(dict.fromkeys((*clauses, *found)))
+
+
+def _life(p: Profile, text: str, params: tuple[str, ...], *, cited: tuple[str, ...] = ()
+          ) -> Sentence:
+    """A sentence decided by `params` (its clauses found from them) whose sources also
+    include the parameters `cited` (too general to pick its clauses, e.g. sysctls)."""
+    return Sentence(text, _by_params(p, (), params), (*params, *cited))
+
+
+#: how long a half-open connection lives, where a sysctl sets it
+HALF_OPEN_SYSCTL = {"reqsk": "net.ipv4.tcp_synack_retries",
+                    "syncache": "net.inet.tcp.syncache.rexmtlimit"}
+
+
+def half_open_lifetime(p: Profile) -> float:
+    """Seconds from a SYN to the end of its half-open connection, found by letting the model's
+    clock run (timers.advance_clock) on a listener that got one SYN: the first instant at
+    which the listener holds no half-open connection."""
+    from ..models import timers
+    from ..runner import ModelRun
+    from ..script import parse
+
+    run = ModelRun(p)
+    list(run.run(parse("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 2)\nsyn(s)\n",
+                       f"<{p.name}>")))
+    sid, state = run.names["s"].sid, run.state
+    assert sid is not None
+    listener = state.socks[sid].listener
+    assert listener is not None and listener.half_open, "syn() made no half-open connection"
+    lo, hi = state.clock, state.clock + 3600 * rules.SECOND
+    while lo < hi:  # the half-open set only shrinks as time passes: bisect the instant
+        mid = (lo + hi) // 2
+        after = timers.advance_clock(p, state, mid).socks[sid].listener
+        if after is not None and after.half_open:
+            lo = mid + 1
+        else:
+            hi = mid
+    return (lo - state.clock) / rules.SECOND
+
+
+def life(p: Profile) -> list[Sentence]:
+    """Peers that leave, time, shutdown(), readiness and SO_REUSEPORT: each figure a result
+    of the model on a short script."""
+    listen2 = "s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 2)\n"
+    one = listen2 + "c = socket(AF_INET, SOCK_STREAM)\nconnect(c, s)\n"
+    empty, ready = _run1(p, listen2, "poll(s)"), _run1(p, one, "poll(s)")
+    reset = one + "setsockopt(c, SO_LINGER, 0)\nclose(c)\n"
+    ran = _ran(p.name, one + "shutdown(s, SHUT_RD)\npoll(s)\n"
+               "c2 = socket(AF_INET, SOCK_STREAM)\nconnect(c2, s)\na = accept(s)\n")
+    shut = (ran[-5], ran[-4], ran[-2], ran[-1])  # shutdown, poll, connect, accept
+    out = [
+        _life(p, f"`poll(s)` on a listener reports `{empty}` while its completed queue is "
+                 f"empty and `{ready}` once a connection waits to be accepted.",
+              ("poll_style",)),
+        _life(p, "A client that resets its connection before it is accepted "
+                 "(`setsockopt(c, SO_LINGER, 0)`, then `close(c)`) leaves it queued "
+                 f"(`poll(s)` gives `{_run1(p, reset, 'poll(s)')}`); "
+                 f"`accept(s)` then gives `{_run1(p, reset, 'accept(s)')}`.",
+              ("accept_reset",)),
+        _life(p, f"`shutdown(s, SHUT_RD)` on a listener with one queued connection gives "
+                 f"`{shut[0]}`; after it `poll(s)` gives `{shut[1]}`, a new `connect()` "
+                 f"`{shut[2]}` and `accept(s)` `{shut[3]}`.",
+              ("shutdown_listener",)),
+    ]
+    lifetime = half_open_lifetime(p)
+    knob = HALF_OPEN_SYSCTL.get(p.half_open)
+    setting = p.sysctl(knob) if knob is not None else None
+    how = (f"with `{knob}` at its default {setting.default}" if setting is not None
+           else "no sysctl changes it here" if knob is not None
+           else "a fixed connection-establishment timer")
+    out.append(_life(p, f"Time passes only in `sleep()`: a half-open connection whose "
+                        f"handshake never completes is dropped {lifetime:g} s after its SYN "
+                        f"({how}; computed by running the model's timers).",
+                     ("half_open",), cited=("sysctls",)))
+    pair = ("s1 = socket(AF_INET, SOCK_STREAM)\nsetsockopt(s1, SO_REUSEPORT, 1)\nbind(s1)\n"
+            "s2 = socket(AF_INET, SOCK_STREAM)\nsetsockopt(s2, SO_REUSEPORT, 1)\n"
+            "bind(s2, s1)\nlisten(s1, 2)\nlisten(s2, 2)\n")
+    reaches = {"hash": "any listening member (the kernel hashes the connection's addresses; "
+                       "a checker accepts each)",
+               "last": "the member that listened last"}[p.reuseport_pick]
+    lb = _run1(p, pair, "setsockopt(s1, SO_REUSEPORT_LB, 1)")
+    unix = _run1(p, "u = socket(AF_UNIX, SOCK_STREAM)\n", "setsockopt(u, SO_REUSEPORT, 1)")
+    out.append(_life(p, f"Sockets that set `SO_REUSEPORT` before `bind()` may share a port and "
+                        f"all listen on it; a connection reaches {reaches}. "
+                        f"`setsockopt(s, SO_REUSEPORT_LB, 1)` gives `{lb}`; on an `AF_UNIX` "
+                        f"socket `setsockopt(u, SO_REUSEPORT, 1)` gives `{unix}`.",
+                     ("reuseport_pick", "reuseport_lb", "reuseport_unix")))
+    big = 70000
+    linger = _run1(p, "c = socket(AF_INET, SOCK_STREAM)\n", f"setsockopt(c, SO_LINGER, {big})")
+    out.append(_life(p, f"`SO_LINGER` takes a time in seconds; "
+                        f"`setsockopt(c, SO_LINGER, {big})` gives `{linger}`.",
+                     ("linger_max",)))
+    return out
+
+
 def observing(p: Profile) -> list[Sentence]:
     setup = "s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 3)\n"
     opt = _run1(p, setup, "getsockopt(s, SO_LISTENQLIMIT)")
@@ -316,16 +419,35 @@ def errors_table(p: Profile, call: str, base: str) -> str:
     return md.table(["gives", "when", "clause", "source"], rows)
 
 
+#: what each sysctl the profiles model sets, by its key (profiles.Sysctl.key)
+SYSCTL_WORDS = {
+    "limit": "the hard limit on the backlog",
+    "overinterval": "seconds between two overflow messages of a socket",
+    "sooverprio": "the priority of the overflow message (negative: none)",
+    "rst_on_sock_fail": "reset (1) or silently drop (0) a connection the full queue refuses",
+    "syncookies": "SYN cookies: 0 off, 1 when the request queue is full, 2 always",
+    "abort_on_overflow": "reset (non-zero) instead of ignoring a handshake's last ACK that "
+                         "finds the completed queue full",
+    "max_syn_backlog": "with SYN cookies off, a new SYN is dropped once fewer than a quarter "
+                       "of this many request slots are free",
+    "synack_retries": "how often a half-open request resends its SYN-ACK before it is dropped",
+    "migrate_req": "move the requests of a closed SO_REUSEPORT listener to another member (1)",
+    "rexmtlimit": "how often a syncache entry resends its SYN-ACK before it is dropped",
+}
+
+
+def sysctl_words(key: str) -> str:
+    if key not in SYSCTL_WORDS:
+        raise KeyError(f"the docs say nothing of the sysctl key {key!r}: describe it in "
+                       "docsgen/systems.py SYSCTL_WORDS")
+    return SYSCTL_WORDS[key]
+
+
 def sysctl_table(p: Profile, base: str) -> str:
-    what = {"limit": "the hard limit on the backlog", "overinterval":
-            "seconds between two overflow messages of a socket", "sooverprio":
-            "the priority of the overflow message (negative: none)", "rst_on_sock_fail":
-            "reset (1) or silently drop (0) a connection the full queue refuses",
-            "syncookies": "SYN cookies: 0 off, 1 when the request queue is full, 2 always"}
     if not p.sysctls:
         return (f"None: the hard limit is fixed at {p.fixed_limit} "
                 f"<small>(source: {citations.cite(p.cite['sysctls'], base)})</small>.")
-    rows = [[md.code(s.name), md.text(what.get(s.key, s.key)), str(s.default),
+    rows = [[md.code(s.name), md.text(sysctl_words(s.key)), str(s.default),
              md.text(f"{s.lo} … {s.hi}"), "hidden from `sysctl -a`" if s.hidden else ""]
             for s in p.sysctls]
     return (md.table(["name", "what it sets", "default", "a write accepts", ""], rows)
@@ -384,7 +506,8 @@ def render_page(name: str, base: str, *, queue_svg: str | None,
               "`listen(s, 1)` queue and connects once more):",
               "\n\n".join(picture(path, f"{TITLES[name]}: a {ex.domain} connection to a full "
                                   "queue", base) for path, ex in sequences)]
-    parts += ["## OBSERVING THE QUEUES", _para(p, observing(p), base),
+    parts += ["## A LISTENER'S LIFE", _para(p, life(p), base),
+              "## OBSERVING THE QUEUES", _para(p, observing(p), base),
               "## RETURN VALUES",
               "`listen()` returns 0 on success; otherwise -1, with `errno` set to say why"
               + _refs(p, Sentence("", ("RETURN",)), base) + ".",
