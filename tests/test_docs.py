@@ -356,8 +356,11 @@ def test_a_page_per_system_reads_like_its_manual_page(site: Path) -> None:
         text = _text(site / "systems" / f"{name}.html")
         assert systems.title(name) in text
         for head in ("NAME", "DESCRIPTION", "THE QUEUES", "A CONNECTION TO A FULL QUEUE",
-                     "ERRORS", "SYSCTLS", "EVERY PARAMETER"):
+                     "A LISTENER'S LIFE", "ERRORS", "SYSCTLS", "EVERY PARAMETER"):
             assert head in text, (name, head)
+        assert f"{systems.half_open_lifetime(p):g} s after its SYN" in text, name
+        for sysctl in p.sysctls:
+            assert systems.sysctl_words(sysctl.key) in text, (name, sysctl.name)
         bound = formula(p.admit_base, p.admit_inclusive, p.admit_counts_half_open)
         assert f"at most {bound} connections wait" in text, name
         # every sentence of the description ends with its clauses and sources

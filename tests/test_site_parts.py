@@ -170,9 +170,24 @@ def test_a_system_page_says_what_the_model_does_in_a_listeners_life() -> None:
     assert "`-1 EDOM`" in answers["freebsd-src"]
     # the clauses behind a sentence are found from the parameters it rests on
     linked = {c for s in systems.life(PROFILES["freebsd-src"]) for c in s.clauses}
-    expected = {c.id for c in catalogue.CLAUSES if "freebsd-src" in c.profiles and any(
-        f"profile.{x}" in c.rules for x in ("accept_reset", "shutdown_listener", "linger_max",
-                                             "poll_style", "half_open"))}
+    named = {"profile.accept_reset", "profile.shutdown_listener", "profile.linger_max",
+             "profile.poll_style", "profile.half_open", "rules.poll_events", "timers.sleep"}
+    expected = {c.id for c in catalogue.CLAUSES
+                if "freebsd-src" in c.profiles and named.intersection(c.rules)}
     assert expected <= linked
     with pytest.raises(KeyError, match="SYSCTL_WORDS"):
         systems.sysctl_words("no-such-key")
+
+
+def test_a_clause_added_later_is_linked_from_the_sentence_it_backs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import attrs
+
+    from listenspec.docsgen import systems
+
+    new = attrs.evolve(catalogue.CLAUSES[0], id="NEW-SHUTDOWN", profiles=("linux",),
+                       rules=("profile.shutdown_listener",), topic="shutdown")
+    monkeypatch.setattr(catalogue, "CLAUSES", (*catalogue.CLAUSES, new))
+    shut = [s for s in systems.life(PROFILES["linux"]) if "SHUT_RD" in s.text]
+    assert len(shut) == 1 and "NEW-SHUTDOWN" in shut[0].clauses
+    assert not any("NEW-SHUTDOWN" in s.clauses for s in systems.life(PROFILES["freebsd-src"]))

@@ -256,20 +256,22 @@ def overflow(p: Profile) -> list[Sentence]:
 
 
 #: a sentence about a listener's life names the clauses whose rules use its parameters
-def _by_params(p: Profile, clauses: tuple[str, ...], params: tuple[str, ...]
+def _by_params(p: Profile, params: tuple[str, ...], implemented_by: tuple[str, ...] = ()
                ) -> tuple[str, ...]:
-    """The given clauses plus every catalogue clause that applies to p and names one of
-    `params` among its rules ("profile.<param>"), so a clause added later is linked too."""
-    found = [c.id for c in catalogue.CLAUSES if p.name in c.profiles
-             and any(f"profile.{x}" in c.rules for x in params)]
-    return tuple(dict.fromkeys((*clauses, *found)))
+    """Every catalogue clause that applies to p and names one of `params` ("profile.<param>")
+    or of `implemented_by` (e.g. "timers.sleep") among its rules, so a clause added later is
+    linked too."""
+    names = {f"profile.{x}" for x in params} | set(implemented_by)
+    return tuple(c.id for c in catalogue.CLAUSES
+                 if p.name in c.profiles and names.intersection(c.rules))
 
 
-def _life(p: Profile, text: str, params: tuple[str, ...], *, cited: tuple[str, ...] = ()
-          ) -> Sentence:
-    """A sentence decided by `params` (its clauses found from them) whose sources also
-    include the parameters `cited` (too general to pick its clauses, e.g. sysctls)."""
-    return Sentence(text, _by_params(p, (), params), (*params, *cited))
+def _life(p: Profile, text: str, params: tuple[str, ...], *, cited: tuple[str, ...] = (),
+          implemented_by: tuple[str, ...] = ()) -> Sentence:
+    """A sentence decided by `params` (its clauses found from them and from the model
+    functions `implemented_by`) whose sources also include the parameters `cited` (too
+    general to pick its clauses, e.g. sysctls)."""
+    return Sentence(text, _by_params(p, params, implemented_by), (*params, *cited))
 
 
 #: how long a half-open connection lives, where a sysctl sets it
@@ -316,7 +318,7 @@ def life(p: Profile) -> list[Sentence]:
     out = [
         _life(p, f"`poll(s)` on a listener reports `{empty}` while its completed queue is "
                  f"empty and `{ready}` once a connection waits to be accepted.",
-              ("poll_style",)),
+              ("poll_style",), implemented_by=("rules.poll_events",)),
         _life(p, "A client that resets its connection before it is accepted "
                  "(`setsockopt(c, SO_LINGER, 0)`, then `close(c)`) leaves it queued "
                  f"(`poll(s)` gives `{_run1(p, reset, 'poll(s)')}`); "
@@ -336,7 +338,7 @@ def life(p: Profile) -> list[Sentence]:
     out.append(_life(p, f"Time passes only in `sleep()`: a half-open connection whose "
                         f"handshake never completes is dropped {lifetime:g} s after its SYN "
                         f"({how}; computed by running the model's timers).",
-                     ("half_open",), cited=("sysctls",)))
+                     ("half_open",), cited=("sysctls",), implemented_by=("timers.sleep",)))
     pair = ("s1 = socket(AF_INET, SOCK_STREAM)\nsetsockopt(s1, SO_REUSEPORT, 1)\nbind(s1)\n"
             "s2 = socket(AF_INET, SOCK_STREAM)\nsetsockopt(s2, SO_REUSEPORT, 1)\n"
             "bind(s2, s1)\nlisten(s1, 2)\nlisten(s2, 2)\n")
