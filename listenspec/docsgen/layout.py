@@ -43,6 +43,7 @@ SHOTS: tuple[tuple[str, int] | tuple[str, int, int], ...] = (
          ("systems/freebsd-13.html#a-connection-to-a-full-queue", 1920),
          ("systems/freebsd-13.html#errors", 1920),
          ("systems/linux.html#a-connection-to-a-full-queue", 1920),
+         ("systems/linux.html#a-listeners-life", 1920),
          ("topics/overflow.html#the-exchange-system-by-system", 1920),
          ("topics/admission.html", 1920), ("seeds/000.html", 1920), ("seeds/001.html", 1920),
          ("divergences.html#tcp-full", 1280),
@@ -285,6 +286,9 @@ def check(site: Path, shots: Path | None = None, *, only: Iterable[str] | None =
                 page, _, frag = where.partition("#")
                 if not (site / page).exists():
                     problems.append(f"screenshot: no page {page}")
+                    continue
+                if frag and f'id="{frag}"' not in (site / page).read_text(encoding="utf-8"):
+                    problems.append(f"screenshot: {page} has no section #{frag}")
                     continue
                 url = (site / page).resolve().as_uri() + (f"#{frag}" if frag else "")
                 b.open(url, width, HEIGHT)

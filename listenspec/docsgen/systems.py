@@ -217,6 +217,12 @@ def queue_rules(p: Profile) -> list[Sentence]:
         out.append(Sentence(
             f"There are no accept filters: `setsockopt(s, SO_ACCEPTFILTER, \"dataready\")` on a "
             f"listening socket gives `{res}`.", (), ("accept_filters",)))
+    if p.accept_filters:
+        again = _run1(p, "s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 2)\n"
+                      'setsockopt(s, SO_ACCEPTFILTER, "dataready")\n',
+                      'setsockopt(s, SO_ACCEPTFILTER, "httpready")')
+        out.append(_life(p, f"Attaching a filter where one is attached gives `{again}`.",
+                         ("accf_replace",)))
     if p.tcp_defer_accept:
         out.append(Sentence(
             f"With `TCP_DEFER_ACCEPT`, a completed connection waits as a request sock (at "
@@ -366,6 +372,9 @@ def observing(p: Profile) -> list[Sentence]:
     out = [Sentence("`netstat -L` shows a listener's queues as completed/incomplete/limit "
                     f"(`netstat(s)` after `listen(s, 3)`: `{_run1(p, setup, 'netstat(s)')}`).",
                     ("NETSTAT",))]
+    conn = _run1(p, setup, "getsockopt(s, SO_ACCEPTCONN)")
+    out.append(_life(p, f"`getsockopt(s, SO_ACCEPTCONN)` on a listener gives `{conn}`.",
+                     ("option_bits",)))
     if p.listenq_sockopts:
         out.append(Sentence(f"`getsockopt()` reads them too: `SO_LISTENQLIMIT` gives `{opt}`, "
                             "`SO_LISTENQLEN` and `SO_LISTENINCQLEN` the lengths.", (),
