@@ -456,3 +456,19 @@ def test_the_site_in_a_real_browser(site: Path, tmp_path: Path) -> None:
         assert head[:8] == b"\x89PNG\r\n\x1a\n", path
         width = struct.unpack(">I", head[16:20])[0]
         assert width in (layout.WIDE, layout.NARROW), (path, width)
+
+
+def test_docs_without_its_python_packages_says_what_to_pip_install(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import listenspec.docsgen as docsgen
+    from listenspec.cli import main
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(docsgen.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    monkeypatch.setattr(docsgen.subprocess, "run",
+                        lambda *a, **k: pytest.fail("mkdocs ran without matplotlib"))
+    assert main(["docs", "--out", "/nonexistent-site"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Traceback" not in err
+    assert "matplotlib is not installed: pip install -e '.[docs]'" in err
