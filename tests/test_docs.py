@@ -345,7 +345,7 @@ def test_every_link_opens_a_file_from_disk(site: Path) -> None:
 
 @NEEDS_MKDOCS
 def test_a_page_per_system_reads_like_its_manual_page(site: Path) -> None:
-    from listenspec.docsgen import sequence, systems, traces
+    from listenspec.docsgen import sequence, systems, timing, traces
     from listenspec.models.tables import checks
     from listenspec.profile_table import formula
 
@@ -358,7 +358,7 @@ def test_a_page_per_system_reads_like_its_manual_page(site: Path) -> None:
         for head in ("NAME", "DESCRIPTION", "THE QUEUES", "A CONNECTION TO A FULL QUEUE",
                      "A LISTENER'S LIFE", "ERRORS", "SYSCTLS", "EVERY PARAMETER"):
             assert head in text, (name, head)
-        assert f"{systems.half_open_lifetime(p):g} s after its SYN" in text, name
+        assert f"{timing.half_open_lifetime(p.name):g} s after its SYN" in text, name
         for sysctl in p.sysctls:
             assert systems.sysctl_words(sysctl.key) in text, (name, sysctl.name)
         bound = formula(p.admit_base, p.admit_inclusive, p.admit_counts_half_open)

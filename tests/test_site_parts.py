@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from listenspec.docsgen import citations, layout, plot, queues, seeds, sequence
+from listenspec.docsgen import citations, layout, plot, queues, seeds, sequence, timing
 from listenspec.models import rules
 from listenspec.models import sources as S
 from listenspec.models.profiles import PROFILES
@@ -80,6 +80,7 @@ def test_the_pictures_are_computed_by_the_model() -> None:
         assert f"at most {formula(p.admit_base, p.admit_inclusive, p.admit_counts_half_open)}" \
             in src
         assert p.unix_overflow in src
+        assert f"dropped\\n{timing.half_open_lifetime(p.name):g} s after the SYN" in src
         ex = sequence.exchange(p)
         assert ex.kind == rules.overflow_answer(p, tcp=True,
                                                 rst_on_sock_fail=p.default("rst_on_sock_fail"))
@@ -155,7 +156,7 @@ def test_a_system_page_says_what_the_model_does_in_a_listeners_life() -> None:
         text = " ".join(s.text for s in systems.life(p))
         answers[p.name] = text
         assert "SO_REUSEPORT" in text and "sleep()" in text
-        assert f"{systems.half_open_lifetime(p):g} s after its SYN" in text
+        assert f"{timing.half_open_lifetime(p.name):g} s after its SYN" in text
         assert f"`accept(s)` then gives `{last(p, reset)}`" in text
         for s in p.sysctls:
             assert systems.sysctl_words(s.key)
@@ -163,8 +164,8 @@ def test_a_system_page_says_what_the_model_does_in_a_listeners_life() -> None:
     assert "`accept(s)` then gives `fd`" in answers["linux"]
     assert "`accept(s)` then gives `-1 ECONNABORTED`" in answers["freebsd-src"]
     # the timers decide the lifetime: 1+2+4+8+16+32 s on Linux (five SYN-ACK resends)
-    assert systems.half_open_lifetime(PROFILES["linux"]) == 63
-    assert systems.half_open_lifetime(PROFILES["bsd-4.4"]) == rules.Q0_LIFETIME / rules.SECOND
+    assert timing.half_open_lifetime("linux") == 63
+    assert timing.half_open_lifetime("bsd-4.4") == rules.Q0_LIFETIME / rules.SECOND
     lx = PROFILES["linux"]
     assert "EDOM" not in " ".join(s.text for s in systems.life(lx))
     assert "`-1 EDOM`" in answers["freebsd-src"]

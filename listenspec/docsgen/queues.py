@@ -14,7 +14,7 @@ from ..models import rules
 from ..models.profiles import Profile
 from ..models.tables import LIFECYCLE
 from ..profile_table import formula
-from . import diagram
+from . import diagram, timing
 
 _EVENTS = {event for _, event in LIFECYCLE}
 
@@ -50,6 +50,14 @@ def edge(a: str, b: str, label: str | None = None, **extra: str) -> str:
 
 
 RED = {"color": "#a33", "fontcolor": "#a33"}
+
+
+def expiry_nodes(p: Profile) -> list[str]:
+    """A half-open connection whose handshake never completes: dropped when its timers run
+    out (timing.half_open_lifetime runs the model's)."""
+    return [node("expired", f"no final ACK: dropped\n{timing.half_open_lifetime(p.name):g} s "
+                            "after the SYN", fillcolor="#f1f1f1"),
+            edge("half", "expired", "timers (sleep())", style="dotted")]
 
 
 def half_open_nodes(p: Profile) -> list[str]:
@@ -122,6 +130,7 @@ def dot_source(p: Profile) -> str:
              fillcolor="#fbe3e3"),
         node("closed", "close(s): every queued\nconnection is reset", fillcolor="#f1f1f1"),
         *half_open_nodes(p),
+        *expiry_nodes(p),
         edge("unix", "admit"),
     ]
     if p.half_open != "q0":

@@ -21,7 +21,7 @@ from ..models.profiles import PROFILES, Profile
 from ..models.tables import CHECKS, Check
 from ..profile_table import derived_rows, formula, render
 from ..spec import clauses as catalogue
-from . import citations, md, seeds, sequence, topics, traces
+from . import citations, md, seeds, sequence, timing, topics, traces
 
 #: how a page names each system in its title
 TITLES = {
@@ -280,37 +280,6 @@ def _life(p: Profile, text: str, params: tuple[str, ...], *, cited: tuple[str, .
     return Sentence(text, _by_params(p, params, implemented_by), (*params, *cited))
 
 
-#: how long a half-open connection lives, where a sysctl sets it
-HALF_OPEN_SYSCTL = {"reqsk": "net.ipv4.tcp_synack_retries",
-                    "syncache": "net.inet.tcp.syncache.rexmtlimit"}
-
-
-def half_open_lifetime(p: Profile) -> float:
-    """Seconds from a SYN to the end of its half-open connection, found by letting the model's
-    clock run (timers.advance_clock) on a listener that got one SYN: the first instant at
-    which the listener holds no half-open connection."""
-    from ..models import timers
-    from ..runner import ModelRun
-    from ..script import parse
-
-    run = ModelRun(p)
-    list(run.run(parse("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 2)\nsyn(s)\n",
-                       f"<{p.name}>")))
-    sid, state = run.names["s"].sid, run.state
-    assert sid is not None
-    listener = state.socks[sid].listener
-    assert listener is not None and listener.half_open, "syn() made no half-open connection"
-    lo, hi = state.clock, state.clock + 3600 * rules.SECOND
-    while lo < hi:  # the half-open set only shrinks as time passes: bisect the instant
-        mid = (lo + hi) // 2
-        after = timers.advance_clock(p, state, mid).socks[sid].listener
-        if after is not None and after.half_open:
-            lo = mid + 1
-        else:
-            hi = mid
-    return (lo - state.clock) / rules.SECOND
-
-
 def life(p: Profile) -> list[Sentence]:
     """Peers that leave, time, shutdown(), readiness and SO_REUSEPORT: each figure a result
     of the model on a short script."""
@@ -335,8 +304,8 @@ def life(p: Profile) -> list[Sentence]:
                  f"`{shut[2]}` and `accept(s)` `{shut[3]}`.",
               ("shutdown_listener",)),
     ]
-    lifetime = half_open_lifetime(p)
-    knob = HALF_OPEN_SYSCTL.get(p.half_open)
+    lifetime = timing.half_open_lifetime(p.name)
+    knob = timing.HALF_OPEN_SYSCTL.get(p.half_open)
     setting = p.sysctl(knob) if knob is not None else None
     how = (f"with `{knob}` at its default {setting.default}" if setting is not None
            else "no sysctl changes it here" if knob is not None
