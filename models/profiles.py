@@ -132,7 +132,8 @@ class Profile:
     shut_rd_discards: bool  # shutdown(SHUT_RD) discards what is queued to be read
     unix_listener_shut_refuses: bool  # an AF_UNIX listener shut for reading refuses connects
     unix_listen_disconnected: bool  # a disconnected AF_UNIX socket may listen (if bound)
-    poll_style: Literal["linux", "bsd"]
+    poll_style: Literal["linux", "bsd", "select"]  # select: no poll(2), select(2)'s two sets
+    poll_rdhup: bool  # poll(2) has POLLRDHUP
     reuseport_pick: Literal["hash", "last"]  # which SO_REUSEPORT listener a connection reaches
     reuseport_lb: bool  # SO_REUSEPORT_LB exists
     reuseport_unix: str | None  # setsockopt(SO_REUSEPORT) on AF_UNIX; None: allowed
@@ -249,6 +250,7 @@ FREEBSD_SRC = Profile(
     unix_listener_shut_refuses=False,
     unix_listen_disconnected=True,
     poll_style="bsd",
+    poll_rdhup=True,
     reuseport_pick="last",
     reuseport_lb=True,
     reuseport_unix=None,
@@ -330,6 +332,7 @@ FREEBSD_SRC = Profile(
                                       "were)",
         "unix_listen_disconnected": f"{S.F14} B2 (uipc_listen(): bound, not connected)",
         "poll_style": S.FB14_POLL,
+        "poll_rdhup": f"{S.FB14_POLL}; sys/sys/poll.h POLLRDHUP 0x4000",
         "reuseport_pick": S.FB14_REUSEPORT,
         "reuseport_lb": S.FB14_REUSEPORT,
         "reuseport_unix": f"{S.FB14_SOGETOPT} (a SOL_SOCKET bit for any socket)",
@@ -389,6 +392,7 @@ FREEBSD_9 = derive(
         "unbound_unix_listen": (
             f"{S.CHOICE}: the page's error list is cut off; {S.FB_UNIX_LISTEN_OLD}"
         ),
+        "poll_rdhup": S.FB_NO_RDHUP,
     },
     name="freebsd-9",
     system="FreeBSD 5.x-9.x (manual page)",
@@ -397,6 +401,7 @@ FREEBSD_9 = derive(
     overflow_log=False,
     log_suffix="",
     unbound_unix_listen="EINVAL",
+    poll_rdhup=False,
     **_PAGE_ADMISSION,
 )
 
@@ -410,6 +415,7 @@ FREEBSD_10 = derive(
         "log_suffix": f"{S.CHOICE}: no overflow log",
         "unbound_unix_listen": f"{S.SEED_FREEBSD_10} (EDESTADDRREQ)",
         "listen_connected": f"{S.SEED_FREEBSD_10} (EINVAL)",
+        "poll_rdhup": S.FB_NO_RDHUP,
     },
     name="freebsd-10",
     system="FreeBSD 10+ (manual page, July 15, 2014)",
@@ -417,6 +423,7 @@ FREEBSD_10 = derive(
     sysctls=_FREEBSD_SYSCTLS[:2],
     overflow_log=False,
     log_suffix="",
+    poll_rdhup=False,
     **_PAGE_ADMISSION,
 )
 
@@ -436,12 +443,15 @@ FREEBSD_13 = derive(
         "log_suffix": f"{S.CHOICE}: the page gives no text; the suffix is left open (<suffix>)",
         "unbound_unix_listen": f"{S.SEED_FREEBSD_13} (EDESTADDRREQ)",
         "listen_connected": f"{S.SEED_FREEBSD_13} (EINVAL)",
+        "poll_rdhup": f"{S.CHOICE}: the page is dated April 14, 2020, before POLLRDHUP "
+                      f"came to FreeBSD (2021); {S.FB_NO_RDHUP}",
     },
     name="freebsd-13",
     system="FreeBSD 12/13 (manual page, April 14, 2020)",
     basis=S.SEED_FREEBSD_13,
     sysctls=_FREEBSD_SYSCTLS[:3],
     log_suffix="<suffix>",
+    poll_rdhup=False,
     **_PAGE_ADMISSION,
 )
 
@@ -606,6 +616,7 @@ LINUX = Profile(
     unix_listener_shut_refuses=True,
     unix_listen_disconnected=False,
     poll_style="linux",
+    poll_rdhup=True,
     reuseport_pick="hash",
     reuseport_lb=False,
     reuseport_unix="EOPNOTSUPP",
@@ -699,6 +710,7 @@ LINUX = Profile(
         "unix_listener_shut_refuses": S.LX_SHUTDOWN,
         "unix_listen_disconnected": f"{S.LX_UNIX_LISTEN} (an ESTABLISHED socket: EINVAL)",
         "poll_style": S.LX_POLL,
+        "poll_rdhup": S.LX_POLL,
         "reuseport_pick": f"{S.LX_REUSEPORT} (a hash of the 4-tuple: any listening member)",
         "reuseport_lb": f"{S.CHOICE}: no SO_REUSEPORT_LB (ENOPROTOOPT)",
         "reuseport_unix": S.LX_REUSEPORT,
@@ -730,6 +742,8 @@ BSD44 = derive(
         "inet6": f"{S.CHOICE}: 4.4BSD has no IPv6",
         "listenq_sockopts": f"{S.CHOICE}: SO_LISTENQ* came with FreeBSD 8",
         "reuseport_lb": f"{S.CHOICE}: SO_REUSEPORT_LB came with FreeBSD 12",
+        "poll_style": S.BSD44_SELECT,
+        "poll_rdhup": S.BSD44_SELECT,
     },
     name="bsd-4.4",
     system="4.4BSD-Lite2 (historical source)",
@@ -754,6 +768,8 @@ BSD44 = derive(
     inet6=False,
     listenq_sockopts=False,
     reuseport_lb=False,
+    poll_style="select",
+    poll_rdhup=False,
 )
 
 PROFILES: dict[str, Profile] = {

@@ -65,9 +65,11 @@ TOPICS: dict[str, Topic] = {t.slug: t for t in (
     Topic("shutdown", "shutdown() of a listener and of a connection",
           ("shutdown_listener", "shutdown_marks_unconnected", "unix_shutdown_unconnected",
            "shut_rd_discards", "unix_listener_shut_refuses"), guards=("shutdown",)),
-    Topic("readiness", "Readiness: poll() of a listener and a connection", ("poll_style",)),
+    Topic("readiness", "Readiness: poll() of a listener and a connection",
+          ("poll_style", "poll_rdhup"), proofs=("poll-listener",)),
     Topic("reuseport", "Shared ports: SO_REUSEPORT groups",
-          ("reuseport_pick", "reuseport_lb", "reuseport_unix")),
+          ("reuseport_pick", "reuseport_lb", "reuseport_unix"),
+          proofs=("reuseport-group",)),
     Topic("choices", "Choices where the sources are silent", choices=True),
 )}
 
