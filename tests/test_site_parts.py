@@ -80,7 +80,7 @@ def test_the_pictures_are_computed_by_the_model() -> None:
         assert f"at most {formula(p.admit_base, p.admit_inclusive, p.admit_counts_half_open)}" \
             in src
         assert p.unix_overflow in src
-        assert f"dropped\\n{timing.half_open_lifetime(p.name):g} s after the SYN" in src
+        assert f"dropped {timing.half_open_lifetime(p.name):g} s after the SYN" in src
         ex = sequence.exchange(p)
         assert ex.kind == rules.overflow_answer(p, tcp=True,
                                                 rst_on_sock_fail=p.default("rst_on_sock_fail"))
