@@ -32,6 +32,9 @@ from .walk import refused as _refused
 HOW = {"SHUT_RD": RCV, "SHUT_WR": SND, "SHUT_RDWR": BOTH}
 #: how much one recv() reads at most (the kernel executor passes a buffer this long)
 RECV_MAX = 65536
+#: the incomplete-queue entries that are Linux request socks (no child socket yet): deferred
+#: by the listener's TCP_DEFER_ACCEPT, or waiting for the final ACK a client that set it holds
+REQUEST_SOCKS = frozenset({"defer", "ack"})
 
 
 def _decide(call: str, p: Profile, h: Host, again: Callable[[Host], Ctx]
@@ -87,7 +90,7 @@ def feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = 
             incomp.append(e)
             continue
         e = _touch(e, client, data, eof, reset)
-        if e.upcall == "defer":
+        if e.upcall in REQUEST_SOCKS:
             if reset:
                 continue  # Linux: an RST removes the request sock quietly
             # Linux: data or a FIN ends the deferral; the child needs room in the accept queue.
@@ -158,7 +161,7 @@ def listener_closes(p: Profile, h: Host, sock: Socket) -> Host:
         client = h.socks.get(e.client)
         if client is None or client.queued_on != sock.sid:
             continue
-        if e.upcall == "defer":
+        if e.upcall in REQUEST_SOCKS:
             # Linux: closing the listener drops a request sock quietly; its client stays
             # established until it sends (measured)
             h = _put(h, attrs.evolve(client, queued_on=None, peer_gone=True))

@@ -260,6 +260,10 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
         lst = attrs.evolve(lst, incomp=(*kept, entry))
     elif d.to_incomp:  # deferred: waits as a request sock until data (or a FIN) arrives
         lst = attrs.evolve(lst, incomp=(*lst.incomp, attrs.evolve(entry, upcall="defer")))
+    elif tcp and client.defer_accept > 0:
+        # a client that set TCP_DEFER_ACCEPT holds its final ACK (for data to carry it): the
+        # listener keeps a request sock until the ACK, data or a FIN comes
+        lst = attrs.evolve(lst, incomp=(*lst.incomp, attrs.evolve(entry, upcall="ack")))
     else:
         lst = attrs.evolve(lst, comp=(*lst.comp, entry))
     h = _with_listener(h, h.socks[lsock.sid], lst)

@@ -101,6 +101,7 @@ class Profile:
     dgram_v6_takes_v4: bool  # an AF_INET6 datagram socket may connect to an IPv4 address
     dgram_reconnect: bool  # a connected datagram socket may connect again (else EISCONN)
     unix_address_first: bool  # AF_UNIX connect() checks the address before the socket state
+    unix_bind_name_first: bool  # AF_UNIX bind() to a name in use: EADDRINUSE even when bound
     reset_unbinds: bool  # a TCP socket reset by its peer loses its local port (bind works)
     dgram_send_autobinds: bool  # send() on an unbound UDP socket binds it, even when it fails
     send_unconnected: str  # on a TCP socket (AF_UNIX: ENOTCONN everywhere)
@@ -220,6 +221,7 @@ FREEBSD_SRC = Profile(
     dgram_v6_takes_v4=False,
     dgram_reconnect=True,
     unix_address_first=False,
+    unix_bind_name_first=False,
     reset_unbinds=True,
     dgram_send_autobinds=False,
     send_unconnected="ENOTCONN",
@@ -296,6 +298,8 @@ FREEBSD_SRC = Profile(
         "sticky_connecting": f"{S.CHOICE}: soconnectat() on a connected socket is EISCONN",
         "dgram_v6_takes_v4": f"{S.CHOICE}: udp6_connect() wants an AF_INET6 address",
         "unix_address_first": f"{S.CHOICE}: soconnectat() refuses a listening socket first",
+        "unix_bind_name_first": f"{S.CHOICE}: uipc_bindat() refuses a socket that has a vnode "
+                                "(EINVAL) before it looks the path up",
         "dgram_reconnect": f"{S.FB14_OTHER} (soconnectat() disconnects a datagram socket "
                            "first; tools/regression/sockets/reconnect)",
         "reset_unbinds": f"{S.FB14_REFUSED} (in_pcbdrop() releases the port)",
@@ -586,6 +590,7 @@ LINUX = Profile(
     dgram_v6_takes_v4=True,
     dgram_reconnect=True,
     unix_address_first=True,
+    unix_bind_name_first=True,
     reset_unbinds=True,
     dgram_send_autobinds=True,
     send_unconnected="EPIPE",
@@ -672,6 +677,8 @@ LINUX = Profile(
                              "ip6_datagram_connect() hands AF_INET to __ip4_datagram_connect()",
         "dgram_reconnect": f"{S.CHOICE}, measured by the kernel executor: "
                            "ip4_datagram_connect() simply reconnects",
+        "unix_bind_name_first": f"{S.L18} §5: unix_bind_bsd() makes the path (EEXIST: "
+                                "EADDRINUSE) before it looks at u->addr (EINVAL); measured",
         "unix_address_first": f"{S.CHOICE}, measured by the kernel executor: "
                               "unix_stream_connect() validates the address first",
         "reset_unbinds": f"{S.CHOICE}, measured by the kernel executor: tcp_done() puts the "

@@ -412,6 +412,9 @@ SECOND = 1_000_000  # the clock counts microseconds
 #: Linux: TCP_TIMEOUT_INIT (1 s) and TCP_RTO_MAX (120 s), include/net/tcp.h
 TCP_TIMEOUT_INIT = SECOND
 TCP_RTO_MAX = 120 * SECOND
+#: Linux TCP_DELACK_MAX (HZ/5): how long a client that set TCP_DEFER_ACCEPT holds its final ACK
+#: (tcp_rcv_synsent_state_process(); spec/sources/linux-6.18.md §8)
+TCP_DELACK_MAX = SECOND // 5
 
 
 def reqsk_timeout(num_timeout: int) -> int:

@@ -332,6 +332,11 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               lambda p, c: c.target is not None and _other_family(c), "family",
               "inet_bind(), inet6_bind(), unix_bind() look at the length and family first: "
               "the connect family table (profile parameter connect_family_errno)"),
+        Check("bind(S, T) of an AF_UNIX socket to a name in use (the path exists)",
+              lambda p, c: _unix(c) and c.target is not None and c.target.addr is not None
+              and bool(c.holders), "EADDRINUSE",
+              "unix_bind_bsd(): the path is made before u->addr is looked at (measured)",
+              lambda p: p.unix_bind_name_first, "profile.unix_bind_name_first"),
         Check("the socket already holds a local address",
               lambda p, c: c.holds_addr or _sock(c).state is L
               or (_sock(c).state is C and _sock(c).addr is not None), "EINVAL",

@@ -55,7 +55,7 @@ def _next_due(p: Profile, h: Host) -> tuple[int, int, str, int] | None:
             best = cand if best is None or cand < best else best
         if p.half_open == "reqsk":
             for i, d in enumerate(lst.incomp):
-                if d.upcall == "defer":
+                if d.upcall in ("defer", "ack"):
                     cand = (_deferred_due(d), sid, "deferred", i)
                     best = cand if best is None or cand < best else best
     return best
@@ -70,6 +70,8 @@ def _half_open_due(p: Profile, e: HalfOpen) -> int:
 
 
 def _deferred_due(d: Pending) -> int:
+    if d.upcall == "ack":
+        return d.born + rules.TCP_DELACK_MAX
     return d.born + sum(rules.reqsk_timeout(n) for n in range(d.ticks + 1))
 
 
@@ -101,6 +103,8 @@ def _half_open_fires(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) 
 def _deferred_fires(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -> Host:
     d = lst.incomp[i]
     others = lst.incomp[:i] + lst.incomp[i + 1:]
+    if d.upcall == "ack":
+        return _delayed_ack(p, h, lsock, lst, i)
     expire, resend = rules.syn_ack_recalc(d.ticks, setting(p, h, "synack_retries"),
                                           lsock.defer_accept, True)
     if expire:  # inet_csk_reqsk_queue_drop(): the request goes, its client is not told
@@ -124,4 +128,25 @@ def _deferred_fires(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -
                 h = reset_socket(p, h, client, "peer-reset")
             return _with_listener(h, h.socks[lsock.sid], attrs.evolve(lst, incomp=others))
     incomp = (*lst.incomp[:i], d, *lst.incomp[i + 1:])
+    return _with_listener(h, h.socks[lsock.sid], attrs.evolve(lst, incomp=incomp))
+
+
+def _delayed_ack(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -> Host:
+    """The final ACK a TCP_DEFER_ACCEPT client held arrives (tcp_check_req()): the child goes
+    to the accept queue if it has room; else the ACK is dropped and counted (the request is
+    marked acked, so the next SYN-ACK retransmission's answer completes it, as for a deferred
+    request whose deferral is over), or with tcp_abort_on_overflow the client is reset."""
+    d = lst.incomp[i]
+    others = lst.incomp[:i] + lst.incomp[i + 1:]
+    if rules.admits(p, len(lst.comp), 0, lst.qlimit):
+        lst = attrs.evolve(lst, comp=(*lst.comp, attrs.evolve(d, upcall=None)), incomp=others)
+        return _with_listener(h, lsock, lst)
+    h = bump(h, p.overflow_counters)
+    if setting(p, h, "abort_on_overflow"):
+        h = bump(h, p.bumps("embryonic-reset"))
+        client = h.socks.get(d.client)
+        if client is not None:
+            h = reset_socket(p, h, client, "peer-reset")
+        return _with_listener(h, h.socks[lsock.sid], attrs.evolve(lst, incomp=others))
+    incomp = (*lst.incomp[:i], attrs.evolve(d, upcall="defer"), *lst.incomp[i + 1:])
     return _with_listener(h, h.socks[lsock.sid], attrs.evolve(lst, incomp=incomp))

@@ -272,6 +272,16 @@ CLAUSES: tuple[Clause, ...] = (
            "firing after the deferral's last SYN-ACK retransmission (syn_ack_recalc(), "
            "inet_csk_reqsk_queue_drop(); measured by the kernel executor).",
            ("linux",), ("rules.syn_ack_recalc", "timers.sleep"), "time"),
+    Clause("SRC-CLIENT-DEFER", (),
+           "Linux: a client that set TCP_DEFER_ACCEPT before connect() holds its final ACK for "
+           "up to TCP_DELACK_MAX (200 ms) so that data can carry it "
+           "(tcp_rcv_synsent_state_process()): connect() returns 0, but the listener keeps a "
+           "request sock (netstat counts it incomplete, accept() is EAGAIN, poll() says 0) "
+           "until the ACK, data or a FIN arrives. An ACK that finds the accept queue full is "
+           "dropped and counted (ListenOverflows); the next SYN-ACK retransmission completes "
+           "it (found by conformance, seed 22; measured by the kernel executor).",
+           ("linux",), ("host._arrive", "timers.sleep", "dataplane.feed",
+                        "rules.TCP_DELACK_MAX"), "time"),
     # ------------------------------------------------------------------ the queue sysctls
     Clause("SRC-LINUX-SYNCOOKIES", (),
            "Linux net.ipv4.tcp_syncookies takes 0..255 on this kernel (measured; 256 is "
@@ -337,9 +347,13 @@ CLAUSES: tuple[Clause, ...] = (
            "SO_REUSEPORT: a socket may bind an address another holds when both set the option "
            "before binding (else EADDRINUSE); two listeners then share the port, each with its "
            "own queue and backlog. Linux refuses the option on AF_UNIX (EOPNOTSUPP); FreeBSD "
-           "has SO_REUSEPORT_LB besides (a load-balancing group). inet_csk_bind_conflict() "
+           "has SO_REUSEPORT_LB besides (a load-balancing group). An AF_UNIX name is never "
+           "shared (EADDRINUSE); rebinding a bound AF_UNIX socket to its own name is EADDRINUSE "
+           "on Linux (the path exists; measured) and EINVAL on FreeBSD (already bound). "
+           "inet_csk_bind_conflict() "
            "(spec/sources/linux-6.18.md §5), in_pcbbind_setup() (spec/sources/freebsd.md B7).",
-           ALL, ("profile.reuseport_unix", "profile.reuseport_lb", "tables.CHECKS[bind]"),
+           ALL, ("profile.reuseport_unix", "profile.reuseport_lb", "profile.unix_bind_name_first",
+                 "tables.CHECKS[bind]"),
            "reuseport"),
     Clause("SRC-REUSEPORT-PICK", (),
            "Which listener of a SO_REUSEPORT group a connection reaches: Linux hashes the "
