@@ -1,37 +1,61 @@
-"""The checker: does a profile allow a trace, and where does it first differ?"""
+"""The checker: does a profile allow a trace, and where does it first differ?
+
+`check(trace, profile)` is the public entry point (also `listenspec.check`); a trace comes from
+`listenspec.parse(text, file, trace=True)`. docs/format.md shows both at work.
+"""
 
 from __future__ import annotations
 
 import attrs
 
-from .models.profiles import Profile
-from .results import Result, Unsupported, matches
+from .models.profiles import Profile, get
+from .results import NewFd, Result, Ret, Unsupported, matches
 from .runner import ModelRun
 from .script import Script, Step
 
 
 @attrs.frozen
 class Verdict:
-    step: Step
-    expected: Result  # what the profile gives
-    actual: Result  # what the trace says
-    ok: bool
-    skipped: bool = False  # the trace's executor did not perform the call: nothing to compare
+    """The checker's judgement of one trace line."""
+
+    step: Step  #: the trace line (its number, its call text, its position)
+    expected: Result  #: what the profile gives (the way that matched, else the first way)
+    actual: Result  #: what the trace says
+    ok: bool  #: the profile allows the line
+    skipped: bool = False  #: the trace's executor did not perform the call: nothing compared
+
+
+def allows(model: Result, trace: Result) -> bool:
+    """Does a trace's result agree with one the model gives? As `results.matches` (log lines'
+    `<...>` placeholders match any text), and a stack's harness may print the descriptor
+    number itself (`= 3`) where the format writes `fd`."""
+    if isinstance(model, NewFd) and isinstance(trace, Ret):
+        return trace.value >= 0
+    return matches(model, trace)
 
 
 #: the most ways of reading a trace the checker keeps at once (each a possible model state)
 MAX_WORLDS = 64
 
 
-def check(trace: Script, profile: Profile) -> list[Verdict]:
-    """Replay the trace's calls on the model; stop after the first line the profile disallows.
+def check(trace: Script, profile: Profile | str, *, keep_going: bool = False) -> list[Verdict]:
+    """Replay the trace's calls on the model; one Verdict per line, up to and including the
+    first line the profile does not allow (with keep_going, every line).
 
     Where the system may answer a call several ways (which SO_REUSEPORT listener a connection
     reaches), every way whose result matches the trace is followed, so a later line can tell
     them apart; a line is allowed if any way explains it. A line whose result is
     `unsupported(...)` (its executor could not make the call) is neither run on the model nor
     compared; it is marked skipped.
+
+    keep_going: after a line no way explains, go on from every way the profile allows at that
+    line (the model cannot take the trace's own result there, since no state of it gives
+    that); a NAME the line binds is bound as the model bound it. A later line is therefore
+    judged as if the trace had shown what the profile allows at each earlier difference: a
+    difference after the first may be a consequence of it.
     """
+    if isinstance(profile, str):
+        profile = get(profile)
     worlds = [ModelRun(profile)]
     verdicts: list[Verdict] = []
     for step in trace.steps:
@@ -44,20 +68,22 @@ def check(trace: Script, profile: Profile) -> list[Verdict]:
         first: Result | None = None
         matched: Result | None = None
         kept: list[ModelRun] = []
+        every: list[ModelRun] = []
         for w in worlds:
             for executed, run in w.branches(step):
                 if first is None:
                     first = executed.result
-                if matches(executed.result, step.expected):
+                every.append(run)
+                if allows(executed.result, step.expected):
                     matched = matched or executed.result
                     kept.append(run)
         assert first is not None
         ok = bool(kept)
         verdicts.append(Verdict(step, matched if matched is not None else first, step.expected,
                                 ok))
-        if not ok:
+        if not ok and not keep_going:
             break
-        worlds = _distinct(kept)[:MAX_WORLDS]
+        worlds = _distinct(kept if ok else every)[:MAX_WORLDS]
     return verdicts
 
 

@@ -11,25 +11,18 @@ import json
 import shutil
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from . import __version__
+from .commands.args import Once, one_profile
 from .errors import ListenspecError
+from .inputs import read_script
 from .models.profiles import PROFILES, get
 from .results import render
-from .script import Script, parse
+from .script import Script
 
 
 def _read(path: str, *, trace: bool = False) -> Script:
-    if path == "-":  # a script or trace piped in
-        return parse(sys.stdin.read(), "<stdin>", trace=trace)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as e:
-        raise ListenspecError(f"cannot read: {e.strerror or e}", file=path) from None
-    except UnicodeDecodeError:
-        raise ListenspecError("not UTF-8 text", file=path) from None
-    return parse(text, path, trace=trace)
+    return read_script(path, trace=trace)  # shared with the subcommands (listenspec/inputs.py)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -57,36 +50,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .checker import check
+    from .checkreport import CheckReport
 
-    trace = _read(args.trace, trace=True)
-    profile = get(args.profile)
-    verdicts = check(trace, profile)
-    bad = next((v for v in verdicts if not v.ok), None)
+    report = CheckReport.of(_read(args.trace, trace=True), get(args.profile),
+                            keep_going=args.keep_going)
     if args.json:
-        rows = [
-            {
-                "line": v.step.line,
-                "call": v.step.text,
-                "result": render(v.actual),
-                "expected": render(v.expected),
-                "ok": v.ok,
-                "skipped": v.skipped,
-            }
-            for v in verdicts
-        ]
-        print(json.dumps(rows, indent=1))
-    elif bad is None:
-        skipped = sum(v.skipped for v in verdicts)
-        note = f" ({skipped} not compared: unsupported by the trace's executor)" if skipped else ""
-        print(f"{args.trace}: all {len(verdicts) - skipped} lines allowed by {profile.name}{note}")
+        print(json.dumps(report.as_json(), indent=1))
     else:
-        print(
-            f"{args.trace}:{bad.step.line}:{bad.step.result_col}: {profile.name} expects "
-            f"`{bad.step.text} = {render(bad.expected)}`, the trace has "
-            f"`{render(bad.actual)}`"
-        )
-    return 0 if bad is None else 1
+        print("\n".join(report.lines(args.trace)))
+    return 0 if report.ok else 1
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:
@@ -132,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="print the trace a profile (or this kernel) gives a script")
     p.add_argument("script", help="a .lsn script (- reads standard input)")
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--profile", choices=list(PROFILES), metavar="NAME", help=f"one of: {names}")
+    g.add_argument("--profile", choices=list(PROFILES), metavar="NAME", action=Once,
+                   type=one_profile, help=f"one of: {names} (once; `compare` shows several)")
     g.add_argument("--kernel", action="store_true", help="run on this machine's kernel "
                                                          "(the same as --target linux)")
     g.add_argument("--target", metavar="NAME", help="run on a stack: linux, or exec:CMD for a "
@@ -143,8 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="does a profile allow a trace? (exit 1 where it differs)")
     p.add_argument("trace", help="a .trace file (- reads standard input)")
     p.add_argument("--profile", required=True, choices=list(PROFILES), metavar="NAME",
-                   help=f"one of: {names}")
-    p.add_argument("--json", action="store_true", help="one object per step")
+                   action=Once, type=one_profile, help=f"one of: {names}")
+    p.add_argument("-k", "--keep-going", action="store_true",
+                   help="report every differing line, not only the first (docs/cli.md says "
+                        "what a line after a difference is judged from)")
+    p.add_argument("--json", action="store_true", help="one object: verdict, profile, first "
+                                                       "difference and the per-line results")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("profiles", help="all profiles' parameters side by side, with sources")
@@ -162,7 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else list(argv)):  # bare `listenspec`: what it does
+        parser.print_help()
+        return 0
+    args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
         return code

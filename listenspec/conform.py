@@ -10,7 +10,6 @@ executor protocol (docs/protocol.md), e.g. `--target exec:executors/c/listenspec
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from .checker import check
 from .models.profiles import Profile, get
+from .progress import Progress
 from .results import Err, ErrName, Lines, Queue, Result, Str, Unsupported, render
 from .runner import ModelRun, run_model
 from .script import Script
@@ -44,6 +44,36 @@ class ConformStats:
     # target answered
     outcomes: dict[str, dict[str, int]] = attrs.field(factory=dict)
     rare: dict[str, int] = attrs.field(factory=lambda: dict.fromkeys(RARE, 0))
+    requested: int = 0  # the scripts asked for (--examples)
+    # why steps were not comparable: the target's unsupported("why") reason -> steps
+    unsupported: dict[str, int] = attrs.field(factory=dict)
+
+    def comparable_note(self) -> str:
+        """The count of steps not compared, for the summary line."""
+        return f"{self.skipped_steps} not comparable" if self.skipped_steps else \
+            "every step compared"
+
+    def not_comparable_lines(self) -> list[str]:
+        """What "not comparable" means, said where the count is printed, with the commonest
+        reasons the target gave."""
+        if not self.skipped_steps:
+            return []
+        top = sorted(self.unsupported.items(), key=lambda kv: -kv[1])
+        return ["not comparable: a step the target could not perform (it answered "
+                "unsupported(\"why\")) has no result to hold against the model, so it is "
+                "counted, not compared; the target's reasons:",
+                *(f"  {n:>5} x {reason}" for reason, n in top[:5]),
+                *([f"  ... and {len(top) - 5} other reasons"] if len(top) > 5 else [])]
+
+    def shortfall(self) -> str:
+        """Why fewer scripts than asked for ran, or "" when all ran."""
+        if self.scripts >= self.requested:
+            return ""
+        if self.mismatches:
+            return (f"stopped after {self.scripts} of {self.requested} scripts: a script "
+                    "differed, and conform stops at the first mismatch to shrink it")
+        return (f"only {self.scripts} of {self.requested} scripts ran: Hypothesis found no "
+                "further distinct scripts to draw under --max-steps")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +83,8 @@ class ConformStats:
             "mismatches": self.mismatches,
             "seconds": round(self.seconds, 3),
             "steps_per_second": round(self.steps / self.seconds, 1) if self.seconds else 0.0,
+            "requested": self.requested,
+            "not_comparable": dict(self.unsupported),
             "counterexample": self.counterexample,
             "saved": self.saved,
             "outcomes": self.outcomes,
@@ -142,14 +174,15 @@ def side_by_side(script: Script, model: list[Result], kernel: list[Result], prof
 
 
 def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: Path,
-            max_steps: int = 25, progress: bool = False,
+            max_steps: int = 25, progress: bool | None = False,
             stack: Target | None = None) -> tuple[ConformStats, str]:
     """Run `examples` random scripts on the model and a target (default: this kernel, `linux`);
     return stats and a report. The caller closes a target it passes."""
     from .targets import target
 
     profile = get(profile_name)
-    stats = ConformStats()
+    stats = ConformStats(requested=examples)
+    bar = Progress("conform", progress)  # None: on a terminal only
     last_failure: dict[str, Any] = {}
     started = time.monotonic()
     gen = scripts(max_steps=max_steps, syn=True, profile=profile_name)
@@ -165,10 +198,12 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
         kernel = stack.run(script)
         stats.scripts += 1
         stats.steps += len(script.steps)
-        stats.skipped_steps += sum(isinstance(k, Unsupported) for k in kernel)
+        for k in kernel:
+            if isinstance(k, Unsupported):
+                stats.skipped_steps += 1
+                stats.unsupported[k.reason] = stats.unsupported.get(k.reason, 0) + 1
         stats.count(script, kernel, profile)
-        if progress and stats.scripts % 50 == 0:
-            print(f"\r{stats.scripts} scripts, {stats.steps} steps", end="", file=sys.stderr)
+        bar.update(min(stats.scripts, examples), examples, f"{stats.steps:,} steps")
         at = first_difference(script, profile, kernel)
         if at is not None:
             last_failure.update(script=script, model=model, kernel=kernel, at=at)
@@ -176,10 +211,19 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
 
     if seed_value is not None:
         one = seed(seed_value)(one)
+    report = ""
+    flaky = False
     try:
         one()
-        report = ""
     except Mismatch:
+        pass
+    except BaseExceptionGroup as group:
+        # Hypothesis raises a group when a failure did not reproduce on replay (FlakyFailure:
+        # the target answered differently the second time) or it found several distinct ones
+        if group.subgroup(lambda e: isinstance(e, Mismatch)) is None:
+            raise
+        flaky = True
+    if last_failure:
         stats.mismatches = 1
         script, model, kernel, at = (last_failure[k] for k in ("script", "model", "kernel", "at"))
         stats.counterexample = script_text(script)
@@ -193,10 +237,11 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
                         for s, r in zip(script.steps, results, strict=True)),
                 encoding="utf-8")
         stats.saved = str(path)
-        report = (f"mismatch (shrunk to {len(script.steps)} steps), saved to {path}:\n"
+        how = ("not reproduced when run again: the target's answer depends on timing or on "
+               "a choice it makes" if flaky else f"shrunk to {len(script.steps)} steps")
+        report = (f"mismatch ({how}), saved to {path}:\n"
                   + side_by_side(script, model, kernel, profile_name, at,
                                  "kernel" if stack.name == "linux" else "target"))
-    if progress:
-        print("", file=sys.stderr)
+    bar.close()
     stats.seconds = time.monotonic() - started
     return stats, report

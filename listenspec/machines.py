@@ -35,7 +35,9 @@ backlog below their number. `benchmarks/deep_states.py` measures how often each 
 On a failure the shrunk counterexample is printed as a script in the format (runnable with
 `listenspec run FILE --profile P`) and saved to
 `<counterexample_dir>/<profile>-machine-<timestamp>.lsn` (the directory can also be set with the
-environment variable LISTENSPEC_COUNTEREXAMPLES; None disables saving).
+environment variable LISTENSPEC_COUNTEREXAMPLES; None disables saving). So is a failure that
+is not the machine's own: an assertion in a rule or invariant your subclass adds (the script
+then runs up to the call after which it failed).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from typing import Any, ClassVar, cast
 from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 from hypothesis.control import current_build_context
+from hypothesis.errors import HypothesisException
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
@@ -153,6 +156,26 @@ class ListenMachine(RuleBasedStateMachine):
             print(f"\n{text}{where}", file=sys.stderr)
         raise InvariantBroken(f"{', '.join(broken)}\n\n{text}{where}") from cause
 
+    def _save_foreign_failure(self) -> None:
+        """A failure that is not the machine's own (an assertion in a rule or invariant a user's
+        subclass adds, or in an observer) also comes back as a script: Hypothesis runs
+        teardown while that exception propagates, so it is the one being handled here."""
+        failure = sys.exc_info()[1]
+        if (not isinstance(failure, Exception)
+                or isinstance(failure, (InvariantBroken, HypothesisException))
+                or not current_build_context().is_final):
+            return
+        p = self.profile
+        header = [f"counterexample found by the Hypothesis machine for {p.name}",
+                  f"fails in the test: {type(failure).__name__}: {failure}".splitlines()[0],
+                  f"reproduce: listenspec run FILE --profile {p.name}", ""]
+        text = self.run.script(header, f"<- {type(failure).__name__} after this call")
+        where = ""
+        if self.counterexample_dir is not None:
+            path = save_counterexample(text, p.name, self.counterexample_dir, "machine")
+            where = f"\n(saved to {path})"
+        print(f"\n{text}{where}", file=sys.stderr)
+
     def socket_of(self, name: str) -> Socket | None:
         """The model socket a NAME was bound to, if it is still open."""
         b = self.run.model.names.get(name)
@@ -171,6 +194,7 @@ class ListenMachine(RuleBasedStateMachine):
         return name if isinstance(out.result, NewFd) else None
 
     def teardown(self) -> None:
+        self._save_foreign_failure()
         reached = run_deep_states(self.events)
         for observe in self.observers:
             observe(reached, self)

@@ -4,6 +4,7 @@ the machines go (`listenspec machines --deep`, benchmarks/deep_states.py)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import attrs
 from hypothesis import Phase
@@ -35,7 +36,8 @@ class MachineStats:
 
 
 def measure(profile: str | Profile, runs: int = 1000, steps: int = 40,
-            seed_value: int | None = 0) -> MachineStats:
+            seed_value: int | None = 0,
+            on_run: Callable[[int], None] | None = None) -> MachineStats:
     """Run the machine `runs` times (generation only, no shrinking) and count deep states.
 
     A broken invariant does not stop the measurement: it is counted in `violations`.
@@ -56,6 +58,8 @@ def measure(profile: str | Profile, runs: int = 1000, steps: int = 40,
                 reached[s] += 1
         for name in set(machine.violations):
             violations[name] = violations.get(name, 0) + 1
+        if on_run is not None:  # a progress bar: the runs counted so far
+            on_run(totals["runs"])
 
     t0 = time.perf_counter()
     run_machine(p, examples=runs, steps=steps, seed_value=seed_value, observe=observe,

@@ -16,7 +16,8 @@ import attrs
 from .calls import BY_NAME, KINDS, Kind
 from .errors import ListenspecError
 from .literals import quote, unescape
-from .results import Result, parse_result
+from .results import Result
+from .traceresults import read_result
 
 INT_MIN = -(2**31)
 INT_MAX = 2**31 - 1
@@ -286,7 +287,7 @@ def parse_line(
         if not result_text:
             raise err("expected a result after '='", end_col)
         result_col = eq + 1 + len(after_eq) - len(after_eq.lstrip())
-        expected = parse_result(result_text, ErrorAt(file, lineno, result_col - 1))
+        expected = read_result(result_text, ErrorAt(file, lineno, result_col - 1))
     elif trace:
         raise err("a trace line needs ' = RESULT' after the call", call_end + 1)
     if target is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from . import explore
 from .machines import InvariantBroken, ListenMachine, run_machine
 from .models.profiles import PROFILES
+from .progress import Progress
 from .stage import StageResult
 
 
@@ -21,7 +22,7 @@ def proofs(quick: bool) -> StageResult:
     from .proofs.run import report, run_all
 
     t0 = time.perf_counter()
-    results = run_all()
+    results = run_all(progress=None)  # a bar on a terminal (stderr), nothing when piped
     lines = report(results, counterexamples=False)
     lines.append("(`listenspec prove` shows each counterexample as a script)")
     figures: dict[str, object] = {
@@ -49,7 +50,10 @@ def exploration(quick: bool) -> StageResult:
     lines: list[str] = []
     figures: dict[str, object] = {}
     ok = True
-    for name in PROFILES:
+    bar = Progress("exploration")
+    for i, name in enumerate(PROFILES):
+        bar.update(i, len(PROFILES), f"profiles ({name}, depth {EXPLORE_DEPTH[quick]})",
+                   force=True)
         r = explore.explore(name, EXPLORE_DEPTH[quick], time_budget=EXPLORE_BUDGET[quick],
                             progress=False)
         ok = ok and not r.violations
@@ -60,6 +64,7 @@ def exploration(quick: bool) -> StageResult:
         lines.extend("    " + line for s in r.violations for line in s.splitlines())
         figures[name] = {k: v for k, v in r.json().items() if k != "violations"}
         figures[name]["violations"] = len(r.violations)  # type: ignore[index]
+    bar.close()
     if any(not f["complete"] for f in figures.values()):  # type: ignore[index]
         lines.append("  (* the time budget stopped the exploration before that depth)")
     return StageResult("explore", ok, tuple(lines), figures)
@@ -74,7 +79,10 @@ def machines(quick: bool) -> StageResult:
     lines: list[str] = []
     figures: dict[str, object] = {}
     ok = True
-    for name in PROFILES:
+    bar = Progress("machines")
+    for i, name in enumerate(PROFILES):
+        bar.update(i, len(PROFILES), f"profiles ({name}, {MACHINE_BUDGET[quick]} s each)",
+                   force=True)
         budget = MACHINE_BUDGET[quick]
         t0 = time.perf_counter()
         runs = steps = 0
@@ -104,6 +112,7 @@ def machines(quick: bool) -> StageResult:
         lines.extend("    " + line for line in error.splitlines())
         figures[name] = {"runs": runs, "steps": steps, "seconds": round(seconds, 2),
                          "steps_per_second": round(rate, 1), "ok": not error}
+    bar.close()
     return StageResult("machines", ok, tuple(lines), figures)
 
 
@@ -119,11 +128,12 @@ def conformance(quick: bool) -> StageResult:
     if problem is not None:
         return StageResult("conformance", True, (f"skipped: {problem}",))
     examples = 100 if quick else 400
-    stats, report = conform("linux", examples, None, Path("counterexamples"))
+    stats, report = conform("linux", examples, None, Path("counterexamples"), progress=None)
     d = stats.as_dict()
     lines = [f"linux vs this kernel: {d['scripts']} scripts, {d['steps']} steps "
-             f"({d['skipped_steps']} not comparable), {d['mismatches']} mismatches, "
+             f"({stats.comparable_note()}), {d['mismatches']} mismatches, "
              f"{d['steps_per_second']} steps/s"]
+    lines += ["  " + line for line in stats.not_comparable_lines()]
     lines += ["  " + line for line in stats.coverage_lines()[-1:]]  # the rare outcomes' shares
     if report:
         lines += report.splitlines()

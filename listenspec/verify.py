@@ -27,16 +27,19 @@ class ExampleResult:
     trace: Trace | None = None  # every line, both results (listenspec/annotated.py)
 
 
+#: the names of the stages after the clause table, in order (`verify --only NAME`)
+STAGE_NAMES = ("proofs", "exploration", "machines", "conformance")
+
+
 def stages() -> list[tuple[str, Stage]]:
     """The further stages, in the order verify runs them (listenspec/stages.py)."""
     from . import stages as s
 
-    return [
-        ("proofs", s.proofs),
-        ("exploration", s.exploration),
-        ("machines", s.machines),
-        ("conformance", s.conformance),
-    ]
+    table: list[tuple[str, Stage]] = [
+        ("proofs", s.proofs), ("exploration", s.exploration), ("machines", s.machines),
+        ("conformance", s.conformance)]
+    assert tuple(n for n, _ in table) == STAGE_NAMES
+    return table
 
 
 def run_example(ex: Example, profile: str) -> ExampleResult:

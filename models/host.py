@@ -381,8 +381,13 @@ def accept(p: Profile, h: Host, fd: int) -> Outcome:
     h, sid = new_id(h)
     client = h.socks.get(head.client)
     # getsockname() on the accepted socket gives the listener's address
+    # the child's options: a copy of the listener's (sk_clone_lock(), solisten_clone()), but
+    # a Linux AF_UNIX child is a fresh socket (unix_create1())
+    inherits = lsock.domain != "AF_UNIX" or p.unix_child_inherits
     server = advance(Socket(sid=sid, domain=lsock.domain, type=lsock.type, addr=lsock.addr,
-                            linger=lsock.linger), "accepted")
+                            linger=lsock.linger if inherits else None,
+                            reuseport=lsock.reuseport and inherits,
+                            reuseport_lb=lsock.reuseport_lb and inherits), "accepted")
     server = dataplane.accepted(p, server, head,
                                 client if client is not None
                                 and client.queued_on == lsock.sid else None)

@@ -102,6 +102,7 @@ class Profile:
     dgram_reconnect: bool  # a connected datagram socket may connect again (else EISCONN)
     unix_address_first: bool  # AF_UNIX connect() checks the address before the socket state
     unix_bind_name_first: bool  # AF_UNIX bind() to a name in use: EADDRINUSE even when bound
+    unix_child_inherits: bool  # an accepted AF_UNIX socket has the listener's SO_LINGER etc.
     reset_unbinds: bool  # a TCP socket reset by its peer loses its local port (bind works)
     dgram_send_autobinds: bool  # send() on an unbound UDP socket binds it, even when it fails
     send_unconnected: str  # on a TCP socket (AF_UNIX: ENOTCONN everywhere)
@@ -222,6 +223,7 @@ FREEBSD_SRC = Profile(
     dgram_reconnect=True,
     unix_address_first=False,
     unix_bind_name_first=False,
+    unix_child_inherits=True,
     reset_unbinds=True,
     dgram_send_autobinds=False,
     send_unconnected="ENOTCONN",
@@ -300,6 +302,8 @@ FREEBSD_SRC = Profile(
         "unix_address_first": f"{S.CHOICE}: soconnectat() refuses a listening socket first",
         "unix_bind_name_first": f"{S.CHOICE}: uipc_bindat() refuses a socket that has a vnode "
                                 "(EINVAL) before it looks the path up",
+        "unix_child_inherits": f"{S.CHOICE}: every child is made by solisten_clone(), which "
+                               "copies so_options but SO_ACCEPTCONN (TCP and AF_UNIX alike)",
         "dgram_reconnect": f"{S.FB14_OTHER} (soconnectat() disconnects a datagram socket "
                            "first; tools/regression/sockets/reconnect)",
         "reset_unbinds": f"{S.FB14_REFUSED} (in_pcbdrop() releases the port)",
@@ -591,6 +595,7 @@ LINUX = Profile(
     dgram_reconnect=True,
     unix_address_first=True,
     unix_bind_name_first=True,
+    unix_child_inherits=False,
     reset_unbinds=True,
     dgram_send_autobinds=True,
     send_unconnected="EPIPE",
@@ -677,6 +682,9 @@ LINUX = Profile(
                              "ip6_datagram_connect() hands AF_INET to __ip4_datagram_connect()",
         "dgram_reconnect": f"{S.CHOICE}, measured by the kernel executor: "
                            "ip4_datagram_connect() simply reconnects",
+        "unix_child_inherits": f"{S.L18} §5: unix_stream_connect() makes the child with "
+                               "unix_create1() (no flags copied; a TCP child is sk_clone_lock()'s "
+                               "copy, SO_LINGER and SO_REUSEPORT included); measured",
         "unix_bind_name_first": f"{S.L18} §5: unix_bind_bsd() makes the path (EEXIST: "
                                 "EADDRINUSE) before it looks at u->addr (EINVAL); measured",
         "unix_address_first": f"{S.CHOICE}, measured by the kernel executor: "

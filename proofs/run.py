@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import builtins
+import textwrap
 import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -53,12 +54,19 @@ def properties() -> list[Property]:
 
 
 def check(props: Iterable[Property], profiles: Sequence[str] | None = None,
-          rules: Rules | None = None) -> list[ProofResult]:
+          rules: Rules | None = None, progress: bool | None = False) -> list[ProofResult]:
+    """Every property on every profile; `progress` None shows a bar on a terminal."""
+    from listenspec.progress import Progress
+
     from .ruleset import REAL
 
-    results = []
+    props = list(props)
+    names = list(profiles or PROFILES)
+    bar = Progress("prove", progress)
+    results: list[ProofResult] = []
     for prop in props:
-        for name in profiles or list(PROFILES):
+        for name in names:
+            bar.update(len(results), len(props) * len(names), f"{prop.name} / {name}")
             p = PROFILES[name]
             t0 = time.perf_counter()
             v = prop.run(p, rules or REAL)
@@ -66,12 +74,14 @@ def check(props: Iterable[Property], profiles: Sequence[str] | None = None,
             expected = prop.expected(p) if prop.applies(p) else "n/a"
             results.append(ProofResult(prop.name, name, v.status, seconds, v.counterexample,
                                        expected, v.detail))
+    bar.close()
     return results
 
 
-def run_all(profiles: list[str] | None = None, rules: Rules | None = None) -> list[ProofResult]:
+def run_all(profiles: list[str] | None = None, rules: Rules | None = None,
+            progress: bool | None = False) -> list[ProofResult]:
     """Every property on every profile (or those named)."""
-    return check(properties(), profiles, rules)
+    return check(properties(), profiles, rules, progress)
 
 
 # --------------------------------------------------------------------------- reporting
@@ -123,6 +133,65 @@ def report(results: Sequence[ProofResult], details: bool = False,
     lines.append(f"{len(results)} cells, {sum(r.status == 'proved' for r in results)} proved, "
                  f"{sum(r.status == 'counterexample' for r in results)} counterexamples, "
                  f"{len(bad)} unexpected; {total:.2f} s of proving")
+    return lines
+
+
+#: the width `summary` keeps to (a terminal's)
+SUMMARY_WIDTH = 80
+
+
+def _profiles_text(names: list[str], applicable: list[str], room: int) -> str:
+    """`names` in at most `room` characters: listed, as "all but ...", or counted."""
+    if not names:
+        return "-"
+    listed = ", ".join(names)
+    if len(listed) <= room:
+        return listed
+    rest = [n for n in applicable if n not in names]
+    if not rest:
+        return f"all {len(names)}"
+    but = "all but " + ", ".join(rest)
+    return but if rest and len(but) <= room else f"{len(names)} profiles"
+
+
+def summary(results: Sequence[ProofResult]) -> list[str]:
+    """What `listenspec prove` prints by default: one line per property (how many profiles it
+    was proved on, where a counterexample was expected and found), in 80 columns; anything
+    not as expected in full; then where the details are."""
+    props = list(dict.fromkeys(r.property for r in results))
+    pw = max([len("property"), *(len(p) for p in props)])
+    room = SUMMARY_WIDTH - pw - 2 - 8 - 2
+    lines = [f"{'property'.ljust(pw)}  {'proved':<8}  counterexample found, as expected",
+             "-" * SUMMARY_WIDTH]
+    for prop in props:
+        cells = [r for r in results if r.property == prop]
+        applicable = [r.profile for r in cells if r.expected != "n/a"]
+        proved = sum(r.status == "proved" for r in cells)
+        cex = [r.profile for r in cells if r.status == "counterexample" and r.ok]
+        bad = [r.profile for r in cells if not r.ok]
+        text = _profiles_text(cex, applicable, room - (len(bad) and 20))
+        if bad:
+            text += f"  ! {', '.join(bad)}"
+        lines.append(f"{prop.ljust(pw)}  {f'{proved}/{len(applicable)}':<8}  {text}".rstrip())
+    bad_cells = [r for r in results if not r.ok]
+    for r in bad_cells:
+        lines.append("")
+        lines.append(f"! [{r.property} / {r.profile}] {r.status} (UNEXPECTED, expected "
+                     f"{r.expected})")
+        for block in (r.counterexample, r.detail):
+            if block:
+                lines.extend("    " + x for x in block.splitlines())
+    applicable_cells = [r for r in results if r.expected != "n/a"]
+    lines.append("")
+    lines += textwrap.wrap(f"{len(applicable_cells)} cells (property x profile where it applies): "
+                 f"{sum(r.status == 'proved' for r in results)} proved, "
+                 f"{sum(r.status == 'counterexample' and r.ok for r in results)} "
+                 f"counterexamples as expected, {len(bad_cells)} not as expected; "
+                 f"{sum(r.seconds for r in results):.1f} s; a counterexample as expected is a "
+                 "documented divergence, not a failure", SUMMARY_WIDTH)
+    lines += textwrap.wrap("(--details: the property x profile table with seconds per cell, "
+                           "each statement, each counterexample as a script and how each "
+                           "proof went)", SUMMARY_WIDTH)
     return lines
 
 

@@ -251,8 +251,11 @@ CLAUSES: tuple[Clause, ...] = (
            "closed so resets every queued connection as any listener close does. Linux takes "
            "any l_linger (sk_setsockopt()); FreeBSD refuses one outside 0..min(USHRT_MAX, "
            "INT_MAX / hz) with EDOM (sosetopt(): spec/sources/freebsd.md B8). getsockopt() "
-           "reads l_onoff (FreeBSD: the option's bit, 0x80).",
-           ALL, ("profile.linger_max", "options.setsockopt", "dataplane.connection_closes",
+           "reads l_onoff (FreeBSD: the option's bit, 0x80). An accepted socket has the "
+           "listener's SO_LINGER and SO_REUSEPORT (sk_clone_lock(), solisten_clone()), except a "
+           "Linux AF_UNIX child, made fresh by unix_create1() (measured).",
+           ALL, ("profile.linger_max", "profile.unix_child_inherits", "options.setsockopt",
+                 "dataplane.connection_closes",
                  "dataplane.listener_closes"), "peers"),
     # ------------------------------------------------------------------ time
     Clause("SRC-TIMER-HALF-OPEN", (),

@@ -78,11 +78,16 @@ def test_check_json_marks_the_failing_step(tmp_path: Path,
     f = tmp_path / "bad.trace"
     f.write_text(TRACE.replace("listen(s, -1) = 0", "listen(s, -1) = -1 EINVAL"))
     code, out, _ = run(capsys, "check", str(f), "--profile", "freebsd-src", "--json")
-    rows = json.loads(out)
+    report = json.loads(out)
+    rows = report["lines"]
     assert code == 1
     assert rows[-1] == {"line": 3, "call": "listen(s, -1)", "result": "-1 EINVAL",
-                        "expected": "0", "ok": False, "skipped": False}
+                        "expected": "0", "ok": False, "skipped": False,
+                        "after_difference": False}
     assert len(rows) == 3  # stops at the first difference
+    assert report["verdict"] == "differs" and report["profile"] == "freebsd-src"
+    assert report["first_difference"] == {"line": 3, "col": 17, "call": "listen(s, -1)",
+                                          "expected": "0", "result": "-1 EINVAL"}
 
 
 def test_check_matches_log_placeholders(tmp_path: Path,

@@ -63,3 +63,36 @@ def test_cli_json_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     data = json.loads(capsys.readouterr().out)
     assert code == 0
     assert {"scripts", "steps", "mismatches", "seconds", "steps_per_second"} <= set(data)
+
+
+class _Fickle:
+    """A target that answers like the model, except that every other run it gets the last
+    step's result wrong: a mismatch Hypothesis cannot reproduce (FlakyFailure)."""
+
+    name = "fickle"
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def run(self, script: Script) -> list[conform.Result]:
+        from listenspec.results import Ret
+        from listenspec.runner import run_model
+
+        self.runs += 1
+        results = [e.result for e in run_model(script, profiles.get("linux"))]
+        if self.runs % 2 == 1 and len(script.steps) >= 3:
+            results[-1] = Ret(12345)
+        return results
+
+    def describe(self) -> str:
+        return "a target whose answers change between runs"
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_mismatch_that_does_not_reproduce_is_reported_not_raised(tmp_path: Path) -> None:
+    stats, report = conform.conform("linux", 50, 3, tmp_path, stack=_Fickle())  # type: ignore[arg-type]
+    assert stats.mismatches == 1
+    assert "not reproduced when run again" in report and "<-- differs" in report
+    assert Path(stats.saved or "").is_file()

@@ -11,10 +11,10 @@ from .types import Sub
 
 def _registrars() -> list[Callable[[Sub], None]]:
     from ..docsgen import register as docs
-    from . import clauses, conform, explore, machines, prove, verify
+    from . import clauses, compare, conform, explore, machines, prove, verify
 
-    return [clauses.register, verify.register, prove.register, explore.register,
-            machines.register, conform.register, docs]
+    return [compare.register, clauses.register, verify.register, prove.register,
+            explore.register, machines.register, conform.register, docs]
 
 
 def register_all(sub: Sub) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 
+from ..errors import ListenspecError
 from .types import Sub
 
 
@@ -16,6 +18,13 @@ def _cmd(args: argparse.Namespace) -> int:
     for ex in all_examples():
         for cid in ex.clauses:
             covering[cid].append(ex.name)
+    known = [c.id for c in CLAUSES]
+    for cid in args.id or []:
+        if cid not in known:
+            near = difflib.get_close_matches(cid, known, n=3, cutoff=0.5)
+            hint = f" (did you mean {' or '.join(near)}?)" if near else ""
+            raise ListenspecError(f"unknown clause id {cid!r}{hint}; `listenspec clauses` "
+                                  "lists them all")
     chosen = [c for c in CLAUSES if not args.id or c.id in args.id]
     if args.json:
         print(json.dumps([

@@ -21,14 +21,18 @@ def _cmd(args: argparse.Namespace) -> int:
         label = "kernel" if args.target == "linux" else "target"
         print(f"# {label}: {stack.describe()}", file=sys.stderr)
         stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
-                                args.max_steps, progress=sys.stderr.isatty() and not args.json,
+                                args.max_steps, progress=None if not args.json else False,
                                 stack=stack)
     if args.json:
         print(json.dumps(stats.as_dict(), indent=1))
     else:
         d = stats.as_dict()
-        print(f"{d['scripts']} scripts, {d['steps']} steps ({d['skipped_steps']} not comparable), "
+        print(f"{d['scripts']} scripts, {d['steps']} steps ({stats.comparable_note()}), "
               f"{d['mismatches']} mismatches, {d['seconds']} s, {d['steps_per_second']} steps/s")
+        for line in stats.not_comparable_lines():
+            print(line)
+        if stats.shortfall():
+            print(stats.shortfall())
         if args.coverage:
             print("\n".join(stats.coverage_lines()))
         if report:
@@ -52,6 +56,8 @@ def register(sub: Sub) -> None:
     p.add_argument("--coverage", action="store_true",
                    help="also print how many steps exercised each call and outcome, and how "
                         "often the rare outcomes (a reset peer, a timer, a syncookie) came up")
-    p.add_argument("--json", action="store_true", help="keys: scripts, steps, mismatches, "
-                                                       "seconds, steps_per_second")
+    p.add_argument("--json", action="store_true",
+                   help="keys: scripts, requested, steps, skipped_steps (not comparable: the "
+                        "target answered unsupported), not_comparable (reason -> steps), "
+                        "mismatches, seconds, steps_per_second, ...")
     p.set_defaults(func=_cmd)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import sys
 
 from .types import Sub
 
@@ -11,14 +13,16 @@ from .types import Sub
 def _cmd(args: argparse.Namespace) -> int:
     from ..verify import verify
 
-    ok, summary = verify(quick=args.quick, only=args.only)
+    # with --json, stdout carries the JSON alone (a program reads it); the text goes nowhere
+    out = io.StringIO() if args.json else sys.stdout
+    ok, summary = verify(out, quick=args.quick, only=args.only)
     if args.report:
         from pathlib import Path
 
         from ..report import write_report
 
         write_report(Path(args.report), ok, summary)
-        print(f"report written to {args.report}")
+        print(f"report written to {args.report}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(summary, indent=1, default=str))
     return 0 if ok else 1
@@ -27,8 +31,13 @@ def _cmd(args: argparse.Namespace) -> int:
 def register(sub: Sub) -> None:
     p = sub.add_parser("verify", help="the main job: clauses x profiles, then every stage")
     p.add_argument("--quick", action="store_true", help="smaller budgets for each stage")
-    p.add_argument("--only", action="append", metavar="STAGE", help="only this stage")
-    p.add_argument("--json", action="store_true", help="also print a JSON summary")
+    from ..verify import STAGE_NAMES
+
+    p.add_argument("--only", action="append", metavar="STAGE", choices=STAGE_NAMES,
+                   help=f"only this stage after the clause table, one of: "
+                        f"{', '.join(STAGE_NAMES)} (repeatable)")
+    p.add_argument("--json", action="store_true",
+                   help="print only a JSON summary (no text) on stdout")
     p.add_argument("--report", metavar="FILE", help="write what verify found to FILE "
                                                     "(.md or .html): a file for a bug report")
     p.set_defaults(func=_cmd)

@@ -16,6 +16,8 @@ import struct
 import sys
 from typing import Final
 
+from ..errnos import ALIASES
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _LINUX: Final = sys.platform.startswith("linux")
 
@@ -66,12 +68,9 @@ MSG_DONTWAIT: Final = getattr(socket, "MSG_DONTWAIT", 0x40)
 NOT_OPEN: Final = -1
 
 #: Names the errno module spells differently from the contract (SCRIPT_FORMAT.md, "Results":
-#: EWOULDBLOCK is written EAGAIN; reference/linux.md: ENOTSUP == EOPNOTSUPP == 95 on Linux).
-_CANONICAL: Final = {
-    "EWOULDBLOCK": "EAGAIN",
-    "ENOTSUP": "EOPNOTSUPP",
-    "EDEADLOCK": "EDEADLK",
-}
+#: EWOULDBLOCK is written EAGAIN; reference/linux.md: ENOTSUP == EOPNOTSUPP == 95 on Linux);
+#: the trace reader spells them the same way (listenspec/errnos.py).
+_CANONICAL: Final = ALIASES
 
 
 def errno_name(code: int) -> str:
