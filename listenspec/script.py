@@ -1,4 +1,4 @@
-"""The script and trace format, version 1 (../shared/SCRIPT_FORMAT.md), as data and a parser.
+"""The script and trace format, version 1 (docs/format-contract.md), as data and a parser.
 
 A script line is `[NAME =] CALL(ARGS)`; a trace line is the same followed by ` = RESULT`.
 Everything a user can get wrong is reported as `FILE:LINE:COL: message` through ListenspecError;

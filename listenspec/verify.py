@@ -11,9 +11,8 @@ from typing import TextIO
 
 import attrs
 
-from .checker import check
+from .annotated import Trace, annotate
 from .models.profiles import PROFILES
-from .results import render
 from .spec.clauses import CLAUSES
 from .spec.examples import Example, all_examples
 from .stage import Stage
@@ -24,7 +23,8 @@ class ExampleResult:
     example: str
     profile: str
     ok: bool
-    detail: str  # the first differing line, when not ok
+    detail: str  # where and how it first differs (FILE:LINE: ...), when not ok
+    trace: Trace | None = None  # every line, both results (listenspec/annotated.py)
 
 
 #: the names of the stages after the clause table, in order (`verify --only NAME`)
@@ -43,18 +43,8 @@ def stages() -> list[tuple[str, Stage]]:
 
 
 def run_example(ex: Example, profile: str) -> ExampleResult:
-    path = ex.trace_path(profile)
-    if not path.exists():
-        return ExampleResult(ex.name, profile, False, f"{path.name}: no expected trace")
-    verdicts = check(ex.expected(profile), PROFILES[profile])
-    bad = next((v for v in verdicts if not v.ok), None)
-    if bad is None:
-        return ExampleResult(ex.name, profile, True, "")
-    return ExampleResult(
-        ex.name, profile, False,
-        f"{path.name}:{bad.step.line}: expected {render(bad.actual)}, "
-        f"model gives {render(bad.expected)}",
-    )
+    t = annotate(ex, profile)
+    return ExampleResult(ex.name, profile, t.ok, t.detail(), t)
 
 
 def run_examples(examples: list[Example]) -> list[ExampleResult]:
@@ -113,7 +103,8 @@ def verify(out: TextIO = sys.stdout, *, quick: bool = False,
           f"{bad_cells} clause cells failing or uncovered", file=out)
     ok = not failed and bad_cells == 0
     summary["clauses"] = matrix
-    summary["examples"] = {"total": len(results), "failed": len(failed)}
+    summary["examples"] = {"total": len(results), "failed": len(failed),
+                           "traces": [r.trace.as_json() for r in results if r.trace]}
     for name, stage in stages():
         if only and name not in only:
             continue

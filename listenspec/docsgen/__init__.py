@@ -36,11 +36,26 @@ def config_file() -> Path:
     return cfg
 
 
+#: the Python packages a build needs (all in the `docs` extra)
+NEEDS = ("mkdocs", "material", "matplotlib")
+
+
 def _require_mkdocs() -> None:
-    for mod in ("mkdocs", "material"):
-        if importlib.util.find_spec(mod) is None:
-            raise ListenspecError(f"{mod} is not installed: pip install -e '.[docs]'",
-                                  file="mkdocs.yml")
+    missing = [m for m in NEEDS if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ListenspecError(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} "
+                              "not installed: pip install -e '.[docs]'", file="mkdocs.yml")
+
+
+def graphviz_note() -> str | None:
+    """What a build without Graphviz leaves out, and what to install; None when it is here."""
+    from . import diagram
+
+    if diagram.available():
+        return None
+    return ("the diagrams (life cycle, queues) are drawn with Graphviz, which is not installed "
+            "here: this build shows the tables they are drawn from instead. "
+            + diagram.INSTALL_HINT[:1].upper() + diagram.INSTALL_HINT[1:] + ", then rebuild")
 
 
 def mkdocs_command(out: Path | None, *, serve: bool = False,
@@ -67,6 +82,9 @@ def build(out: Path | None = None, *, serve: bool = False, addr: str | None = No
     then say they were not run), for a faster or machine-independent build.
     """
     _require_mkdocs()
+    note = graphviz_note()
+    if note:
+        print(f"listenspec docs: note: {note}", file=sys.stderr)
     cmd = mkdocs_command(out, serve=serve, addr=addr)
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")  # Material's banner is not about us
     for what in skip or ():

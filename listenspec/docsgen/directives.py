@@ -16,7 +16,19 @@ from pathlib import Path, PurePosixPath
 import attrs
 
 from .. import __version__
-from . import assurance, cliref, divergences, md, topics, traces
+from . import (
+    assurance,
+    citations,
+    cliref,
+    diagram,
+    divergences,
+    md,
+    pictures,
+    seeds,
+    systems,
+    topics,
+    traces,
+)
 
 DIRECTIVE_RE = re.compile(
     r"<!--[ \t]*listenspec:([a-z-]+)((?:[ \t]+[^\s>]+)*)[ \t]*-->")
@@ -34,6 +46,8 @@ class Build:
     repo_dir: Path
     clauses: dict[str, str] = attrs.field(factory=dict)  # clause id -> page that lists it
     points: set[str] = attrs.field(factory=set)  # divergence points shown
+    systems: set[str] = attrs.field(factory=set)  # profiles with a page
+    seeds: set[str] = attrs.field(factory=set)  # seed pages shown
 
 
 @attrs.frozen
@@ -157,16 +171,61 @@ def _divergence(w: Where, args: list[str]) -> str:
 # --------------------------------------------------------------------------- the model
 
 
+def _picture(w: Where, path: str, alt: str, *, needs_dot: bool, what: str) -> str:
+    if needs_dot and not diagram.available():
+        return md.admonition("note", "Picture not drawn", diagram.missing_note(what))
+    return f"![{md.text(alt)}]({w.base}{path}){{ .ls-picture }}"
+
+
 @directive("lifecycle")
 def _lifecycle(w: Where, args: list[str]) -> str:
     from ..models.tables import LIFECYCLE
 
     rows = [[md.code(a.value), md.code(event), md.code(b.value)]
             for (a, event), b in LIFECYCLE.items()]
-    return (f"![The socket life cycle, drawn from models/tables.py LIFECYCLE]"
-            f"({w.base}generated/lifecycle.svg)\n\n"
-            + md.details(f"The table it is drawn from ({len(rows)} transitions)",
-                         md.table(["state", "event", "next state"], rows), kind="abstract"))
+    table = md.table(["state", "event", "next state"], rows)
+    head = _picture(w, pictures.LIFECYCLE, "The socket life cycle, drawn from models/tables.py "
+                    "LIFECYCLE", needs_dot=True, what="The life-cycle diagram")
+    title = f"The table it is drawn from ({len(rows)} transitions)"
+    if not diagram.available():
+        return head + "\n\n" + md.details(title, table, open_=True, kind="abstract")
+    return head + "\n\n" + md.details(title, table, kind="abstract")
+
+
+@directive("queues")
+def _queues(w: Where, args: list[str]) -> str:
+    """The picture of one profile's queues (queues.py)."""
+    name = _one_arg(args)
+    from ..models.profiles import get
+
+    get(name)
+    return _picture(w, pictures.queue_path(name), f"The listener's queues under {name}",
+                    needs_dot=True, what="The picture of the queues")
+
+
+@directive("max-queue-plot")
+def _max_queue_plot(w: Where, args: list[str]) -> str:
+    return (_picture(w, pictures.MAX_QUEUE_PLOT, "The longest completed queue against the "
+                     "backlog, one line per profile", needs_dot=False, what="") + "\n\n"
+            + "Computed by the model's rules (`rules.effective_backlog`, then "
+            "`rules.max_completed`) at each profile's default hard limit, when this page was "
+            "built; profiles with the same line share it. 4.4BSD's line stops rising at its "
+            "hard limit of 5, and counts half-open connections too.")
+
+
+@directive("overflow-sequences")
+def _overflow_sequences(w: Where, args: list[str]) -> str:
+    """Every distinct exchange of a connection to a full queue, the systems that make it."""
+    parts = []
+    for domain in ("AF_INET", "AF_UNIX"):
+        for path, names, ex in pictures.group_sequences(domain):
+            parts.append(f"![{md.text(', '.join(names))}: a {ex.domain} connection to a full "
+                         f"queue]({w.base}{path}){{ .ls-picture }}")
+    return ("Computed by the model when this page was built: `rules.overflow_answer` says "
+            "which exchange it is, and a script that fills a `listen(s, 1)` queue and connects "
+            "once more gives the figures below each picture. Systems with the same exchange "
+            "share a picture; each [system's page](../systems/index.md) has its own.\n\n"
+            + "\n\n".join(parts))
 
 
 @directive("guards")
@@ -182,15 +241,61 @@ def _guards(w: Where, args: list[str]) -> str:
 
 @directive("profiles")
 def _profiles(w: Where, args: list[str]) -> str:
-    from ..profile_table import sources, table
+    from . import profiles_page
 
-    rows = table()
-    head = [md.text(c) for c in rows[0]]
-    body = [[md.code(r[0].strip()), *(md.text(c) for c in r[1:])] for r in rows[1:]]
-    src = [[md.code(param), md.code(name), md.text(s)] for param, name, s in sources()]
-    return (md.table(head, body) + "\n\n## Sources\n\nWhere every cell above comes from "
-            "(`listenspec profiles --sources`):\n\n"
-            + md.table(["parameter", "profile", "source"], src))
+    return profiles_page.render(w.base)
+
+
+# --------------------------------------------------------------------------- systems, seeds
+
+
+@directive("system")
+def _system(w: Where, args: list[str]) -> str:
+    name = _one_arg(args)
+    if name not in systems.TITLES:
+        raise DirectiveError(f"no system page for {name!r} (profiles: "
+                             f"{', '.join(systems.TITLES)})")
+    w.build.systems.add(name)
+    queue = pictures.queue_path(name) if diagram.available() else None
+    return systems.render_page(name, w.base, queue_svg=queue,
+                               sequences=pictures.system_sequences(name))
+
+
+@directive("systems-index")
+def _systems_index(w: Where, args: list[str]) -> str:
+    return systems.index(w.base)
+
+
+@directive("seed")
+def _seed(w: Where, args: list[str]) -> str:
+    seed = seeds.by_num(_one_arg(args))
+    w.build.seeds.add(seed.num)
+    return seeds.render(seed, w.build.repo_dir, w.base)
+
+
+@directive("seeds-index")
+def _seeds_index(w: Where, args: list[str]) -> str:
+    return seeds.index(w.base)
+
+
+@directive("document")
+def _document(w: Where, args: list[str]) -> str:
+    """A cited digest (spec/reference/, spec/sources/), its numbered sections anchored."""
+    from . import documents
+
+    return documents.render(_one_arg(args), w.build.repo_dir)
+
+
+@directive("upstreams")
+def _upstreams(w: Where, args: list[str]) -> str:
+    return citations.upstream_table()
+
+
+@directive("documents-index")
+def _documents_index(w: Where, args: list[str]) -> str:
+    from . import documents
+
+    return documents.index(w.base)
 
 
 @directive("calls")

@@ -1,7 +1,9 @@
 """The MkDocs hook (mkdocs.yml `hooks:`) that makes the site generated, not copied.
 
-- on_files adds the generated files: the life-cycle SVG (Graphviz) and every example script;
+- on_files adds the generated files: every picture (pictures.py: Graphviz, matplotlib, the
+  sequence pictures), every example script and the seed pages' texts;
 - on_page_markdown expands the `<!-- listenspec:... -->` directives of each hand-written page;
+- on_page_content keeps every word of inline code whole (md.keep_words);
 - on_env, once every page is rendered, fails the build if a clause of the catalogue or a
   divergence point appears on no page.
 
@@ -17,7 +19,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 from listenspec.docsgen import assurance as _assurance
-from listenspec.docsgen import coverage, diagram, directives, traces
+from listenspec.docsgen import coverage, diagram, directives, md, pictures, systems, traces
 
 _build: directives.Build | None = None
 
@@ -28,7 +30,7 @@ def on_config(config: Any) -> Any:
     _build = directives.Build(docs_dir=docs_dir, repo_dir=Path(config["config_file_path"]).parent)
     # a fresh build (e.g. a rebuild under `listenspec docs --serve`) recomputes everything
     for f in (traces._model, traces._kernel, _assurance.proofs, _assurance.stage,
-              _assurance.module_doc):
+              _assurance.module_doc, systems._ran, systems._seed_anchors):
         f.cache_clear()
     return config
 
@@ -36,11 +38,20 @@ def on_config(config: Any) -> Any:
 def on_files(files: Files, config: Any) -> Files:
     from listenspec.spec.examples import all_examples
 
-    try:
-        svg = diagram.svg()
-    except diagram.DiagramError as e:
-        raise PluginError(str(e)) from None
-    files.append(File.generated(config, "generated/lifecycle.svg", content=svg))
+    for pic in pictures.all_pictures():
+        if pic.needs_dot and not diagram.available():
+            continue  # the pages say the picture was not drawn, and what to install
+        try:
+            content = pic.draw()
+        except diagram.DiagramError as e:
+            raise PluginError(str(e)) from None
+        files.append(File.generated(config, pic.path, content=content))
+    from listenspec.models import sources
+
+    repo = Path(config["config_file_path"]).parent
+    for seed in sources.SEEDS:
+        files.append(File.generated(config, seed, content=(repo / "spec" / seed)
+                                    .read_text(encoding="utf-8")))
     for ex in all_examples():
         files.append(File.generated(config, f"examples/{ex.name}.lsn",
                                     content=ex.path.read_text(encoding="utf-8")))
@@ -54,6 +65,10 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
         return directives.expand(markdown, where)
     except directives.DirectiveError as e:
         raise PluginError(str(e)) from None
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
+    return md.keep_words(html)
 
 
 def on_env(env: Any, config: Any, files: Files) -> Any:

@@ -82,6 +82,17 @@ def anchor(clause_id: str) -> str:
     return "clause-" + "".join(ch if ch.isalnum() else "-" for ch in clause_id.lower())
 
 
+def clause_link(clause_id: str, base: str, title: str = "") -> str:
+    """A link to a clause on its topic page; its id never breaks across lines. A clause whose
+    topic has no page is named without a link (the build then fails, see coverage.py)."""
+    name = f'<span class="ls-nobr">{md.text(clause_id)}</span>'
+    c = next((c for c in catalogue.CLAUSES if c.id == clause_id), None)
+    if c is None or c.topic not in TOPICS:
+        return name
+    t = f' "{md.text(title)}"' if title else ""
+    return f"[{name}]({base}{page_of(c.topic)}#{anchor(clause_id)}{t})"
+
+
 def seed_label(seed: str) -> str:
     """`000 (freebsd-9)`: the seed's number and the profile that formalises it."""
     owner = next((p.name for p in PROFILES.values() if p.basis == seed), None)
@@ -185,11 +196,35 @@ OUTCOME_WORDS = {
     "self-connect": "connected to itself",
     "refused-rst": "ECONNREFUSED; the socket keeps the port's number but not the port",
     "arrive": "rules.arrival decides (admitted, deferred, filtered, refused or dropped)",
+    "refused-drop": "ECONNREFUSED; the RST drops the connection: the socket is reset",
+    "wildcard": "bound to port 0 of the wildcard address (a fresh address)",
+    "join": "bound beside the sockets holding that address (SO_REUSEPORT)",
+    "read": "the waiting data is read",
+    "eof": "0: end of file",
+    "shut": "the directions asked for are shut (SHUT_WR sends a FIN)",
+    "stop-listening": "SHUT_RD stops the listener (its queued connections are reset)",
+    "listener-abort": "ENOTCONN; SHUT_RD sets so_error to ECONNABORTED",
 }
 EFFECT_WORDS = {
     "autobind": "binds the socket to the wildcard address first (kept even if refused)",
     "clear-error": "clears the pending error",
+    "mark-shut": "marks the directions shut",
 }
+
+
+def outcome_words(name: str) -> str:
+    """What a named outcome of tables.CHECKS does, in words (a new one must be described)."""
+    if name not in OUTCOME_WORDS:
+        raise KeyError(f"tables.CHECKS names the outcome {name!r}, which "
+                       f"listenspec/docsgen/topics.py OUTCOME_WORDS does not describe")
+    return OUTCOME_WORDS[name]
+
+
+def effect_words(name: str) -> str:
+    if name not in EFFECT_WORDS:
+        raise KeyError(f"tables.CHECKS names the effect {name!r}, which "
+                       f"listenspec/docsgen/topics.py EFFECT_WORDS does not describe")
+    return EFFECT_WORDS[name]
 
 
 def guards_table(call: str) -> str:
@@ -201,7 +236,7 @@ def guards_table(call: str) -> str:
     for n, g in enumerate(CHECKS[call], 1):
         makers = [p for p in PROFILES.values() if g.applies(p)]
         if g.outcome is not None:
-            then = md.text("→ " + OUTCOME_WORDS[g.outcome])
+            then = md.text("→ " + outcome_words(g.outcome))
         elif not g.then:
             then = md.text("(goes on)")
         else:
@@ -214,7 +249,7 @@ def guards_table(call: str) -> str:
         who = ("all" if len(makers) == len(PROFILES)
                else md.text(", ".join(p.name for p in makers) or "none")
                + (" " + md.text(f"({g.applies_when})") if g.applies_when else ""))
-        effect = md.text(EFFECT_WORDS[g.effect]) if g.effect else ""
+        effect = md.text(effect_words(g.effect)) if g.effect else ""
         rows.append([str(n), md.text(g.when), then, who, effect, md.text(g.source)])
     return md.table(["#", "when", "then", "profiles", "changes first", "source"], rows)
 
