@@ -27,7 +27,8 @@ from .script import Call, Const, Name, Null, format_call
 
 #: an action: the call name and its script-level arguments, descriptors as numbers
 Action = tuple[Any, ...]
-Move = tuple[Action, str, tuple[Any, ...]]  # (action, model call, model arguments)
+#: (action, model call, model arguments), or (action, "", a composite.Composite move)
+Move = tuple[Action, str, Any]
 
 
 def _items(m: Mapping[Any, Any]) -> Iterable[tuple[Any, Any]]:
@@ -134,6 +135,66 @@ class Alphabet:
 
 def _number(fd: int) -> int:
     return fd
+
+
+# --------------------------------------------------------------------------- prepared alphabets
+
+
+@attrs.frozen
+class Prepared:
+    """What the explorer needs of an alphabet: the state it starts from (after `prefix`, calls
+    that set it up, which broke the invariants `broken`), the moves of a state, and a line
+    describing them."""
+
+    initial: Host
+    moves: Callable[[Host], list[Move]]
+    describe: str
+    prefix: tuple[Action, ...] = ()
+    broken: tuple[str, ...] = ()
+
+
+def prepare_full(a: Alphabet) -> Prepared:
+    """The alphabet of every declared call (the module docstring), from a fresh host."""
+    from .models.host import initial
+
+    return Prepared(initial(a.profile), a.compile(), a.describe())
+
+
+def fd_positions(call: str) -> tuple[tuple[int, ...], int | None]:
+    """Positions in an action tuple of the descriptors a call names, and of its target."""
+    got = _POSITIONS.get(call)
+    if got is None:
+        got = _POSITIONS[call] = _positions(spec(call))
+    return got
+
+
+def _positions(c: CallSpec) -> tuple[tuple[int, ...], int | None]:
+    models = [KINDS[prm.kind].model for prm in c.params]
+    fds = tuple(i + 1 for i, m in enumerate(models) if m == "fd")
+    targets = [i + 1 for i, m in enumerate(models) if m == "target"]
+    return fds, targets[0] if targets else None
+
+
+_POSITIONS: dict[str, tuple[tuple[int, ...], int | None]] = {}
+
+
+def rename_action(a: Action, fds: Mapping[int, int]) -> Action:
+    """The action with its descriptors renamed by `fds`."""
+    at, target = fd_positions(a[0])
+    if not at and target is None:
+        return a
+    out = list(a)
+    for j in at:
+        out[j] = fds[out[j]]
+    if target is not None:
+        out[target] = fds[out[target]]
+    return tuple(out)
+
+
+def resolve_action(run: ModelRun, a: Action) -> tuple[str, tuple[Any, ...]]:
+    """The model call and arguments of an action on the run's state (as the runner makes them
+    of the action's script call, descriptors as numbers)."""
+    return a[0], run.arguments(action_call(a, _number))
 
 
 # --------------------------------------------------------------------------- actions as script

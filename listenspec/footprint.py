@@ -1,0 +1,145 @@
+"""What a move reads and writes, as bit sets, and when two moves are independent.
+
+The partial-order reduction (listenspec.sleep) may skip a move only where another order of the
+same moves reaches the same state with the same checks, which holds when the two moves are
+*independent* in the state where both are enabled: neither writes what the other reads or
+writes (Bernstein's condition). Resources are the parts of a Host the model's transitions touch:
+
+* one bit per socket (by socket id): its fields, its listener and queues, its descriptor
+  entries and its address-table entry. The model reaches another socket only through ids it
+  holds (`queued_on`, `peer`, a queue entry's `client`) or through the address table (a
+  connect/syn target is whatever socket holds that address);
+* `sysctl` (read by listen: the limit; by connect and syn: syncookies, the overflow log's
+  settings), `clock` (read by connect's overflow rate check, written by sleep), `log`
+  (appended by overflows, read and cleared by syslog), `counters` (bumped, read by counter()).
+
+A move's *writes* are measured: the parts whose objects changed between the state and its
+successor (the model is copy-on-write, so an untouched socket is the very same object). Its
+*reads* are over-approximated from the model's structure (`reads`): the sockets its
+descriptors name, the socket holding a target's address, one step along every id those hold
+(a listener's queued clients, the listener a client is queued on, the peer), the listeners
+syn() sums over, and the globals its call consults. Ids and descriptor numbers drawn for new
+objects are not resources: the state key renames them (statekey.py), so two orders that draw
+them differently reach the same key.
+
+A move that crashed, or a composite move, reads and writes everything (`ALL`): it is
+independent of nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .models.state import FILE, Host
+
+SYSCTL, CLOCK, LOG, COUNTERS = 1, 2, 4, 8
+_SOCK0 = 4  # socket id s is bit s + _SOCK0
+ALL = -1  # every bit: independent of nothing
+
+#: what each call reads besides the sockets it names (module docstring)
+GLOBAL_READS: dict[str, int] = {
+    "listen": SYSCTL,
+    "connect": SYSCTL | CLOCK,
+    "syn": SYSCTL,
+    "sysctl": SYSCTL,
+    "sleep": CLOCK,
+    "syslog": LOG,
+    "counter": COUNTERS,
+}
+
+
+def sock_bit(sid: int) -> int:
+    return 1 << (sid + _SOCK0)
+
+
+def _file_bit(fd: int) -> int:
+    return 1 << (fd + _SOCK0 + 4096)  # a descriptor that is not a socket (open())
+
+
+def _related(h: Host, sid: int) -> int:
+    """The socket and one step along each id it holds."""
+    s = h.socks._d.get(sid)
+    bits = sock_bit(sid)
+    if s is None:
+        return bits
+    if s.queued_on is not None:
+        bits |= sock_bit(s.queued_on)
+    if s.peer is not None:
+        bits |= sock_bit(s.peer)
+    lst = s.listener
+    if lst is not None:
+        for e in lst.comp:
+            bits |= sock_bit(e.client)
+        for e in lst.incomp:
+            bits |= sock_bit(e.client)
+    return bits
+
+
+def reads(h: Host, call: str, fds: Sequence[int], target: int | None) -> int:
+    """What a move may read in h: `fds` are the descriptors it names, `target` the one whose
+    address it aims at (connect, syn), if any."""
+    bits = GLOBAL_READS.get(call, 0)
+    hfds = h.fds._d
+    for fd in fds:
+        sid = hfds.get(fd)
+        if sid is None:
+            continue
+        bits |= _file_bit(fd) if sid == FILE else _related(h, sid)
+    if target is not None:
+        sid = hfds.get(target)
+        if sid is not None and sid != FILE:
+            bits |= _related(h, sid)
+            s = h.socks._d.get(sid)
+            holder = h.addrs._d.get(s.addr) if s is not None and s.addr is not None else None
+            if holder is not None:
+                bits |= _related(h, holder)
+    if call == "syn":  # the syncache total sums over every listener
+        for sid, s in h.socks._d.items():
+            if s.listener is not None:
+                bits |= sock_bit(sid)
+    return bits
+
+
+def writes(before: Host, after: Host) -> int:
+    """What changed from `before` to `after` (module docstring)."""
+    if after is before:
+        return 0
+    bits = 0
+    if after.socks is not before.socks:
+        b, a = before.socks._d, after.socks._d
+        for sid, s in a.items():
+            if b.get(sid) is not s:
+                bits |= sock_bit(sid)
+        for sid in b:
+            if sid not in a:
+                bits |= sock_bit(sid)
+    if after.fds is not before.fds:
+        b2, a2 = before.fds._d, after.fds._d
+        for fd in b2.keys() | a2.keys():
+            old, new = b2.get(fd), a2.get(fd)
+            if old != new:
+                for x in (old, new):
+                    if x is not None:
+                        bits |= _file_bit(fd) if x == FILE else sock_bit(x)
+    if after.addrs is not before.addrs:
+        b3, a3 = before.addrs._d, after.addrs._d
+        for addr in b3.keys() | a3.keys():
+            was, now = b3.get(addr), a3.get(addr)
+            if was != now:
+                for y in (was, now):
+                    if y is not None:
+                        bits |= sock_bit(y)
+    if after.sysctl is not before.sysctl and after.sysctl != before.sysctl:
+        bits |= SYSCTL
+    if after.counters is not before.counters and after.counters != before.counters:
+        bits |= COUNTERS
+    if after.log != before.log:
+        bits |= LOG
+    if after.clock != before.clock:
+        bits |= CLOCK
+    return bits
+
+
+def independent(r1: int, w1: int, r2: int, w2: int) -> bool:
+    """Bernstein's condition: neither move writes what the other reads or writes."""
+    return not (w1 & (r2 | w2)) and not (w2 & r1)
