@@ -12,8 +12,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import attrs
-
 from listenspec.calls import BY_NAME
 
 from . import options as options  # its @transition functions: setsockopt(), getsockopt()
@@ -25,7 +23,7 @@ from .outcome import refuse as _refuse
 from .outcome import sock_of as _s
 from .outcome import with_listener as _with_listener
 from .profiles import Profile
-from .state import FILE, FMap, Host, Listener, Pending, Socket, SockState
+from .state import FILE, FMap, Host, Listener, Pending, Socket, SockState, evolve
 from .state import Target as Target  # re-exported: the runner builds them
 from .tables import Check, Ctx, advance, checks, refusal, resolve
 from .values import Err, Lines, NewFd, Queue, Ret
@@ -54,21 +52,21 @@ def limit(p: Profile, h: Host) -> int:
 
 
 def _new_id(h: Host) -> tuple[Host, int]:
-    return attrs.evolve(h, next_id=h.next_id + 1), h.next_id
+    return evolve(h, next_id=h.next_id + 1), h.next_id
 
 
 def _new_fd(h: Host, sid: int) -> tuple[Host, int]:
     fd = 3
     while fd in h.fds:
         fd += 1
-    return attrs.evolve(h, fds=h.fds.set(fd, sid)), fd
+    return evolve(h, fds=h.fds.set(fd, sid)), fd
 
 
 def _bump(h: Host, names: tuple[str, ...]) -> Host:
     counters = h.counters
     for n in names:
         counters = counters.set(n, counters.get(n, 0) + 1)
-    return attrs.evolve(h, counters=counters)
+    return evolve(h, counters=counters)
 
 
 def _addr_text(sock: Socket) -> str:
@@ -96,8 +94,8 @@ def _synflood(p: Profile, h: Host, lsock: Socket, cookies: int) -> tuple[Host, L
     proto = "request_sock_TCPv6" if lsock.domain == "AF_INET6" else "request_sock_TCP"
     what = "Sending cookies" if cookies else "Dropping request"
     line = f"TCP: {proto}: Possible SYN flooding on port {_addr_text(lsock)}. {what}."
-    h = attrs.evolve(h, log=(*h.log, line))
-    lst = attrs.evolve(lst, synflood_warned=True)
+    h = evolve(h, log=(*h.log, line))
+    lst = evolve(lst, synflood_warned=True)
     return _with_listener(h, lsock, lst), lst
 
 
@@ -106,21 +104,21 @@ def _reset_client(p: Profile, h: Host, client_sid: int, event: str) -> Host:
     client = h.socks.get(client_sid)
     if client is None or client.state is not SockState.CONNECTED:
         return h
-    client = attrs.evolve(advance(client, event), error="ECONNRESET", queued_on=None)
+    client = evolve(advance(client, event), error="ECONNRESET", queued_on=None)
     if p.reset_unbinds and client.addr is not None and h.addrs.get(client.addr) == client.sid:
-        h = attrs.evolve(h, addrs=h.addrs.remove(client.addr))  # getsockname() still shows it
+        h = evolve(h, addrs=h.addrs.remove(client.addr))  # getsockname() still shows it
     return _put(h, client)
 
 
 def _overflow(p: Profile, h: Host, lsock: Socket, tcp: bool) -> Host:
     """A connection found the completed queue full: count it and maybe log it."""
     assert lsock.listener is not None
-    lst = attrs.evolve(lsock.listener, overcount=lsock.listener.overcount + 1)
+    lst = evolve(lsock.listener, overcount=lsock.listener.overcount + 1)
     if rules.overflow_logged(p, prio=setting(p, h, "sooverprio"), lastover=lst.lastover,
                              now=h.clock, interval_s=setting(p, h, "overinterval")):
         line = rules.overflow_log_line(p, _where(lsock), len(lst.comp), lst.overcount)
-        h = attrs.evolve(h, log=(*h.log, line))
-        lst = attrs.evolve(lst, overcount=0, lastover=h.clock)
+        h = evolve(h, log=(*h.log, line))
+        lst = evolve(lst, overcount=0, lastover=h.clock)
     h = _with_listener(h, lsock, lst)
     return _bump(h, p.overflow_counters) if tcp else h
 
@@ -156,7 +154,7 @@ def _autobind(p: Profile, h: Host, c: Ctx) -> Host:
 
 def _clear_error(p: Profile, h: Host, c: Ctx) -> Host:
     assert c.sock is not None
-    return _put(h, attrs.evolve(c.sock, error=None))
+    return _put(h, evolve(c.sock, error=None))
 
 
 #: tables.Check.effect -> the state change
@@ -198,8 +196,8 @@ def bind(p: Profile, h: Host, fd: int) -> Outcome:
 def _take_port(h: Host, sock: Socket, *, wildcard: bool = False) -> tuple[Host, Socket]:
     """Give the socket a fresh local address it holds (its state is the caller's business)."""
     h, addr = _new_id(h)
-    h = attrs.evolve(h, addrs=h.addrs.set(addr, sock.sid))
-    sock = attrs.evolve(sock, addr=addr, wildcard=wildcard)
+    h = evolve(h, addrs=h.addrs.set(addr, sock.sid))
+    sock = evolve(sock, addr=addr, wildcard=wildcard)
     return _put(h, sock), sock
 
 
@@ -221,13 +219,13 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
     if sock.listener is not None:  # re-listen
         lst = sock.listener
         keep_comp, keep_inc = rules.relisten_kept(p, len(lst.comp), len(lst.incomp), qlimit)
-        lst = attrs.evolve(lst, qlimit=qlimit, comp=lst.comp[:keep_comp],
+        lst = evolve(lst, qlimit=qlimit, comp=lst.comp[:keep_comp],
                            incomp=lst.incomp[len(lst.incomp) - keep_inc:])
         return Outcome(_with_listener(h, sock, lst), Ret(0))
     if not c.holds_addr:  # TCP binds an ephemeral port, on the wildcard address
         h = _bind(h, sock, wildcard=True)
         sock = h.socks[sock.sid]
-    sock = attrs.evolve(advance(sock, "listen"), listener=Listener(qlimit=qlimit))
+    sock = evolve(advance(sock, "listen"), listener=Listener(qlimit=qlimit))
     return Outcome(_put(h, sock), Ret(0))
 
 
@@ -257,7 +255,7 @@ def _self_connect(p: Profile, h: Host, c: Ctx) -> Outcome:
     # TCP simultaneous open with itself (RFC 793): the socket ends up connected to itself.
     assert c.sock is not None
     client = advance(advance(c.sock, "connect"), "established")
-    return Outcome(_put(h, attrs.evolve(client, connect_pending=_pending(p, "ok"),
+    return Outcome(_put(h, evolve(client, connect_pending=_pending(p, "ok"),
                                         sent_syn=True)), Ret(0))
 
 
@@ -268,10 +266,10 @@ def _refused_rst(p: Profile, h: Host, c: Ctx) -> Outcome:
     assert client is not None
     if client.addr is None:
         h, addr = _new_id(h)
-        client = attrs.evolve(client, addr=addr)
+        client = evolve(client, addr=addr)
     elif h.addrs.get(client.addr) == client.sid:
-        h = attrs.evolve(h, addrs=h.addrs.remove(client.addr))
-    client = attrs.evolve(client, connect_pending="failed", sent_syn=True)
+        h = evolve(h, addrs=h.addrs.remove(client.addr))
+    client = evolve(client, connect_pending="failed", sent_syn=True)
     return Outcome(_put(h, client), Err("ECONNREFUSED"))
 
 
@@ -300,11 +298,11 @@ def _end_connect(h: Host, sock: Socket) -> Outcome:
     0 if it is still established, else the pending error (or ECONNABORTED) (__inet_stream_connect
     SS_CONNECTING case)."""
     if sock.connect_pending == "ok" and sock.state is SockState.CONNECTED:
-        return Outcome(_put(h, attrs.evolve(sock, connect_pending=None)), Ret(0))
+        return Outcome(_put(h, evolve(sock, connect_pending=None)), Ret(0))
     result = Err(sock.error or "ECONNABORTED")
     if sock.state is SockState.DISCONNECTED:  # reset meanwhile: the socket is unconnected again
         sock = advance(sock, "disconnect")
-    return Outcome(_put(h, attrs.evolve(sock, connect_pending=None, error=None)), result)
+    return Outcome(_put(h, evolve(sock, connect_pending=None, error=None)), result)
 
 
 def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
@@ -314,7 +312,7 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     assert lst is not None
     tcp = client.domain != "AF_UNIX"
     if tcp:
-        client = attrs.evolve(client, sent_syn=True)
+        client = evolve(client, sent_syn=True)
     cookies = setting(p, h, "syncookies")
     d = rules.arrival(p, tcp=tcp, qlen=len(lst.comp), incqlen=len(lst.incomp),
                       half_open=len(lst.half_open), qlimit=lst.qlimit, cookies=cookies,
@@ -340,15 +338,15 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
             if out:
                 h = _reset_client(p, h, e.client, "evicted")
         kept = tuple(e for e, out in zip(lst.incomp, gone, strict=True) if not out)
-        entry = attrs.evolve(entry, upcall=lst.accept_filter if tcp else None)
-        lst = attrs.evolve(lst, incomp=(*kept, entry))
+        entry = evolve(entry, upcall=lst.accept_filter if tcp else None)
+        lst = evolve(lst, incomp=(*kept, entry))
     elif d.to_incomp:  # deferred: waits as a request sock until data (or a FIN) arrives
-        lst = attrs.evolve(lst, incomp=(*lst.incomp, attrs.evolve(entry, upcall="defer")))
+        lst = evolve(lst, incomp=(*lst.incomp, evolve(entry, upcall="defer")))
     else:
-        lst = attrs.evolve(lst, comp=(*lst.comp, entry))
+        lst = evolve(lst, comp=(*lst.comp, entry))
     h = _with_listener(h, h.socks[lsock.sid], lst)
     client = advance(advance(client, "connect"), "established")
-    client = attrs.evolve(client, queued_on=lsock.sid,
+    client = evolve(client, queued_on=lsock.sid,
                           connect_pending=_pending(p, "ok") if tcp else None)
     if tcp and client.addr is None:  # the connect bound an ephemeral port
         h, client = _take_port(h, client)
@@ -393,7 +391,7 @@ _OVERFLOW_ANSWERS: dict[str, Callable[[Profile, Host, Socket], Outcome]] = {
 def _dropped(h: Host, client: Socket) -> Outcome:
     """A silent drop: per the contract the executor abandons the attempt and closes C."""
     fds = FMap({fd: sid for fd, sid in h.fds.items() if sid != client.sid})
-    h = attrs.evolve(h, fds=fds)
+    h = evolve(h, fds=fds)
     advance(advance(client, "connect"), "abandoned")  # the lifecycle table must allow it
     return Outcome(_forget(h, client), Err("EINPROGRESS"))
 
@@ -401,8 +399,8 @@ def _dropped(h: Host, client: Socket) -> Outcome:
 def _forget(h: Host, sock: Socket) -> Host:
     """Remove a closed socket and free its address."""
     if sock.addr is not None and h.addrs.get(sock.addr) == sock.sid:
-        h = attrs.evolve(h, addrs=h.addrs.remove(sock.addr))
-    return attrs.evolve(h, socks=h.socks.remove(sock.sid))
+        h = evolve(h, addrs=h.addrs.remove(sock.addr))
+    return evolve(h, socks=h.socks.remove(sock.sid))
 
 
 @transition
@@ -435,7 +433,7 @@ def syn(p: Profile, h: Host, target: Target) -> Outcome:
 def _add_half_open(h: Host, lsock: Socket, lst: Listener) -> Host:
     """One more half-open peer on the listener (a syncache entry, a request sock, or q0)."""
     h, stamp = _new_id(h)
-    return _with_listener(h, lsock, attrs.evolve(lst, half_open=(*lst.half_open, stamp)))
+    return _with_listener(h, lsock, evolve(lst, half_open=(*lst.half_open, stamp)))
 
 
 @transition
@@ -446,15 +444,15 @@ def accept(p: Profile, h: Host, fd: int) -> Outcome:
     lsock = _s(c)
     assert lsock.listener is not None
     head, *rest = lsock.listener.comp
-    h = _with_listener(h, lsock, attrs.evolve(lsock.listener, comp=tuple(rest)))
+    h = _with_listener(h, lsock, evolve(lsock.listener, comp=tuple(rest)))
     h, sid = _new_id(h)
     client = h.socks.get(head.client)
     # getsockname() on the accepted socket gives the listener's address
     server = advance(Socket(sid=sid, domain=lsock.domain, type=lsock.type, addr=lsock.addr),
                      "accepted")
     if client is not None and client.queued_on == lsock.sid:
-        server = attrs.evolve(server, peer=client.sid)
-        h = _put(h, attrs.evolve(client, queued_on=None, peer=sid))
+        server = evolve(server, peer=client.sid)
+        h = _put(h, evolve(client, queued_on=None, peer=sid))
     h = _put(h, server)
     h, fd = _new_fd(h, sid)
     return Outcome(h, NewFd(), fd=fd)
@@ -483,19 +481,19 @@ def _feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool =
         if e.client != client.sid:
             incomp.append(e)
             continue
-        e = attrs.evolve(e, data=e.data + data, eof=e.eof or eof)
+        e = evolve(e, data=e.data + data, eof=e.eof or eof)
         if e.upcall == "defer":
             # Linux: data or a FIN ends the deferral; the child needs room in the accept queue.
             if rules.admits(p, len(comp), 0, lst.qlimit):
-                comp.append(attrs.evolve(e, upcall=None))
+                comp.append(evolve(e, upcall=None))
             else:
                 h = _bump(h, p.overflow_counters)
                 incomp.append(e)
         elif e.upcall is not None and rules.filter_ready(e.upcall, e.data, e.eof, p.recv_hiwat):
-            comp.append(attrs.evolve(e, upcall=None))  # soisconnected(): no limit check
+            comp.append(evolve(e, upcall=None))  # soisconnected(): no limit check
         else:
             incomp.append(e)
-    return _with_listener(h, lsock, attrs.evolve(lst, comp=tuple(comp), incomp=tuple(incomp)))
+    return _with_listener(h, lsock, evolve(lst, comp=tuple(comp), incomp=tuple(incomp)))
 
 
 @transition
@@ -503,7 +501,7 @@ def close(p: Profile, h: Host, fd: int) -> Outcome:
     c = resolve(h, fd)
     if (errno := refusal("close", p, c)) is not None:
         return _refuse(h, errno)
-    h = attrs.evolve(h, fds=h.fds.remove(fd))
+    h = evolve(h, fds=h.fds.remove(fd))
     sock = c.sock
     if sock is None or any(sid == sock.sid for sid in h.fds.values()):
         return Outcome(h, Ret(0))  # a file, or a socket still open through another descriptor
@@ -515,7 +513,7 @@ def close(p: Profile, h: Host, fd: int) -> Outcome:
                 # it quietly, and its client stays established until it sends (measured).
                 client = h.socks.get(e.client)
                 if client is not None:
-                    h = _put(h, attrs.evolve(client, queued_on=None))
+                    h = _put(h, evolve(client, queued_on=None))
                 continue
             h = _reset_client(p, h, e.client, "peer-reset")
     if sock.queued_on is not None and sock.queued_on in h.socks:
@@ -536,7 +534,7 @@ def sysctl(p: Profile, h: Host, name: str, value: int | None) -> Outcome:
         return Outcome(h, Ret(h.sysctl[spec.key]))
     if not rules.sysctl_accepts(spec.lo, spec.hi, value):
         return _refuse(h, "EINVAL")
-    return Outcome(attrs.evolve(h, sysctl=h.sysctl.set(spec.key, value)), Ret(0))
+    return Outcome(evolve(h, sysctl=h.sysctl.set(spec.key, value)), Ret(0))
 
 
 @transition
@@ -553,12 +551,12 @@ def netstat(p: Profile, h: Host, fd: int) -> Outcome:
 
 @transition
 def sleep(p: Profile, h: Host, seconds: Decimal) -> Outcome:
-    return Outcome(attrs.evolve(h, clock=h.clock + int(seconds * 1_000_000)), Ret(0))
+    return Outcome(evolve(h, clock=h.clock + int(seconds * 1_000_000)), Ret(0))
 
 
 @transition
 def syslog(p: Profile, h: Host) -> Outcome:
-    return Outcome(attrs.evolve(h, log=()), Lines(h.log))
+    return Outcome(evolve(h, log=()), Lines(h.log))
 
 
 @transition

@@ -7,8 +7,6 @@ refused call returns the state it was given.
 
 from __future__ import annotations
 
-import attrs
-
 from . import rules
 from .outcome import Outcome, transition
 from .outcome import put as _put
@@ -16,7 +14,7 @@ from .outcome import refuse as _refuse
 from .outcome import sock_of as _s
 from .outcome import with_listener as _with_listener
 from .profiles import Profile
-from .state import Host, Socket
+from .state import Host, Socket, evolve
 from .tables import refusal, resolve
 from .values import ErrName, Ret, Str
 
@@ -45,7 +43,7 @@ def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | bytes | None
         if not isinstance(value, int):
             return _refuse(h, "EINVAL")
         retrans = rules.defer_secs_to_retrans(value)
-        return Outcome(_put(h, attrs.evolve(sock, defer_accept=retrans)), Ret(0))
+        return Outcome(_put(h, evolve(sock, defer_accept=retrans)), Ret(0))
     # SO_LISTENQ*, SO_ACCEPTCONN and SO_ERROR are read-only; the rest are unknown here.
     return _refuse(h, "ENOPROTOOPT")
 
@@ -60,7 +58,7 @@ def _set_accept_filter(p: Profile, h: Host, sock: Socket, value: int | bytes | N
         # Only children still carrying SO_ACCEPTFILTER move; parked ones wait for their upcall.
         moving = tuple(e for e in lst.incomp if e.upcall is None)
         staying = tuple(e for e in lst.incomp if e.upcall is not None)
-        lst = attrs.evolve(lst, accept_filter=None, comp=lst.comp + moving, incomp=staying)
+        lst = evolve(lst, accept_filter=None, comp=lst.comp + moving, incomp=staying)
         return Outcome(_with_listener(h, sock, lst), Ret(0))
     if not isinstance(value, bytes):
         return _refuse(h, "EINVAL")  # optlen shorter than struct accept_filter_arg
@@ -69,7 +67,7 @@ def _set_accept_filter(p: Profile, h: Host, sock: Socket, value: int | bytes | N
         return _refuse(h, "ENOENT")  # checked before the listening check
     if lst is None or lst.accept_filter is not None:
         return _refuse(h, "EINVAL")
-    return Outcome(_with_listener(h, sock, attrs.evolve(lst, accept_filter=name)), Ret(0))
+    return Outcome(_with_listener(h, sock, evolve(lst, accept_filter=name)), Ret(0))
 
 
 @transition
@@ -84,7 +82,7 @@ def getsockopt(p: Profile, h: Host, fd: int, opt: str) -> Outcome:
     if opt == "SO_ERROR":
         if sock.error is None:
             return Outcome(h, Ret(0))
-        return Outcome(_put(h, attrs.evolve(sock, error=None)), ErrName(sock.error))
+        return Outcome(_put(h, evolve(sock, error=None)), ErrName(sock.error))
     if opt == "SO_ACCEPTFILTER" and p.accept_filters:
         if lst is None or lst.accept_filter is None:
             return _refuse(h, "EINVAL")

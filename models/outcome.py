@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from .state import Host, Listener, Socket
+from .state import Host, Listener, Socket, evolve
 from .tables import Ctx
 from .values import Err, Value
 
@@ -26,11 +26,11 @@ def refuse(h: Host, errno: str) -> Outcome:
 
 
 def put(h: Host, sock: Socket) -> Host:
-    return attrs.evolve(h, socks=h.socks.set(sock.sid, sock))
+    return evolve(h, socks=h.socks.set(sock.sid, sock))
 
 
 def with_listener(h: Host, sock: Socket, lst: Listener) -> Host:
-    return put(h, attrs.evolve(sock, listener=lst))
+    return put(h, evolve(sock, listener=lst))
 
 
 def sock_of(c: Ctx) -> Socket:
