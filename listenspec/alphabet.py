@@ -90,11 +90,12 @@ class Alphabet:
     def compile(self) -> Callable[[Host], list[Move]]:
         """A function giving the moves of a state (the state-independent parts made once)."""
         p = self.profile
-        base = ModelRun(p)
+        resolve = Resolver(p)
         entries = self.entries()
 
         def move(a: Action) -> Move:
-            return a, a[0], base.arguments(action_call(a, _number))
+            call, args = resolve.static(a)
+            return a, call, args
 
         static = [move(e.action((), s)) for e in entries if not e.slots for s in e.samples]
         per_fd = [e for e in entries if e.slots and not e.targets]
@@ -117,20 +118,57 @@ class Alphabet:
             if aimed:
                 # a target is where the named socket is (or was) bound now: resolved by the
                 # runner itself, as for `syn(3)` in a script, once per descriptor and state
-                resolver = ModelRun(p, h)
-                targets = {fd: resolver.convert("target", fd) for fd in open_fds}
+                run = ModelRun(p, h)
+                targets = {fd: run.convert("target", fd) for fd in open_fds}
                 for e in aimed:
                     for fds in itertools.permutations(open_fds, len(e.slots)):
                         for s in e.samples:
                             a = e.action(fds, s)
-                            call = action_call(a, _number)
-                            args = tuple(targets[call.args[i]] if e.kinds[i].model == "target"
-                                         else base.convert(e.kinds[i].model, call.args[i])
-                                         for i in range(len(e.kinds)))
-                            out.append((a, e.spec.name, args))
+                            out.append((a, *resolve.on(targets, a)))
             return out
 
         return moves
+
+
+class Resolver:
+    """The model call and arguments of actions, as the runner makes them of the actions'
+    script calls (descriptors as numbers): made once per action, except a target, which is
+    where the named socket is bound in the state at hand."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.base = ModelRun(profile)
+        self.cache: dict[Action, tuple[str, tuple[Any, ...], int | None]] = {}
+
+    def _template(self, a: Action) -> tuple[str, tuple[Any, ...], int | None]:
+        got = self.cache.get(a)
+        if got is None:
+            _, target = fd_positions(a[0])
+            # the target's place is filled by `on`: what base resolves it to is never used
+            args = self.base.arguments(action_call(a, _number))
+            got = self.cache[a] = (a[0], args, None if target is None else target - 1)
+        return got
+
+    def static(self, a: Action) -> tuple[str, tuple[Any, ...]]:
+        """An action that has no target."""
+        call, args, t = self._template(a)
+        assert t is None, f"{a}: a target needs a state"
+        return call, args
+
+    def on(self, targets: Mapping[int, Any], a: Action) -> tuple[str, tuple[Any, ...]]:
+        """An action, its target taken from `targets` (descriptor -> what it aims at)."""
+        call, args, t = self._template(a)
+        if t is None:
+            return call, args
+        return call, (*args[:t], targets[a[t + 1]], *args[t + 1:])
+
+    def __call__(self, h: Host, a: Action) -> tuple[str, tuple[Any, ...]]:
+        """An action on the state h."""
+        call, args, t = self._template(a)
+        if t is None:
+            return call, args
+        target = ModelRun(self.profile, h).convert("target", a[t + 1])
+        return call, (*args[:t], target, *args[t + 1:])
 
 
 def _number(fd: int) -> int:
@@ -151,13 +189,7 @@ class Prepared:
     describe: str
     prefix: tuple[Action, ...] = ()
     broken: tuple[str, ...] = ()
-
-
-def prepare_full(a: Alphabet) -> Prepared:
-    """The alphabet of every declared call (the module docstring), from a fresh host."""
-    from .models.host import initial
-
-    return Prepared(initial(a.profile), a.compile(), a.describe())
+    fresh: Any = None  # with lazy socket creation: its lazy.Fresh (`moves` has no socket())
 
 
 def fd_positions(call: str) -> tuple[tuple[int, ...], int | None]:

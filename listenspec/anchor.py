@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from .alphabet import Action, Move, Prepared, resolve_action
+from .alphabet import Action, Move, Prepared, Resolver, resolve_action
 from .composite import Composite, Step, run_call
 from .models.host import Outcome, initial
 from .models.profiles import Profile
@@ -56,8 +56,14 @@ def _fd_of(h: Host, sid: int) -> int | None:
     return None
 
 
+_resolvers: dict[str, Resolver] = {}
+
+
 def _step(p: Profile, h: Host, a: Action) -> Step:
-    call, args = resolve_action(ModelRun(p, h), a)
+    r = _resolvers.get(p.name)
+    if r is None or r.profile is not p:
+        r = _resolvers[p.name] = Resolver(p)
+    call, args = r(h, a)
     return a, call, args
 
 
@@ -105,10 +111,10 @@ def anchor_moves(p: Profile, max_backlog: int) -> Callable[[Host], list[Move]]:
     """The moves of a state (module docstring); SPIN's guards decide which are enabled."""
     backlogs = range(max_backlog + 1)
     filters = bool(p.accept_filters)
-    base = ModelRun(p)
+    resolve = Resolver(p)
 
     def prim(a: Action) -> Move:
-        call, args = resolve_action(base, a)
+        call, args = resolve.static(a)
         return a, call, args
 
     def moves(h: Host) -> list[Move]:

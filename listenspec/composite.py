@@ -38,10 +38,12 @@ def run_call(p: Profile, h: Host, call: str, args: tuple[Any, ...]
 class Composite:
     """A move made of several of the model's calls. `plan(p, state, done)` gives the next call
     on the state the previous calls left (`done`: their outcomes so far), or None when the move
-    is complete."""
+    is complete. With `unit` the move counts as one step of depth (as one indivisible step of
+    the SPIN anchor does), else each call counts."""
 
     action: Action
     plan: Callable[[Profile, Host, Sequence[Outcome]], Step | None]
+    unit: bool = True
 
     def steps(self, p: Profile, h: Host) -> Iterator[tuple[Step, Outcome | None, list[str]]]:
         """Run the move: each call, its outcome (None: the model crashed) and the invariants

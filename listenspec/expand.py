@@ -4,8 +4,11 @@ partial-order reduction on, the moves each successor may skip.
 
 A state comes as its key and is decoded to the canonical representative (statekey.decode), so
 what an expansion does depends on the key only. A move is a primitive `(action, call,
-arguments)` of the alphabet or a `Composite` (several calls, each decided on the state the
-previous one left); every call a move makes is checked.
+arguments)` of the alphabet, a `Composite` (several calls, each decided on the state the
+previous one left; it counts as one step of depth), or, with lazy socket creation, a leaf or a
+lazy move (listenspec.lazy; each call counts). Every call a move makes is checked. Moves are
+numbered in a fixed order (the alphabet's, then the lazy ones): a successor records the number
+of the move that reached it, and that is how a path is replayed.
 
 Partial-order reduction (sleep sets of depth one; docs/explorer.md has the argument): after a
 state p, the successor p·b need not try a move t that p tried *before* b when t and b are
@@ -22,21 +25,25 @@ from typing import Any
 import attrs
 
 from . import footprint as fp
-from .alphabet import Action, Move, fd_positions, rename_action
+from .alphabet import Action, Prepared, fd_positions, rename_action
 from .composite import Composite, run_call
+from .lazy import LazyMove, rename_lazy
 from .models.profiles import Profile
 from .models.state import Host
 from .statekey import Key, Memo, decode, encode
 
 Sleep = frozenset[Action]
-#: a successor: its key, the index of the move that reached it, the moves it may skip
-Successor = tuple[Key, int, Sleep | None]
+#: a successor: its key, the number of the move that reached it, the moves it may skip, and
+#: how many layers down it is (the calls the move made, or 1 for a composite move)
+Successor = tuple[Key, int, Sleep | None, int]
+#: a violation: the invariants broken, the move's number, how many layers down the call was
+Violation = tuple[list[str], int, int]
 
 
 @attrs.frozen
 class Expansion:
     successors: list[Successor]
-    violations: list[tuple[list[str], int]]  # broken invariants, index of the move
+    violations: list[Violation]
     transitions: int  # calls made
     collected: list[Any]
     moves: int  # moves tried (not skipped)
@@ -45,10 +52,11 @@ class Expansion:
 class Expander:
     """Expands states of one profile over one alphabet (module docstring)."""
 
-    def __init__(self, profile: Profile, moves: Callable[[Host], list[Move]], *,
-                 symmetry: bool = True, por: bool = False) -> None:
+    def __init__(self, profile: Profile, prep: Prepared, *, symmetry: bool = True,
+                 por: bool = False) -> None:
         self.profile = profile
-        self.moves = moves
+        self.moves = prep.moves
+        self.fresh = prep.fresh
         self.symmetry = symmetry
         self.por = por
 
@@ -56,66 +64,104 @@ class Expander:
         return decode(key, self.profile, self.symmetry)
 
     def expand(self, key: Key, sleep: Sleep | None = None,
-               collect: Callable[[Host], Any] | None = None) -> Expansion:
+               collect: Callable[[Host], Any] | None = None,
+               remaining: int = 1) -> Expansion:
+        """Every move of the state `key` within `remaining` layers of the depth bound, but
+        those in `sleep`."""
         p = self.profile
         h = self.state(key)
         moves = self.moves(h)
         memo: Memo = {}
         encode(h, self.symmetry, memo)  # the shapes of h's sockets, shared by its successors
         successors: list[Successor] = []
-        violations: list[tuple[list[str], int]] = []
+        violations: list[Violation] = []
         collected: list[Any] = []
         transitions = tried = 0
         por = self.por
         done: list[tuple[Action, int, int]] = []  # (action, reads, writes) of moves tried
+
+        def successor(s: Host | None, i: int, action: Action, r: int, w: int,
+                      cost: int) -> None:
+            if s is None or s is h:
+                if por:
+                    done.append((action, r, w))
+                return
+            k, order = encode(s, self.symmetry, memo)
+            z = self._sleep_after(done, r, w, order) if por and done else None
+            successors.append((k, i, z, cost))
+            if por:
+                done.append((action, r, w))
+
         for i, (action, call, args) in enumerate(moves):
             if sleep is not None and action in sleep:
                 continue
             tried += 1
             r = w = 0
             if isinstance(args, Composite):
-                state = h
-                crashed = False
-                for _step, out, broken in args.steps(p, h):
+                state: Host | None = h
+                for n, (_step, out, broken) in enumerate(args.steps(p, h), 1):
                     transitions += 1
                     if broken:
-                        violations.append((broken, i))
+                        violations.append((broken, i, 1 if args.unit else n))
                     if out is None:
-                        crashed = True
+                        state = None
                         break
                     state = out.state
                     if collect is not None and state is not h:
                         collected.append(collect(state))
-                s: Host | None = None if crashed else state
-                r = w = fp.ALL
-            else:
-                transitions += 1
-                out, broken = run_call(p, h, call, args)
-                if broken:
-                    violations.append((broken, i))
-                s = None if out is None else out.state
-                if por:
-                    if s is None:
-                        r = w = fp.ALL
-                    else:
-                        fds_at, target_at = fd_positions(call)
-                        r = fp.reads(h, call, [action[j] for j in fds_at],
-                                     None if target_at is None else action[target_at])
-                        w = fp.writes(h, s)
-                if collect is not None and s is not None and s is not h:
-                    collected.append(collect(s))
-            if s is None or s is h:
-                if por:
-                    done.append((action, r, w))
+                successor(state, i, action, fp.ALL, fp.ALL, 1 if args.unit else n)
                 continue
-            k, order = encode(s, self.symmetry, memo)
-            z: Sleep | None = None
-            if por and done:
-                z = self._sleep_after(done, r, w, order)
-            successors.append((k, i, z))
+            transitions += 1
+            out, broken = run_call(p, h, call, args)
+            if broken:
+                violations.append((broken, i, 1))
+            s = None if out is None else out.state
             if por:
-                done.append((action, r, w))
+                r, w = self._footprint(h, action, call, s)
+            if collect is not None and s is not None and s is not h:
+                collected.append(collect(s))
+            successor(s, i, action, r, w, 1)
+        if self.fresh is not None:
+            i = len(moves)
+            for kind, data in self.fresh.events(h, remaining):
+                if kind == "leaf":
+                    domains, before, out, broken = data
+                    transitions += 1
+                    if broken:
+                        violations.append((broken, i, len(domains)))
+                    if collect is not None and out is not None and out.state is not before:
+                        collected.append(collect(out.state))
+                else:
+                    lm: LazyMove = data
+                    lazy = lm.action
+                    if sleep is None or lazy not in sleep:
+                        tried += 1
+                        transitions += 1
+                        (a, call, args), at = lm.move, len(lm.domains) + 1
+                        out, broken = run_call(p, lm.state, call, args)
+                        if broken:
+                            violations.append((broken, i, at))
+                        s = None if out is None or out.state is lm.state else out.state
+                        r = w = 0
+                        if por:
+                            r, w = self._footprint(lm.state, a, call, s)
+                            if s is not None:
+                                w = fp.writes(h, s)
+                        if collect is not None and s is not None:
+                            collected.append(collect(s))
+                        successor(s, i, lazy, r, w, at)
+                i += 1
         return Expansion(successors, violations, transitions, collected, tried)
+
+    @staticmethod
+    def _footprint(h: Host, action: Action, call: str, s: Host | None) -> tuple[int, int]:
+        """(reads, writes) of a primitive move from h that led to s (None: it crashed)."""
+        if s is None:
+            return fp.ALL, fp.ALL
+        fds_at, target_at = fd_positions(call)
+        r = fp.reads(h, call, [action[j] for j in fds_at],
+                     None if target_at is None else action[target_at])
+        return r, fp.writes(h, s)
 
     def _sleep_after(self, done: list[tuple[Action, int, int]], r: int, w: int,
                      order: list[int]) -> Sleep | None:
@@ -125,5 +171,10 @@ class Expander:
         out = []
         for action, r2, w2 in done:
             if not (w2 & (r | w)) and not (w & r2):
-                out.append(action if pos is None else rename_action(action, pos))
+                if pos is None:
+                    out.append(action)
+                elif action[0] == "lazy":
+                    out.append(rename_lazy(action, pos))
+                else:
+                    out.append(rename_action(action, pos))
         return frozenset(out) if out else None

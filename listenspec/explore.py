@@ -21,6 +21,7 @@ them anyway, to check `refused-unchanged` and friends on them too.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -32,7 +33,6 @@ from .alphabet import (
     Alphabet,
     Prepared,
     counterexample_script,
-    prepare_full,
     rename_action,
     resolve_action,
 )
@@ -40,6 +40,8 @@ from .anchor import prepare_anchor
 from .composite import Composite, run_call
 from .expand import Expander
 from .layers import Candidate, Share, better
+from .lazy import Fresh, split
+from .models.host import Outcome, initial
 from .models.invariants import check_state
 from .models.profiles import Profile, get
 from .models.state import Host
@@ -94,9 +96,10 @@ class Shares(Protocol):
 class LocalShares:
     """`n` shares in this process (n > 1 only to test the split without processes)."""
 
-    def __init__(self, n: int, expander: Expander, dedup: bool,
+    def __init__(self, n: int, expander: Expander, depth: int, dedup: bool,
                  collect: Callable[[Host], Any] | None) -> None:
-        self.shares = [Share(i, n, expander, dedup=dedup, collect=collect) for i in range(n)]
+        self.shares = [Share(i, n, expander, depth=depth, dedup=dedup, collect=collect)
+                       for i in range(n)]
 
     def add_root(self, key: Key) -> None:
         for s in self.shares:
@@ -131,7 +134,7 @@ class LocalShares:
             for i, out in enumerate(outs):
                 if i != j:
                     s.receive(out[j])
-        new = sum(s.close_layer() for s in self.shares)
+        new = sum(s.close_layer(depth) for s in self.shares)
         return new, found, transitions, stopped, collected
 
     def node(self, gid: int) -> tuple[Key, int, int]:
@@ -169,7 +172,7 @@ def explore(profile: str | Profile, depth: int = 8, max_backlog: int = 2, max_li
     if not dedup and (workers > 1 or (shares or 1) > 1):
         raise ValueError("dedup=False explores a tree in one process")
     prep = _prepare(p, alphabet, max_backlog, max_limit, tuple(domains), reads, lazy)
-    expander = Expander(p, prep.moves, symmetry=symmetry, por=por)
+    expander = Expander(p, prep, symmetry=symmetry, por=por)
     bar = Progress("explore", progress)
     started = time.monotonic()
     deadline = None if time_budget is None else started + time_budget
@@ -185,13 +188,17 @@ def explore(profile: str | Profile, depth: int = 8, max_backlog: int = 2, max_li
     if workers > 1:
         from .workers import WorkerShares
 
-        search = WorkerShares(workers, expander, collect)
+        search = WorkerShares(workers, expander, depth, collect)
     else:
-        search = LocalShares(shares or 1, expander, dedup, collect)
+        search = LocalShares(shares or 1, expander, depth, dedup, collect)
     layers = [1]
     transitions = 0
     depth_done = 0
     out_of_time = False
+    # The search allocates millions of short-lived objects and makes no reference cycles
+    # (states are trees of frozen values): the cyclic collector would only rescan them.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         search.add_root(k0)
         for d in range(1, depth + 1):
@@ -219,12 +226,14 @@ def explore(profile: str | Profile, depth: int = 8, max_backlog: int = 2, max_li
         broken_sets: list[list[str]] = []
         lengths: list[int] = []
         for c in chosen:
-            path = _actions(p, prep, search, expander, c, symmetry)
+            path = _actions(p, prep, search, expander, c, symmetry, depth)
             scripts.append(counterexample_script(p, path, c[4], depth))
             broken_sets.append(c[4])
             lengths.append(len(path))
     finally:
         search.close()
+        if collecting:
+            gc.enable()
     reductions = tuple(name for name, on in (("symmetry", symmetry), ("por", por),
                                              ("lazy", lazy)) if on)
     return ExploreResult(
@@ -246,20 +255,28 @@ def _prepare(p: Profile, alphabet: str, max_backlog: int, max_limit: int,
              domains: tuple[str, ...], reads: bool, lazy: bool) -> Prepared:
     if alphabet == "anchor":
         return prepare_anchor(p, max_backlog)
-    return prepare_full(Alphabet(p, max_backlog, max_limit, domains, reads))
+    a = Alphabet(p, max_backlog, max_limit, domains, reads)
+    h0 = initial(p)
+    moves = a.compile()
+    if not lazy:
+        return Prepared(h0, moves, a.describe())
+    sockets, base = split(moves, moves(h0))
+    return Prepared(h0, base, a.describe() + " (sockets made where first used)",
+                    fresh=Fresh(p, sockets, base))
 
 
 # --------------------------------------------------------------------------- counterexamples
 
 
 def _actions(p: Profile, prep: Prepared, search: Shares, expander: Expander, c: Candidate,
-             symmetry: bool) -> list[Action]:
+             symmetry: bool, max_depth: int) -> list[Action]:
     """The calls of a counterexample, as actions on one concrete run from the initial state.
 
-    The search stores keys, and moves as indices into a decoded state's move list; this
+    The search stores keys, and moves as numbers in a decoded state's list of moves; this
     replays the path on a concrete state, renaming each move's descriptors from the decoded
     state's to the concrete one's (the two have the same key, so the renaming is an
-    isomorphism), and checks that every step lands on the stored key.
+    isomorphism), checks that every step lands on the stored key, and stops at the call that
+    broke the invariants.
     """
     depth, _pk, last, gid, broken = c
     if depth == 0:
@@ -273,27 +290,60 @@ def _actions(p: Profile, prep: Prepared, search: Shares, expander: Expander, c: 
     chain.reverse()
     run = ModelRun(p, prep.initial)
     actions: list[Action] = list(prep.prefix)
+    layer = 0  # the depth reached so far
+
+    def call(a: Action) -> Outcome | None:
+        actions.append(a)
+        name, args = resolve_action(run, a)
+        out, _ = run_call(p, run.state, name, args)
+        if out is not None:
+            run.state = out.state
+        return out
+
     for n, (key, index) in enumerate(chain):
-        concrete = run.state
-        ck, order = encode(concrete, symmetry)
+        ck, order = encode(run.state, symmetry)
         assert ck == key, "a counterexample replay left the stored path"
         decoded = decode(key, p, symmetry)
-        action, _call, args = expander.moves(decoded)[index]
         rename = ({3 + j: fd for j, fd in enumerate(order)} if symmetry
-                  else {fd: fd for fd in concrete.fds})
+                  else {fd: fd for fd in run.state.fds})
         final = n == len(chain) - 1
-        if isinstance(args, Composite):
-            for step, out, got in args.steps(p, concrete):
-                actions.append(step[0])
-                if out is None or (final and frozenset(got) == frozenset(broken)):
-                    return actions
-                run.state = out.state
-        else:
-            a = rename_action(action, rename)
-            actions.append(a)
-            call, cargs = resolve_action(run, a)
-            out, _ = run_call(p, concrete, call, cargs)
-            if out is None:
+        moves = expander.moves(decoded)
+        if index < len(moves):
+            action, _call, args = moves[index]
+            if isinstance(args, Composite):
+                for step, out, got in args.steps(p, run.state):
+                    actions.append(step[0])
+                    if out is None or (final and frozenset(got) == frozenset(broken)):
+                        return actions
+                    run.state = out.state
+                    if not args.unit:
+                        layer += 1
+                layer += 1 if args.unit else 0
+            elif call(rename_action(action, rename)) is None:
                 return actions
-            run.state = out.state
+            else:
+                layer += 1
+            continue
+        # a lazy move or leaf (listenspec.lazy): its sockets, then the call naming them
+        fresh = expander.fresh
+        assert fresh is not None
+        events = fresh.events(decoded, max_depth - layer)
+        kind, data = next(e for j, e in enumerate(events) if j == index - len(moves))
+        domains = data[0] if kind == "leaf" else data.domains
+        budget = depth - layer if final else max_depth
+        made: list[int] = []
+        for dom in domains:
+            a = next(m[0] for m in fresh.sockets if m[0][1] == dom)
+            out = call(a)
+            layer += 1
+            budget -= 1
+            if out is None or budget == 0 or out.fd is None:
+                return actions
+            made.append(out.fd)
+        if kind == "move":
+            new = dict(zip(data.new, made, strict=True))
+            inner = rename_action(data.move[0], {**rename, **new})
+            if call(inner) is None:
+                return actions
+            layer += 1
     return actions

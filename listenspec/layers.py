@@ -50,14 +50,19 @@ def better(c: Candidate, old: Candidate | None) -> bool:
     return old is None or c[:3] < old[:3]
 
 
+#: arrivals by the layer they reach (a move of k calls reaches k layers down)
+Arrivals = dict[int, dict[Key, Arrival]]
+
+
 class Share:
     """Share `index` of `shares` (module docstring)."""
 
-    def __init__(self, index: int, shares: int, expander: Expander, *, dedup: bool = True,
-                 collect: Callable[[Any], Any] | None = None) -> None:
+    def __init__(self, index: int, shares: int, expander: Expander, *, depth: int,
+                 dedup: bool = True, collect: Callable[[Any], Any] | None = None) -> None:
         self.index = index
         self.shares = shares
         self.expander = expander
+        self.depth = depth  # the deepest layer searched
         self.dedup = dedup
         self.collect = collect
         self.seen: dict[Key, int] = {}
@@ -65,8 +70,8 @@ class Share:
         self.parent = array("q")
         self.via = array("l")
         self.frontier: list[tuple[int, Sleep | None]] = []
-        self.pending: dict[Key, Arrival] = {}
-        self.tree: list[tuple[Key, Arrival]] = []  # arrivals, when not deduplicating
+        self.pending: Arrivals = {}
+        self.tree: dict[int, list[tuple[Key, Arrival]]] = {}  # when not deduplicating
 
     def gid(self, node: int) -> int:
         return node * self.shares + self.index
@@ -86,18 +91,19 @@ class Share:
 
     def expand_layer(self, depth: int, deadline: float | None,
                      tick: Callable[[int], None] | None = None
-                     ) -> tuple[list[dict[Key, Arrival]], dict[frozenset[str], Candidate],
-                                int, bool, list[Any]]:
+                     ) -> tuple[list[Arrivals], dict[frozenset[str], Candidate], int, bool,
+                                list[Any]]:
         """Expand this share's frontier (the states at depth - 1). Returns the arrivals for
         each share (this one's are merged already), the violations found, the calls made,
         whether the deadline stopped it, and what `collect` gave."""
-        out: list[dict[Key, Arrival]] = [{} for _ in range(self.shares)]
-        mine = out[self.index]
+        out: list[Arrivals] = [{} for _ in range(self.shares)]
+        out[self.index] = self.pending
         found: dict[frozenset[str], Candidate] = {}
         transitions = 0
         stopped = False
         collected: list[Any] = []
         expand = self.expander.expand
+        remaining = self.depth - depth + 1
         frontier, self.frontier = self.frontier, []
         for done, (node, sleep) in enumerate(frontier):
             if done & 63 == 0:
@@ -108,49 +114,55 @@ class Share:
                     break
             key = self.keys[node]
             g = self.gid(node)
-            e = expand(key, sleep, self.collect)
+            e = expand(key, sleep, self.collect, remaining)
             transitions += e.transitions
             collected += e.collected
-            for broken, i in e.violations:
-                c: Candidate = (depth, key, i, g, broken)
+            for broken, i, at in e.violations:
+                c: Candidate = (depth - 1 + at, key, i, g, broken)
                 fs = frozenset(broken)
                 if better(c, found.get(fs)):
                     found[fs] = c
-            for k, i, z in e.successors:
+            for k, i, z, cost in e.successors:
                 a: Arrival = (key, i, g, z)
+                layer = depth - 1 + cost
                 if not self.dedup:
-                    self.tree.append((k, a))
+                    self.tree.setdefault(layer, []).append((k, a))
                     continue
                 o = owner(k, self.shares)
-                if o == self.index:
-                    if k not in self.seen:
-                        merge(mine, k, a)
-                else:
-                    merge(out[o], k, a)
+                if o == self.index and k in self.seen:
+                    continue
+                into = out[o].get(layer)
+                if into is None:
+                    into = out[o][layer] = {}
+                merge(into, k, a)
         if tick is not None:
             tick(len(frontier))
-        self.pending = mine
-        if not self.dedup:
-            out = [{} for _ in range(self.shares)]
+        self.pending = out[self.index]
+        out[self.index] = {}
         return out, found, transitions, stopped, collected
 
-    def receive(self, arrivals: dict[Key, Arrival]) -> None:
+    def receive(self, arrivals: Arrivals) -> None:
         """Arrivals another share found at states this one owns."""
-        for k, a in arrivals.items():
-            merge(self.pending, k, a)
+        for layer, got in arrivals.items():
+            into = self.pending.get(layer)
+            if into is None:
+                self.pending[layer] = got
+                continue
+            for k, a in got.items():
+                merge(into, k, a)
 
-    def close_layer(self) -> int:
-        """Store this layer's new states (in key order); how many there are."""
+    def close_layer(self, depth: int) -> int:
+        """Store the new states of layer `depth` (in key order); how many there are."""
         if not self.dedup:
-            tree, self.tree = self.tree, []
+            tree = self.tree.pop(depth, [])
             for k, (_pk, i, g, z) in tree:
                 self._store(k, g, i, z)
             return len(tree)
-        pending, self.pending = self.pending, {}
+        pending = self.pending.pop(depth, {})
         new = 0
         seen = self.seen
         for k in sorted(pending):
-            if k in seen:
+            if k in seen:  # reached by a shorter way meanwhile (a move of several calls)
                 continue
             _pk, i, g, z = pending[k]
             self._store(k, g, i, z)

@@ -34,9 +34,9 @@ class WorkerError(RuntimeError):
     """A worker process failed (its traceback is the message)."""
 
 
-def _serve(conn: Connection, index: int, n: int, expander: Expander,
+def _serve(conn: Connection, index: int, n: int, expander: Expander, depth: int,
            collect: Callable[[Any], Any] | None, done: Any) -> None:
-    share = Share(index, n, expander, collect=collect)
+    share = Share(index, n, expander, depth=depth, collect=collect)
     try:
         while True:
             msg = conn.recv()
@@ -58,7 +58,7 @@ def _serve(conn: Connection, index: int, n: int, expander: Expander,
                 conn.send(("expanded", found, transitions, stopped, collected))
                 for _ in range(n - 1):
                     share.receive(pickle.loads(conn.recv_bytes()))
-                conn.send(("closed", share.close_layer(), share.frontier_size(),
+                conn.send(("closed", share.close_layer(depth), share.frontier_size(),
                            share.stored()))
             elif cmd == "node":
                 conn.send(("node", share.node(msg[1])))
@@ -76,7 +76,7 @@ def _serve(conn: Connection, index: int, n: int, expander: Expander,
 class WorkerShares:
     """`n` shares in `n` forked worker processes (module docstring)."""
 
-    def __init__(self, n: int, expander: Expander,
+    def __init__(self, n: int, expander: Expander, depth: int,
                  collect: Callable[[Any], Any] | None) -> None:
         ctx = mp.get_context("fork")
         self.n = n
@@ -88,8 +88,8 @@ class WorkerShares:
         try:
             for i in range(n):
                 parent, child = ctx.Pipe()
-                p = ctx.Process(target=_serve, args=(child, i, n, expander, collect, self.done),
-                                daemon=True, name=f"listenspec-explore-{i}")
+                p = ctx.Process(target=_serve, daemon=True, name=f"listenspec-explore-{i}",
+                                args=(child, i, n, expander, depth, collect, self.done))
                 p.start()
                 child.close()
                 self.conns.append(parent)
