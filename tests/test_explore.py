@@ -207,3 +207,22 @@ def test_verify_stage_quick() -> None:
     assert res.name == "explore"
     assert set(res.figures) == set(PROFILES)
     assert res.ok, "\n".join(res.lines)
+
+
+def test_cli_alphabet_workers_and_reductions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["explore", "--profile", "freebsd-src", "--alphabet", "anchor",
+                     "--max-backlog", "1", "--depth", "4", "--workers", "2", "--por",
+                     "--no-lazy", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["workers"] == 2 and data["reductions"] == ["symmetry", "por"]
+    assert data["complete"] and data["distinct_states"] == sum(data["layers"])
+    assert cli_main(["explore", "--profile", "freebsd-src", "--workers", "0"]) == 2
+    assert "--workers" in capsys.readouterr().err
+
+
+def test_anchor_alphabet_is_spins_six_moves() -> None:
+    r = ex.explore("freebsd-src", 3, 1, alphabet="anchor", progress=False)
+    assert r.alphabet.startswith("anchor (MAXB=1)")
+    # from qlimit 0, no filter: connect, listen(L, 0), listen(L, 1), filter on; and depth
+    # counts moves (a connect is socket(), connect() and the clean-up, one step as in SPIN)
+    assert r.layers[:2] == (1, 3) and not r.violations
