@@ -32,6 +32,7 @@ process holds it).
 
 from __future__ import annotations
 
+import itertools
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -86,8 +87,8 @@ def _items(m: Mapping[Any, Any]) -> Iterable[tuple[Any, Any]]:
 
 # --------------------------------------------------------------------------- shapes
 
-#: the shape of a non-socket descriptor (a socket's shape is never empty)
-_FILE_SHAPE = b""
+#: the shape of a non-socket descriptor, as keys hold it (a socket's shape is never empty)
+_FILE_SHAPE = b"\x00"
 _CACHE_LIMIT = 50_000
 _shape_cache: dict[tuple[Any, ...], bytes] = {}
 _host_cache: dict[tuple[Any, ...], bytes] = {}
@@ -121,22 +122,30 @@ def _ids(s: Socket) -> tuple[int | None, ...]:
     return tuple(out)
 
 
-#: per socket object: (the object, the clock its shape is relative to, shape, ids)
-Memo = dict[int, tuple[Socket, int, bytes, tuple[int | None, ...]]]
+#: per socket object (by id): (the object, the clock its shape is relative to, shape, ids);
+#: and at -1 the host part of the last state: (sysctl, counters, log, bytes)
+Memo = dict[int, tuple[Any, ...]]
 
 
 def _entry(s: Socket, clock: int) -> tuple[Socket, int, bytes, tuple[int | None, ...]]:
+    """(s, clock, its shape with the length byte in front, its ids)"""
     v = _shape_value(s, clock)
     b = _shape_cache.get(v)
     if b is None:
         if len(_shape_cache) > _CACHE_LIMIT:
             _shape_cache.clear()
-        b = _shape_cache[v] = packed(v)
-        assert 0 < len(b) < 256, "a socket shape of more than 255 bytes"
+        body = packed(v)
+        assert 0 < len(body) < 256, "a socket shape of more than 255 bytes"
+        b = _shape_cache[v] = bytes([len(body)]) + body
     return s, clock, b, _ids(s)
 
 
-def _host_part(h: Host) -> bytes:
+def _host_part(h: Host, memo: Memo | None = None) -> bytes:
+    if memo is not None:  # successors mostly share these objects with the expanded state
+        hit = memo.get(-1)
+        if hit is not None and hit[0] is h.sysctl and hit[1] is h.counters and hit[2] is h.log:
+            host: bytes = hit[3]
+            return host
     v = (h.sysctl, h.counters, h.log)
     b = _host_cache.get(v)
     if b is None:
@@ -147,6 +156,8 @@ def _host_part(h: Host) -> bytes:
         out = bytearray()
         _varint(len(body), out)
         b = _host_cache[v] = bytes(out + body)
+    if memo is not None:
+        memo[-1] = (h.sysctl, h.counters, h.log, b)
     return b
 
 
@@ -187,6 +198,8 @@ def encode(h: Host, symmetry: bool = True, memo: Memo | None = None) -> tuple[Ke
     socks = h.socks._d
     clock = h.clock
     rows: list[tuple[bytes, int, tuple[int | None, ...]]] = []
+    if len(h.fds) >= 0x80 or len(h.addrs) >= 0x80:
+        raise OverflowError("a state with 128 descriptors or addresses: beyond what keys hold")
     for fd, sid in h.fds._d.items():
         if sid == FILE:
             rows.append((_FILE_SHAPE, fd, ()))
@@ -204,32 +217,50 @@ def encode(h: Host, symmetry: bool = True, memo: Memo | None = None) -> tuple[Ke
         rows.sort()
     else:
         rows.sort(key=operator.itemgetter(1))
-    out = bytearray(_host_part(h))
-    _varint(len(rows), out)
-    # id -> label by first appearance (0 is None); setdefault: lookup-or-insert in one C call
-    label: dict[int | None, int] = {None: 0}
-    lab = label.setdefault
-    for shape, fd, ids in rows:
-        if not symmetry:
-            _varint(fd, out)
-        out.append(len(shape))
-        out += shape
-        out += bytes([lab(x, len(label)) for x in ids])
-    orphans = [s for sid, s in socks.items() if sid not in label]
-    _varint(len(orphans), out)
-    if orphans:  # sockets no descriptor names (none in a healthy state)
+    # id -> label by first appearance over the rows (0 is None), all in C: the distinct ids
+    # in order, numbered
+    ids: list[int | None] = [None]
+    for r in rows:
+        ids += r[2]
+    entries = []
+    if len(socks) > len(rows) or not socks.keys() <= set(ids):
+        # sockets no descriptor names (none in a healthy state)
+        orphans = [s for sid, s in socks.items() if sid not in ids]
         entries = sorted((_entry(s, clock) for s in orphans), key=lambda e: (e[2], e[3][0]))
-        for _s, _c, shape, ids in entries:
-            out.append(len(shape))
-            out += shape
-            out += bytes([lab(x, len(label)) for x in ids])
-    pairs = sorted([(lab(a, len(label)), lab(sid, len(label))) for a, sid in h.addrs._d.items()])
-    _varint(len(pairs), out)
-    for a, sid in pairs:
-        out.append(a)
-        out.append(sid)
-    out.append(len(label) - 1)  # the largest label: a decoded state's next_id is above it
-    return bytes(out), [r[1] for r in rows]
+        assert len(entries) < 0x80
+        for e in entries:
+            ids += e[3]
+    label = dict(zip(dict.fromkeys(ids), itertools.count()))
+    ad = h.addrs._d
+    if not (label.keys() >= ad.keys() and label.keys() >= set(ad.values())):
+        for a, sid in ad.items():  # an address no socket holds any more, say
+            for x in (a, sid):
+                if x not in label:
+                    label[x] = len(label)
+    if len(label) > 0x100:
+        raise OverflowError("a state with more than 255 ids: beyond what keys hold")
+    get = label.__getitem__
+    parts = [_host_part(h, memo), bytes([len(rows)])]
+    for shape, fd, row_ids in rows:
+        if not symmetry:
+            parts.append(_varint_bytes(fd))
+        parts.append(shape)
+        parts.append(bytes(map(get, row_ids)))
+    parts.append(bytes([len(entries)]))
+    for _s, _c, shape, row_ids in entries:
+        parts.append(shape)
+        parts.append(bytes(map(get, row_ids)))
+    pairs = sorted(zip(map(get, ad), map(get, ad.values())))
+    parts.append(bytes([len(pairs)]))
+    parts.append(bytes(itertools.chain.from_iterable(pairs)))
+    parts.append(bytes([len(label) - 1]))  # the largest label: a decoded next_id is above it
+    return b"".join(parts), [r[1] for r in rows]
+
+
+def _varint_bytes(n: int) -> bytes:
+    out = bytearray()
+    _varint(n, out)
+    return bytes(out)
 
 
 def state_key(h: Host, symmetry: bool = True) -> Key:
