@@ -250,7 +250,7 @@ def encode(h: Host, symmetry: bool = True, memo: Memo | None = None) -> tuple[Ke
     for _s, _c, shape, row_ids in entries:
         parts.append(shape)
         parts.append(bytes(map(get, row_ids)))
-    pairs = sorted(zip(map(get, ad), map(get, ad.values())))
+    pairs = sorted(zip(map(get, ad), map(get, ad.values()), strict=True))
     parts.append(bytes([len(pairs)]))
     parts.append(bytes(itertools.chain.from_iterable(pairs)))
     parts.append(bytes([len(label) - 1]))  # the largest label: a decoded next_id is above it
