@@ -282,9 +282,10 @@ def action_calls(p: Profile, path: list[Action]) -> list[tuple[Call, str | None]
 
 
 def counterexample_script(p: Profile, path: list[Action], broken: list[str],
-                          depth: int | None = None) -> str:
+                          depth: int | None = None, options: str = "") -> str:
     lines = [format_call(c, b) for c, b in action_calls(p, path)]
-    origin = f"listenspec explore --profile {p.name}" + (f" --depth {depth}" if depth else "")
+    origin = (f"listenspec explore --profile {p.name}" + (f" --depth {depth}" if depth else "")
+              + (f" {options}" if options else ""))
     header = [f"counterexample found by `{origin}`", *describe(broken),
               f"reproduce: listenspec run FILE --profile {p.name}", ""]
     return render_script(lines, header, "<- " + ", ".join(broken) if lines else "")

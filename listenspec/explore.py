@@ -226,9 +226,10 @@ def explore(profile: str | Profile, depth: int = 8, max_backlog: int = 2, max_li
         scripts: list[str] = []
         broken_sets: list[list[str]] = []
         lengths: list[int] = []
+        options = f"--alphabet anchor --max-backlog {max_backlog}" if alphabet == "anchor" else ""
         for c in chosen:
             path = _actions(p, prep, search, expander, c, symmetry, depth)
-            scripts.append(counterexample_script(p, path, c[4], depth))
+            scripts.append(counterexample_script(p, path, c[4], depth, options))
             broken_sets.append(c[4])
             lengths.append(len(path))
     finally:
