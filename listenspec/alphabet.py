@@ -67,15 +67,20 @@ class Alphabet:
     reads: bool = False
 
     def entries(self) -> list[_Entry]:
+        """One entry per call and argument form: a sample fills the first form whose
+        non-descriptor parameters it has values for (bind(S) rather than bind(S, T))."""
         out = []
         for c in CALLS:
             samples = tuple(c.explore(self)) if c.explore is not None else ()
-            if not samples:
-                continue
-            form = next(f for f in c.forms if len(f) == len(c.params))
-            kinds = tuple(KINDS[prm.kind] for prm in form)
-            slots = tuple(i for i, k in enumerate(kinds) if k.syntax == "desc")
-            out.append(_Entry(c, kinds, slots, samples))
+            by_form: dict[int, list[tuple[Any, ...]]] = {}
+            for sample in samples:
+                n = next(i for i, f in enumerate(c.forms)
+                         if sum(KINDS[prm.kind].syntax != "desc" for prm in f) == len(sample))
+                by_form.setdefault(n, []).append(sample)
+            for n, group in by_form.items():
+                kinds = tuple(KINDS[prm.kind] for prm in c.forms[n])
+                slots = tuple(i for i, k in enumerate(kinds) if k.syntax == "desc")
+                out.append(_Entry(c, kinds, slots, tuple(group)))
         return out
 
     def describe(self) -> str:
@@ -143,7 +148,7 @@ class Resolver:
     def _template(self, a: Action) -> tuple[str, tuple[Any, ...], int | None]:
         got = self.cache.get(a)
         if got is None:
-            _, target = fd_positions(a[0])
+            _, target = fd_positions(a)
             # the target's place is filled by `on`: what base resolves it to is never used
             args = self.base.arguments(action_call(a, _number))
             got = self.cache[a] = (a[0], args, None if target is None else target - 1)
@@ -192,27 +197,29 @@ class Prepared:
     fresh: Any = None  # with lazy socket creation: its lazy.Fresh (`moves` has no socket())
 
 
-def fd_positions(call: str) -> tuple[tuple[int, ...], int | None]:
-    """Positions in an action tuple of the descriptors a call names, and of its target."""
-    got = _POSITIONS.get(call)
+def fd_positions(a: Action) -> tuple[tuple[int, ...], int | None]:
+    """Positions in an action tuple of the descriptors its call names, and of its target (the
+    call's form of the action's arity: bind(S) has no target, bind(S, T) has one)."""
+    got = _POSITIONS.get((a[0], len(a)))
     if got is None:
-        got = _POSITIONS[call] = _positions(spec(call))
+        got = _POSITIONS[(a[0], len(a))] = _positions(spec(a[0]), len(a) - 1)
     return got
 
 
-def _positions(c: CallSpec) -> tuple[tuple[int, ...], int | None]:
-    models = [KINDS[prm.kind].model for prm in c.params]
+def _positions(c: CallSpec, arity: int) -> tuple[tuple[int, ...], int | None]:
+    form = next((f for f in c.forms if len(f) == arity), c.params)
+    models = [KINDS[prm.kind].model for prm in form]
     fds = tuple(i + 1 for i, m in enumerate(models) if m == "fd")
     targets = [i + 1 for i, m in enumerate(models) if m == "target"]
     return fds, targets[0] if targets else None
 
 
-_POSITIONS: dict[str, tuple[tuple[int, ...], int | None]] = {}
+_POSITIONS: dict[tuple[str, int], tuple[tuple[int, ...], int | None]] = {}
 
 
 def rename_action(a: Action, fds: Mapping[int, int]) -> Action:
     """The action with its descriptors renamed by `fds`."""
-    at, target = fd_positions(a[0])
+    at, target = fd_positions(a)
     if not at and target is None:
         return a
     out = list(a)

@@ -33,7 +33,11 @@ SOCKOPTS = (
     "SO_LISTENINCQLEN",
     "SO_ERROR",
     "TCP_DEFER_ACCEPT",
+    "SO_REUSEPORT",
+    "SO_REUSEPORT_LB",
+    "SO_LINGER",
 )
+HOWS = ("SHUT_RD", "SHUT_WR", "SHUT_RDWR")
 
 # --------------------------------------------------------------------------- argument kinds
 
@@ -69,6 +73,7 @@ KINDS: dict[str, Kind] = {
     "domain": Kind("DOMAIN", "const", "name", DOMAINS),
     "type": Kind("TYPE", "const", "name", TYPES),
     "opt": Kind("OPT", "const", "name", SOCKOPTS),
+    "how": Kind("HOW", "const", "name", HOWS),
     "optval": Kind("VALUE", "optval", "optval", words="an int, a string literal or NULL"),
 }
 
@@ -147,7 +152,7 @@ def _logging(a: Knobs) -> bool:
 # --------------------------------------------------------------------------- the calls
 
 
-Result = Literal["int", "fd", "queue", "str", "errname", "lines"]
+Result = Literal["int", "fd", "queue", "str", "errname", "lines", "events", "bytes"]
 
 
 @attrs.frozen
@@ -196,7 +201,9 @@ declare(
     CallSpec("socket", (_f(("DOMAIN", "domain"), ("TYPE", "type")),),
              "a new non-blocking socket", "fd",
              explore=lambda a: [(d, "SOCK_STREAM") for d in a.domains], new_fd=True),
-    CallSpec("bind", (_f(S),), "bind to a fresh loopback address (or a fresh AF_UNIX name)",
+    CallSpec("bind", (_f(S), _f(S, ("T", "target"))),
+             "bind to a fresh loopback address (or a fresh AF_UNIX name); with T, to the "
+             "address T's socket is (or was) bound to (with SO_REUSEPORT, a shared port)",
              "int", explore=_once),
     CallSpec("listen", (_f(S, ("BACKLOG", "backlog")),),
              "listen(2), the backlog passed unchanged", "int",
@@ -212,6 +219,14 @@ declare(
              "send bytes to the peer (what accept filters look at)", "int",
              explore=lambda a: [("x",)]),
     CallSpec("close", (_f(("X", "desc")),), "close(2)", "int", explore=_once),
+    CallSpec("recv", (_f(S),),
+             "recv(2) on a non-blocking socket: the bytes waiting (a string), 0 at EOF, or "
+             "the errno", "bytes", explore=_once),
+    CallSpec("shutdown", (_f(S, ("HOW", "how")),), "shutdown(2)", "int",
+             explore=lambda a: [("SHUT_RD",), ("SHUT_WR",)]),
+    CallSpec("poll", (_f(S),),
+             "the readiness poll(2) reports for events POLLIN|POLLPRI|POLLOUT|POLLRDHUP, "
+             "as POLLIN|POLLOUT|... (0: none)", "events", explore=_reads_only, reads=True),
     CallSpec("open", ((),), "a descriptor that is not a socket", "fd", new_fd=True),
     CallSpec("setsockopt", (_f(S, ("OPT", "opt"), ("VALUE", "optval")),),
              "set an option (an accept filter, an integer option)", "int",

@@ -34,11 +34,14 @@ def _read(path: str, *, trace: bool = False) -> Script:
 
 def cmd_run(args: argparse.Namespace) -> int:
     script = _read(args.script)
-    if args.kernel:
-        from .kernel import kernel_environment, run_on_kernel
+    name = "linux" if args.kernel else args.target
+    if name is not None:
+        from .targets import target
 
-        print(f"# kernel: {kernel_environment()}", file=sys.stderr)
-        results = run_on_kernel(script)
+        with target(name) as stack:
+            print(f"# {'kernel' if name == 'linux' else 'target'}: {stack.describe()}",
+                  file=sys.stderr)
+            results = stack.run(script)
         pairs = list(zip(script.steps, results, strict=True))
     else:
         from .runner import run_model
@@ -130,7 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("script", help="a .lsn script (- reads standard input)")
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--profile", choices=list(PROFILES), metavar="NAME", help=f"one of: {names}")
-    g.add_argument("--kernel", action="store_true", help="run on this machine's kernel")
+    g.add_argument("--kernel", action="store_true", help="run on this machine's kernel "
+                                                         "(the same as --target linux)")
+    g.add_argument("--target", metavar="NAME", help="run on a stack: linux, or exec:CMD for a "
+                                                     "program speaking the executor protocol")
     p.add_argument("--json", action="store_true", help="one object per step")
     p.set_defaults(func=cmd_run)
 

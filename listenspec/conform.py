@@ -4,6 +4,8 @@ Hypothesis draws scripts (scriptgen.scripts), each runs on the model and on the 
 traces are compared line by line. A mismatch is shrunk by Hypothesis to a short script, printed
 with both traces, saved under counterexamples/, and makes the run fail. A step the kernel
 executor cannot perform (an `unsupported(...)` result) is not compared, and is counted.
+`--target` runs the scripts on another stack instead of this kernel: any program speaking the
+executor protocol (docs/protocol.md), e.g. `--target exec:executors/c/listenspec-exec`.
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ from typing import Any
 import attrs
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from .models.profiles import get
-from .results import Result, Unsupported, matches, render
-from .runner import run_model
+from .checker import check
+from .models.profiles import Profile, get
+from .results import Err, ErrName, Lines, Queue, Result, Str, Unsupported, render
+from .runner import ModelRun, run_model
 from .script import Script
 from .scriptgen import script_text, scripts
+from .targets import Target
+
+#: the rare outcomes conformance must reach (each in at least RARE_TARGET of the scripts)
+RARE = ("reset peer", "timer fired", "syncookie")
+RARE_TARGET = 0.05
 
 
 @attrs.define
@@ -32,6 +40,10 @@ class ConformStats:
     seconds: float = 0.0
     counterexample: str | None = None  # the shrunk script
     saved: str | None = None  # where it was written
+    # call -> outcome ("0", "fd", "data", "EINVAL", "POLLIN|POLLOUT", ...) -> steps, as the
+    # target answered
+    outcomes: dict[str, dict[str, int]] = attrs.field(factory=dict)
+    rare: dict[str, int] = attrs.field(factory=lambda: dict.fromkeys(RARE, 0))
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,27 +55,86 @@ class ConformStats:
             "steps_per_second": round(self.steps / self.seconds, 1) if self.seconds else 0.0,
             "counterexample": self.counterexample,
             "saved": self.saved,
+            "outcomes": self.outcomes,
+            "rare": {k: {"scripts": v, "share": round(v / self.scripts, 3) if self.scripts
+                         else 0.0} for k, v in self.rare.items()},
         }
+
+    def coverage_lines(self) -> list[str]:
+        """Per call and outcome, how many steps exercised it; then the rare outcomes' shares."""
+        lines = ["steps per call and outcome (as the target answered):"]
+        for call in sorted(self.outcomes):
+            cells = ", ".join(f"{k} {n}" for k, n in sorted(self.outcomes[call].items(),
+                                                              key=lambda kv: -kv[1]))
+            lines.append(f"  {call:<11} {cells}")
+        shares = ", ".join(
+            f"{k} {100 * v / self.scripts:.1f}%" if self.scripts else f"{k} -"
+            for k, v in self.rare.items())
+        lines.append(f"rare outcomes (share of scripts, target >= {RARE_TARGET:.0%}): {shares}")
+        return lines
+
+    def count(self, script: Script, results: list[Result], p: Profile) -> None:
+        for step, r in zip(script.steps, results, strict=True):
+            kind = _outcome_kind(r)
+            per = self.outcomes.setdefault(step.call.name, {})
+            per[kind] = per.get(kind, 0) + 1
+        for name in rare_outcomes(script, p):
+            self.rare[name] += 1
+
+
+def _outcome_kind(r: Result) -> str:
+    if isinstance(r, Str):
+        return "data"
+    if isinstance(r, Queue):
+        return "queue"
+    if isinstance(r, Lines):
+        return "lines"
+    if isinstance(r, Unsupported):
+        return "unsupported"
+    text = render(r)
+    return text.removeprefix("-1 ")
+
+
+def rare_outcomes(script: Script, p: Profile) -> set[str]:
+    """Which rare outcomes the model's run of the script reaches: a peer's reset reported, a
+    timer that fired in a sleep(), a syncookie sent."""
+    run = ModelRun(p)
+    found: set[str] = set()
+    cookie = p.bumps("cookie-sent") + p.synflood_counters[1]
+    for step in script.steps:
+        before = run.state
+        ex = run.step(step)
+        r = ex.result
+        if isinstance(r, (Err, ErrName)) and r.errno in ("ECONNRESET", "ECONNABORTED"):
+            found.add("reset peer")
+        after = run.state
+        if step.call.name == "sleep" and attrs.evolve(after, clock=before.clock) != before:
+            found.add("timer fired")
+        if any(after.counters.get(c, 0) > before.counters.get(c, 0) for c in cookie):
+            found.add("syncookie")
+    return found
 
 
 class Mismatch(AssertionError):
     pass
 
 
-def first_difference(model: list[Result], kernel: list[Result]) -> int | None:
-    """Index of the first step whose results differ (unsupported kernel steps are skipped)."""
-    for i, (m, k) in enumerate(zip(model, kernel, strict=True)):
-        if isinstance(k, Unsupported):
-            continue
-        if not matches(m, k):
+def first_difference(script: Script, profile: Profile, kernel: list[Result]) -> int | None:
+    """Index of the first step the profile does not allow, reading the target's results as a
+    trace (the checker follows every way the system may answer; unsupported steps are
+    skipped)."""
+    trace = Script(script.file, tuple(attrs.evolve(step, expected=r)
+                                      for step, r in zip(script.steps, kernel, strict=True)))
+    for i, v in enumerate(check(trace, profile)):
+        if not v.ok:
             return i
     return None
 
 
 def side_by_side(script: Script, model: list[Result], kernel: list[Result], profile: str,
-                 at: int | None) -> str:
+                 at: int | None, label: str = "kernel") -> str:
     width = max(len(s.text) for s in script.steps) + 2
-    lines = [f"{'script'.ljust(width)}{profile:<16}kernel"]
+    lines = [f"{'script'.ljust(width)}{profile:<16}{label}"]
     for i, (s, m, k) in enumerate(zip(script.steps, model, kernel, strict=True)):
         mark = "  <-- differs" if i == at else ""
         lines.append(f"{s.text.ljust(width)}{render(m):<16}{render(k)}{mark}")
@@ -71,15 +142,19 @@ def side_by_side(script: Script, model: list[Result], kernel: list[Result], prof
 
 
 def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: Path,
-            max_steps: int = 25, progress: bool = False) -> tuple[ConformStats, str]:
-    """Run `examples` random scripts on the model and the kernel; return stats and a report."""
-    from .kernel import run_on_kernel
+            max_steps: int = 25, progress: bool = False,
+            stack: Target | None = None) -> tuple[ConformStats, str]:
+    """Run `examples` random scripts on the model and a target (default: this kernel, `linux`);
+    return stats and a report. The caller closes a target it passes."""
+    from .targets import target
 
     profile = get(profile_name)
     stats = ConformStats()
     last_failure: dict[str, Any] = {}
     started = time.monotonic()
-    gen = scripts(max_steps=max_steps, syn=True)
+    gen = scripts(max_steps=max_steps, syn=True, profile=profile_name)
+    if stack is None:
+        stack = target("linux")
 
     @settings(max_examples=examples, deadline=None, database=None, derandomize=seed_value is None,
               suppress_health_check=list(HealthCheck),
@@ -87,13 +162,14 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
     @given(gen)
     def one(script: Script) -> None:
         model = [e.result for e in run_model(script, profile)]
-        kernel = run_on_kernel(script)
+        kernel = stack.run(script)
         stats.scripts += 1
         stats.steps += len(script.steps)
         stats.skipped_steps += sum(isinstance(k, Unsupported) for k in kernel)
+        stats.count(script, kernel, profile)
         if progress and stats.scripts % 50 == 0:
             print(f"\r{stats.scripts} scripts, {stats.steps} steps", end="", file=sys.stderr)
-        at = first_difference(model, kernel)
+        at = first_difference(script, profile, kernel)
         if at is not None:
             last_failure.update(script=script, model=model, kernel=kernel, at=at)
             raise Mismatch(f"step {at + 1} differs")
@@ -118,7 +194,8 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
                 encoding="utf-8")
         stats.saved = str(path)
         report = (f"mismatch (shrunk to {len(script.steps)} steps), saved to {path}:\n"
-                  + side_by_side(script, model, kernel, profile_name, at))
+                  + side_by_side(script, model, kernel, profile_name, at,
+                                 "kernel" if stack.name == "linux" else "target"))
     if progress:
         print("", file=sys.stderr)
     stats.seconds = time.monotonic() - started

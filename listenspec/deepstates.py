@@ -28,7 +28,7 @@ DEEP_STATES: dict[str, str] = {
 def applicable_deep_states(p: Profile) -> tuple[str, ...]:
     """The deep states that can exist under p (no accept filters, no log: those cannot)."""
     out = ["queue-full", "overflow-refused"]
-    if p.accept_filters:
+    if p.accept_filters and p.filter_holds:
         out.append("accf-evict")
     if p.overflow_log:
         out.append("overflow-logged+suppressed")

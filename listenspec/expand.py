@@ -210,7 +210,7 @@ class Expander:
 
 
 def _reads(reads: fp.Reads, action: Action, call: str) -> int:
-    fds_at, target_at = fd_positions(call)
+    fds_at, target_at = fd_positions(action)
     return reads(call, [action[j] for j in fds_at],
                  None if target_at is None else action[target_at])
 

@@ -40,9 +40,9 @@ ALL = -1  # every bit: independent of nothing
 GLOBAL_READS: dict[str, int] = {
     "listen": SYSCTL,
     "connect": SYSCTL | CLOCK,
-    "syn": SYSCTL,
+    "syn": SYSCTL | CLOCK,  # a half-open entry is stamped with the clock
     "sysctl": SYSCTL,
-    "sleep": CLOCK,
+    "sleep": ALL,  # the retransmission timers it fires read every listener
     "syslog": LOG,
     "counter": COUNTERS,
 }
@@ -102,14 +102,18 @@ class Reads:
             own = _related(h, sid)
             self.fd_bits[fd] = own
             s = socks.get(sid)
-            holder = addrs.get(s.addr) if s is not None and s.addr is not None else None
-            self.target_bits[fd] = own | (_related(h, holder) if holder is not None else 0)
+            held = addrs.get(s.addr, ()) if s is not None and s.addr is not None else ()
+            for holder in held:  # every member of a SO_REUSEPORT group, or an orphan
+                own |= _related(h, holder)
+            self.target_bits[fd] = own
         for sid, s in socks.items():
             if s.listener is not None:
                 self.listeners |= sock_bit(sid)
 
     def __call__(self, call: str, fds: Sequence[int], target: int | None) -> int:
-        bits = GLOBAL_READS.get(call, 0)
+        # Any call may consult a sysctl or the clock (the data path reads abort_on_overflow and
+        # migrate_req, connections are stamped with the clock): assumed, not listed per call.
+        bits = GLOBAL_READS.get(call, 0) | SYSCTL | CLOCK
         for fd in fds:
             bits |= self.fd_bits.get(fd, 0)
         if target is not None:
@@ -143,11 +147,10 @@ def writes(before: Host, after: Host) -> int:
     if after.addrs is not before.addrs:
         b3, a3 = before.addrs._d, after.addrs._d
         for addr in b3.keys() | a3.keys():
-            was, now = b3.get(addr), a3.get(addr)
+            was, now = b3.get(addr, ()), a3.get(addr, ())
             if was != now:
-                for y in (was, now):
-                    if y is not None:
-                        bits |= sock_bit(y)
+                for y in {*was, *now}:
+                    bits |= sock_bit(y)
     if after.sysctl is not before.sysctl and after.sysctl != before.sysctl:
         bits |= SYSCTL
     if after.counters is not before.counters and after.counters != before.counters:

@@ -37,13 +37,13 @@ NEW1, NEW2 = -1, -2  # the new descriptors in a lazy move's action (no descripto
 
 def names(a: Action, fd: int) -> bool:
     """Whether an action names the descriptor fd."""
-    at, target = fd_positions(a[0])
+    at, target = fd_positions(a)
     return any(a[j] == fd for j in at) or (target is not None and a[target] == fd)
 
 
 def placeholder(a: Action, new: dict[int, int]) -> Action:
     """The action with the new descriptors (new: fd -> NEW1/NEW2) as placeholders."""
-    at, target = fd_positions(a[0])
+    at, target = fd_positions(a)
     out = list(a)
     for j in (*at, *(() if target is None else (target,))):
         out[j] = new.get(out[j], out[j])
@@ -58,7 +58,7 @@ def lazy_action(domains: tuple[str, ...], inner: Action) -> Action:
 def rename_lazy(a: Action, fds: dict[int, int]) -> Action:
     """A lazy move's identity with the existing descriptors renamed (placeholders kept)."""
     _, domains, inner = a
-    at, target = fd_positions(inner[0])
+    at, target = fd_positions(inner)
     out = list(inner)
     for j in (*at, *(() if target is None else (target,))):
         if out[j] >= 0:

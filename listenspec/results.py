@@ -14,10 +14,11 @@ import re
 import attrs
 
 from .literals import ErrLike, quote, tokenize_strings
-from .models.values import Err, ErrName, Lines, NewFd, Queue, Ret, Str, Value
+from .models.rules import POLL_FLAGS
+from .models.values import Err, ErrName, Events, Lines, NewFd, Queue, Ret, Str, Value
 
-__all__ = ["Err", "ErrName", "Lines", "NewFd", "Queue", "Result", "Ret", "Str", "Unsupported",
-           "Value", "matches", "parse_result", "render"]
+__all__ = ["Err", "ErrName", "Events", "Lines", "NewFd", "Queue", "Result", "Ret", "Str",
+           "Unsupported", "Value", "matches", "parse_result", "render"]
 
 
 @attrs.frozen
@@ -46,9 +47,12 @@ def render(r: Result) -> str:
         return r.errno
     if isinstance(r, Lines):
         return "[" + ", ".join(quote(line) for line in r.lines) + "]"
+    if isinstance(r, Events):
+        return "|".join(r.flags)
     return f"unsupported({quote(r.reason)})"
 
 _ERRNO_RE = re.compile(r"E[A-Z0-9]+\Z")
+_EVENTS_RE = re.compile(r"POLL[A-Z]+(?:\|POLL[A-Z]+)*")
 _PLACEHOLDER_RE = re.compile(r"<[a-z_]+>")
 
 
@@ -67,6 +71,10 @@ def parse_result(text: str, err: ErrLike) -> Result:
     m = re.fullmatch(r"([0-9]+)/([0-9]+)/([0-9]+)", t)
     if m:
         return Queue(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if _EVENTS_RE.fullmatch(t):
+        known = {f: i for i, f in enumerate(POLL_FLAGS)}  # any order: listed as the model does
+        flags = sorted(set(t.split("|")), key=lambda f: (known.get(f, len(known)), f))
+        return Events(tuple(flags))
     if _ERRNO_RE.match(t):
         return ErrName(t)
     if t.startswith('"'):

@@ -18,7 +18,7 @@ from .literals import to_bytes
 from .models import host
 from .models.host import Outcome, Target
 from .models.profiles import Profile
-from .models.state import FILE, Host
+from .models.state import FILE, Host, Socket
 from .results import Result
 from .script import Call, Const, Name, Null, Script, Step
 
@@ -72,16 +72,15 @@ class ModelRun:
             return Target(None, None, None, "EBADF")
         if sid == FILE:
             return Target(None, None, None, "ENOTSOCK")
-        sock = self.state.socks[sid]
-        return Target(sock.addr, sock.domain, sock.type)
+        return _target_of(self.state.socks[sid])
 
     def _refresh(self, b: Binding) -> None:
         # A NAME stands for the last address its socket had: one the socket gives up (a
         # refused or reset connect on Linux) is still where connect()/syn() would aim.
         sock = self.state.socks.get(b.sid) if b.sid is not None else None
         if sock is not None:
-            addr = sock.addr if sock.addr is not None else b.target.addr
-            b.target = Target(addr, sock.domain, sock.type)
+            b.target = _target_of(sock) if sock.addr is not None else attrs.evolve(
+                b.target, domain=sock.domain, type=sock.type)
 
     def arguments(self, call: Call) -> tuple[Any, ...]:
         """The model's arguments for a script call, by the kinds calls.py declares: one per
@@ -110,11 +109,36 @@ class ModelRun:
 
     # -- stepping
     def step(self, step: Step) -> Executed:
+        """Perform one step (where the system may answer several ways: the first way)."""
+        return self._take(step, self._outcome(step))
+
+    def branches(self, step: Step) -> list[tuple[Executed, ModelRun]]:
+        """Every way the system may answer this step, each with the run it leads to (the first
+        is what `step` takes). A checker follows all of them."""
+        outcome = self._outcome(step)
+        if not outcome.alternatives:
+            return [(self._take(step, outcome), self)]
+        out = []
+        for o in outcome.outcomes:
+            fork = self.fork()
+            out.append((fork._take(step, o), fork))
+        return out
+
+    def fork(self) -> ModelRun:
+        """An independent copy of this run (the state is immutable; the names are copied)."""
+        twin = ModelRun(self.profile, self.state)
+        twin.names = {k: attrs.evolve(b) for k, b in self.names.items()}
+        return twin
+
+    def _outcome(self, step: Step) -> Outcome:
         call = step.call
         for arg in call.args:  # remember addresses before the call can close a socket
             if isinstance(arg, Name):
                 self._refresh(self.names[arg.name])
-        outcome = host.apply(self.profile, self.state, call.name, *self.arguments(call))
+        return host.apply(self.profile, self.state, call.name, *self.arguments(call))
+
+    def _take(self, step: Step, outcome: Outcome) -> Executed:
+        call = step.call
         self.state = outcome.state
         if step.bind is not None:
             sid = self.state.fds.get(outcome.fd) if outcome.fd is not None else None
@@ -143,3 +167,8 @@ def _const(arg: Any) -> str:
 
 def run_model(script: Script, profile: Profile) -> list[Executed]:
     return list(ModelRun(profile).run(script))
+
+
+def _target_of(sock: Socket) -> Target:
+    return Target(sock.addr, sock.domain, sock.type,
+                  short=sock.domain == "AF_UNIX" and sock.addr is not None and sock.wildcard)

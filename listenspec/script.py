@@ -252,44 +252,53 @@ def parse(text: str, file: str = "<script>", *, trace: bool = False) -> Script:
     steps: list[Step] = []
     bound: set[str] = set()
     for lineno, raw in enumerate(text.splitlines(), start=1):
-        body = split_comment(raw)
-        if not body.strip():
-            continue
-        err = ErrorAt(file, lineno)
-        toks, rest_at = tokenize(body, err)
-        end_col = len(body.rstrip()) + 1
-        call, target, after = _parse_call(toks, err, bound, end_col)
-        call_end = toks[after - 1].col  # column of ')'
-        expected: Result | None = None
-        result_col = 0
-        rest = body[rest_at:]
-        if rest.strip():
-            eq = rest_at + len(rest) - len(rest.lstrip()) + 1  # 1-based column
-            if body[eq - 1] != "=":
-                raise err(f"unexpected {body[eq - 1]!r} after the call", eq)
-            if not trace:
-                raise err("a script line carries no result (is this a trace?)", eq)
-            after_eq = body[eq:]
-            result_text = after_eq.strip()
-            if not result_text:
-                raise err("expected a result after '='", end_col)
-            result_col = eq + 1 + len(after_eq) - len(after_eq.lstrip())
-            expected = parse_result(result_text, ErrorAt(file, lineno, result_col - 1))
-        elif trace:
-            raise err("a trace line needs ' = RESULT' after the call", call_end + 1)
-        if target is not None:
-            bound.add(target)
-        steps.append(
-            Step(
-                line=lineno,
-                text=body[: call_end].strip(),
-                call=call,
-                bind=target,
-                expected=expected,
-                result_col=result_col,
-            )
-        )
+        step = parse_line(raw, lineno, bound, file, trace=trace)
+        if step is not None:
+            steps.append(step)
     return Script(file, tuple(steps))
+
+
+def parse_line(
+    raw: str, lineno: int, bound: set[str], file: str = "<script>", *, trace: bool = False
+) -> Step | None:
+    """One line of a script (None for a blank or comment line), given the NAMEs bound so far;
+    a NAME the line binds is added to `bound`. Executors that receive a script one line at a
+    time (the executor protocol) parse with this."""
+    body = split_comment(raw)
+    if not body.strip():
+        return None
+    err = ErrorAt(file, lineno)
+    toks, rest_at = tokenize(body, err)
+    end_col = len(body.rstrip()) + 1
+    call, target, after = _parse_call(toks, err, bound, end_col)
+    call_end = toks[after - 1].col  # column of ')'
+    expected: Result | None = None
+    result_col = 0
+    rest = body[rest_at:]
+    if rest.strip():
+        eq = rest_at + len(rest) - len(rest.lstrip()) + 1  # 1-based column
+        if body[eq - 1] != "=":
+            raise err(f"unexpected {body[eq - 1]!r} after the call", eq)
+        if not trace:
+            raise err("a script line carries no result (is this a trace?)", eq)
+        after_eq = body[eq:]
+        result_text = after_eq.strip()
+        if not result_text:
+            raise err("expected a result after '='", end_col)
+        result_col = eq + 1 + len(after_eq) - len(after_eq.lstrip())
+        expected = parse_result(result_text, ErrorAt(file, lineno, result_col - 1))
+    elif trace:
+        raise err("a trace line needs ' = RESULT' after the call", call_end + 1)
+    if target is not None:
+        bound.add(target)
+    return Step(
+        line=lineno,
+        text=body[: call_end].strip(),
+        call=call,
+        bind=target,
+        expected=expected,
+        result_col=result_col,
+    )
 
 
 def iter_names(call: Call) -> Iterator[str]:

@@ -119,6 +119,7 @@ def conformance(quick: bool) -> StageResult:
     lines = [f"linux vs this kernel: {d['scripts']} scripts, {d['steps']} steps "
              f"({d['skipped_steps']} not comparable), {d['mismatches']} mismatches, "
              f"{d['steps_per_second']} steps/s"]
+    lines += ["  " + line for line in stats.coverage_lines()[-1:]]  # the rare outcomes' shares
     if report:
         lines += report.splitlines()
     return StageResult("conformance", stats.mismatches == 0, tuple(lines), d)

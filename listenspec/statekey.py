@@ -5,9 +5,11 @@ The key is bytes (listenspec.packing), and it is a faithful description of the s
 * renaming ids: socket, address and connection ids are numbered 1, 2, ... by first appearance.
   The model only ever compares ids for equality (fresh ones come from `next_id`, above every id
   in use), so states that differ by a renaming behave identically;
-* translating time: the clock is left out and each listener's last-logged-overflow time is kept
-  relative to it. The model reads the clock only as `now - lastover` (rules.ratecheck) and no
-  call returns it, so shifting every time by the same amount changes nothing observable;
+* translating time: the clock is left out and every time the state holds (a listener's
+  last-logged overflow, when a queued connection or a half-open SYN arrived) is kept relative
+  to it. The model reads the clock only as a difference from one of these (rules.ratecheck,
+  the retransmission timers) and no call returns it, so shifting every time by the same
+  amount changes nothing observable;
 * renaming descriptors (symmetry on): descriptors are listed by what their socket looks like
   (its shape, ties by number) and their numbers are left out. No transition and no invariant
   looks at a descriptor's number except to find the lowest free one for a new descriptor, a
@@ -40,7 +42,7 @@ from typing import Any
 import attrs
 
 from .models.profiles import Profile
-from .models.state import FILE, FMap, Host, Listener, Pending, Socket
+from .models.state import FILE, ORPHAN, FMap, HalfOpen, Host, Listener, Pending, Socket
 from .packing import packed, unpacked
 
 Key = bytes
@@ -51,12 +53,14 @@ Key = bytes
 #: field holding an id cannot slip into the key unrenamed.
 ID_FIELDS: dict[type, tuple[str, ...]] = {
     Socket: ("sid", "addr", "queued_on", "peer"),
-    Listener: ("half_open",),  # half-open peers are stamps drawn from next_id
+    Listener: ("half_open",),  # half-open peers: stamps drawn from next_id (walked below)
     Pending: ("conn", "client"),
+    HalfOpen: ("stamp",),
     Host: ("fds", "socks", "addrs", "next_id"),
 }
 STRUCT_FIELDS: dict[type, tuple[str, ...]] = {Socket: ("listener",), Listener: ("comp", "incomp")}
-TIME_FIELDS: dict[type, tuple[str, ...]] = {Listener: ("lastover",), Host: ("clock",)}
+TIME_FIELDS: dict[type, tuple[str, ...]] = {Listener: ("lastover",), Host: ("clock",),
+                                             Pending: ("born",), HalfOpen: ("born",)}
 
 
 def plain_fields(cls: type) -> tuple[str, ...]:
@@ -75,7 +79,8 @@ def _getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
 _socket_plain = _getter(Socket)
 _listener_plain = _getter(Listener)
 _pending_plain = _getter(Pending)
-_PENDING_PLAIN = plain_fields(Pending)
+_halfopen_plain = _getter(HalfOpen)
+assert plain_fields(HalfOpen) == ("ticks",)
 assert plain_fields(Host) == ("sysctl", "counters", "log")
 
 
@@ -96,13 +101,14 @@ _host_cache: dict[tuple[Any, ...], bytes] = {}
 
 def _shape_value(s: Socket, clock: int) -> tuple[Any, ...]:
     """What a socket looks like with every id left out (encode adds the ids): its plain
-    fields and its listener's, with the last logged overflow relative to the clock."""
+    fields and its listener's, with times relative to the clock."""
     lst = s.listener
     if lst is None:
         return (_socket_plain(s), None)
     return (_socket_plain(s), (
-        _listener_plain(lst), tuple(map(_pending_plain, lst.comp)),
-        tuple(map(_pending_plain, lst.incomp)), len(lst.half_open),
+        _listener_plain(lst), tuple((*_pending_plain(e), e.born - clock) for e in lst.comp),
+        tuple((*_pending_plain(e), e.born - clock) for e in lst.incomp),
+        tuple((*_halfopen_plain(e), e.born - clock) for e in lst.half_open),
         None if lst.lastover is None else lst.lastover - clock,
     ))
 
@@ -118,7 +124,7 @@ def _ids(s: Socket) -> tuple[int | None, ...]:
         out += (e.conn, e.client)
     for e in lst.incomp:
         out += (e.conn, e.client)
-    out += lst.half_open
+    out += [e.stamp for e in lst.half_open]
     return tuple(out)
 
 
@@ -184,8 +190,9 @@ def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
 # host part (varint length, packed (sysctl items, counters items, log)), the number of rows,
 # each row (with symmetry off: its descriptor number, as a varint) a shape (one length byte,
 # then packed; empty for a non-socket) followed by one byte per id label; the number of
-# sockets no descriptor names and each as a row; the address table as (address, socket)
-# label pairs. Labels are 1, 2, ... by first appearance (0 is None), one byte each.
+# sockets no descriptor names and each as a row; the address table as (address, number of
+# holders, each holder) labels. Labels are 2, 3, ... by first appearance (0 is None, 1 is
+# state.ORPHAN, what holds the address of a closed TCP socket), one byte each.
 
 
 def encode(h: Host, symmetry: bool = True, memo: Memo | None = None) -> tuple[Key, list[int]]:
@@ -219,7 +226,7 @@ def encode(h: Host, symmetry: bool = True, memo: Memo | None = None) -> tuple[Ke
         rows.sort(key=operator.itemgetter(1))
     # id -> label by first appearance over the rows (0 is None), all in C: the distinct ids
     # in order, numbered
-    ids: list[int | None] = [None]
+    ids: list[int | None] = [None, ORPHAN]
     for r in rows:
         ids += r[2]
     entries = []
@@ -232,9 +239,10 @@ def encode(h: Host, symmetry: bool = True, memo: Memo | None = None) -> tuple[Ke
             ids += e[3]
     label = dict(zip(dict.fromkeys(ids), itertools.count()))
     ad = h.addrs._d
-    if not (label.keys() >= ad.keys() and label.keys() >= set(ad.values())):
-        for a, sid in ad.items():  # an address no socket holds any more, say
-            for x in (a, sid):
+    if not (label.keys() >= ad.keys()
+            and label.keys() >= set(itertools.chain.from_iterable(ad.values()))):
+        for a, held in ad.items():  # an address no socket holds any more, say
+            for x in (a, *held):
                 if x not in label:
                     label[x] = len(label)
     if len(label) > 0x100:
@@ -250,9 +258,9 @@ def encode(h: Host, symmetry: bool = True, memo: Memo | None = None) -> tuple[Ke
     for _s, _c, shape, row_ids in entries:
         parts.append(shape)
         parts.append(bytes(map(get, row_ids)))
-    pairs = sorted(zip(map(get, ad), map(get, ad.values()), strict=True))
-    parts.append(bytes([len(pairs)]))
-    parts.append(bytes(itertools.chain.from_iterable(pairs)))
+    table = sorted((get(a), len(held), *map(get, held)) for a, held in ad.items())
+    parts.append(bytes([len(table)]))
+    parts.append(bytes(itertools.chain.from_iterable(table)))
     parts.append(bytes([len(label) - 1]))  # the largest label: a decoded next_id is above it
     return b"".join(parts), [r[1] for r in rows]
 
@@ -284,7 +292,7 @@ def _parse_shape(b: bytes) -> tuple[Any, int]:
             _parsed_shapes.clear()
         v = unpacked(b)
         lshape = v[1]
-        n = 4 if lshape is None else 4 + 2 * (len(lshape[1]) + len(lshape[2])) + lshape[3]
+        n = 4 if lshape is None else 4 + 2 * (len(lshape[1]) + len(lshape[2])) + len(lshape[3])
         got = _parsed_shapes[b] = (v, n)
     return got
 
@@ -323,11 +331,12 @@ def decode(key: Key, profile: Profile | None = None, symmetry: bool = True) -> H
     for _ in range(norph):
         sock, pos = _row(key, pos, key[pos])
         socks[sock.sid] = sock
-    npairs, pos = _read_varint(key, pos)
-    addrs: dict[int, int] = {}
-    for _ in range(npairs):
-        addrs[key[pos]] = key[pos + 1]
-        pos += 2
+    naddrs, pos = _read_varint(key, pos)
+    addrs: dict[int, tuple[int, ...]] = {}
+    for _ in range(naddrs):
+        nheld = key[pos + 1]
+        addrs[key[pos]] = tuple(ORPHAN if x == 1 else x for x in key[pos + 2:pos + 2 + nheld])
+        pos += 2 + nheld
     if pos != len(key) - 1:
         raise ValueError("not a state key: its parts do not add up")
     sysctl, counters, log = host
@@ -355,16 +364,17 @@ def _build(shape: Any, refs: bytes) -> Socket:
     sid, addr, queued_on, peer = refs[0], refs[1] or None, refs[2] or None, refs[3] or None
     lst = None
     if lshape is not None:
-        lplain, comp, incomp, nhalf, rel = lshape
+        lplain, comp, incomp, half, rel = lshape
         at = 4
         queues = []
         for entries in (comp, incomp):
             q = []
             for e in entries:
-                q.append(Pending(refs[at], refs[at + 1], *e))
+                q.append(_pending(e[:-1], refs[at], refs[at + 1], e[-1]))
                 at += 2
             queues.append(tuple(q))
-        lst = _listener(lplain, queues[0], queues[1], tuple(refs[at:at + nhalf]), rel)
+        half_open = tuple(_halfopen(e[:-1], refs[at + i], e[-1]) for i, e in enumerate(half))
+        lst = _listener(lplain, queues[0], queues[1], half_open, rel)
     sock: Socket = _socket(plain, sid, addr, queued_on, peer, lst)
     return sock
 
@@ -381,6 +391,7 @@ def _constructor(cls: type, special: tuple[str, ...]) -> Callable[..., Any]:
     return ns["make"]  # type: ignore[no-any-return]
 
 
-assert tuple(f.name for f in attrs.fields(Pending))[2:] == _PENDING_PLAIN
+_pending = _constructor(Pending, ("conn", "client", "born"))
+_halfopen = _constructor(HalfOpen, ("stamp", "born"))
 _socket = _constructor(Socket, ("sid", "addr", "queued_on", "peer", "listener"))
 _listener = _constructor(Listener, ("comp", "incomp", "half_open", "lastover"))

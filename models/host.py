@@ -1,32 +1,53 @@
 """One pure transition per call of the script format: (profile, state, arguments) -> Outcome.
 
-Arguments are already resolved by the runner: descriptors are ints, a connect/syn target is the
-address id (and domain) of the socket the script named. No I/O, no clock, no randomness: the
+Arguments are already resolved by the runner: descriptors are ints, a connect/syn/bind target is
+the address id (and domain) of the socket the script named. No I/O, no clock, no randomness: the
 same inputs always give the same outcome. A call refused by a check (tables.CHECKS) returns the
-very state it was given, with `refused=True`.
+very state it was given, with `refused=True`. Where a system may answer one of several ways (which
+SO_REUSEPORT listener a connection reaches), the Outcome lists the others in `alternatives`.
+
+The data path (send, recv, shutdown, poll, what closing a connection does) is in dataplane.py,
+time (sleep and the retransmission timers) in timers.py, the options in options.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
-from typing import Any
 
 from listenspec.calls import BY_NAME
 
-from . import options as options  # its @transition functions: setsockopt(), getsockopt()
+from . import dataplane as dataplane  # its @transition functions: send, recv, shutdown, poll
+from . import options as options  # setsockopt(), getsockopt()
 from . import rules
-from .outcome import TRANSITIONS, transition
+from . import timers as timers  # sleep()
+from .ops import (
+    bump,
+    forget,
+    holders,
+    implicit_bind,
+    join,
+    new_fd,
+    new_id,
+    overflow,
+    release,
+    reset_client,
+    synflood,
+    take_port,
+)
+from .ops import limit as limit
+from .ops import setting as setting
+from .outcome import TRANSITIONS, transition, with_alternatives
 from .outcome import Outcome as Outcome  # re-exported: callers see one module of transitions
 from .outcome import put as _put
 from .outcome import refuse as _refuse
 from .outcome import sock_of as _s
 from .outcome import with_listener as _with_listener
 from .profiles import Profile
-from .state import FILE, FMap, Host, Listener, Pending, Socket, SockState, evolve
+from .state import FILE, FMap, HalfOpen, Host, Listener, Pending, Socket, SockState, evolve
 from .state import Target as Target  # re-exported: the runner builds them
-from .tables import Check, Ctx, advance, checks, refusal, resolve
+from .tables import Ctx, advance, reach, refusal, resolve
 from .values import Err, Lines, NewFd, Queue, Ret
+from .walk import decide, refused
 
 
 def initial(p: Profile) -> Host:
@@ -35,133 +56,6 @@ def initial(p: Profile) -> Host:
     for s in p.sysctls:
         values.setdefault(s.key, s.default)
     return Host(sysctl=FMap(values), counters=FMap(dict.fromkeys(p.counters, 0)))
-
-
-def setting(p: Profile, h: Host, key: str) -> int:
-    """A setting in force: its sysctl's current value, or the profile's fixed value."""
-    value = h.sysctl.get(key)
-    return p.default(key) if value is None else value
-
-
-def limit(p: Profile, h: Host) -> int:
-    """The hard limit on the backlog in force."""
-    return setting(p, h, "limit")
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _new_id(h: Host) -> tuple[Host, int]:
-    return evolve(h, next_id=h.next_id + 1), h.next_id
-
-
-def _new_fd(h: Host, sid: int) -> tuple[Host, int]:
-    fd = 3
-    while fd in h.fds:
-        fd += 1
-    return evolve(h, fds=h.fds.set(fd, sid)), fd
-
-
-def _bump(h: Host, names: tuple[str, ...]) -> Host:
-    counters = h.counters
-    for n in names:
-        counters = counters.set(n, counters.get(n, 0) + 1)
-    return evolve(h, counters=counters)
-
-
-def _addr_text(sock: Socket) -> str:
-    """How a kernel prints the socket's local address (an autobound listener: the wildcard)."""
-    if sock.domain == "AF_INET":
-        return f"{'0.0.0.0' if sock.wildcard else '127.0.0.1'}:<port>"
-    return f"[{'::' if sock.wildcard else '::1'}]:<port>"
-
-
-def _where(sock: Socket) -> str:
-    if sock.domain == "AF_UNIX":
-        return "local:<path>"
-    return f"{_addr_text(sock)} (proto 6)"
-
-
-def _synflood(p: Profile, h: Host, lsock: Socket, cookies: int) -> tuple[Host, Listener]:
-    """Linux tcp_syn_flood_action(): a full request queue, counted, and logged once per
-    listener unless syncookies=2 (net/ipv4/tcp_input.c; reference/linux.md §2).
-    Returns the host and the listener as they are afterwards."""
-    h = _bump(h, p.synflood_counters[1 if cookies else 0])
-    lst = lsock.listener
-    assert lst is not None
-    if lst.synflood_warned or cookies == 2:
-        return h, lst
-    proto = "request_sock_TCPv6" if lsock.domain == "AF_INET6" else "request_sock_TCP"
-    what = "Sending cookies" if cookies else "Dropping request"
-    line = f"TCP: {proto}: Possible SYN flooding on port {_addr_text(lsock)}. {what}."
-    h = evolve(h, log=(*h.log, line))
-    lst = evolve(lst, synflood_warned=True)
-    return _with_listener(h, lsock, lst), lst
-
-
-def _reset_client(p: Profile, h: Host, client_sid: int, event: str) -> Host:
-    """The client end of a connection the listener side terminated gets an RST."""
-    client = h.socks.get(client_sid)
-    if client is None or client.state is not SockState.CONNECTED:
-        return h
-    client = evolve(advance(client, event), error="ECONNRESET", queued_on=None)
-    if p.reset_unbinds and client.addr is not None and h.addrs.get(client.addr) == client.sid:
-        h = evolve(h, addrs=h.addrs.remove(client.addr))  # getsockname() still shows it
-    return _put(h, client)
-
-
-def _overflow(p: Profile, h: Host, lsock: Socket, tcp: bool) -> Host:
-    """A connection found the completed queue full: count it and maybe log it."""
-    assert lsock.listener is not None
-    lst = evolve(lsock.listener, overcount=lsock.listener.overcount + 1)
-    if rules.overflow_logged(p, prio=setting(p, h, "sooverprio"), lastover=lst.lastover,
-                             now=h.clock, interval_s=setting(p, h, "overinterval")):
-        line = rules.overflow_log_line(p, _where(lsock), len(lst.comp), lst.overcount)
-        h = evolve(h, log=(*h.log, line))
-        lst = evolve(lst, overcount=0, lastover=h.clock)
-    h = _with_listener(h, lsock, lst)
-    return _bump(h, p.overflow_counters) if tcp else h
-
-
-def _decide(call: str, p: Profile, h: Host,
-            again: Callable[[Host], Ctx]) -> tuple[Host, Ctx, Check | None, str | None]:
-    """Walk `call`'s table under p (tables.CHECKS): apply the effect of each row that holds and
-    go on; stop at the first row that says what follows. Returns the state (changed only by
-    effects), the context, that row and its errno (None for an outcome row), or None rows."""
-    c = again(h)
-    for row in checks(call, p):
-        if not row.test(p, c):
-            continue
-        errno = row.errno_for(p, c) if row.then and row.outcome is None else None
-        if row.effect is not None:
-            h = _EFFECTS[row.effect](p, h, c)
-            c = again(h)
-        if row.then:
-            return h, c, row, errno
-    return h, c, None, None
-
-
-def _refused(given: Host, h: Host, errno: str) -> Outcome:
-    """A refusal: the very state given, unless a row's effect changed it first."""
-    return _refuse(h, errno) if h is given else Outcome(h, Err(errno))
-
-
-def _autobind(p: Profile, h: Host, c: Ctx) -> Host:
-    """Take an ephemeral port on the wildcard address, unless the socket holds one."""
-    assert c.sock is not None
-    return h if c.holds_addr else _bind(h, c.sock, wildcard=True)
-
-
-def _clear_error(p: Profile, h: Host, c: Ctx) -> Host:
-    assert c.sock is not None
-    return _put(h, evolve(c.sock, error=None))
-
-
-#: tables.Check.effect -> the state change
-_EFFECTS: dict[str, Callable[[Profile, Host, Ctx], Host]] = {
-    "autobind": _autobind,
-    "clear-error": _clear_error,
-}
 
 
 # --------------------------------------------------------------------------- calls
@@ -173,47 +67,38 @@ def socket(p: Profile, h: Host, domain: str, type_: str) -> Outcome:
         return _refuse(h, "EAFNOSUPPORT")
     if domain != "AF_UNIX" and type_ == "SOCK_SEQPACKET":
         return _refuse(h, p.inet_seqpacket)
-    h, sid = _new_id(h)
+    h, sid = new_id(h)
     h = _put(h, Socket(sid=sid, domain=domain, type=type_))
-    h, fd = _new_fd(h, sid)
+    h, fd = new_fd(h, sid)
     return Outcome(h, NewFd(), fd=fd)
 
 
 @transition
 def open_(p: Profile, h: Host) -> Outcome:
-    h, fd = _new_fd(h, FILE)
+    h, fd = new_fd(h, FILE)
     return Outcome(h, NewFd(), fd=fd)
 
 
 @transition
-def bind(p: Profile, h: Host, fd: int) -> Outcome:
-    c = resolve(h, fd)
-    if (errno := refusal("bind", p, c)) is not None:
-        return _refuse(h, errno)
-    return Outcome(_bind(h, _s(c)), Ret(0))
-
-
-def _take_port(h: Host, sock: Socket, *, wildcard: bool = False) -> tuple[Host, Socket]:
-    """Give the socket a fresh local address it holds (its state is the caller's business)."""
-    h, addr = _new_id(h)
-    h = evolve(h, addrs=h.addrs.set(addr, sock.sid))
-    sock = evolve(sock, addr=addr, wildcard=wildcard)
-    return _put(h, sock), sock
-
-
-def _bind(h: Host, sock: Socket, *, wildcard: bool = False) -> Host:
-    """bind(2), or an implicit bind (on the wildcard address) by listen/send/connect."""
-    moved = advance(sock, "bind") if sock.state is not SockState.BOUND else sock
-    h, _sock = _take_port(h, moved, wildcard=wildcard)
-    return h
+def bind(p: Profile, h: Host, fd: int, target: Target | None = None) -> Outcome:
+    """bind(S): a fresh address; bind(S, T): the address T's socket is (or was) bound to."""
+    given = h
+    h, c, row, errno = decide("bind", p, h, lambda h2: resolve(h2, fd, target))
+    if errno is not None:
+        return refused(given, h, errno)
+    sock = _s(c)
+    if row is not None and row.outcome == "join":
+        assert target is not None and target.addr is not None
+        return Outcome(join(h, sock, target.addr, wildcard=False), Ret(0))
+    return Outcome(implicit_bind(h, sock, wildcard=row is not None), Ret(0))
 
 
 @transition
 def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
     given = h
-    h, c, _, errno = _decide("listen", p, h, lambda h2: resolve(h2, fd))
+    h, c, _, errno = decide("listen", p, h, lambda h2: resolve(h2, fd))
     if errno is not None:
-        return _refused(given, h, errno)
+        return refused(given, h, errno)
     sock = _s(c)
     qlimit = rules.effective_backlog(p, backlog, limit(p, h))
     if sock.listener is not None:  # re-listen
@@ -223,22 +108,35 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
                            incomp=lst.incomp[len(lst.incomp) - keep_inc:])
         return Outcome(_with_listener(h, sock, lst), Ret(0))
     if not c.holds_addr:  # TCP binds an ephemeral port, on the wildcard address
-        h = _bind(h, sock, wildcard=True)
+        h = implicit_bind(h, sock, wildcard=True)
         sock = h.socks[sock.sid]
-    sock = evolve(advance(sock, "listen"), listener=Listener(qlimit=qlimit))
+    refusing = sock.domain == "AF_UNIX" and bool(sock.shut & 1) and p.unix_listener_shut_refuses
+    sock = evolve(advance(sock, "listen"), listener=Listener(qlimit=qlimit,
+                                                                   refusing=refusing))
     return Outcome(_put(h, sock), Ret(0))
+
+
+# --------------------------------------------------------------------------- connect
 
 
 @transition
 def connect(p: Profile, h: Host, fd: int, target: Target) -> Outcome:
-    """connect(): tables.CHECKS["connect"] decides, in the profile's order, up to the outcome."""
+    """connect(): tables.CHECKS["connect"] decides, in the profile's order, up to the outcome;
+    where several listeners share the address, one outcome per listener it may reach."""
+    choices = len(reach(p, h, target))
+    outs = [_connect_once(p, h, fd, target, i) for i in range(choices)]
+    return with_alternatives(outs)
+
+
+def _connect_once(p: Profile, h: Host, fd: int, target: Target, pick: int) -> Outcome:
     given = h
-    h, c, row, errno = _decide("connect", p, h, lambda h2: resolve(h2, fd, target))
+    h, c, row, errno = decide("connect", p, h,
+                              lambda h2: resolve(h2, fd, target, p=p, pick=pick))
     assert row is not None, "the last row of connect's table always holds"
     if errno is not None:
-        return _refused(given, h, errno)
+        return refused(given, h, errno)
     assert row.outcome is not None
-    return _CONNECT_OUTCOMES[row.outcome](p, h, c)
+    return CONNECT_OUTCOMES[row.outcome](p, h, c)
 
 
 def _end_pending(p: Profile, h: Host, c: Ctx) -> Outcome:
@@ -248,29 +146,39 @@ def _end_pending(p: Profile, h: Host, c: Ctx) -> Outcome:
 
 def _unix_overflow(p: Profile, h: Host, c: Ctx) -> Outcome:
     assert c.lsock is not None
-    return Outcome(_overflow(p, h, c.lsock, tcp=False), Err(p.unix_overflow))
+    return Outcome(overflow(p, h, c.lsock, tcp=False), Err(p.unix_overflow))
 
 
 def _self_connect(p: Profile, h: Host, c: Ctx) -> Outcome:
     # TCP simultaneous open with itself (RFC 793): the socket ends up connected to itself.
     assert c.sock is not None
     client = advance(advance(c.sock, "connect"), "established")
-    return Outcome(_put(h, evolve(client, connect_pending=_pending(p, "ok"),
-                                        sent_syn=True)), Ret(0))
+    client = evolve(client, connect_pending=_pending(p, "ok"), sent_syn=True,
+                          peer=client.sid)
+    return Outcome(_put(h, client), Ret(0))
 
 
 def _refused_rst(p: Profile, h: Host, c: Ctx) -> Outcome:
-    # Linux: the attempt took a port, and the RST gave it back (tcp_done() puts the port;
-    # getsockname() still shows it).
+    # Linux: the attempt took a port, and the RST gave it back (tcp_done() puts the port and
+    # sets SHUTDOWN_MASK; getsockname() still shows the port).
     client = c.sock
     assert client is not None
     if client.addr is None:
-        h, addr = _new_id(h)
+        h, addr = new_id(h)
         client = evolve(client, addr=addr)
-    elif h.addrs.get(client.addr) == client.sid:
-        h = evolve(h, addrs=h.addrs.remove(client.addr))
-    client = evolve(client, connect_pending="failed", sent_syn=True)
+    else:
+        h = release(h, client)
+    client = evolve(client, connect_pending="failed", sent_syn=True, shut=3)
     return Outcome(_put(h, client), Err("ECONNREFUSED"))
+
+
+def _refused_drop(p: Profile, h: Host, c: Ctx) -> Outcome:
+    # FreeBSD: the RST drops the connection (tcp_drop(): in_pcbdrop() frees the port); the
+    # socket is disconnected for good (spec/sources/freebsd.md B2)
+    client = c.sock
+    assert client is not None
+    client = evolve(advance(advance(client, "connect"), "reset"), sent_syn=True, shut=3)
+    return Outcome(release(_put(h, client), client), Err("ECONNREFUSED"))
 
 
 def _dgram(p: Profile, h: Host, c: Ctx) -> Outcome:
@@ -280,7 +188,7 @@ def _dgram(p: Profile, h: Host, c: Ctx) -> Outcome:
     if client.state is not SockState.CONNECTED:
         client = advance(advance(client, "connect"), "established")
     if client.domain != "AF_UNIX" and client.addr is None:  # a UDP connect binds a port
-        h, client = _take_port(h, client, wildcard=True)
+        h, client = take_port(h, client, wildcard=True)
     return Outcome(_put(h, client), Ret(0))
 
 
@@ -296,13 +204,18 @@ def _pending(p: Profile, how: str) -> str | None:
 def _end_connect(h: Host, sock: Socket) -> Outcome:
     """Linux: a connect() after a settled non-blocking one only reports how that one ended:
     0 if it is still established, else the pending error (or ECONNABORTED) (__inet_stream_connect
-    SS_CONNECTING case)."""
+    SS_CONNECTING case); a socket a shutdown() left SS_DISCONNECTING is EINVAL."""
+    if sock.connect_pending == "disconnecting":
+        return _refuse(h, "EINVAL")
     if sock.connect_pending == "ok" and sock.state is SockState.CONNECTED:
         return Outcome(_put(h, evolve(sock, connect_pending=None)), Ret(0))
     result = Err(sock.error or "ECONNABORTED")
     if sock.state is SockState.DISCONNECTED:  # reset meanwhile: the socket is unconnected again
         sock = advance(sock, "disconnect")
-    return Outcome(_put(h, evolve(sock, connect_pending=None, error=None)), result)
+    # tcp_disconnect(): the queues are purged and sk_shutdown, SOCK_DONE cleared
+    sock = evolve(sock, connect_pending=None, error=None, shut=0, fin=False, rcv=(),
+                        peer=None, peer_gone=False)
+    return Outcome(_put(h, sock), result)
 
 
 def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
@@ -316,19 +229,22 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     cookies = setting(p, h, "syncookies")
     d = rules.arrival(p, tcp=tcp, qlen=len(lst.comp), incqlen=len(lst.incomp),
                       half_open=len(lst.half_open), qlimit=lst.qlimit, cookies=cookies,
-                      filtered=lst.accept_filter is not None, deferring=lsock.defer_accept > 0)
+                      filtered=lst.accept_filter is not None and p.filter_holds,
+                      deferring=lsock.defer_accept > 0)
     if d.synflood:
-        h, lst = _synflood(p, h, lsock, cookies)
+        h, lst = synflood(p, h, lsock, cookies)
         lsock = h.socks[lsock.sid]
     if d.dropped:
-        return _dropped(_bump(h, p.request_drop_counters), client)
+        return _dropped(bump(h, p.request_drop_counters), client)
     if d.overflow:
-        h = _overflow(p, h, lsock, tcp=tcp)
+        h = overflow(p, h, lsock, tcp=tcp)
         answer = rules.overflow_answer(p, tcp=tcp,
                                        rst_on_sock_fail=setting(p, h, "rst_on_sock_fail"))
-        return _OVERFLOW_ANSWERS[answer](p, h, client)
-    h, conn = _new_id(h)
-    entry = Pending(conn=conn, client=client.sid)
+        return OVERFLOW_ANSWERS[answer](p, h, client)
+    if d.cookie and tcp:
+        h = bump(h, p.bumps("cookie-sent") + p.bumps("cookie-recv"))
+    h, conn = new_id(h)
+    entry = Pending(conn=conn, client=client.sid, born=h.clock)
     if d.to_incomp and lst.accept_filter is not None:
         # A TCP child is at once soisconnected() and so parks on the filter's upcall; an
         # AF_UNIX child keeps SO_ACCEPTFILTER and waits (solisten_enqueue()).
@@ -336,7 +252,7 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
         gone = [rules.evicted(i, d.evict, n) for i in range(n)]
         for e, out in zip(lst.incomp, gone, strict=True):
             if out:
-                h = _reset_client(p, h, e.client, "evicted")
+                h = reset_client(p, h, e.client, "evicted")
         kept = tuple(e for e, out in zip(lst.incomp, gone, strict=True) if not out)
         entry = evolve(entry, upcall=lst.accept_filter if tcp else None)
         lst = evolve(lst, incomp=(*kept, entry))
@@ -349,7 +265,7 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     client = evolve(client, queued_on=lsock.sid,
                           connect_pending=_pending(p, "ok") if tcp else None)
     if tcp and client.addr is None:  # the connect bound an ephemeral port
-        h, client = _take_port(h, client)
+        h, client = take_port(h, client)
     return Outcome(_put(h, client), Ret(0))
 
 
@@ -358,11 +274,15 @@ def _refused_unix(p: Profile, h: Host, client: Socket) -> Outcome:
 
 
 def _reset_at_once(p: Profile, h: Host, client: Socket) -> Outcome:
-    return Outcome(_put(h, advance(advance(client, "connect"), "reset")), Err("ECONNRESET"))
+    client = evolve(advance(advance(client, "connect"), "reset"), shut=3)
+    return Outcome(_put(h, client), Err("ECONNRESET"))
 
 
 def _unqueued(p: Profile, h: Host, client: Socket) -> Outcome:
-    return Outcome(_put(h, advance(advance(client, "connect"), "established")), Ret(0))
+    # the handshake completed, the connection never reached the listener: the other end is
+    # gone from the start
+    client = evolve(advance(advance(client, "connect"), "established"), peer_gone=True)
+    return Outcome(_put(h, client), Ret(0))
 
 
 def _dropped_answer(p: Profile, h: Host, client: Socket) -> Outcome:
@@ -370,17 +290,18 @@ def _dropped_answer(p: Profile, h: Host, client: Socket) -> Outcome:
 
 
 #: tables.CHECKS["connect"] outcomes -> the transition that applies each
-_CONNECT_OUTCOMES: dict[str, Callable[[Profile, Host, Ctx], Outcome]] = {
+CONNECT_OUTCOMES: dict[str, Callable[[Profile, Host, Ctx], Outcome]] = {
     "end-pending": _end_pending,
     "unix-overflow": _unix_overflow,
     "dgram": _dgram,
     "self-connect": _self_connect,
     "refused-rst": _refused_rst,
+    "refused-drop": _refused_drop,
     "arrive": _reach,
 }
 
 #: rules.overflow_answer -> how the client's state shows it
-_OVERFLOW_ANSWERS: dict[str, Callable[[Profile, Host, Socket], Outcome]] = {
+OVERFLOW_ANSWERS: dict[str, Callable[[Profile, Host, Socket], Outcome]] = {
     "refuse": _refused_unix,
     "reset": _reset_at_once,
     "unqueued": _unqueued,
@@ -393,20 +314,21 @@ def _dropped(h: Host, client: Socket) -> Outcome:
     fds = FMap({fd: sid for fd, sid in h.fds.items() if sid != client.sid})
     h = evolve(h, fds=fds)
     advance(advance(client, "connect"), "abandoned")  # the lifecycle table must allow it
-    return Outcome(_forget(h, client), Err("EINPROGRESS"))
+    return Outcome(forget(h, client), Err("EINPROGRESS"))
 
 
-def _forget(h: Host, sock: Socket) -> Host:
-    """Remove a closed socket and free its address."""
-    if sock.addr is not None and h.addrs.get(sock.addr) == sock.sid:
-        h = evolve(h, addrs=h.addrs.remove(sock.addr))
-    return evolve(h, socks=h.socks.remove(sock.sid))
+# --------------------------------------------------------------------------- syn
 
 
 @transition
 def syn(p: Profile, h: Host, target: Target) -> Outcome:
     """A peer sends a bare SYN to the target and never completes the handshake."""
-    c = resolve(h, None, target)
+    choices = len(reach(p, h, target))
+    return with_alternatives([_syn_once(p, h, target, i) for i in range(choices)])
+
+
+def _syn_once(p: Profile, h: Host, target: Target, pick: int) -> Outcome:
+    c = resolve(h, None, target, p=p, pick=pick)
     if (errno := refusal("syn", p, c)) is not None:
         return _refuse(h, errno)
     lsock = c.lsock
@@ -417,83 +339,52 @@ def syn(p: Profile, h: Host, target: Target) -> Outcome:
     total = sum(len(s.listener.half_open) for s in h.socks.values() if s.listener)
     d = rules.syn_arrival(p, qlen=len(lst.comp), incqlen=len(lst.incomp),
                           half_open=len(lst.half_open), qlimit=lst.qlimit, cookies=cookies,
-                          cache_total=total)
+                          cache_total=total, max_syn_backlog=setting(p, h, "max_syn_backlog"))
     if d.synflood:
-        h, lst = _synflood(p, h, lsock, cookies)
+        h, lst = synflood(p, h, lsock, cookies)
         lsock = h.socks[lsock.sid]
     if d.dropped:
-        return Outcome(_bump(h, p.request_drop_counters), Err("EINPROGRESS"))
+        return Outcome(bump(h, p.request_drop_counters), Err("EINPROGRESS"))
     if d.overflow:
-        return Outcome(_bump(h, p.overflow_counters), Err("EINPROGRESS"))
+        return Outcome(bump(h, p.overflow_counters), Err("EINPROGRESS"))
     if d.stored:
-        h = _add_half_open(h, lsock, lst)
+        h, stamp = new_id(h)
+        lst = evolve(lst, half_open=(*lst.half_open, HalfOpen(stamp, h.clock)))
+        h = _with_listener(h, lsock, lst)
+    elif d.answered and p.half_open == "reqsk":
+        h = bump(h, p.bumps("cookie-sent"))  # a cookie SYN-ACK went out
     return Outcome(h, Ret(0) if d.answered else Err("EINPROGRESS"))
 
 
-def _add_half_open(h: Host, lsock: Socket, lst: Listener) -> Host:
-    """One more half-open peer on the listener (a syncache entry, a request sock, or q0)."""
-    h, stamp = _new_id(h)
-    return _with_listener(h, lsock, evolve(lst, half_open=(*lst.half_open, stamp)))
+# --------------------------------------------------------------------------- accept, close
 
 
 @transition
 def accept(p: Profile, h: Host, fd: int) -> Outcome:
-    c = resolve(h, fd)
-    if (errno := refusal("accept", p, c)) is not None:
-        return _refuse(h, errno)
+    given = h
+    h, c, _, errno = decide("accept", p, h, lambda h2: resolve(h2, fd))
+    if errno is not None:
+        return refused(given, h, errno)
     lsock = _s(c)
     assert lsock.listener is not None
     head, *rest = lsock.listener.comp
     h = _with_listener(h, lsock, evolve(lsock.listener, comp=tuple(rest)))
-    h, sid = _new_id(h)
+    if head.reset and p.accept_reset == "ECONNABORTED":
+        # FreeBSD tcp_usr_accept(): a connection reset while queued is dequeued and refused
+        return Outcome(h, Err("ECONNABORTED"))
+    h, sid = new_id(h)
     client = h.socks.get(head.client)
     # getsockname() on the accepted socket gives the listener's address
-    server = advance(Socket(sid=sid, domain=lsock.domain, type=lsock.type, addr=lsock.addr),
-                     "accepted")
-    if client is not None and client.queued_on == lsock.sid:
-        server = evolve(server, peer=client.sid)
+    server = advance(Socket(sid=sid, domain=lsock.domain, type=lsock.type, addr=lsock.addr,
+                            linger=lsock.linger), "accepted")
+    server = dataplane.accepted(p, server, head,
+                                client if client is not None
+                                and client.queued_on == lsock.sid else None)
+    if server.peer is not None and client is not None:
         h = _put(h, evolve(client, queued_on=None, peer=sid))
     h = _put(h, server)
-    h, fd = _new_fd(h, sid)
+    h, fd = new_fd(h, sid)
     return Outcome(h, NewFd(), fd=fd)
-
-
-@transition
-def send(p: Profile, h: Host, fd: int, data: bytes) -> Outcome:
-    given = h
-    h, c, _, errno = _decide("send", p, h, lambda h2: resolve(h2, fd))
-    if errno is not None:
-        return _refused(given, h, errno)
-    sock = _s(c)
-    if sock.queued_on is not None and data:
-        h = _feed(p, h, sock, data=data)
-    return Outcome(h, Ret(len(data)))
-
-
-def _feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = False) -> Host:
-    """Data or a FIN from `client` reaches its queued connection; filters may release it."""
-    assert client.queued_on is not None
-    lsock = h.socks[client.queued_on]
-    lst = lsock.listener
-    assert lst is not None
-    comp, incomp = list(lst.comp), []
-    for e in lst.incomp:
-        if e.client != client.sid:
-            incomp.append(e)
-            continue
-        e = evolve(e, data=e.data + data, eof=e.eof or eof)
-        if e.upcall == "defer":
-            # Linux: data or a FIN ends the deferral; the child needs room in the accept queue.
-            if rules.admits(p, len(comp), 0, lst.qlimit):
-                comp.append(evolve(e, upcall=None))
-            else:
-                h = _bump(h, p.overflow_counters)
-                incomp.append(e)
-        elif e.upcall is not None and rules.filter_ready(e.upcall, e.data, e.eof, p.recv_hiwat):
-            comp.append(evolve(e, upcall=None))  # soisconnected(): no limit check
-        else:
-            incomp.append(e)
-    return _with_listener(h, lsock, evolve(lst, comp=tuple(comp), incomp=tuple(incomp)))
 
 
 @transition
@@ -505,21 +396,12 @@ def close(p: Profile, h: Host, fd: int) -> Outcome:
     sock = c.sock
     if sock is None or any(sid == sock.sid for sid in h.fds.values()):
         return Outcome(h, Ret(0))  # a file, or a socket still open through another descriptor
-    if sock.listener is not None:
-        # soclose(): every queued connection, complete or not, is aborted (RST to the client).
-        for e in (*sock.listener.comp, *sock.listener.incomp):
-            if e.upcall == "defer":
-                # Linux: a deferred connection is a request sock; closing the listener drops
-                # it quietly, and its client stays established until it sends (measured).
-                client = h.socks.get(e.client)
-                if client is not None:
-                    h = _put(h, evolve(client, queued_on=None))
-                continue
-            h = _reset_client(p, h, e.client, "peer-reset")
-    if sock.queued_on is not None and sock.queued_on in h.socks:
-        h = _feed(p, h, sock, eof=True)
     advance(sock, "close")
-    return Outcome(_forget(h, h.socks[sock.sid]), Ret(0))
+    if sock.listener is not None:
+        h = dataplane.listener_closes(p, h, sock)
+    else:
+        h = dataplane.connection_closes(p, h, sock)
+    return Outcome(forget(h, h.socks[sock.sid]), Ret(0))
 
 
 # --------------------------------------------------------------------------- the host
@@ -550,11 +432,6 @@ def netstat(p: Profile, h: Host, fd: int) -> Outcome:
 
 
 @transition
-def sleep(p: Profile, h: Host, seconds: Decimal) -> Outcome:
-    return Outcome(evolve(h, clock=h.clock + int(seconds * 1_000_000)), Ret(0))
-
-
-@transition
 def syslog(p: Profile, h: Host) -> Outcome:
     return Outcome(evolve(h, log=()), Lines(h.log))
 
@@ -566,8 +443,13 @@ def counter(p: Profile, h: Host, name: str) -> Outcome:
     return Outcome(h, Ret(h.counters.get(name, 0)))
 
 
-#: call name -> transition (host.py's and options.py's @transition functions); the runner, the
-#: machines and the explorer dispatch through this table
+def holders_of(h: Host, addr: int | None) -> tuple[int, ...]:
+    """The sockets (or orphans) holding an address (for tools that look at the state)."""
+    return holders(h, addr)
+
+
+#: call name -> transition (the @transition functions of host.py, dataplane.py, timers.py and
+#: options.py); the runner, the machines and the explorer dispatch through this table
 CALLS: dict[str, Callable[..., Outcome]] = TRANSITIONS
 _declared, _defined = set(BY_NAME), set(CALLS)
 assert _declared == _defined, (
@@ -575,5 +457,5 @@ assert _declared == _defined, (
     f"transitions of no declared call: {sorted(_defined - _declared)}")
 
 
-def apply(p: Profile, h: Host, call: str, *args: Any) -> Outcome:
+def apply(p: Profile, h: Host, call: str, *args: object) -> Outcome:
     return CALLS[call](p, h, *args)

@@ -14,7 +14,7 @@ from typing import Any
 from . import rules
 from .host import Outcome, limit
 from .profiles import Profile
-from .state import Host, Listener
+from .state import ORPHAN, Host, Listener
 from .values import Ret
 
 #: invariant name -> what it says (the docs and reports print these).
@@ -41,8 +41,8 @@ def check_state(p: Profile, h: Host) -> Iterator[str]:
             yield "fds-consistent"
             return
         del fd
-    for _addr, sid in h.addrs.items():
-        if sid not in h.socks:
+    for _addr, held in h.addrs.items():
+        if not held or any(sid != ORPHAN and sid not in h.socks for sid in held):
             yield "fds-consistent"
             return
 

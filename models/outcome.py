@@ -18,6 +18,23 @@ class Outcome:
     result: Value
     refused: bool = False  # a guard refused the call; `state` is the state it was given
     fd: int | None = None  # the new descriptor, when `result` is NewFd
+    # the other ways the system may have answered (e.g. which SO_REUSEPORT listener a
+    # connection reached): a checker accepts a trace that any of them explains
+    alternatives: tuple[Outcome, ...] = ()
+
+    @property
+    def outcomes(self) -> tuple[Outcome, ...]:
+        """This outcome and its alternatives, this one first."""
+        return (evolve(self, alternatives=()), *self.alternatives)
+
+
+def with_alternatives(outs: list[Outcome]) -> Outcome:
+    """The first outcome, with the others (different from it and each other) as alternatives."""
+    first, seen = outs[0], [outs[0]]
+    for o in outs[1:]:
+        if o not in seen:
+            seen.append(o)
+    return evolve(first, alternatives=tuple(seen[1:])) if len(seen) > 1 else first
 
 
 def refuse(h: Host, errno: str) -> Outcome:

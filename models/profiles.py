@@ -38,7 +38,8 @@ class Sysctl:
 #: rst_on_sock_fail on, sys/netinet/tcp_syncache.c; sooverinterval 60 s and sooverprio LOG_DEBUG,
 #: sys/kern/uipc_socket.c; Linux: tcp_syncookies 1, net/ipv4/sysctl_net_ipv4.c).
 FIXED: Mapping[str, int] = {"syncookies": 1, "rst_on_sock_fail": 1, "overinterval": 60,
-                            "sooverprio": 7}
+                            "sooverprio": 7, "abort_on_overflow": 0, "migrate_req": 0,
+                            "synack_retries": 5, "rexmtlimit": 3, "max_syn_backlog": 2048}
 
 Clamp = Literal["signed", "unsigned", "zero-min"]
 Base = Literal["3q/2", "q", "q+1"]
@@ -70,6 +71,10 @@ class Profile:
     # full request queue drops
     synflood_counters: tuple[tuple[str, ...], tuple[str, ...]]
     request_drop_counters: tuple[str, ...]
+    # event -> the counters it bumps: cookie-sent, cookie-recv (a syncookie SYN-ACK went out /
+    # came back), abort-on-close / abort-on-data (a close that resets: unread data / SO_LINGER
+    # 0), embryonic-reset (an overflow answered with an RST), migrated (tcp_migrate_req)
+    counter_events: Mapping[str, tuple[str, ...]]
     counters: tuple[str, ...]
     overflow_log: bool
     log_suffix: str
@@ -106,6 +111,32 @@ class Profile:
     listenq_sockopts: bool
     tcp_defer_accept: bool
     recv_hiwat: int
+    # -- the rest of a listener's life (issue 10): options, the data path, shutdown, poll
+    option_bits: bool  # getsockopt of an on/off option returns its bit (so_options & bit), not 1
+    filter_holds: bool  # an attached accept filter holds connections (else they go straight on)
+    accf_replace: str  # setsockopt(SO_ACCEPTFILTER) with a filter already attached
+    refused_drops: bool  # a TCP connect refused by an RST leaves the socket dropped (reset)
+    bind_reset: str | None  # bind() on a reset (dropped) TCP socket; None: allowed
+    connect_family_first: bool  # connect() checks the address family before the socket's state
+    send_order: Literal["error-first", "epipe-first"]  # a pending error, or no more to send?
+    unix_stream_send_error: bool  # an AF_UNIX stream send reports a pending error
+    seqpacket_error_first: bool  # an AF_UNIX SEQPACKET recv reports the error before the data
+    recv_eof_before_error: bool  # TCP recv after the peer's FIN: 0, even with an error pending
+    recv_unconnected_unix_stream: str  # recv() on an AF_UNIX stream socket that is not connected
+    rst_in_close_wait: str  # the error an RST sets on a socket that had the peer's FIN
+    close_unread: Literal["rst", "fin"]  # closing with unread data resets the peer, or FINs
+    accept_reset: Literal["dead-socket", "ECONNABORTED"]  # accept() of a connection reset first
+    shutdown_listener: Literal["stop", "enotconn-abort"]
+    shutdown_marks_unconnected: bool  # shutdown() of an unconnected TCP socket still sets flags
+    unix_shutdown_unconnected: str | None  # None: AF_UNIX shutdown() always succeeds
+    shut_rd_discards: bool  # shutdown(SHUT_RD) discards what is queued to be read
+    unix_listener_shut_refuses: bool  # an AF_UNIX listener shut for reading refuses connects
+    unix_listen_disconnected: bool  # a disconnected AF_UNIX socket may listen (if bound)
+    poll_style: Literal["linux", "bsd"]
+    reuseport_pick: Literal["hash", "last"]  # which SO_REUSEPORT listener a connection reaches
+    reuseport_lb: bool  # SO_REUSEPORT_LB exists
+    reuseport_unix: str | None  # setsockopt(SO_REUSEPORT) on AF_UNIX; None: allowed
+    linger_max: int | None  # setsockopt(SO_LINGER, N) outside 0..linger_max is EDOM
     cite: Mapping[str, str]
 
     def sysctl(self, name: str) -> Sysctl | None:
@@ -113,6 +144,10 @@ class Profile:
 
     def sysctl_default(self, key: str) -> int | None:
         return next((s.default for s in self.sysctls if s.key == key), None)
+
+    def bumps(self, event: str) -> tuple[str, ...]:
+        """The counters an event (see counter_events) bumps under this profile."""
+        return tuple(self.counter_events.get(event, ()))
 
     def default(self, key: str) -> int:
         """The value a setting (a Sysctl.key) has at boot: its sysctl's default, or, where no
@@ -133,20 +168,21 @@ class Profile:
         )
 
 
-SOURCE_PROFILES = ("freebsd-src", "linux", "bsd-4.4")
+SOURCE_PROFILES = ("freebsd-src", "freebsd-main", "linux", "bsd-4.4")
 
 _FREEBSD_SYSCTLS = (
     Sysctl("kern.ipc.soacceptqueue", "limit", 128, 1, UINT_MAX // 3),
     Sysctl("kern.ipc.somaxconn", "limit", 128, 1, UINT_MAX // 3, hidden=True),
-    Sysctl("kern.ipc.sooverinterval", "overinterval", 60, INT_MIN, INT_MAX),
+    Sysctl("kern.ipc.sooverinterval", "overinterval", 60, 0, INT_MAX),
     Sysctl("kern.ipc.sooverprio", "sooverprio", 7, INT_MIN, INT_MAX),
     Sysctl("net.inet.tcp.syncache.rst_on_sock_fail", "rst_on_sock_fail", 1, INT_MIN, INT_MAX),
     Sysctl("net.inet.tcp.syncookies", "syncookies", 1, INT_MIN, INT_MAX),
+    Sysctl("net.inet.tcp.syncache.rexmtlimit", "rexmtlimit", 3, 0, 12),
 )
 
 FREEBSD_SRC = Profile(
     name="freebsd-src",
-    system="FreeBSD (current source)",
+    system=S.FB14_REVISION,
     basis=S.FB,
     clamp="signed",
     fixed_limit=None,
@@ -155,7 +191,7 @@ FREEBSD_SRC = Profile(
     admit_inclusive=True,
     admit_u32=True,
     admit_counts_half_open=False,
-    accept_filters=("dataready", "httpready"),
+    accept_filters=("dataready", "httpready", "dnsready"),
     incq_base="q+1",
     incq_evict="loop",
     tcp_overflow="reset",
@@ -163,6 +199,7 @@ FREEBSD_SRC = Profile(
     overflow_counters=("tcps_listendrop",),
     synflood_counters=((), ()),
     request_drop_counters=(),
+    counter_events={},
     counters=("tcps_listendrop",),
     overflow_log=True,
     log_suffix=", euid <euid>, rgid <rgid>, jail <jail>",
@@ -172,7 +209,7 @@ FREEBSD_SRC = Profile(
     unbound_unix_listen="EDESTADDRREQ",
     listen_connected="EINVAL",
     listen_once_connected=None,
-    connect_reset="EINVAL",
+    connect_reset="ECONNREFUSED",
     accept_not_listening="EINVAL",
     accept_dgram="EINVAL",
     connect_on_listener="EOPNOTSUPP",
@@ -180,26 +217,54 @@ FREEBSD_SRC = Profile(
     connect_family_errno=(),
     sticky_connecting=False,
     dgram_v6_takes_v4=False,
-    dgram_reconnect=False,
+    dgram_reconnect=True,
     unix_address_first=False,
-    reset_unbinds=False,
+    reset_unbinds=True,
     dgram_send_autobinds=False,
     send_unconnected="ENOTCONN",
     setsockopt_optlen_first=False,
     inet6=True,
-    inet_seqpacket="EPROTONOSUPPORT",
+    inet_seqpacket="EPROTOTYPE",
     listenq_sockopts=True,
     tcp_defer_accept=False,
     recv_hiwat=65536,
+    option_bits=True,
+    filter_holds=False,
+    accf_replace="EINVAL",
+    refused_drops=True,
+    bind_reset="EINVAL",
+    connect_family_first=True,
+    send_order="epipe-first",
+    unix_stream_send_error=True,
+    seqpacket_error_first=False,
+    recv_eof_before_error=False,
+    recv_unconnected_unix_stream="ENOTCONN",
+    rst_in_close_wait="ECONNRESET",
+    close_unread="fin",
+    accept_reset="ECONNABORTED",
+    shutdown_listener="enotconn-abort",
+    shutdown_marks_unconnected=False,
+    unix_shutdown_unconnected="ENOTCONN",
+    shut_rd_discards=True,
+    unix_listener_shut_refuses=False,
+    unix_listen_disconnected=True,
+    poll_style="bsd",
+    reuseport_pick="last",
+    reuseport_lb=True,
+    reuseport_unix=None,
+    linger_max=65535,
     cite={
         "clamp": S.FB_SOLISTEN,
         "fixed_limit": S.FB_SYSCTL,
-        "sysctls": f"{S.FB_SYSCTL}; {S.FB_SOMAXCONN}; {S.FB_OVERFLOW_LOG}; {S.FB_RST_ON_FAIL}",
+        "sysctls": f"{S.FB_SYSCTL}; {S.FB_SOMAXCONN}; {S.FB_OVERFLOW_LOG}; {S.FB_RST_ON_FAIL}; "
+                   f"sooverinterval 0..INT_MAX: {S.FB14_LISTENER_SO}; rexmtlimit: "
+                   f"{S.FB14_SYNCACHE_TIMER}",
         "admit_base": S.FB_CLONE,
         "admit_inclusive": S.FB_CLONE,
         "admit_u32": f"{S.FB_CLONE} (sol_qlimit is u_int, sys/sys/socketvar.h)",
         "admit_counts_half_open": S.FB_CLONE,
-        "accept_filters": f"{S.FB_ACCF_DATA}; {S.FB_ACCF_HTTP}",
+        "accept_filters": f"{S.FB_ACCF_DATA}; {S.FB_ACCF_HTTP}; {S.FB14_ACCF} (no tlsready at "
+                          "14.2)",
         "incq_base": S.FB_ENQUEUE,
         "incq_evict": S.FB_ENQUEUE,
         "tcp_overflow": S.FB_RST_ON_FAIL,
@@ -208,6 +273,7 @@ FREEBSD_SRC = Profile(
         "synflood_counters": f"{S.FB_SYNCACHE}: no request queue (the syncache is not bounded "
                              "by the backlog)",
         "request_drop_counters": f"{S.FB_SYNCACHE}: no request queue",
+        "counter_events": f"{S.CHOICE}: the model keeps tcps_listendrop only",
         "counters": S.FB_SYNCACHE_SOCKET,
         "overflow_log": S.FB_OVERFLOW_LOG,
         "log_suffix": S.FB_OVERFLOW_LOG,
@@ -218,7 +284,7 @@ FREEBSD_SRC = Profile(
         "listen_connected": S.FB_PROTO_CHECK,
         "listen_once_connected": f"{S.CHOICE}: solisten_proto_check() looks at the socket's "
                                  "state flags only",
-        "connect_reset": f"{S.CHOICE}: a reset socket is refused",
+        "connect_reset": f"{S.FB14_REFUSED} (a dropped inpcb: ECONNREFUSED)",
         "accept_not_listening": f"{S.FB_DEQUEUE} (kern_accept4: !SOLISTENING -> EINVAL)",
         "accept_dgram": f"{S.FB_DEQUEUE} (kern_accept4: !SOLISTENING -> EINVAL)",
         "connect_on_listener": f"{S.CHOICE}: soconnectat() refuses a listening socket",
@@ -228,17 +294,46 @@ FREEBSD_SRC = Profile(
         "sticky_connecting": f"{S.CHOICE}: soconnectat() on a connected socket is EISCONN",
         "dgram_v6_takes_v4": f"{S.CHOICE}: udp6_connect() wants an AF_INET6 address",
         "unix_address_first": f"{S.CHOICE}: soconnectat() refuses a listening socket first",
-        "dgram_reconnect": f"{S.CHOICE}: udp_connect() refuses a connected socket (EISCONN)",
-        "reset_unbinds": f"{S.CHOICE}: a dropped inpcb keeps its port",
+        "dgram_reconnect": f"{S.FB14_OTHER} (soconnectat() disconnects a datagram socket "
+                           "first; tools/regression/sockets/reconnect)",
+        "reset_unbinds": f"{S.FB14_REFUSED} (in_pcbdrop() releases the port)",
         "dgram_send_autobinds": f"{S.CHOICE}: udp_send() checks the address before binding",
         "send_unconnected": f"{S.CHOICE}: sosend() on an unconnected stream socket",
         "setsockopt_optlen_first": f"{S.CHOICE}: sosetopt() looks the option up first "
                                    "(unknown: ENOPROTOOPT)",
         "inet6": S.CHOICE,
-        "inet_seqpacket": f"{S.CHOICE}: no SCTP in the modelled kernel",
+        "inet_seqpacket": f"{S.FB14_OTHER} (socreate() without sctp.ko: EPROTOTYPE)",
         "listenq_sockopts": f"{S.FB_SOGETOPT}; {S.FB_SOSETOPT}",
         "tcp_defer_accept": f"{S.CHOICE}: FreeBSD has no TCP_DEFER_ACCEPT (accf_data instead)",
         "recv_hiwat": f"{S.FB_ACCF_HTTP} (sbfull: net.inet.tcp.recvspace default 65536)",
+        "option_bits": S.FB14_SOGETOPT,
+        "filter_holds": S.FB14_FILTERS,
+        "accf_replace": f"{S.FB14_ACCF} (\"don't try to replace an existing filter without "
+                        "first removing it\")",
+        "refused_drops": S.FB14_REFUSED,
+        "bind_reset": f"{S.FB14_REFUSED} (tcp_usr_bind(): INP_DROPPED)",
+        "connect_family_first": f"{S.F14} A11: tcp_usr_connect(), unp_connectat()",
+        "send_order": S.FB14_SEND,
+        "unix_stream_send_error": S.FB14_SEND,
+        "seqpacket_error_first": S.FB14_SEQPACKET,
+        "recv_eof_before_error": f"{S.FB14_SEQPACKET} (soreceive_generic_locked(): data, "
+                                 "so_error, then CANTRCVMORE)",
+        "recv_unconnected_unix_stream": f"{S.FB14_SEQPACKET} (PR_CONNREQUIRED: ENOTCONN)",
+        "rst_in_close_wait": f"{S.F14} B9 (an RST sets so_error ECONNRESET in every state)",
+        "close_unread": S.FB14_CLOSE_UNREAD,
+        "accept_reset": S.FB14_ACCEPT_RESET,
+        "shutdown_listener": S.FB14_SHUTDOWN,
+        "shutdown_marks_unconnected": S.FB14_SHUTDOWN,
+        "unix_shutdown_unconnected": S.FB14_SHUTDOWN,
+        "shut_rd_discards": f"{S.FB14_SHUTDOWN} (sorflush())",
+        "unix_listener_shut_refuses": f"{S.FB14_SHUTDOWN} (a listener's queues stay as they "
+                                      "were)",
+        "unix_listen_disconnected": f"{S.F14} B2 (uipc_listen(): bound, not connected)",
+        "poll_style": S.FB14_POLL,
+        "reuseport_pick": S.FB14_REUSEPORT,
+        "reuseport_lb": S.FB14_REUSEPORT,
+        "reuseport_unix": f"{S.FB14_SOGETOPT} (a SOL_SOCKET bit for any socket)",
+        "linger_max": S.FB14_LINGER,
     },
 )
 
@@ -258,6 +353,7 @@ def derive(base: Profile, inherits_from: str, cite: Mapping[str, str], **changes
 
 
 _PAGE_ADMISSION = {
+    "filter_holds": True,
     "admit_base": "3q/2",
     "admit_inclusive": False,
     "admit_u32": False,
@@ -276,6 +372,8 @@ def _page_cites(seed: str) -> dict[str, str]:
         "incq_base": f"{seed} (\"like the primary listen queue\")",
         "incq_evict": f"{seed} (\"the oldest socket ... will be terminated\")",
         "tcp_overflow": f"{seed} (\"silently dropped\")",
+        "filter_holds": f"{seed} (\"a second queue will be used to hold sockets that have "
+                        "connected, but have not yet met their accept filtering criteria\")",
         "unix_overflow": f"{seed} (\"ECONNREFUSED\")",
     }
 
@@ -327,6 +425,9 @@ FREEBSD_13 = derive(
     "freebsd-src",
     {
         **_page_cites(S.SEED_FREEBSD_13),
+        "filter_holds": f"{S.SEED_FREEBSD_13} (\"This secondary queue, like the primary listen "
+                        "queue, is sized according to the backlog\": the page's sentence on "
+                        "the queue that holds filtered connections)",
         "sysctls": (
             f"{S.SEED_FREEBSD_13} (soacceptqueue, sooverinterval); hidden somaxconn: "
             f"{S.SEED_FREEBSD_10}; ranges and defaults: {S.FB_SYSCTL}, {S.FB_OVERFLOW_LOG}"
@@ -396,6 +497,25 @@ DRAGONFLY = derive(
     **{**_PAGE_ADMISSION, "admit_base": "q", "incq_base": "q"},
 )
 
+FREEBSD_MAIN = derive(
+    FREEBSD_SRC,
+    "freebsd-src",
+    {
+        "filter_holds": f"{S.FB_MAIN} (solisten_clone() inherits SO_ACCEPTFILTER again: \"The "
+                        "crucial bit to inherit is SO_ACCEPTFILTER\"); reference/freebsd.md §4",
+        "accept_filters": f"{S.FB_MAIN} (sys/netinet/accf_tls.c so_hastls() at "
+                          "freebsd/freebsd-src d73ce9d7264a)",
+        "accf_replace": f"{S.FB_MAIN} (tests/sys/kern/socket_accf.c `change`: EBUSY)",
+    },
+    name="freebsd-main",
+    system="FreeBSD main after 14.2 (the accept-filter fix, tlsready, EBUSY on replace)",
+    basis=S.FB_MAIN,
+    filter_holds=True,
+    accept_filters=("dataready", "httpready", "dnsready", "tlsready"),
+    accf_replace="EBUSY",
+)
+
+
 LINUX = Profile(
     name="linux",
     system="Linux 6.x",
@@ -404,7 +524,11 @@ LINUX = Profile(
     fixed_limit=None,
     sysctls=(
         Sysctl("net.core.somaxconn", "limit", 4096, 0, INT_MAX),
-        Sysctl("net.ipv4.tcp_syncookies", "syncookies", 1, 0, 2),
+        Sysctl("net.ipv4.tcp_syncookies", "syncookies", 1, 0, 255),
+        Sysctl("net.ipv4.tcp_abort_on_overflow", "abort_on_overflow", 0, 0, 255),
+        Sysctl("net.ipv4.tcp_max_syn_backlog", "max_syn_backlog", 2048, INT_MIN, INT_MAX),
+        Sysctl("net.ipv4.tcp_synack_retries", "synack_retries", 5, 0, 255),
+        Sysctl("net.ipv4.tcp_migrate_req", "migrate_req", 0, 0, 1),
     ),
     admit_base="q",
     admit_inclusive=True,
@@ -418,7 +542,14 @@ LINUX = Profile(
     overflow_counters=("ListenOverflows", "ListenDrops"),
     synflood_counters=(("TCPReqQFullDrop",), ("TCPReqQFullDoCookies",)),
     request_drop_counters=("ListenDrops",),
-    counters=("ListenOverflows", "ListenDrops", "TCPReqQFullDoCookies", "TCPReqQFullDrop"),
+    counter_events={"cookie-sent": ("SyncookiesSent",), "cookie-recv": ("SyncookiesRecv",),
+                    "abort-on-close": ("TCPAbortOnClose",),
+                    "abort-on-data": ("TCPAbortOnData",),
+                    "embryonic-reset": ("EmbryonicRsts",),
+                    "migrated": ("TCPMigrateReqSuccess",)},
+    counters=("ListenOverflows", "ListenDrops", "TCPReqQFullDoCookies", "TCPReqQFullDrop",
+              "SyncookiesSent", "SyncookiesRecv", "TCPAbortOnClose", "TCPAbortOnData",
+              "EmbryonicRsts", "TCPMigrateReqSuccess"),
     overflow_log=False,
     log_suffix="",
     half_open="reqsk",
@@ -436,7 +567,8 @@ LINUX = Profile(
         ("AF_UNIX", "*", "EINVAL"),
         ("AF_INET6", "AF_INET", "EINVAL"),
         ("AF_INET6", "AF_INET/unbound", "EINVAL"),
-        # an unbound AF_UNIX socket's address is its family alone: shorter than a sockaddr_in
+        # an unbound AF_UNIX socket's address is its family alone, an autobound one 8 bytes:
+        # both shorter than a sockaddr_in
         ("AF_INET", "AF_UNIX/unbound", "EINVAL"),
         ("AF_INET6", "AF_UNIX/unbound", "EINVAL"),
     ),
@@ -453,10 +585,37 @@ LINUX = Profile(
     listenq_sockopts=False,
     tcp_defer_accept=True,
     recv_hiwat=131072,
+    option_bits=False,
+    filter_holds=False,
+    accf_replace="EINVAL",
+    refused_drops=False,
+    bind_reset=None,
+    connect_family_first=False,
+    send_order="error-first",
+    unix_stream_send_error=False,
+    seqpacket_error_first=True,
+    recv_eof_before_error=True,
+    recv_unconnected_unix_stream="EINVAL",
+    rst_in_close_wait="EPIPE",
+    close_unread="rst",
+    accept_reset="dead-socket",
+    shutdown_listener="stop",
+    shutdown_marks_unconnected=True,
+    unix_shutdown_unconnected=None,
+    shut_rd_discards=False,
+    unix_listener_shut_refuses=True,
+    unix_listen_disconnected=False,
+    poll_style="linux",
+    reuseport_pick="hash",
+    reuseport_lb=False,
+    reuseport_unix="EOPNOTSUPP",
+    linger_max=None,
     cite={
         "clamp": S.LX_SYS_LISTEN,
         "fixed_limit": S.LX_SYS_LISTEN,
-        "sysctls": f"{S.LX_EXP1}; net.ipv4.tcp_syncookies: {S.LX_CONN_REQUEST}",
+        "sysctls": f"{S.LX_EXP1}; the tcp_* ranges and defaults: {S.LX_SYSCTLS} (measured "
+                   "in a private namespace; tcp_max_syn_backlog's default follows the TCP hash "
+                   "table's size, 2048 on this machine)",
         "admit_base": S.LX_ACCEPTQ_FULL,
         "admit_inclusive": S.LX_ACCEPTQ_FULL,
         "admit_u32": f"{S.LX_ACCEPTQ_FULL} (sk_ack_backlog, sk_max_ack_backlog are u32)",
@@ -470,7 +629,11 @@ LINUX = Profile(
         "synflood_counters": f"{S.LX_CONN_REQUEST}: tcp_syn_flood_action(), measured by the "
                              "kernel executor",
         "request_drop_counters": f"{S.LX_CONN_REQUEST}: the drop path bumps LISTENDROPS",
-        "counters": f"{S.LX_COUNTERS}; TCPReqQFull*: tcp_syn_flood_action(), measured",
+        "counter_events": f"{S.LX_SYSCTLS} (Syncookies*, EmbryonicRsts); {S.LX_LINGER} "
+                          f"(TCPAbortOn*); {S.LX_REUSEPORT} (TCPMigrateReqSuccess)",
+        "counters": f"{S.LX_COUNTERS}; TCPReqQFull*: tcp_syn_flood_action(), measured; "
+                    f"Syncookies*, EmbryonicRsts: {S.LX_SYSCTLS}; TCPAbortOn*: {S.LX_LINGER}; "
+                    f"TCPMigrateReqSuccess: {S.LX_REUSEPORT}",
         "overflow_log": f"{S.CHOICE}: Linux logs no accept-queue overflow (the once-per-listener "
                         "SYN-flood line of tcp_syn_flood_action() is always modelled)",
         "log_suffix": f"{S.CHOICE}: no overflow log",
@@ -512,6 +675,34 @@ LINUX = Profile(
         "listenq_sockopts": f"{S.LX_DIAG} (\"No getsockopt reads backlog\")",
         "tcp_defer_accept": S.LX_DEFER,
         "recv_hiwat": f"{S.CHOICE}: tcp_rmem default 131072",
+        "option_bits": f"{S.CHOICE}, measured by the kernel executor: sk_getsockopt() answers "
+                       "0 or 1",
+        "filter_holds": f"{S.CHOICE}: no accept filters",
+        "accf_replace": f"{S.CHOICE}: no accept filters (ENOPROTOOPT first)",
+        "refused_drops": f"{S.LX_618} (a refused socket stays SS_CONNECTING: sticky_connecting)",
+        "bind_reset": f"{S.LX_618} (the RST gave the port back: bind() works)",
+        "connect_family_first": f"{S.CHOICE}, measured by the kernel executor: "
+                                "__inet_stream_connect() looks at sock->state first",
+        "send_order": S.LX_AFTER_RESET,
+        "unix_stream_send_error": f"{S.LX_AFTER_RESET} (unix_stream_sendmsg() never reads "
+                                  "sk_err)",
+        "seqpacket_error_first": S.LX_AFTER_RESET,
+        "recv_eof_before_error": f"{S.LX_RECV} (tcp_recvmsg_locked(): SOCK_DONE before sk_err)",
+        "recv_unconnected_unix_stream": S.LX_RECV,
+        "rst_in_close_wait": S.LX_PEER,
+        "close_unread": S.LX_AFTER_RESET,
+        "accept_reset": S.LX_PEER,
+        "shutdown_listener": S.LX_SHUTDOWN,
+        "shutdown_marks_unconnected": S.LX_SHUTDOWN,
+        "unix_shutdown_unconnected": S.LX_SHUTDOWN,
+        "shut_rd_discards": f"{S.LX_SHUTDOWN} (data sent afterwards is still received)",
+        "unix_listener_shut_refuses": S.LX_SHUTDOWN,
+        "unix_listen_disconnected": f"{S.LX_UNIX_LISTEN} (an ESTABLISHED socket: EINVAL)",
+        "poll_style": S.LX_POLL,
+        "reuseport_pick": f"{S.LX_REUSEPORT} (a hash of the 4-tuple: any listening member)",
+        "reuseport_lb": f"{S.CHOICE}: no SO_REUSEPORT_LB (ENOPROTOOPT)",
+        "reuseport_unix": S.LX_REUSEPORT,
+        "linger_max": f"{S.LX_LINGER} (sk_setsockopt() takes any l_linger)",
     },
 )
 
@@ -538,6 +729,7 @@ BSD44 = derive(
         "unbound_unix_listen": f"{S.CHOICE}: {S.FB_UNIX_LISTEN_OLD}",
         "inet6": f"{S.CHOICE}: 4.4BSD has no IPv6",
         "listenq_sockopts": f"{S.CHOICE}: SO_LISTENQ* came with FreeBSD 8",
+        "reuseport_lb": f"{S.CHOICE}: SO_REUSEPORT_LB came with FreeBSD 12",
     },
     name="bsd-4.4",
     system="4.4BSD-Lite2 (historical source)",
@@ -561,11 +753,13 @@ BSD44 = derive(
     unbound_unix_listen="EINVAL",
     inet6=False,
     listenq_sockopts=False,
+    reuseport_lb=False,
 )
 
 PROFILES: dict[str, Profile] = {
     p.name: p
-    for p in (FREEBSD_9, FREEBSD_10, FREEBSD_13, FREEBSD_SRC, DRAGONFLY, INTIME, LINUX, BSD44)
+    for p in (FREEBSD_9, FREEBSD_10, FREEBSD_13, FREEBSD_SRC, FREEBSD_MAIN, DRAGONFLY, INTIME,
+              LINUX, BSD44)
 }
 
 

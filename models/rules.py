@@ -136,8 +136,8 @@ class Arrival:
     of `dropped`, `overflow`, `to_comp`, `to_incomp` holds.
     """
 
-    synflood: Term  # Linux: the request queue is full (counted, logged once per listener)
-    dropped: Term  # Linux: ... and without syncookies the SYN is dropped (ListenDrops)
+    synflood: Term  # Linux: the request queue is full, or syncookies=2 (counted; logged once)
+    dropped: Term  # Linux: full, and without syncookies the SYN is dropped (ListenDrops)
     cookie: Term  # Linux: the handshake went by syncookie: no request sock, no deferral
     overflow: Term  # the completed queue is full: refused (how: overflow_answer)
     to_comp: Term  # queued as completed
@@ -159,9 +159,12 @@ def arrival(p: Profile, *, tcp: bool, qlen: Term, incqlen: Term, half_open: Term
     """
     r = rs or _THIS
     if tcp and p.half_open == "reqsk":
+        # tcp_syn_flood_action() runs when the queue is full or syncookies=2 (every SYN then
+        # goes by cookie, and is counted: spec/sources/linux-6.18.md §9.2)
         full = r.request_queue_full(half_open, incqlen, qlimit)
-        dropped = and_(full, cookies == 0)
         cookie = or_(cookies == 2, full)
+        dropped = and_(full, cookies == 0)
+        full = cookie
     else:
         full = dropped = cookie = False
     admitted = and_(not_(dropped), r.admits(p, qlen, half_open if tcp else 0, qlimit))
@@ -195,15 +198,17 @@ def overflow_answer(p: Profile, *, tcp: bool, rst_on_sock_fail: int) -> str:
 class SynArrival:
     """What a listener does with a bare SYN that is never completed (syn())."""
 
-    synflood: Term  # Linux: the request queue is full (counted, logged once per listener)
-    dropped: Term  # Linux: ... and without syncookies: dropped (ListenDrops)
+    synflood: Term  # Linux: the request queue is full, or syncookies=2 (counted; logged once)
+    dropped: Term  # Linux: full without syncookies, or the last quarter: dropped (ListenDrops)
     overflow: Term  # Linux: the accept queue is full: dropped (the overflow counters)
     stored: Term  # a half-open entry is kept (syncache entry, request sock, 4.4BSD q0)
     answered: Term  # a SYN-ACK went back (stored, or a cookie): syn() returns 0
+    quarter: Term = False  # Linux: dropped to keep tcp_max_syn_backlog's last quarter
 
 
 def syn_arrival(p: Profile, *, qlen: Term, incqlen: Term, half_open: Term, qlimit: Term,
-                cookies: Term, cache_total: Term, rs: Any = None) -> SynArrival:
+                cookies: Term, cache_total: Term, max_syn_backlog: Term = 2048,
+                rs: Any = None) -> SynArrival:
     """The whole decision for a SYN reaching a listener.
 
     syncache_add() (reference/freebsd.md §6): independent of the listen queues; a full cache
@@ -217,11 +222,16 @@ def syn_arrival(p: Profile, *, qlen: Term, incqlen: Term, half_open: Term, qlimi
         return SynArrival(False, False, False, stored, or_(stored, cookies != 0))
     if p.half_open == "reqsk":
         full = r.request_queue_full(half_open, incqlen, qlimit)
-        dropped = and_(full, cookies == 0)
-        overflow = and_(not_(dropped), not_(r.admits(p, qlen, 0, qlimit)))
+        cookie = or_(cookies == 2, full)
+        overflow = and_(not_(and_(full, cookies == 0)), not_(r.admits(p, qlen, 0, qlimit)))
+        # without syncookies the last quarter of tcp_max_syn_backlog is kept for peers proven
+        # alive; a bare SYN's peer is not (tcp_conn_request(), linux-6.18.md §9.3)
+        quarter = and_(cookies == 0, not_(cookie), not_(overflow),
+                       max_syn_backlog - (half_open + incqlen) < udiv(max_syn_backlog, 4))
+        dropped = or_(and_(full, cookies == 0), quarter)
         answered = and_(not_(dropped), not_(overflow))
-        stored = and_(answered, not_(or_(cookies == 2, full)))
-        return SynArrival(full, dropped, overflow, stored, answered)
+        stored = and_(answered, not_(cookie))
+        return SynArrival(cookie, dropped, overflow, stored, answered, quarter)
     stored = r.admits(p, qlen, half_open, qlimit)
     return SynArrival(False, False, False, stored, stored)
 
@@ -254,13 +264,38 @@ def overflow_log_line(p: Profile, where: str, qlen: int, occurrences: int) -> st
 # --------------------------------------------------------------------------- accept filters
 
 
-def filter_ready(name: str, data: bytes, eof: bool, hiwat: int) -> bool:
+def filter_ready(name: str, data: bytes, eof: bool, hiwat: int, reset: bool = False) -> bool:
     """Whether a connection held by accept filter `name` is released to the completed queue."""
     if name == "dataready":
-        return len(data) >= 1 or eof  # accf_data: soreadable()
+        return len(data) >= 1 or eof or reset  # accf_data: soreadable(), so_error too
     if name == "httpready":
         return _http_ready(data, eof, hiwat)
+    if name == "dnsready":
+        return _dns_ready(data, hiwat)
+    if name == "tlsready":
+        return _tls_ready(data, eof or reset, hiwat)
     return False
+
+
+def _tls_ready(data: bytes, eof: bool, hiwat: int) -> bool:
+    # accf_tls.c so_hastls(): CANTRCVMORE or a full buffer release; a TLS handshake record
+    # (0x16) waits for its whole length (up to 16384) (spec/sources/freebsd.md B3)
+    if eof or len(data) >= hiwat:
+        return True
+    if len(data) < 5:
+        return False
+    if data[0] != 0x16:
+        return True
+    reclen = int.from_bytes(data[3:5], "big")
+    return reclen > 16384 or len(data) >= 5 + reclen
+
+
+def _dns_ready(data: bytes, hiwat: int) -> bool:
+    # accf_dns.c sohasdns()/skippacket(): a full buffer, or a whole length-prefixed message;
+    # a FIN without one does not release it (spec/sources/freebsd.md B3)
+    if len(data) >= hiwat:
+        return True
+    return len(data) >= 2 and int.from_bytes(data[:2], "big") + 2 <= len(data)
 
 
 def _http_ready(data: bytes, eof: bool, hiwat: int) -> bool:
@@ -301,6 +336,103 @@ def _http_ready(data: bytes, eof: bool, hiwat: int) -> bool:
             return data.endswith((b"\n\n", b"\n\r\n"))  # soishttpconnected
         return True
     return False
+
+
+# --------------------------------------------------------------------------- poll(2)
+
+#: the poll flags a trace names, in the order a trace lists them
+POLL_FLAGS = ("POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLRDHUP", "POLLNVAL")
+
+
+@attrs.frozen
+class PollFacts:
+    """What readiness is computed from: a socket's state, as Terms."""
+
+    kind: str  # tcp | udp | unix-stream | unix-seqpacket | unix-dgram
+    listening: Term
+    acceptable: Term  # a listener: the completed queue is not empty
+    closed: Term  # not connected (TCP CLOSE; an unconnected AF_UNIX stream socket)
+    connected: Term
+    readable: Term  # data waits to be read
+    error: Term  # an error is pending (so_error / sk_err)
+    rcv_shut: Term  # no more to read (sk_shutdown & RCV_SHUTDOWN; SBS_CANTRCVMORE)
+    snd_shut: Term  # no more to send (SEND_SHUTDOWN; SBS_CANTSENDMORE)
+
+
+def poll_events(p: Profile, f: PollFacts) -> dict[str, Term]:
+    """The revents of poll(2) for events POLLIN|POLLPRI|POLLOUT|POLLRDHUP, flag -> Term.
+
+    linux: tcp_poll() for TCP, unix_poll() / unix_dgram_poll() for AF_UNIX, datagram_poll()
+    for UDP (spec/sources/linux-6.18.md §4). bsd: sopoll_generic() and pollscan(), which clears
+    POLLOUT wherever POLLHUP is set (spec/sources/freebsd.md B6).
+    """
+    both = and_(f.rcv_shut, f.snd_shut)
+    if p.poll_style == "linux":
+        if f.kind == "tcp":
+            rest: dict[str, Term] = {
+                "POLLIN": or_(f.rcv_shut, f.readable), "POLLOUT": True, "POLLERR": f.error,
+                "POLLHUP": or_(both, f.closed), "POLLRDHUP": f.rcv_shut}
+            return {k: ite(f.listening, f.acceptable if k == "POLLIN" else False, v)
+                    for k, v in rest.items()}
+        connection_based = f.kind in ("unix-stream", "unix-seqpacket")
+        return {
+            "POLLIN": or_(f.rcv_shut, f.readable, and_(f.listening, f.acceptable)),
+            "POLLOUT": not_(f.listening), "POLLERR": f.error,
+            "POLLHUP": or_(both, and_(f.closed, connection_based)), "POLLRDHUP": f.rcv_shut}
+    connreq = f.kind in ("tcp", "unix-stream", "unix-seqpacket")
+    hup = both
+    out = and_(or_(f.connected, not connreq, f.snd_shut, f.error), not_(hup))
+    conn = {"POLLIN": or_(f.readable, f.error, f.rcv_shut), "POLLOUT": out, "POLLERR": False,
+            "POLLHUP": hup, "POLLRDHUP": f.rcv_shut}
+    lst = {"POLLIN": or_(f.acceptable, f.error), "POLLOUT": False, "POLLERR": False,
+           "POLLHUP": and_(not_(f.acceptable), f.error), "POLLRDHUP": False}
+    return {k: ite(f.listening, lst[k], conn[k]) for k in conn}
+
+
+# --------------------------------------------------------------------------- timers
+
+SECOND = 1_000_000  # the clock counts microseconds
+#: Linux: TCP_TIMEOUT_INIT (1 s) and TCP_RTO_MAX (120 s), include/net/tcp.h
+TCP_TIMEOUT_INIT = SECOND
+TCP_RTO_MAX = 120 * SECOND
+
+
+def reqsk_timeout(num_timeout: int) -> int:
+    """Linux reqsk_timer_handler(): the next SYN-ACK timeout, `TCP_TIMEOUT_INIT << n` capped at
+    TCP_RTO_MAX (spec/sources/linux-6.18.md §8)."""
+    return min(TCP_TIMEOUT_INIT << min(num_timeout, 8), TCP_RTO_MAX)
+
+
+def syn_ack_recalc(num_timeout: Term, max_retries: Term, defer: Term, acked: Term
+                   ) -> tuple[Term, Term]:
+    """Linux syn_ack_recalc() (net/ipv4/inet_connection_sock.c): (expire, resend) of a request
+    sock whose timer fires after `num_timeout` earlier firings."""
+    if not isinstance(defer, int) or defer:
+        expire = and_(num_timeout >= max_retries, or_(not_(acked), num_timeout >= defer))
+        resend = or_(not_(acked), num_timeout >= defer - 1)
+        if isinstance(defer, int):
+            return expire, resend
+        return (ite(defer == 0, num_timeout >= max_retries, expire),
+                ite(defer == 0, True, resend))
+    return num_timeout >= max_retries, True
+
+
+#: FreeBSD tcp_backoff[] (sys/netinet/tcp_timer.c) and the syncache's timing: the first
+#: timeout is tcp_rexmit_initial (1 s), later ones rexmit_initial * backoff + tcp_rexmit_slop
+#: (200 ms), clamped to 64 s (spec/sources/freebsd.md B12)
+TCP_BACKOFF = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 512, 512, 512)
+SYNCACHE_SLOP = 200_000
+SYNCACHE_MAX = 64 * SECOND
+#: 4.4BSD tcp_timer.h TCPTV_KEEP_INIT: an embryonic connection is dropped after 75 s
+Q0_LIFETIME = 75 * SECOND
+
+
+def syncache_timeout(rxmits: int) -> int:
+    """The time from a syncache entry's `rxmits`-th transmission to its next timer."""
+    if rxmits == 0:
+        return SECOND
+    return min(SECOND * TCP_BACKOFF[min(rxmits, len(TCP_BACKOFF) - 1)] + SYNCACHE_SLOP,
+               SYNCACHE_MAX)
 
 
 # --------------------------------------------------------------------------- Linux TCP_DEFER_ACCEPT

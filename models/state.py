@@ -94,6 +94,21 @@ class SockState(enum.Enum):
 
 FILE = -1  # the socket id a non-socket descriptor maps to
 
+#: sk_shutdown bits, as Linux keeps them (and FreeBSD's SBS_CANTRCVMORE / SBS_CANTSENDMORE)
+RCV, SND = 1, 2
+BOTH = RCV | SND
+#: what holds an address once its socket closed (a TCP active close: FIN_WAIT / TIME_WAIT)
+ORPHAN = 0
+
+
+@attrs.frozen
+class HalfOpen:
+    """A half-open connection: a syncache entry, a Linux request sock or a 4.4BSD q0 socket."""
+
+    stamp: int  # drawn from next_id: tells entries apart
+    born: int  # the clock when its SYN arrived (microseconds)
+    ticks: int = 0  # retransmission timer firings so far (Linux num_timeout, FreeBSD sc_rxmits)
+
 
 @attrs.frozen
 class Pending:
@@ -102,12 +117,16 @@ class Pending:
     conn: int  # unique, increasing: the arrival order
     client: int  # socket id of the client end
     data: bytes = b""  # what the client sent so far (what accept filters inspect)
+    records: tuple[bytes, ...] = ()  # the same, one entry per send (SOCK_SEQPACKET keeps them)
     eof: bool = False  # the client closed its end (FIN)
     # What holds it in the incomplete queue: the accept filter whose upcall it is parked on
     # (a FreeBSD TCP child is soisconnected() at ESTABLISHED, which clears its SO_ACCEPTFILTER
     # flag and parks it, so removing the filter does not move it), "defer" (Linux
     # TCP_DEFER_ACCEPT), or None: it still carries SO_ACCEPTFILTER (an AF_UNIX child).
     upcall: str | None = None
+    reset: bool = False  # the client reset the connection (RST) before accept()
+    born: int = 0  # the clock when it was queued (the deferral's timer counts from here)
+    ticks: int = 0  # Linux: SYN-ACK timer firings of a deferred connection's request sock
 
 
 @attrs.frozen
@@ -115,11 +134,12 @@ class Listener:
     qlimit: int  # the effective backlog
     comp: tuple[Pending, ...] = ()  # completed queue, oldest first
     incomp: tuple[Pending, ...] = ()  # accept-filter (or deferred) queue, oldest first
-    half_open: tuple[int, ...] = ()  # half-open peers (syncache entries, reqsks or 4.4BSD q0)
+    half_open: tuple[HalfOpen, ...] = ()  # half-open peers, oldest first
     accept_filter: str | None = None
     overcount: int = 0  # overflows since the last logged message
     lastover: int | None = None  # clock of the last logged overflow; None: never
     synflood_warned: bool = False  # Linux: the one "Possible SYN flooding" line was logged
+    refusing: bool = False  # Linux AF_UNIX: shut for reading; new connects are refused
 
 
 @attrs.frozen
@@ -143,6 +163,14 @@ class Socket:
     # a connect() of this TCP socket sent a SYN (profile.listen_once_connected: Linux 6.18 never
     # lets such a socket listen again)
     sent_syn: bool = False
+    rcv: tuple[bytes, ...] = ()  # received and not yet read, one entry per send (a record)
+    shut: int = 0  # sk_shutdown: RCV (no more to read), SND (no more to send)
+    fin: bool = False  # TCP: the peer's FIN arrived (SOCK_DONE): recv gives 0 once data is read
+    fin_first: bool = False  # TCP: it sent its FIN before the peer's came (the active closer)
+    peer_gone: bool = False  # the other end's socket is closed: TCP data sent to it draws an RST
+    linger: int | None = None  # SO_LINGER's l_linger, when l_onoff is set
+    reuseport: bool = False  # SO_REUSEPORT
+    reuseport_lb: bool = False  # FreeBSD SO_REUSEPORT_LB
 
 
 @attrs.frozen
@@ -150,7 +178,9 @@ class Host:
     # descriptor -> socket id (FILE for a non-socket)
     fds: FMap[int, int] = attrs.field(factory=FMap)
     socks: FMap[int, Socket] = attrs.field(factory=FMap)  # open sockets by id
-    addrs: FMap[int, int] = attrs.field(factory=FMap)  # bound address id -> socket id
+    # bound address id -> the sockets holding it, in the order they bound (more than one only
+    # where SO_REUSEPORT lets them share it)
+    addrs: FMap[int, tuple[int, ...]] = attrs.field(factory=FMap)
     sysctl: FMap[str, int] = attrs.field(factory=FMap)  # by key (see profiles.Sysctl.key)
     counters: FMap[str, int] = attrs.field(factory=FMap)
     clock: int = 0  # microseconds since boot
@@ -170,6 +200,9 @@ class Target:
     domain: str | None
     type: str | None
     errno: str | None = None
+    # an autobound AF_UNIX name (5 hex digits on Linux): shorter than a sockaddr_in, so it
+    # reads to connect() of another family like an unbound socket's family-only address
+    short: bool = False
 
 
 # --------------------------------------------------------------------------- evolve
@@ -194,7 +227,7 @@ def _evolver(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
 
 
 _EVOLVERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {
-    cls: _evolver(cls) for cls in (Host, Socket, Listener, Pending)
+    cls: _evolver(cls) for cls in (Host, Socket, Listener, Pending, HalfOpen)
 }
 
 

@@ -13,7 +13,7 @@ first (`effect`: Linux binds a UDP socket before it refuses the connect).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import attrs
 
@@ -36,6 +36,7 @@ LIFECYCLE: dict[tuple[SockState, str], SockState] = {
     (F, "listen"): L,  # TCP binds an ephemeral port first (tcp_usr_listen, inet_listen)
     (B, "listen"): L,
     (L, "listen"): L,  # re-listen: only the limit changes
+    (L, "unlisten"): F,  # Linux shutdown(SHUT_RD) of a TCP listener: unconnected again
     (F, "connect"): CG,
     (B, "connect"): CG,
     (CG, "established"): C,  # the handshake completed and the connection was queued
@@ -43,6 +44,7 @@ LIFECYCLE: dict[tuple[SockState, str], SockState] = {
     (CG, "abandoned"): X,  # silently dropped: the executor gives up and closes (the contract)
     (C, "peer-reset"): D,  # e.g. the listener closed with the connection still queued
     (C, "evicted"): D,  # an accept filter's queue terminated it
+    (C, "closed"): D,  # TCP: both FINs went through (TIME_WAIT / LAST_ACK done): CLOSE
     (D, "bind"): D,  # Linux: the reset gave the port back; the socket may bind again
     (D, "disconnect"): F,  # Linux: connect() reported the reset; tcp_disconnect(): unconnected
     (C, "bind"): C,  # an AF_UNIX client connects without a name and may take one later
@@ -68,30 +70,66 @@ def advance(sock: Socket, event: str) -> Socket:
 @attrs.frozen
 class Ctx:
     """What the checks look at: the call's descriptor resolved against the state, and for
-    connect() the target and what is bound there."""
+    connect() and syn() the target and what is bound there."""
 
     fd: int | None
     sock: Socket | None  # None if fd is not open, or is not a socket
     is_file: bool  # the descriptor is open but is not a socket
     holds_addr: bool = False  # the socket holds its local address (a port, a name)
     target: Target | None = None
-    at: Socket | None = None  # the socket bound at the target's address
-    lsock: Socket | None = None  # ... if it is listening
+    at: Socket | None = None  # the socket bound at the target's address (the first to bind)
+    lsock: Socket | None = None  # the listener a connection to the target reaches, if any
+    holders: tuple[int, ...] = ()  # who holds the target's address (state.ORPHAN: a closed one)
+    group: Mapping[int, Socket] | None = None  # those holders that are open sockets, by id
+    how: int | None = None  # shutdown(): the sk_shutdown bits asked for
 
 
-def resolve(h: Host, fd: int | None, target: Target | None = None) -> Ctx:
-    at = None
-    if target is not None and target.addr is not None and target.addr in h.addrs:
-        at = h.socks.get(h.addrs[target.addr])
-    lsock = at if at is not None and at.state is L else None
+def reach(p: Profile, h: Host, target: Target | None,
+          stype: str | None = None) -> tuple[Socket | None, ...]:
+    """The listeners a connection to the target may reach, one per possible outcome (None: it
+    reaches a socket that is not listening, which answers with an RST). One holder: itself if
+    it listens. Several (SO_REUSEPORT): profile.reuseport_pick says which may be chosen. Only
+    sockets of the connecting socket's type count: TCP and UDP ports are apart."""
+    if target is None or target.addr is None:
+        return (None,)
+    group = [h.socks[s] for s in h.addrs.get(target.addr, ()) if s in h.socks]
+    if stype is not None and len(group) > 1:
+        group = [s for s in group if s.type == stype] or group
+    if not group:
+        return (None,)
+    if len(group) == 1:
+        return (group[0] if group[0].state is L else None,)
+    if p.reuseport_lb and any(s.reuseport_lb for s in group):
+        members = [s for s in group if s.reuseport_lb]
+        return tuple(s if s.state is L else None for s in members)  # a hash over the group
+    if p.reuseport_pick == "last":
+        last = group[-1]  # the most recently bound goes first in the lookup chain
+        return (last if last.state is L else None,)
+    listening = tuple(s for s in group if s.state is L)
+    return listening or (None,)  # a hash over the listening members
+
+
+def resolve(h: Host, fd: int | None, target: Target | None = None, *,
+            p: Profile | None = None, pick: int = 0) -> Ctx:
+    at = lsock = None
+    if target is not None and target.addr is not None:
+        holders = h.addrs.get(target.addr, ())
+        at = h.socks.get(holders[0]) if holders else None
+        if p is not None:
+            client = h.socks.get(h.fds.get(fd, FILE)) if fd is not None else None
+            lsock = reach(p, h, target, client.type if client is not None else None)[pick]
+        elif at is not None and at.state is L:
+            lsock = at
     if fd is None or fd not in h.fds:
         return Ctx(fd, None, False, target=target, at=at, lsock=lsock)
     sid = h.fds[fd]
     if sid == FILE:
         return Ctx(fd, None, True, target=target, at=at, lsock=lsock)
     sock = h.socks[sid]
-    holds = sock.addr is not None and h.addrs.get(sock.addr) == sid
-    return Ctx(fd, sock, False, holds, target, at, lsock)
+    holds = sock.addr is not None and sid in h.addrs.get(sock.addr, ())
+    held = h.addrs.get(target.addr, ()) if target is not None and target.addr is not None else ()
+    group = {s: h.socks[s] for s in held if s in h.socks}
+    return Ctx(fd, sock, False, holds, target, at, lsock, held, group)
 
 
 Test = Callable[[Profile, Ctx], bool]
@@ -148,7 +186,7 @@ def _dynamic_errno(then: str, p: Profile, c: Ctx) -> str:
     assert t is not None and t.domain is not None and c.sock is not None
     if then == "family-unix":
         return family_errno(p, "AF_UNIX", t.domain)
-    kind = t.domain if t.addr is not None else f"{t.domain}/unbound"
+    kind = t.domain if t.addr is not None and not t.short else f"{t.domain}/unbound"
     return family_errno(p, c.sock.domain, kind)
 
 
@@ -203,6 +241,70 @@ def _unix_stream(p: Profile, c: Ctx) -> bool:
     return _is(c, "AF_UNIX", stream=True)
 
 
+def _tcp(c: Ctx) -> bool:
+    return _sock(c).domain != "AF_UNIX" and _sock(c).type == "SOCK_STREAM"
+
+
+def _unix(c: Ctx) -> bool:
+    return _sock(c).domain == "AF_UNIX"
+
+
+def _in_use(p: Profile, c: Ctx) -> bool:
+    """bind(S, T): T's address is held by a socket S may not share it with (SO_REUSEPORT lets
+    two sockets share a port when both set it; AF_UNIX names are never shared)."""
+    from .state import ORPHAN
+
+    sock = _sock(c)
+    if not c.holders:
+        return False
+    if sock.domain == "AF_UNIX":
+        return True
+    for sid in c.holders:
+        if sid == ORPHAN:
+            if sock.type == "SOCK_STREAM":
+                return True  # a TCP connection closed actively still holds the port
+            continue
+        other = c.group.get(sid) if c.group is not None else None
+        if other is None or other.type != sock.type:
+            continue
+        if not ((sock.reuseport and other.reuseport)
+                or (p.reuseport_lb and sock.reuseport_lb and other.reuseport_lb)):
+            return True
+    return False
+
+
+def _shut_send(c: Ctx) -> bool:
+    from .state import SND
+
+    return bool(_sock(c).shut & SND)
+
+
+def _shut_rcv(c: Ctx) -> bool:
+    from .state import RCV
+
+    return bool(_sock(c).shut & RCV)
+
+
+def _send_error(p: Profile, c: Ctx) -> bool:
+    """A pending error a send() reports (Linux: not for an AF_UNIX stream socket)."""
+    s = c.sock
+    return s is not None and s.error is not None and (
+        s.domain != "AF_UNIX" or s.type != "SOCK_STREAM" or p.unix_stream_send_error)
+
+
+def _error_first(p: Profile) -> bool:
+    return p.send_order == "error-first"
+
+
+def _epipe_first(p: Profile) -> bool:
+    return p.send_order == "epipe-first"
+
+
+def _refusing(c: Ctx) -> bool:
+    return bool(c.lsock is not None and c.lsock.listener is not None
+                and c.lsock.listener.refusing)
+
+
 def _unix_first(p: Profile) -> bool:
     return p.unix_address_first
 
@@ -223,19 +325,42 @@ UNIX_FIRST_SRC = ("measured by the kernel executor: Linux unix_stream_connect() 
 CHECKS: dict[str, tuple[Check, ...]] = {
     "bind": (
         *DESC,
+        Check("bind(S, T): T never named a socket (no address to bind to)",
+              lambda p, c: c.target is not None and c.target.errno is not None, "target.errno",
+              "SCRIPT_FORMAT.md extension: a NAME stands for the address its socket had"),
+        Check("bind(S, T): T's address is of another family",
+              lambda p, c: c.target is not None and _other_family(c), "family",
+              "inet_bind(), inet6_bind(), unix_bind() look at the length and family first: "
+              "the connect family table (profile parameter connect_family_errno)"),
         Check("the socket already holds a local address",
               lambda p, c: c.holds_addr or _sock(c).state is L
               or (_sock(c).state is C and _sock(c).addr is not None), "EINVAL",
               "listenspec choice: in_pcbbind(), unp_bind(), inet_bind(), unix_bind()"),
+        Check("a TCP socket whose connection was reset (its inpcb is dropped)",
+              lambda p, c: _sock(c).state is D and _tcp(c), "profile.bind_reset",
+              "profile parameter bind_reset", lambda p: p.bind_reset is not None,
+              "profile.bind_reset"),
+        Check("bind(S, T): T never had an address: a fresh one, as getsockname(T) names none",
+              lambda p, c: c.target is not None and c.target.addr is None, "-> wildcard",
+              "bind to port 0 of the wildcard address (an AF_UNIX family-only name: "
+              "unix_bind() autobinds)"),
+        Check("bind(S, T): T's address is held by a socket it may not be shared with",
+              lambda p, c: c.target is not None and _in_use(p, c), "EADDRINUSE",
+              "inet_csk_bind_conflict(), in_pcbbind_setup(): both need SO_REUSEPORT "
+              "(spec/sources/linux-6.18.md §5, freebsd.md B7); unix_bind(), unp_bind(): a name "
+              "is taken once; an actively closed TCP connection keeps its port (TIME_WAIT)"),
+        Check("bind(S, T): the socket binds to T's address, beside those holding it",
+              lambda p, c: c.target is not None, "-> join", "SO_REUSEPORT"),
     ),
     "listen": (
         *DESC,
         Check("the socket is not SOCK_STREAM or SOCK_SEQPACKET", lambda p, c: not _stream(c),
               "EOPNOTSUPP", "every seed page: [EOPNOTSUPP]; pr_listen_notsupp(); sock_no_listen()"),
         Check("the socket is connected, connecting or was reset",
-              lambda p, c: _sock(c).state in (C, CG, D) or _sock(c).connect_pending is not None,
+              lambda p, c: (_sock(c).state in (C, CG, D) or _sock(c).connect_pending is not None)
+              and not (p.unix_listen_disconnected and _unix(c) and _sock(c).state is D),
               "profile.listen_connected",
-              "profile parameter listen_connected"),
+              "profile parameter listen_connected; unix_listen_disconnected"),
         Check("a TCP socket whose connect() once sent a SYN (it takes a port, and keeps it)",
               lambda p, c: _sock(c).sent_syn, "profile.listen_once_connected",
               "profile parameter listen_once_connected: measured by the kernel executor",
@@ -251,6 +376,10 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "profile parameter accept_dgram"),
         Check("the socket is not listening", lambda p, c: _sock(c).state is not L,
               "profile.accept_not_listening", "profile parameter accept_not_listening"),
+        Check("the listener has a pending error (FreeBSD: so_error, set by shutdown())",
+              lambda p, c: _sock(c).error is not None, "pending-error",
+              "solisten_dequeue(): head->so_error first (spec/sources/freebsd.md A10, B5)",
+              effect="clear-error"),
         Check("the completed queue is empty (non-blocking)",
               lambda p, c: not (_sock(c).listener and _sock(c).listener.comp),  # type: ignore[union-attr]
               "EAGAIN", "solisten_dequeue(); inet_csk_accept()"),
@@ -277,11 +406,20 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("AF_UNIX stream: nobody listens at the name",
               lambda p, c: _unix_stream(p, c) and c.lsock is None, "ECONNREFUSED",
               UNIX_FIRST_SRC, _unix_first, UNIX_FIRST),
+        Check("AF_UNIX stream: the listener is shut for reading",
+              lambda p, c: _unix_stream(p, c) and _refusing(c), "ECONNREFUSED",
+              "unix_stream_connect(): RCV_SHUTDOWN (spec/sources/linux-6.18.md §3)",
+              _unix_first, UNIX_FIRST),
         Check("AF_UNIX stream: the listener's queue is full",
               lambda p, c: _unix_stream(p, c) and _full(p, c), "-> unix-overflow",
               UNIX_FIRST_SRC + "; unix_stream_connect(): unix_recvq_full()", _unix_first,
               UNIX_FIRST),
         *DESC,
+        Check("the target is of another family (checked before the socket's own state)",
+              lambda p, c: _other_family(c), "family",
+              "profile parameter connect_family_first: tcp_usr_connect(), unp_connectat() "
+              "look at the address first (spec/sources/freebsd.md A11)",
+              lambda p: p.connect_family_first, "profile.connect_family_first"),
         Check("an AF_UNIX socket that is listening",
               lambda p, c: _sock(c).state is L and _sock(c).domain == "AF_UNIX",
               "profile.connect_on_unix_listener", "profile parameter connect_on_unix_listener"),
@@ -307,7 +445,8 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "profile.dgram_v6_takes_v4"),
         Check("the target is of another family",
               lambda p, c: _other_family(c) and not _v6_to_v4(p, c), "family",
-              "profile parameter connect_family_errno"),
+              "profile parameter connect_family_errno",
+              lambda p: not p.connect_family_first, "not profile.connect_family_first"),
         Check("AF_UNIX datagram: the target has no name",
               lambda p, c: _is(c, "AF_UNIX", stream=False) and _target(c).addr is None,
               "EINVAL", "unix_dgram_connect(): unix_validate_addr()"),
@@ -337,8 +476,14 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("TCP: nobody listens there (the SYN is answered by an RST)",
               lambda p, c: _sock(c).domain != "AF_UNIX"
               and (c.lsock is None or c.lsock.type != _sock(c).type), "ECONNREFUSED",
-              "tcp_input(): a SYN to a closed port", lambda p: not p.sticky_connecting,
-              "not profile.sticky_connecting"),
+              "tcp_input(): a SYN to a closed port",
+              lambda p: not p.sticky_connecting and not p.refused_drops,
+              "not profile.sticky_connecting, not profile.refused_drops"),
+        Check("TCP: nobody listens there (the RST drops the connection: the socket is reset)",
+              lambda p, c: _sock(c).domain != "AF_UNIX"
+              and (c.lsock is None or c.lsock.type != _sock(c).type), "-> refused-drop",
+              "profile parameter refused_drops", lambda p: p.refused_drops,
+              "profile.refused_drops"),
         Check("TCP: nobody listens there (the SYN is answered by an RST; the attempt took a "
               "port and the RST gave it back)",
               lambda p, c: _sock(c).domain != "AF_UNIX"
@@ -350,9 +495,17 @@ CHECKS: dict[str, tuple[Check, ...]] = {
     ),
     "send": (
         Check("a pending error (so_error): reported, and cleared",
-              lambda p, c: c.sock is not None and c.sock.error is not None, "pending-error",
-              "sosend(); tcp_sendmsg_locked(): sock_error()", effect="clear-error"),
+              lambda p, c: _send_error(p, c), "pending-error",
+              "tcp_sendmsg_locked(): sock_error() first; not unix_stream_sendmsg() "
+              "(profile parameters send_order, unix_stream_send_error)",
+              _error_first, "profile.send_order error-first", effect="clear-error"),
         *DESC,
+        Check("no more to send (CANTSENDMORE)", lambda p, c: _shut_send(c), "EPIPE",
+              "sosend_generic_locked(): SBS_CANTSENDMORE before so_error (profile parameter "
+              "send_order)", _epipe_first, "profile.send_order epipe-first"),
+        Check("a pending error (so_error): reported, and cleared",
+              lambda p, c: _send_error(p, c), "pending-error", "sosend_generic_locked()",
+              _epipe_first, "profile.send_order epipe-first", effect="clear-error"),
         Check("the socket was reset", lambda p, c: _sock(c).state is D, "EPIPE",
               "send(2) [EPIPE]"),
         Check("an AF_UNIX socket that is not connected",
@@ -369,6 +522,78 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "send(2) [EDESTADDRREQ]"),
         Check("the socket is not connected", lambda p, c: _sock(c).state is not C,
               "profile.send_unconnected", "profile parameter send_unconnected"),
+        Check("no more to send (SEND_SHUTDOWN: shutdown(SHUT_WR), a closed AF_UNIX peer)",
+              lambda p, c: _shut_send(c), "EPIPE",
+              "tcp_sendmsg_locked(), unix_stream_sendmsg(): SEND_SHUTDOWN", _error_first,
+              "profile.send_order error-first"),
+    ),
+    "recv": (
+        *DESC,
+        Check("a TCP listener", lambda p, c: _tcp(c) and _sock(c).state is L, "ENOTCONN",
+              "tcp_recvmsg_locked(): TCP_LISTEN; soiolock()"),
+        Check("an AF_UNIX stream socket that is not connected",
+              lambda p, c: _unix_stream(p, c) and _sock(c).state not in (C, D),
+              "profile.recv_unconnected_unix_stream",
+              "profile parameter recv_unconnected_unix_stream"),
+        Check("an AF_UNIX SEQPACKET socket that is not connected",
+              lambda p, c: _is(c, "AF_UNIX") and _sock(c).type == "SOCK_SEQPACKET"
+              and _sock(c).state not in (C, D), "ENOTCONN",
+              "unix_seqpacket_recvmsg(); soreceive_generic_locked()"),
+        Check("SEQPACKET: a pending error comes before the data",
+              lambda p, c: _sock(c).type == "SOCK_SEQPACKET" and _sock(c).error is not None,
+              "pending-error", "__skb_recv_datagram(): sock_error() first (measured)",
+              lambda p: p.seqpacket_error_first, "profile.seqpacket_error_first",
+              effect="clear-error"),
+        Check("a datagram socket (datagrams are not modelled: nothing to read)",
+              lambda p, c: _sock(c).type == "SOCK_DGRAM", "EAGAIN",
+              "listenspec choice: send() on a datagram socket delivers nothing in the model"),
+        Check("data waits: it is read", lambda p, c: bool(_sock(c).rcv), "-> read",
+              "tcp_recvmsg_locked(), unix_stream_read_generic(): the queue first"),
+        Check("TCP: the peer's FIN arrived (SOCK_DONE): end of file, before any error",
+              lambda p, c: _tcp(c) and _sock(c).fin, "-> eof",
+              "tcp_recvmsg_locked(): SOCK_DONE is looked at before sk_err",
+              lambda p: p.recv_eof_before_error, "profile.recv_eof_before_error"),
+        Check("a pending error: reported once, and cleared",
+              lambda p, c: _sock(c).error is not None, "pending-error",
+              "sock_error(); soreceive_generic_locked()", effect="clear-error"),
+        Check("no more to read: end of file", lambda p, c: _shut_rcv(c), "-> eof",
+              "RCV_SHUTDOWN / SBS_CANTRCVMORE"),
+        Check("the socket is not connected", lambda p, c: _sock(c).state is not C, "ENOTCONN",
+              "tcp_recvmsg_locked(): TCP_CLOSE; soreceive_generic_locked(): PR_CONNREQUIRED"),
+        Check("nothing waits (non-blocking)", lambda p, c: True, "EAGAIN",
+              "recv(2) [EAGAIN]"),
+    ),
+    "shutdown": (
+        *DESC,
+        Check("a TCP listener: SHUT_RD stops it (queued connections reset); SHUT_WR does "
+              "nothing", lambda p, c: _tcp(c) and _sock(c).state is L, "-> stop-listening",
+              "inet_shutdown(): TCP_LISTEN (spec/sources/linux-6.18.md §3)",
+              lambda p: p.shutdown_listener == "stop", "profile.shutdown_listener stop"),
+        Check("a listener: ENOTCONN, and SHUT_RD sets so_error ECONNABORTED",
+              lambda p, c: _sock(c).state is L, "-> listener-abort",
+              "soshutdown() (spec/sources/freebsd.md B5)",
+              lambda p: p.shutdown_listener == "enotconn-abort",
+              "profile.shutdown_listener enotconn-abort"),
+        Check("an AF_UNIX socket: it never fails", lambda p, c: _unix(c), "-> shut",
+              "unix_shutdown() (spec/sources/linux-6.18.md §3)",
+              lambda p: p.unix_shutdown_unconnected is None,
+              "profile.unix_shutdown_unconnected None"),
+        Check("not connected: ENOTCONN, yet the directions are marked shut",
+              lambda p, c: _sock(c).state is not C or _sock(c).connect_pending not in (None,
+                                                                                      "ok"),
+              "ENOTCONN", "inet_shutdown(): TCP_CLOSE falls through to set sk_shutdown",
+              lambda p: p.shutdown_marks_unconnected, "profile.shutdown_marks_unconnected",
+              effect="mark-shut"),
+        Check("a datagram socket that is not connected: ENOTCONN, the work is still done",
+              lambda p, c: _sock(c).state is not C and not _stream(c), "ENOTCONN",
+              "soshutdown(): a datagram socket", lambda p: not p.shutdown_marks_unconnected,
+              "not profile.shutdown_marks_unconnected", effect="mark-shut"),
+        Check("not connected", lambda p, c: _sock(c).state is not C, "ENOTCONN",
+              "soshutdown(): a stream socket that is not connected",
+              lambda p: not p.shutdown_marks_unconnected,
+              "not profile.shutdown_marks_unconnected"),
+        Check("connected: the directions are shut (SHUT_WR sends a FIN)",
+              lambda p, c: True, "-> shut", "tcp_shutdown(); soshutdown()"),
     ),
     "syn": (
         Check("the target never named a socket (no address to aim at)",

@@ -58,4 +58,11 @@ class Lines:
     lines: tuple[str, ...]
 
 
-Value = Ret | NewFd | Err | Queue | Str | ErrName | Lines
+@attrs.frozen
+class Events:
+    """poll(): the readiness flags reported, in rules.POLL_FLAGS order (none is Ret(0))."""
+
+    flags: tuple[str, ...]
+
+
+Value = Ret | NewFd | Err | Queue | Str | ErrName | Lines | Events

@@ -121,7 +121,8 @@ def relisten(p: Profile, r: Rules, s: Listener, backlog: Term) -> Step:
 def connect(p: Profile, r: Rules, s: Listener) -> Step:
     """A TCP connection completes its handshake with the listener: rules.arrival decides."""
     d = r.arrival(p, tcp=True, qlen=s.qlen, incqlen=s.incq, half_open=s.half_open,
-                  qlimit=s.qlimit, cookies=s.cookies, filtered=s.filtered, deferring=False, rs=r)
+                  qlimit=s.qlimit, cookies=s.cookies, filtered=s.filtered and p.filter_holds,
+                  deferring=False, rs=r)
     return Step(attrs.evolve(s, qlen=ite(d.to_comp, s.qlen + 1, s.qlen),
                              incq=ite(d.to_incomp, s.incq - d.evict + 1, s.incq)),
                 or_(d.to_comp, d.to_incomp), d.evict)

@@ -46,7 +46,7 @@ def lowers_with_waiting(ev: str, pre: States, steps: Steps) -> Term:
 
 
 def check_keeps(p: Profile, r: Rules) -> Verdict:
-    sys = System(p, r, filtered=bool(p.accept_filters))
+    sys = System(p, r, filtered=bool(p.accept_filters) and p.filter_holds)
     out = prove(sys, claim=keeps, witness=lowers_with_waiting)
     return from_outcome(sys, r, out, everywhere, keeps, ("a claim of every re-listen, "
                                                          "from every well-formed state",))

@@ -115,7 +115,7 @@ def check_oldest(p: Profile, r: Rules) -> Verdict:
 
 
 def _filters(p: Profile) -> bool:
-    return bool(p.accept_filters)
+    return bool(p.accept_filters) and p.filter_holds  # the queue exists and holds
 
 
 PROPERTIES = (

@@ -12,11 +12,13 @@ import attrs
 
 from listenspec.models import sources as S
 
-ALL = ("freebsd-9", "freebsd-10", "freebsd-13", "freebsd-src", "dragonfly", "intime", "linux",
+ALL = ("freebsd-9", "freebsd-10", "freebsd-13", "freebsd-src", "freebsd-main", "dragonfly",
+       "intime", "linux",
        "bsd-4.4")
 FREEBSD_PAGES = ("freebsd-9", "freebsd-10", "freebsd-13", "intime")
 BSD_PAGES = (*FREEBSD_PAGES, "dragonfly")
-FILTERING = ("freebsd-9", "freebsd-10", "freebsd-13", "freebsd-src", "dragonfly", "intime")
+FILTERING = ("freebsd-9", "freebsd-10", "freebsd-13", "freebsd-src", "freebsd-main", "dragonfly",
+             "intime")
 ALL_SEEDS = S.SEEDS
 PAGES_1_5 = (S.SEED_FREEBSD_9, S.SEED_FREEBSD_13, S.SEED_INTIME, S.SEED_FREEBSD_10)
 

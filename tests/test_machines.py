@@ -36,12 +36,12 @@ def test_injected_bug_is_caught_with_a_reproducing_script(
     """The quick version (no shrinking): the first failing run already carries a script."""
     inject(monkeypatch)
     with pytest.raises(m.InvariantBroken) as info:
-        m.run_machine("freebsd-src", examples=60, steps=15, seed_value=1,
+        m.run_machine("freebsd-main", examples=60, steps=15, seed_value=1,
                       counterexample_dir=None, phases=(Phase.generate,))
     message = str(info.value)
     assert invariant in message
     script = message[message.index("# counterexample"):]
-    assert_reproduces("freebsd-src", script, invariant)
+    assert_reproduces("freebsd-main", script, invariant)
 
 
 @pytest.mark.slow
@@ -54,16 +54,16 @@ def test_injected_bug_is_caught_shrunk_saved_and_reproducible(
         inject: Any, invariant: str) -> None:
     inject(monkeypatch)
     with pytest.raises(m.InvariantBroken) as info:
-        m.run_machine("freebsd-src", examples=60, steps=15, seed_value=1,
+        m.run_machine("freebsd-main", examples=60, steps=15, seed_value=1,
                       counterexample_dir=tmp_path)
     message = str(info.value)
     assert invariant in message
-    saved = list(tmp_path.glob("freebsd-src-machine-*.lsn"))
+    saved = list(tmp_path.glob("freebsd-main-machine-*.lsn"))
     assert len(saved) == 1, "exactly the shrunk (final) example is saved"
     script = saved[0].read_text()
     assert script in message  # the exception carries the script too
     assert script in capsys.readouterr().err  # and it was printed
-    assert_reproduces("freebsd-src", script, invariant)
+    assert_reproduces("freebsd-main", script, invariant)
     assert len(parse(script).steps) <= 12, f"not shrunk:\n{script}"
 
 
@@ -80,7 +80,7 @@ def test_machine_for_testcase_uses_the_given_settings(tmp_path: Path) -> None:
 
 
 def test_step_events_recognise_each_deep_state() -> None:
-    p = get("freebsd-src")
+    p = get("freebsd-main")
     run = CheckedRun(p)
     events: set[str] = set()
     for step in parse("""
@@ -114,7 +114,7 @@ connect(c6, f)
 
 def test_deep_states_are_reached() -> None:
     """A small sample; benchmarks/deep_states.py measures the shares over 1,000 runs."""
-    stats = measure.measure("freebsd-src", runs=60, steps=30)
+    stats = measure.measure("freebsd-main", runs=60, steps=30)
     assert stats.runs == 60
     for d in stats.applicable:
         assert stats.share(d) > 0.03, measure.format_stats([stats])

@@ -103,7 +103,7 @@ def test_independent_moves_commute() -> None:
             out, broken = run_call(p, h, call, args)
             if out is None:
                 continue
-            r = fp.reads(h, call, [action[j] for j in _fds(call)], _target(action, call))
+            r = fp.reads(h, call, [action[j] for j in _fds(action)], _target(action))
             tried.append((action, call, args, out, broken, r, fp.writes(h, out.state)))
         for i, (_a1, c1, g1, o1, b1, r1, w1) in enumerate(tried):
             for _a2, c2, g2, o2, b2, r2, w2 in tried[i + 1:]:
@@ -119,14 +119,14 @@ def test_independent_moves_commute() -> None:
     assert pairs > 500
 
 
-def _fds(call: str) -> tuple[int, ...]:
+def _fds(action: tuple[Any, ...]) -> tuple[int, ...]:
     from listenspec.alphabet import fd_positions
-    return fd_positions(call)[0]
+    return fd_positions(action)[0]
 
 
-def _target(action: tuple[Any, ...], call: str) -> int | None:
+def _target(action: tuple[Any, ...]) -> int | None:
     from listenspec.alphabet import fd_positions
-    t = fd_positions(call)[1]
+    t = fd_positions(action)[1]
     return None if t is None else action[t]
 
 

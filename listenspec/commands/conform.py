@@ -13,26 +13,32 @@ from .types import Sub
 def _cmd(args: argparse.Namespace) -> int:
     from ..conform import conform
     from ..errors import ListenspecError
-    from ..kernel import kernel_environment
+    from ..targets import target
 
     if args.examples < 1:
         raise ListenspecError("--examples must be at least 1")
-    print(f"# kernel: {kernel_environment()}", file=sys.stderr)
-    stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
-                            args.max_steps, progress=sys.stderr.isatty() and not args.json)
+    with target(args.target) as stack:
+        label = "kernel" if args.target == "linux" else "target"
+        print(f"# {label}: {stack.describe()}", file=sys.stderr)
+        stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
+                                args.max_steps, progress=sys.stderr.isatty() and not args.json,
+                                stack=stack)
     if args.json:
         print(json.dumps(stats.as_dict(), indent=1))
     else:
         d = stats.as_dict()
         print(f"{d['scripts']} scripts, {d['steps']} steps ({d['skipped_steps']} not comparable), "
               f"{d['mismatches']} mismatches, {d['seconds']} s, {d['steps_per_second']} steps/s")
+        if args.coverage:
+            print("\n".join(stats.coverage_lines()))
         if report:
             print(report)
     return 1 if stats.mismatches else 0
 
 
 def register(sub: Sub) -> None:
-    p = sub.add_parser("conform", help="random scripts on the model and this kernel, compared")
+    p = sub.add_parser("conform", help="random scripts on the model and this kernel (or a "
+                                         "--target), compared")
     p.add_argument("--profile", default="linux", help="the profile to hold the kernel to "
                                                       "(default: linux)")
     p.add_argument("--examples", type=int, default=200, help="scripts to run (default 200)")
@@ -40,6 +46,12 @@ def register(sub: Sub) -> None:
                                                           "(default: derandomized)")
     p.add_argument("--max-steps", type=int, default=25, help="longest script (default 25)")
     p.add_argument("--out", default="counterexamples", help="where a mismatch is saved")
+    p.add_argument("--target", default="linux", metavar="NAME",
+                   help="the stack to run the scripts on: linux (default: this kernel) or "
+                        "exec:CMD (a program speaking the executor protocol)")
+    p.add_argument("--coverage", action="store_true",
+                   help="also print how many steps exercised each call and outcome, and how "
+                        "often the rare outcomes (a reset peer, a timer, a syncookie) came up")
     p.add_argument("--json", action="store_true", help="keys: scripts, steps, mismatches, "
                                                        "seconds, steps_per_second")
     p.set_defaults(func=_cmd)

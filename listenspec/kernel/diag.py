@@ -77,6 +77,12 @@ class Diag:
         # Request sockets carry no inode; they belong to the listener on their local address
         # and port (a wildcard listener owns every local address on that port).
         wildcard = src in ("0.0.0.0", "::")
+        sharing = [m for m in listeners if m["idiag_sport"] == port
+                   and (wildcard or m["idiag_src"] in (src, "0.0.0.0", "::"))]
+        if len(sharing) > 1:
+            # SO_REUSEPORT: which member a half-open request belongs to is not in the dump
+            raise NotFound(f"{len(sharing)} listeners share port {port} (SO_REUSEPORT): their "
+                           "half-open requests name no listener, so incqlen is not observable")
         incq = sum(
             1
             for req in ds.get_sock_stats(family=family, states=1 << SS_SYN_RECV)

@@ -21,7 +21,7 @@ from typing import Final
 
 from ..calls import CALLS
 from ..literals import to_bytes
-from ..results import Err, ErrName, Lines, NewFd, Queue, Result, Ret, Str, Unsupported
+from ..results import Err, ErrName, Events, Lines, NewFd, Queue, Result, Ret, Str, Unsupported
 from ..script import Arg, Call, Const, Name, Null, Step
 from . import libc
 from .counters import Counters
@@ -47,6 +47,7 @@ SO_ACCEPTFILTER: Final = 0x1000
 SO_LISTENQLIMIT: Final = 0x1011
 SO_LISTENQLEN: Final = 0x1012
 SO_LISTENINCQLEN: Final = 0x1013
+SO_REUSEPORT_LB: Final = 0x10000
 #: option name -> (level, optname)
 SOCKOPTS: Final = {
     "SO_ACCEPTCONN": (socket.SOL_SOCKET, socket.SO_ACCEPTCONN),
@@ -56,7 +57,23 @@ SOCKOPTS: Final = {
     "SO_LISTENQLEN": (socket.SOL_SOCKET, SO_LISTENQLEN),
     "SO_LISTENINCQLEN": (socket.SOL_SOCKET, SO_LISTENINCQLEN),
     "TCP_DEFER_ACCEPT": (socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT),
+    "SO_REUSEPORT": (socket.SOL_SOCKET, socket.SO_REUSEPORT),
+    "SO_REUSEPORT_LB": (socket.SOL_SOCKET, SO_REUSEPORT_LB),
+    "SO_LINGER": (socket.SOL_SOCKET, socket.SO_LINGER),
 }
+#: shutdown(2)'s how
+HOWS: Final = {"SHUT_RD": socket.SHUT_RD, "SHUT_WR": socket.SHUT_WR,
+               "SHUT_RDWR": socket.SHUT_RDWR}
+#: the events poll() asks for, and the flags it reports by name (in the model's order)
+POLL_EVENTS: Final = select.POLLIN | select.POLLPRI | select.POLLOUT | select.POLLRDHUP
+POLL_FLAGS: Final = (("POLLIN", select.POLLIN), ("POLLPRI", select.POLLPRI),
+                     ("POLLOUT", select.POLLOUT), ("POLLERR", select.POLLERR),
+                     ("POLLHUP", select.POLLHUP), ("POLLRDHUP", select.POLLRDHUP),
+                     ("POLLNVAL", select.POLLNVAL))
+#: how much one recv() asks for (the model's RECV_MAX)
+RECV_SIZE: Final = 65536
+#: a descriptor number above any open one (poll(2) answers POLLNVAL for it)
+NEVER_OPEN: Final = 1 << 20
 #: sizeof(struct accept_filter_arg) on FreeBSD: char af_name[16]; char af_arg[256-16].
 ACCEPT_FILTER_ARG_SIZE: Final = 256
 ACCEPT_FILTER_NAME_SIZE: Final = 16
@@ -115,6 +132,12 @@ class Executor:
             self.fd_of[step.bind] = self._last_fd if isinstance(result, NewFd) else NOT_OPEN
             self.addr_of.pop(step.bind, None)
         return result
+
+    def unbind(self, name: str) -> None:
+        """NAME now stands for a descriptor that is certainly not open and for no address (the
+        executor protocol's `%unbind`: the line that bound it was not performed here)."""
+        self.fd_of[name] = NOT_OPEN
+        self.addr_of.pop(name, None)
 
     def close(self) -> None:
         """Close everything the script left open, then the executor's own descriptors."""
@@ -207,18 +230,51 @@ class Executor:
         return libc.sockaddr_in("127.0.0.1", 0)
 
     def _bind(self, call: Call) -> Result:
-        (target,) = call.args
+        target = call.args[0]
         fd = self._fd(target)
+        if len(call.args) == 2:  # bind(S, T): the address T's socket is (or was) bound to
+            addr = self._target_addr(call.args[1])
+            if isinstance(addr, Err):
+                return addr
+        else:
+            try:
+                family = libc.sys_getsockopt_int(fd, socket.SOL_SOCKET, socket.SO_DOMAIN)
+            except SysError:
+                family = socket.AF_INET  # not a socket: bind(2) itself says so (EBADF, ENOTSOCK)
+            addr = self._fresh_addr(family)
         try:
-            family = libc.sys_getsockopt_int(fd, socket.SOL_SOCKET, socket.SO_DOMAIN)
-        except SysError:
-            family = socket.AF_INET  # not a socket: let bind(2) itself say so (EBADF, ENOTSOCK)
-        try:
-            libc.sys_bind(fd, self._fresh_addr(family))
+            libc.sys_bind(fd, addr)
         except SysError as exc:
             return Err(exc.args[0])
         self._remember_addr(target, fd)
         return Ret(0)
+
+    def _recv(self, call: Call) -> Result:
+        try:
+            data = libc.sys_recv(self._fd(call.args[0]), RECV_SIZE)
+        except SysError as exc:
+            return Err(exc.args[0])
+        return Str(data.decode("latin-1")) if data else Ret(0)
+
+    def _shutdown(self, call: Call) -> Result:
+        target, how = call.args
+        assert isinstance(how, Const)
+        try:
+            libc.sys_shutdown(self._fd(target), HOWS[how.name])
+        except SysError as exc:
+            return Err(exc.args[0])
+        return Ret(0)
+
+    def _poll(self, call: Call) -> Result:
+        fd = self._fd(call.args[0])
+        if fd < 0:  # poll(2) skips a negative descriptor; a closed NAME is a descriptor not open
+            fd = NEVER_OPEN
+        poller = select.poll()
+        poller.register(fd, POLL_EVENTS)
+        got = poller.poll(0)
+        revents = got[0][1] if got else 0
+        names = tuple(name for name, bit in POLL_FLAGS if revents & bit)
+        return Events(names) if names else Ret(0)
 
     def _listen(self, call: Call) -> Result:
         target, backlog = call.args
@@ -302,10 +358,12 @@ class Executor:
             return Ret(0)
 
     def _abandon(self, fd: int) -> None:
-        """Drop a connection attempt for good: SO_LINGER {1, 0} then close, so the kernel
-        forgets the SYN_SENT socket at once and never retransmits its SYN."""
+        """Drop a connection attempt for good: a SYN_SENT socket that is closed goes straight
+        to CLOSE (tcp_close_state(): nothing sent, never retransmitted). Lingering is turned
+        off first, as a close with SO_LINGER {1, 0} would count TCPAbortOnData: the executor's
+        own step must not show in the script's counters (measured on Linux 6.18)."""
         with contextlib.suppress(SysError):
-            libc.sys_setsockopt(fd, socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            libc.sys_setsockopt(fd, socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 0, 0))
         with contextlib.suppress(SysError):
             libc.sys_close(fd)
         self._forget(fd)
@@ -342,6 +400,8 @@ class Executor:
         raw: bytes | None
         if isinstance(value, Null):
             raw = None
+        elif opt.name == "SO_LINGER" and isinstance(value, int):
+            raw = struct.pack("ii", 1, value)  # struct linger {l_onoff 1, l_linger N}
         elif isinstance(value, str):
             data = to_bytes(value)
             if opt.name == "SO_ACCEPTFILTER":  # struct accept_filter_arg, name NUL-padded

@@ -122,6 +122,16 @@ def sys_send(fd: int, data: bytes) -> int:
     return _check(_libc.send(fd, data, len(data), MSG_NOSIGNAL | MSG_DONTWAIT))
 
 
+def sys_recv(fd: int, size: int) -> bytes:
+    buf = ctypes.create_string_buffer(size)
+    n = _check(_libc.recv(fd, buf, size, MSG_DONTWAIT))
+    return buf.raw[:n]
+
+
+def sys_shutdown(fd: int, how: int) -> None:
+    _check(_libc.shutdown(fd, how))
+
+
 def sys_close(fd: int) -> None:
     _check(_libc.close(fd))
 

@@ -1,0 +1,97 @@
+"""Targets: the stacks a script can run on (`listenspec run SCRIPT --target NAME`).
+
+A target runs a whole script and gives one Result per step; the model is not a target (it is
+`--profile`). Names:
+
+- `linux`: this machine's kernel through the Python kernel executor (`listenspec.kernel`), in a
+  private network namespace where one can be made. `--kernel` means `--target linux`.
+- `exec:CMD`: any program that speaks the executor protocol (docs/protocol.md) on its standard
+  input and output; CMD is split as a POSIX shell would split it (shlex), and run without a
+  shell. The reference C executor is `exec:executors/c/listenspec-exec`; the Python kernel
+  executor speaks it too: `exec:python -m listenspec.kernel.serve`.
+
+Every target is a context manager: leaving it releases whatever it started (an executor
+process and its children).
+"""
+
+from __future__ import annotations
+
+import shlex
+from types import TracebackType
+from typing import Protocol
+
+from ..errors import ListenspecError
+from ..results import Result
+from ..script import Script
+
+__all__ = ["NAMES", "LinuxTarget", "Target", "target"]
+
+#: The names `target()` accepts, for help texts (`exec:` takes a command after the colon).
+NAMES = ("linux", "exec:CMD")
+
+
+class Target(Protocol):
+    """A stack scripts run on."""
+
+    name: str
+
+    def run(self, script: Script) -> list[Result]:
+        """One Result per step of the script; a step the stack could not perform is
+        Unsupported("why"), never a value that was not observed."""
+        ...
+
+    def describe(self) -> str:
+        """One line: the stack, and how a run is isolated."""
+        ...
+
+    def close(self) -> None:
+        """Release everything the target started; it may be used again afterwards."""
+        ...
+
+    def __enter__(self) -> Target: ...
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None: ...
+
+
+class LinuxTarget:
+    """This machine's kernel, through the Python kernel executor (one forked child per run)."""
+
+    name = "linux"
+
+    def run(self, script: Script) -> list[Result]:
+        from ..kernel import run_on_kernel
+
+        return run_on_kernel(script)
+
+    def describe(self) -> str:
+        from ..kernel import kernel_environment
+
+        return kernel_environment()
+
+    def close(self) -> None:
+        pass  # every run reaps its own child
+
+    def __enter__(self) -> LinuxTarget:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+def target(name: str) -> Target:
+    """The target called `name` (see the module doc); ListenspecError for an unknown name."""
+    if name == "linux":
+        return LinuxTarget()
+    if name.startswith("exec:"):
+        from .protocol import ProtocolTarget
+
+        try:
+            argv = shlex.split(name.removeprefix("exec:"))
+        except ValueError as exc:
+            raise ListenspecError(f"--target {name}: cannot split the command: {exc}") from None
+        if not argv:
+            raise ListenspecError("--target exec:CMD needs a command after 'exec:'")
+        return ProtocolTarget(argv, name=name)
+    raise ListenspecError(f"unknown target {name!r}: expected one of {', '.join(NAMES)}")

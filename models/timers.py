@@ -1,0 +1,125 @@
+"""Time: sleep() is the only way it passes, and as it passes the retransmission timers fire.
+
+- Linux request socks (half-open entries and TCP_DEFER_ACCEPT connections): the reqsk timer
+  fires at 1, 3, 7, ... s (TCP_TIMEOUT_INIT doubling, capped at TCP_RTO_MAX); rules.
+  syn_ack_recalc() decides at each firing whether the request expires or a SYN-ACK goes out,
+  and a deferred connection's client answers that SYN-ACK, which makes the child once the
+  deferral is over and the accept queue has room (spec/sources/linux-6.18.md §8).
+- FreeBSD syncache entries: retransmitted at 1.0, 3.2, 7.4, ... s, dropped once more than
+  net.inet.tcp.syncache.rexmtlimit retransmissions were made (spec/sources/freebsd.md B12).
+- 4.4BSD: an embryonic connection is dropped at TCPTV_KEEP_INIT (75 s).
+
+The model fires a timer at its due time; a kernel fires it a little later (its timer wheel
+rounds a timeout up by at most 1/8; the calls of a script take time too), so a script that
+compares with a kernel keeps its sleeps clear of the moments a timer is due.
+"""
+
+from __future__ import annotations
+
+from . import rules
+from .ops import bump, reset_socket, setting
+from .outcome import Outcome, put, transition
+from .outcome import with_listener as _with_listener
+from .profiles import Profile
+from .state import HalfOpen, Host, Listener, Pending, Socket, evolve
+from .values import Ret
+
+
+@transition
+def sleep(p: Profile, h: Host, seconds: object) -> Outcome:
+    until = h.clock + int(seconds * 1_000_000)  # type: ignore[operator]
+    return Outcome(advance_clock(p, h, until), Ret(0))
+
+
+def advance_clock(p: Profile, h: Host, until: int) -> Host:
+    """Let time pass to `until`, firing every timer due on the way, earliest first."""
+    while True:
+        due = _next_due(p, h)
+        if due is None or due[0] > until:
+            return evolve(h, clock=until)
+        when, sid, kind, index = due
+        h = evolve(h, clock=when)
+        h = _fire(p, h, h.socks[sid], kind, index)
+
+
+def _next_due(p: Profile, h: Host) -> tuple[int, int, str, int] | None:
+    best: tuple[int, int, str, int] | None = None
+    for sid, sock in h.socks.items():
+        lst = sock.listener
+        if lst is None:
+            continue
+        for i, e in enumerate(lst.half_open):
+            cand = (_half_open_due(p, e), sid, "half-open", i)
+            best = cand if best is None or cand < best else best
+        if p.half_open == "reqsk":
+            for i, d in enumerate(lst.incomp):
+                if d.upcall == "defer":
+                    cand = (_deferred_due(d), sid, "deferred", i)
+                    best = cand if best is None or cand < best else best
+    return best
+
+
+def _half_open_due(p: Profile, e: HalfOpen) -> int:
+    if p.half_open == "reqsk":
+        return e.born + sum(rules.reqsk_timeout(n) for n in range(e.ticks + 1))
+    if p.half_open == "syncache":
+        return e.born + sum(rules.syncache_timeout(n) for n in range(e.ticks + 1))
+    return e.born + rules.Q0_LIFETIME
+
+
+def _deferred_due(d: Pending) -> int:
+    return d.born + sum(rules.reqsk_timeout(n) for n in range(d.ticks + 1))
+
+
+def _fire(p: Profile, h: Host, lsock: Socket, kind: str, index: int) -> Host:
+    lst = lsock.listener
+    assert lst is not None
+    if kind == "half-open":
+        return _half_open_fires(p, h, lsock, lst, index)
+    return _deferred_fires(p, h, lsock, lst, index)
+
+
+def _half_open_fires(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -> Host:
+    e = lst.half_open[i]
+    if p.half_open == "reqsk":
+        expire, _resend = rules.syn_ack_recalc(e.ticks, setting(p, h, "synack_retries"), 0,
+                                               False)
+    elif p.half_open == "syncache":
+        expire = e.ticks > setting(p, h, "rexmtlimit")  # syncache_timer(): sc_rxmits > limit
+    else:
+        expire = True
+    rest = lst.half_open[:i] + lst.half_open[i + 1:]
+    if expire:
+        return _with_listener(h, lsock, evolve(lst, half_open=rest))
+    ticked = evolve(e, ticks=e.ticks + 1)
+    return _with_listener(h, lsock, evolve(lst, half_open=(*lst.half_open[:i], ticked,
+                                                                 *lst.half_open[i + 1:])))
+
+
+def _deferred_fires(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -> Host:
+    d = lst.incomp[i]
+    others = lst.incomp[:i] + lst.incomp[i + 1:]
+    expire, resend = rules.syn_ack_recalc(d.ticks, setting(p, h, "synack_retries"),
+                                          lsock.defer_accept, True)
+    if expire:  # inet_csk_reqsk_queue_drop(): the request goes, its client is not told
+        client = h.socks.get(d.client)
+        if client is not None and client.queued_on == lsock.sid:
+            # the client stays established; data it sends later draws an RST
+            h = put(h, evolve(client, queued_on=None, peer_gone=True))
+        return _with_listener(h, h.socks[lsock.sid], evolve(lst, incomp=others))
+    d = evolve(d, ticks=d.ticks + 1)
+    if resend and d.ticks >= lsock.defer_accept:
+        # the client answers the SYN-ACK; the deferral is over: tcp_check_req() makes the child
+        if rules.admits(p, len(lst.comp), 0, lst.qlimit):
+            lst = evolve(lst, comp=(*lst.comp, evolve(d, upcall=None)),
+                               incomp=others)
+            return _with_listener(h, lsock, lst)
+        h = bump(h, p.overflow_counters)
+        if setting(p, h, "abort_on_overflow"):
+            h = bump(h, p.bumps("embryonic-reset"))
+            client = h.socks.get(d.client)
+            if client is not None:
+                h = reset_socket(p, h, client, "peer-reset")
+            return _with_listener(h, h.socks[lsock.sid], evolve(lst, incomp=others))
+    incomp = (*lst.incomp[:i], d, *lst.incomp[i + 1:])
+    return _with_listener(h, h.socks[lsock.sid], evolve(lst, incomp=incomp))

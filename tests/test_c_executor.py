@@ -1,0 +1,259 @@
+"""The reference C executor (executors/c): built here, then held to the Python kernel executor
+on every example script the linux profile applies to, line by line, and to listenspec's own
+parser on malformed lines.
+
+Skipped, saying why, where there is no C compiler; the comparison with the kernel also needs
+a private network namespace (both executors run each script in one).
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from listenspec.calls import BY_NAME as CALLS
+from listenspec.kernel import run_on_kernel
+from listenspec.kernel.netns import isolation_problem
+from listenspec.literals import to_bytes
+from listenspec.results import Lines, Queue, Result, Ret, Unsupported, render
+from listenspec.script import parse
+from listenspec.spec.examples import all_examples
+from listenspec.targets.protocol import ProtocolTarget
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCE = ROOT / "executors" / "c" / "listenspec-exec.c"
+CC = shutil.which("cc") or shutil.which("gcc")
+
+if not sys.platform.startswith("linux"):  # pragma: no cover
+    pytest.skip("the comparison runs the Python kernel executor, which needs Linux",
+                allow_module_level=True)
+if CC is None:
+    pytest.skip("no C compiler (cc) to build executors/c with", allow_module_level=True)
+
+PROBLEM = isolation_problem()
+needs_netns = pytest.mark.skipif(PROBLEM is not None, reason=f"no private network namespace: "
+                                                              f"{PROBLEM}")
+LINUX_EXAMPLES = [ex for ex in all_examples() if "linux" in ex.profiles]
+_PORT = re.compile(r":[0-9]+")
+
+
+def build(out: Path, *flags: str) -> Path:
+    assert CC is not None
+    done = subprocess.run([CC, "-O2", "-Wall", "-Wextra", "-Werror", *flags, "-o", str(out),
+                           str(SOURCE)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(tmp_path_factory.mktemp("c") / "listenspec-exec")
+
+
+@pytest.fixture(scope="module")
+def c_target(exe: Path) -> Iterator[ProtocolTarget]:
+    t = ProtocolTarget([str(exe)])
+    yield t
+    t.close()
+
+
+def running(pid: int) -> bool:
+    """Is the process there, and not a zombie? (It may vanish between two looks.)"""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def comparable(result: Result) -> Result:
+    """Ports differ between runs; a log line is compared with its port numbers masked."""
+    if isinstance(result, Lines):
+        return Lines(tuple(_PORT.sub(":<port>", line) for line in result.lines))
+    return result
+
+
+@needs_netns
+@pytest.mark.parametrize("example", LINUX_EXAMPLES, ids=[ex.name for ex in LINUX_EXAMPLES])
+def test_same_trace_as_the_python_kernel_executor(example: object,
+                                                  c_target: ProtocolTarget) -> None:
+    script = example.script  # type: ignore[attr-defined]
+    python = run_on_kernel(script)
+    c = c_target.run(script)
+    compared = 0
+    for step, p, k in zip(script.steps, python, c, strict=True):
+        if isinstance(p, Unsupported) or isinstance(k, Unsupported):
+            continue
+        compared += 1
+        assert comparable(p) == comparable(k), (
+            f"line {step.line} `{step.text}`: Python `{render(p)}`, C `{render(k)}`")
+    # Here (root, a private namespace per script) both executors perform every call: a test
+    # that compared nothing would prove nothing.
+    assert compared == len(script.steps)
+
+
+@needs_netns
+def test_many_scripts_one_process_and_nothing_left_behind(exe: Path) -> None:
+    before = set(glob.glob("/tmp/listenspec-c-*"))
+    with ProtocolTarget([str(exe)]) as t:
+        assert t.handshake().calls == set(CALLS)
+        runs = [t.run(parse('sysctl("net.core.somaxconn", 5)\ns = socket(AF_UNIX, SOCK_STREAM)'
+                            '\nbind(s)\nlisten(s, 9)\nnetstat(s)\n')) for _ in range(3)]
+        pid = t._proc.popen.pid  # type: ignore[union-attr]
+    assert all(render(r[-1]) == "0/0/5" for r in runs)  # each script: a fresh namespace, the
+    assert render(t.run(parse('sysctl("net.core.somaxconn")\n'))[0]) == "4096"  # write gone
+    t.close()
+    assert set(glob.glob("/tmp/listenspec-c-*")) == before  # AF_UNIX names removed
+    assert not running(pid)
+
+
+@needs_netns
+def test_file_mode_prints_the_trace(exe: Path) -> None:
+    example = next(ex for ex in LINUX_EXAMPLES if ex.name == "admission_tcp")
+    done = subprocess.run([str(exe), str(example.path)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0
+    assert done.stderr.startswith("# target: Linux ")
+    trace = parse(done.stdout, "c.trace", trace=True)
+    assert [s.text for s in trace.steps] == [s.text for s in example.script.steps]
+    python = run_on_kernel(example.script)
+    assert [s.expected for s in trace.steps] == python
+
+
+def test_without_a_namespace_host_changes_are_refused(exe: Path) -> None:
+    done = subprocess.run([str(exe), "--no-isolate", "-"], capture_output=True, text=True,
+                          timeout=60, input='sysctl("net.core.somaxconn", 8)\n'
+                                            'sysctl("kern.ipc.nosuch", 8)\n'
+                                            's = socket(AF_INET, SOCK_STREAM)\nlisten(s, 1)\n'
+                                            'syn(s)\nsysctl("net.core.somaxconn")\n')
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith('sysctl("net.core.somaxconn", 8) = unsupported("sysctl writes '
+                               'need a private network namespace')
+    assert lines[1] == 'sysctl("kern.ipc.nosuch", 8) = -1 ENOENT'
+    assert lines[4].startswith('syn(s) = unsupported("syn() is not supported by the C executor '
+                               'outside a private network namespace')
+    assert "current network namespace (isolation not requested" in done.stderr
+
+
+# Malformed lines: the C parser says what listenspec's parser says, at the same column.
+MALFORMED = [
+    "x = listen(s, 1)",
+    "s = socket(AF_INET, SOCK_STREAM)\nlisten(s 1)",
+    "listen(3, 1",
+    'send(3, "a\\q")',
+    'send(3, "a\\x4")',
+    'send(3, "abc)',
+    "socket(AF_FOO, SOCK_STREAM)",
+    "listen(99999999999999999999, 1)",
+    "listen(1, 2147483648)",
+    "listen(-1, 1)",
+    "listen(1.5, 1)",
+    "sleep(-1)",
+    "= socket(AF_INET, SOCK_STREAM)",
+    "X = socket(AF_INET, SOCK_STREAM)",
+    "socket(AF_INET, SOCK_STREAM) = fd",
+    "socket(AF_INET, SOCK_STREAM) x",
+    "setsockopt(0, SO_ERROR, NUL)",
+    "listen(1, 1, 1)",
+    "sysctl()",
+    "listen(1,, 1)",
+    "listen(1, 1,)",
+    "frobnicate(1)",
+    "listen 1",
+    "n = listen(1, 1)",
+    "listen(1, @)",
+    "s = accept(1)\ns2 = close(s)",
+]
+
+
+@pytest.mark.parametrize("text", MALFORMED)
+def test_malformed_lines_get_listenspecs_own_message(exe: Path, tmp_path: Path,
+                                                     text: str) -> None:
+    from listenspec.errors import ListenspecError
+
+    path = tmp_path / "bad.lsn"
+    path.write_text(text + "\n")
+    with pytest.raises(ListenspecError) as python:
+        parse(text + "\n", str(path))
+    done = subprocess.run([str(exe), str(path)], capture_output=True, text=True, timeout=30)
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.strip() == str(python.value)
+
+
+def test_strings_reach_the_socket_as_listenspec_sends_them(exe: Path) -> None:
+    # \xHH is one byte; so is a character U+0080..U+00FF written as text (script.to_bytes).
+    text = ('s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 1)\nc = socket(AF_INET, SOCK_STREAM)\n'
+            'connect(c, s)\nsend(c, "\\x00\\xff\\r\\n\\t\\\\\\"é€")\n')
+    done = subprocess.run([str(exe), "--no-isolate", "-"], capture_output=True, text=True,
+                          timeout=30, input=text)
+    sent = parse(text, "<send>").steps[-1].call.args[1]
+    assert isinstance(sent, str) and len(to_bytes(sent)) == 11  # 7 escapes, é 1 byte, € 3
+    assert done.stdout.splitlines()[-1].endswith(" = 11")
+
+
+@needs_netns
+def test_the_portable_build_performs_only_posix(tmp_path: Path) -> None:
+    portable = build(tmp_path / "listenspec-exec-portable", "-DLSN_PORTABLE")
+    with ProtocolTarget([str(portable)]) as t:
+        hs = t.handshake()
+        assert "portable build" in hs.stack
+        assert "syn" not in hs.calls and "syslog" not in hs.calls
+        for ex in LINUX_EXAMPLES:
+            python = run_on_kernel(ex.script)
+            c = t.run(ex.script)
+            for step, p, k in zip(ex.script.steps, python, c, strict=True):
+                if step.call.name in ("netstat", "counter", "sysctl", "syn", "syslog"):
+                    assert isinstance(k, Unsupported), (ex.name, step.text, k)
+                elif not isinstance(p, Unsupported) and ex.name not in ("syn_queue", "syncache"):
+                    # where no unperformed call changed the state, POSIX alone agrees
+                    assert comparable(p) == comparable(k), (ex.name, step.text, p, k)
+
+
+@needs_netns
+def test_conform_runs_on_the_c_executor(exe: Path, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from listenspec import conform
+    from listenspec.cli import main
+
+    with ProtocolTarget([str(exe)]) as stack:
+        stats, report = conform.conform("linux", 60, None, tmp_path, stack=stack)
+    assert stats.mismatches == 0, report  # the same sample is clean on the Python executor
+    assert stats.scripts == 60 and stats.steps > stats.skipped_steps
+    assert main(["conform", "--examples", "10", "--target", f"exec:{exe}", "--json",
+                 "--out", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["scripts"] == 10 and "C executor" in err
+
+
+RUNSC = shutil.which("runsc")
+
+
+@pytest.mark.skipif(RUNSC is None or os.geteuid() != 0,
+                    reason="needs gVisor's runsc (Debian: apt-get install runsc) and root")
+def test_in_a_sandbox_an_observation_that_fails_its_probe_is_unsupported(exe: Path) -> None:
+    # gVisor's netstack (2022-12) lacks sock_diag, reads SO_ACCEPTCONN 0 for an AF_UNIX
+    # listener and lists TcpExt without values: an executor that trusted them would print
+    # 0/0/0 for a listener holding a connection, or a counter it never read.
+    assert RUNSC is not None
+    with ProtocolTarget([RUNSC, "--network=none", "do", str(exe)]) as sandboxed:
+        got = sandboxed.run(parse(
+            "s = socket(AF_UNIX, SOCK_STREAM)\nbind(s)\nlisten(s, 4)\n"
+            "c = socket(AF_UNIX, SOCK_STREAM)\nconnect(c, s)\nnetstat(s)\n"
+            "t = socket(AF_INET, SOCK_STREAM)\nlisten(t, 4)\n"
+            "d = socket(AF_INET, SOCK_STREAM)\nconnect(d, t)\nnetstat(t)\n"
+            'counter("ListenOverflows")\n'))
+    assert render(got[4]) == "0" and render(got[9]) == "0"  # the connections are made
+    for queue in (got[5], got[10]):
+        assert isinstance(queue, Unsupported) or (isinstance(queue, Queue) and queue.qlen >= 1)
+    assert isinstance(got[11], Unsupported | Ret)
+    assert not any(isinstance(r, Unsupported) and r.reason.startswith(("stopped", "not run"))
+                   for r in got)
