@@ -101,12 +101,13 @@ class Workers:
         todo = deque(enumerate(scripts))
         waiting = 0
         while todo or waiting:
-            for w in self.workers:
-                while todo and len(w.queued) < DEPTH:
-                    i, script = todo.popleft()
-                    _send(w.jobs, (i, script))
-                    w.queued.append(i)
-                    waiting += 1
+            for depth in range(1, DEPTH + 1):  # every worker busy before any gets a second
+                for w in self.workers:
+                    if todo and len(w.queued) < depth:
+                        i, script = todo.popleft()
+                        _send(w.jobs, (i, script))
+                        w.queued.append(i)
+                        waiting += 1
             for i, got in self._answers():
                 waiting -= 1
                 yield i, got
