@@ -1,7 +1,8 @@
 """One run = one forked child: it enters a private network namespace, runs every step, streams
 each result back over a pipe and exits. The parent bounds the whole run in time and always
-reaps the child (it kills it only if it overruns). A `Runner` forks the child of the next run
-while the current one goes, so its namespace is made ahead of use.
+reaps the child (it kills it only if it overruns); a `Runner` reaps a child that exits after
+its last result at its next run or at close(), so the exit is off the run's path, and forks
+the child of the next run while the current one goes, so its namespace is made ahead of use.
 
 Why a child process for every run, even without isolation:
 - the namespace (and everything in it: sysctl values, the syn() peer's TUN device) lives exactly
@@ -96,10 +97,12 @@ class Runner:
         self.ahead = ahead
         self._spare: _Child | None = None
         self._runs = 0
+        self._exiting: list[int] = []  # children past their last result, not yet reaped
 
     def run(self, steps: tuple[Step, ...], limit: float) -> list[Result]:
         if not steps:
             return []
+        self._reap(0.0)
         unix_dir: str | None = None
         child: _Child | None = None
         reaped: int | None = None
@@ -124,10 +127,14 @@ class Runner:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             results, error, timed_out = _collect(child.results, len(steps),
                                                  time.monotonic() + limit)
-            # the child exits by itself after its last result (or it ended early: then we say
-            # how); the pipe's end comes with its exit
-            if not timed_out and error is None and _await_eof(child.results, EXIT_WAIT):
-                reaped = _exit_status(child.pid, EXIT_WAIT)
+            if not timed_out and error is None:
+                if len(results) == len(steps):
+                    # the child exits by itself after its last result: reaped later (by the
+                    # next run or close()), so that its exit costs this run nothing
+                    self._exiting.append(child.pid)
+                    reaped = 0
+                elif _await_eof(child.results, EXIT_WAIT):  # it ended early: say how
+                    reaped = _exit_status(child.pid, EXIT_WAIT)
         finally:
             signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
             if child is not None:
@@ -158,8 +165,26 @@ class Runner:
         os.close(res_w)
         return _Child(pid, job_w, res_r)
 
+    def _reap(self, wait: float) -> None:
+        """Reap the children that exited after their last result; with wait > 0, give the
+        rest that long, then kill them."""
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+        try:
+            left = []
+            for pid in self._exiting:
+                if (_exit_status(pid, wait) if wait > 0 else _poll_exit(pid)) is not None:
+                    continue
+                if wait > 0:
+                    _kill_and_reap(pid)
+                else:
+                    left.append(pid)
+            self._exiting = left
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
     def close(self) -> None:
-        """Kill and reap the spare child, if any (idempotent)."""
+        """Reap every child (killing the spare, which never got a run); idempotent."""
+        self._reap(EXIT_WAIT)
         spare, self._spare = self._spare, None
         if spare is None:
             return
@@ -217,6 +242,11 @@ def _exit_status(pid: int, timeout: float) -> int | None:
             return None
         time.sleep(pause)
         pause = min(pause * 2, 0.01)
+
+
+def _poll_exit(pid: int) -> int | None:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return status if done else None
 
 
 def _kill_and_reap(pid: int) -> None:
