@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -229,18 +230,26 @@ def _settings(seed_value: int | None, examples: int, phases: list[Phase]) -> set
                     phases=phases, report_multiple_bugs=False)
 
 
+def _hypothesis(gen: Any, examples: int, seed_value: int | None, phases: list[Phase],
+                body: Callable[[Script], None]) -> None:
+    """Hypothesis over `gen`, calling body(script). Both passes of conform go through this one
+    test function: without a seed Hypothesis derives its seed from the function, so the
+    scripts it draws are the same only if the function is."""
+
+    @_settings(seed_value, examples, phases)
+    @given(gen)
+    def conform_scripts(script: Script) -> None:
+        body(script)
+
+    if seed_value is not None:
+        conform_scripts = seed(seed_value)(conform_scripts)
+    conform_scripts()
+
+
 def _draw(gen: Any, examples: int, seed_value: int | None) -> list[Script]:
     """The scripts Hypothesis draws for the seed when none fails: the same every time."""
     out: list[Script] = []
-
-    @_settings(seed_value, examples, [Phase.generate])
-    @given(gen)
-    def draw(script: Script) -> None:
-        out.append(script)
-
-    if seed_value is not None:
-        draw = seed(seed_value)(draw)
-    draw()
+    _hypothesis(gen, examples, seed_value, [Phase.generate], out.append)
     return out
 
 
@@ -251,8 +260,6 @@ def _shrink(profile_name: str, profile: Profile, gen: Any, seed_value: int | Non
     up to the first mismatch, then shrinks it, checking each new script (one at a time)."""
     last_failure: dict[str, Any] = {}
 
-    @_settings(seed_value, examples, [Phase.generate, Phase.shrink])
-    @given(gen)
     def one(script: Script) -> None:
         got = known.get(script_text(script))
         if got is None:
@@ -262,12 +269,10 @@ def _shrink(profile_name: str, profile: Profile, gen: Any, seed_value: int | Non
             last_failure.update(script=script, kernel=list(got.kernel), at=got.at)
             raise Mismatch(f"step {got.at + 1} differs")
 
-    if seed_value is not None:
-        one = seed(seed_value)(one)
     with contextlib.suppress(Mismatch):
-        one()
-    if not last_failure:  # pragma: no cover - the known mismatch is drawn again
-        raise AssertionError("the mismatch found was not drawn again")
+        _hypothesis(gen, examples, seed_value, [Phase.generate, Phase.shrink], one)
+    if not last_failure:
+        raise AssertionError("the mismatch found was not drawn again")  # the same test drew it
     stats.mismatches = 1
     script, kernel, at = (last_failure[k] for k in ("script", "kernel", "at"))
     model = [e.result for e in run_model(script, profile)]
