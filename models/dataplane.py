@@ -66,8 +66,7 @@ def deliver(p: Profile, h: Host, sender: Socket, data: bytes) -> Host:
     if sender.peer_gone and sender.domain != "AF_UNIX" and sender.type == "SOCK_STREAM":
         # the other end's socket closed: its orphan answers data with an RST; after the peer's
         # FIN that RST sets EPIPE on Linux (tcp_reset(): CLOSE_WAIT), ECONNRESET on FreeBSD
-        errno = p.rst_in_close_wait if sender.fin else "ECONNRESET"
-        return reset_socket(p, h, sender, "peer-reset", errno)
+        return reset_socket(p, h, sender, "peer-reset")
     return h
 
 
@@ -357,7 +356,10 @@ SHUTDOWN_OUTCOMES: dict[str, Callable[[Profile, Host, Ctx], Outcome]] = {
 def poll(p: Profile, h: Host, fd: int) -> Outcome:
     c = resolve(h, fd)
     if c.sock is None:
-        return Outcome(h, Events(("POLLIN", "POLLOUT")) if c.is_file else Events(("POLLNVAL",)))
+        if c.is_file:
+            return Outcome(h, Events(("POLLIN", "POLLOUT")))
+        bad = rules.POLL_NOT_OPEN[p.poll_style]
+        return Outcome(h, Events((bad,)) if bad in rules.POLL_FLAGS else Err(bad))
     flags = rules.poll_events(p, poll_facts(c.sock))
     names = tuple(f for f in rules.POLL_FLAGS if flags.get(f, False) is True)
     return Outcome(h, Events(names) if names else Ret(0))

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from . import rules
+from .dataplane import poll_facts
 from .host import Outcome, limit
 from .profiles import Profile
 from .state import ORPHAN, Host, Listener
@@ -28,6 +29,9 @@ INVARIANTS: dict[str, str] = {
     "relisten-keeps": "listen() on a listening socket removes no connection from either queue",
     "fds-consistent": "every descriptor names an open socket or a file; every bound address "
                       "names an open socket",
+    "poll-listener": "a listener with no pending error, never shut down, polls POLLIN exactly "
+                     "when its completed queue is not empty, and never POLLOUT (the facts the "
+                     "Z3 proof poll-listener assumes hold in every reachable state)",
 }
 
 
@@ -44,6 +48,13 @@ def check_state(p: Profile, h: Host) -> Iterator[str]:
     for _addr, held in h.addrs.items():
         if not held or any(sid != ORPHAN and sid not in h.socks for sid in held):
             yield "fds-consistent"
+            return
+    for s in h.socks.values():
+        if s.listener is None or s.error is not None or s.shut:
+            continue
+        ev = rules.poll_events(p, poll_facts(s))
+        if bool(ev.get("POLLIN")) != bool(s.listener.comp) or ev.get("POLLOUT"):
+            yield "poll-listener"
             return
 
 

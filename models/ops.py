@@ -122,10 +122,12 @@ def synflood(p: Profile, h: Host, lsock: Socket, cookies: int) -> tuple[Host, Li
     return with_listener(h, lsock, lst), lst
 
 
-def reset_socket(p: Profile, h: Host, sock: Socket, event: str,
-                 errno: str = "ECONNRESET") -> Host:
+def reset_socket(p: Profile, h: Host, sock: Socket, event: str) -> Host:
     """An RST reaches a connected socket: its pending error, no more to send or read
-    (tcp_done(): SHUTDOWN_MASK), and on Linux its autobound port is given back."""
+    (tcp_done(): SHUTDOWN_MASK), and on Linux its autobound port is given back. After the
+    peer's FIN the error is profile.rst_in_close_wait (Linux tcp_reset(): EPIPE in
+    CLOSE_WAIT), before it ECONNRESET."""
+    errno = p.rst_in_close_wait if sock.fin else "ECONNRESET"
     sock = evolve(advance(sock, event), error=errno, queued_on=None, shut=BOTH)
     h = put(h, sock)
     if p.reset_unbinds and sock.domain != "AF_UNIX":

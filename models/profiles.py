@@ -101,6 +101,7 @@ class Profile:
     dgram_v6_takes_v4: bool  # an AF_INET6 datagram socket may connect to an IPv4 address
     dgram_reconnect: bool  # a connected datagram socket may connect again (else EISCONN)
     unix_address_first: bool  # AF_UNIX connect() checks the address before the socket state
+    unix_bind_name_first: bool  # AF_UNIX bind() to a name in use: EADDRINUSE even when bound
     reset_unbinds: bool  # a TCP socket reset by its peer loses its local port (bind works)
     dgram_send_autobinds: bool  # send() on an unbound UDP socket binds it, even when it fails
     send_unconnected: str  # on a TCP socket (AF_UNIX: ENOTCONN everywhere)
@@ -132,7 +133,8 @@ class Profile:
     shut_rd_discards: bool  # shutdown(SHUT_RD) discards what is queued to be read
     unix_listener_shut_refuses: bool  # an AF_UNIX listener shut for reading refuses connects
     unix_listen_disconnected: bool  # a disconnected AF_UNIX socket may listen (if bound)
-    poll_style: Literal["linux", "bsd"]
+    poll_style: Literal["linux", "bsd", "select"]  # select: no poll(2), select(2)'s two sets
+    poll_rdhup: bool  # poll(2) has POLLRDHUP
     reuseport_pick: Literal["hash", "last"]  # which SO_REUSEPORT listener a connection reaches
     reuseport_lb: bool  # SO_REUSEPORT_LB exists
     reuseport_unix: str | None  # setsockopt(SO_REUSEPORT) on AF_UNIX; None: allowed
@@ -219,6 +221,7 @@ FREEBSD_SRC = Profile(
     dgram_v6_takes_v4=False,
     dgram_reconnect=True,
     unix_address_first=False,
+    unix_bind_name_first=False,
     reset_unbinds=True,
     dgram_send_autobinds=False,
     send_unconnected="ENOTCONN",
@@ -249,6 +252,7 @@ FREEBSD_SRC = Profile(
     unix_listener_shut_refuses=False,
     unix_listen_disconnected=True,
     poll_style="bsd",
+    poll_rdhup=True,
     reuseport_pick="last",
     reuseport_lb=True,
     reuseport_unix=None,
@@ -294,6 +298,8 @@ FREEBSD_SRC = Profile(
         "sticky_connecting": f"{S.CHOICE}: soconnectat() on a connected socket is EISCONN",
         "dgram_v6_takes_v4": f"{S.CHOICE}: udp6_connect() wants an AF_INET6 address",
         "unix_address_first": f"{S.CHOICE}: soconnectat() refuses a listening socket first",
+        "unix_bind_name_first": f"{S.CHOICE}: uipc_bindat() refuses a socket that has a vnode "
+                                "(EINVAL) before it looks the path up",
         "dgram_reconnect": f"{S.FB14_OTHER} (soconnectat() disconnects a datagram socket "
                            "first; tools/regression/sockets/reconnect)",
         "reset_unbinds": f"{S.FB14_REFUSED} (in_pcbdrop() releases the port)",
@@ -330,6 +336,7 @@ FREEBSD_SRC = Profile(
                                       "were)",
         "unix_listen_disconnected": f"{S.F14} B2 (uipc_listen(): bound, not connected)",
         "poll_style": S.FB14_POLL,
+        "poll_rdhup": f"{S.FB14_POLL}; sys/sys/poll.h POLLRDHUP 0x4000",
         "reuseport_pick": S.FB14_REUSEPORT,
         "reuseport_lb": S.FB14_REUSEPORT,
         "reuseport_unix": f"{S.FB14_SOGETOPT} (a SOL_SOCKET bit for any socket)",
@@ -389,6 +396,7 @@ FREEBSD_9 = derive(
         "unbound_unix_listen": (
             f"{S.CHOICE}: the page's error list is cut off; {S.FB_UNIX_LISTEN_OLD}"
         ),
+        "poll_rdhup": S.FB_NO_RDHUP,
     },
     name="freebsd-9",
     system="FreeBSD 5.x-9.x (manual page)",
@@ -397,6 +405,7 @@ FREEBSD_9 = derive(
     overflow_log=False,
     log_suffix="",
     unbound_unix_listen="EINVAL",
+    poll_rdhup=False,
     **_PAGE_ADMISSION,
 )
 
@@ -410,6 +419,7 @@ FREEBSD_10 = derive(
         "log_suffix": f"{S.CHOICE}: no overflow log",
         "unbound_unix_listen": f"{S.SEED_FREEBSD_10} (EDESTADDRREQ)",
         "listen_connected": f"{S.SEED_FREEBSD_10} (EINVAL)",
+        "poll_rdhup": S.FB_NO_RDHUP,
     },
     name="freebsd-10",
     system="FreeBSD 10+ (manual page, July 15, 2014)",
@@ -417,6 +427,7 @@ FREEBSD_10 = derive(
     sysctls=_FREEBSD_SYSCTLS[:2],
     overflow_log=False,
     log_suffix="",
+    poll_rdhup=False,
     **_PAGE_ADMISSION,
 )
 
@@ -436,12 +447,15 @@ FREEBSD_13 = derive(
         "log_suffix": f"{S.CHOICE}: the page gives no text; the suffix is left open (<suffix>)",
         "unbound_unix_listen": f"{S.SEED_FREEBSD_13} (EDESTADDRREQ)",
         "listen_connected": f"{S.SEED_FREEBSD_13} (EINVAL)",
+        "poll_rdhup": f"{S.CHOICE}: the page is dated April 14, 2020, before POLLRDHUP "
+                      f"came to FreeBSD (2021); {S.FB_NO_RDHUP}",
     },
     name="freebsd-13",
     system="FreeBSD 12/13 (manual page, April 14, 2020)",
     basis=S.SEED_FREEBSD_13,
     sysctls=_FREEBSD_SYSCTLS[:3],
     log_suffix="<suffix>",
+    poll_rdhup=False,
     **_PAGE_ADMISSION,
 )
 
@@ -576,6 +590,7 @@ LINUX = Profile(
     dgram_v6_takes_v4=True,
     dgram_reconnect=True,
     unix_address_first=True,
+    unix_bind_name_first=True,
     reset_unbinds=True,
     dgram_send_autobinds=True,
     send_unconnected="EPIPE",
@@ -606,6 +621,7 @@ LINUX = Profile(
     unix_listener_shut_refuses=True,
     unix_listen_disconnected=False,
     poll_style="linux",
+    poll_rdhup=True,
     reuseport_pick="hash",
     reuseport_lb=False,
     reuseport_unix="EOPNOTSUPP",
@@ -661,6 +677,8 @@ LINUX = Profile(
                              "ip6_datagram_connect() hands AF_INET to __ip4_datagram_connect()",
         "dgram_reconnect": f"{S.CHOICE}, measured by the kernel executor: "
                            "ip4_datagram_connect() simply reconnects",
+        "unix_bind_name_first": f"{S.L18} §5: unix_bind_bsd() makes the path (EEXIST: "
+                                "EADDRINUSE) before it looks at u->addr (EINVAL); measured",
         "unix_address_first": f"{S.CHOICE}, measured by the kernel executor: "
                               "unix_stream_connect() validates the address first",
         "reset_unbinds": f"{S.CHOICE}, measured by the kernel executor: tcp_done() puts the "
@@ -699,6 +717,7 @@ LINUX = Profile(
         "unix_listener_shut_refuses": S.LX_SHUTDOWN,
         "unix_listen_disconnected": f"{S.LX_UNIX_LISTEN} (an ESTABLISHED socket: EINVAL)",
         "poll_style": S.LX_POLL,
+        "poll_rdhup": S.LX_POLL,
         "reuseport_pick": f"{S.LX_REUSEPORT} (a hash of the 4-tuple: any listening member)",
         "reuseport_lb": f"{S.CHOICE}: no SO_REUSEPORT_LB (ENOPROTOOPT)",
         "reuseport_unix": S.LX_REUSEPORT,
@@ -730,6 +749,8 @@ BSD44 = derive(
         "inet6": f"{S.CHOICE}: 4.4BSD has no IPv6",
         "listenq_sockopts": f"{S.CHOICE}: SO_LISTENQ* came with FreeBSD 8",
         "reuseport_lb": f"{S.CHOICE}: SO_REUSEPORT_LB came with FreeBSD 12",
+        "poll_style": S.BSD44_SELECT,
+        "poll_rdhup": S.BSD44_SELECT,
     },
     name="bsd-4.4",
     system="4.4BSD-Lite2 (historical source)",
@@ -754,6 +775,8 @@ BSD44 = derive(
     inet6=False,
     listenq_sockopts=False,
     reuseport_lb=False,
+    poll_style="select",
+    poll_rdhup=False,
 )
 
 PROFILES: dict[str, Profile] = {

@@ -342,6 +342,9 @@ def _http_ready(data: bytes, eof: bool, hiwat: int) -> bool:
 
 #: the poll flags a trace names, in the order a trace lists them
 POLL_FLAGS = ("POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLRDHUP", "POLLNVAL")
+#: poll() of a descriptor that is not open, per poll_style: poll(2) reports it in revents;
+#: select(2) fails (4.4BSD selscan(): EBADF)
+POLL_NOT_OPEN = {"linux": "POLLNVAL", "bsd": "POLLNVAL", "select": "EBADF"}
 
 
 @attrs.frozen
@@ -364,9 +367,24 @@ def poll_events(p: Profile, f: PollFacts) -> dict[str, Term]:
 
     linux: tcp_poll() for TCP, unix_poll() / unix_dgram_poll() for AF_UNIX, datagram_poll()
     for UDP (spec/sources/linux-6.18.md §4). bsd: sopoll_generic() and pollscan(), which clears
-    POLLOUT wherever POLLHUP is set (spec/sources/freebsd.md B6).
+    POLLOUT wherever POLLHUP is set (spec/sources/freebsd.md B6). select: 4.4BSD's soo_select()
+    read and write sets, as POLLIN and POLLOUT. A profile without POLLRDHUP never reports it.
     """
+    events = _poll_events(p, f)
+    if not p.poll_rdhup:
+        events.pop("POLLRDHUP", None)
+    return events
+
+
+def _poll_events(p: Profile, f: PollFacts) -> dict[str, Term]:
     both = and_(f.rcv_shut, f.snd_shut)
+    connreq = f.kind in ("tcp", "unix-stream", "unix-seqpacket")
+    if p.poll_style == "select":
+        # soreadable() / sowriteable(): a listener reads when a connection or an error waits
+        readable = or_(f.readable, f.error, f.rcv_shut, and_(f.listening, f.acceptable))
+        writable = or_(and_(not_(f.listening), or_(f.connected, not connreq)), f.snd_shut,
+                       f.error)
+        return {"POLLIN": readable, "POLLOUT": writable}
     if p.poll_style == "linux":
         if f.kind == "tcp":
             rest: dict[str, Term] = {
@@ -379,7 +397,6 @@ def poll_events(p: Profile, f: PollFacts) -> dict[str, Term]:
             "POLLIN": or_(f.rcv_shut, f.readable, and_(f.listening, f.acceptable)),
             "POLLOUT": not_(f.listening), "POLLERR": f.error,
             "POLLHUP": or_(both, and_(f.closed, connection_based)), "POLLRDHUP": f.rcv_shut}
-    connreq = f.kind in ("tcp", "unix-stream", "unix-seqpacket")
     hup = both
     out = and_(or_(f.connected, not connreq, f.snd_shut, f.error), not_(hup))
     conn = {"POLLIN": or_(f.readable, f.error, f.rcv_shut), "POLLOUT": out, "POLLERR": False,

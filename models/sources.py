@@ -48,6 +48,9 @@ DF_SONEWCONN = f"{FB} §8: DragonFly sys/kern/uipc_socket2.c sonewconn_faddr()"
 DF_SOLISTEN = f"{FB} §8: DragonFly sys/kern/uipc_socket.c solisten()"
 DF_SYSCTL = f"{FB} §8: DragonFly somaxconn SYSCTL_INT"
 BSD44_SOLISTEN = f"{FB} §8: 4.4BSD-Lite2 sys/kern/uipc_socket.c solisten()"
+BSD44_SELECT = ("spec/sources/freebsd.md B14: 4.4BSD-Lite2 sys/kern/sys_socket.c soo_select() "
+                "(no poll(2): select(2)'s read set is soreadable(), its write set sowriteable(); "
+                "poll() results show them as POLLIN and POLLOUT)")
 BSD44_SONEWCONN = f"{FB} §8: 4.4BSD-Lite2 sys/kern/uipc_socket2.c sonewconn1()"
 
 # Linux (reference/linux.md).
@@ -66,6 +69,9 @@ LX_TIMERS = f"{L18} §8: net/ipv4/inet_connection_sock.c reqsk_timer_handler(), 
 LX_SYSCTLS = f"{L18} §9: net/ipv4/sysctl_net_ipv4.c ipv4_net_table[], tcp_conn_request()"
 # FreeBSD 14.2 (releng/14.2 at 14.2-BETA1) as read (spec/sources/freebsd.md)
 F14 = "spec/sources/freebsd.md"
+FB_NO_RDHUP = ("listenspec choice: POLLRDHUP came to FreeBSD's sys/sys/poll.h in 2021 (it is in "
+               "14.2: kaizenwa/freebsd-14.2@b66633d79 sys/sys/poll.h); this version's has "
+               "POLLINIGNEOF as its last flag")
 FB_MAIN = (f"{F14} C1: later FreeBSD main (CHERI-Alliance/freebsd-src@03c9adbd "
            "sys/kern/uipc_socket.c solisten_clone(); tests/sys/kern/socket_accf.c)")
 FB14_REVISION = "FreeBSD 14.2 (releng/14.2, 14.2-BETA1, __FreeBSD_version 1402000)"

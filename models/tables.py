@@ -332,6 +332,11 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               lambda p, c: c.target is not None and _other_family(c), "family",
               "inet_bind(), inet6_bind(), unix_bind() look at the length and family first: "
               "the connect family table (profile parameter connect_family_errno)"),
+        Check("bind(S, T) of an AF_UNIX socket to a name in use (the path exists)",
+              lambda p, c: _unix(c) and c.target is not None and c.target.addr is not None
+              and bool(c.holders), "EADDRINUSE",
+              "unix_bind_bsd(): the path is made before u->addr is looked at (measured)",
+              lambda p: p.unix_bind_name_first, "profile.unix_bind_name_first"),
         Check("the socket already holds a local address",
               lambda p, c: c.holds_addr or _sock(c).state is L
               or (_sock(c).state is C and _sock(c).addr is not None), "EINVAL",
@@ -531,14 +536,14 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         *DESC,
         Check("a TCP listener", lambda p, c: _tcp(c) and _sock(c).state is L, "ENOTCONN",
               "tcp_recvmsg_locked(): TCP_LISTEN; soiolock()"),
-        Check("an AF_UNIX stream socket that is not connected",
-              lambda p, c: _unix_stream(p, c) and _sock(c).state not in (C, D),
-              "profile.recv_unconnected_unix_stream",
-              "profile parameter recv_unconnected_unix_stream"),
         Check("an AF_UNIX SEQPACKET socket that is not connected",
               lambda p, c: _is(c, "AF_UNIX") and _sock(c).type == "SOCK_SEQPACKET"
               and _sock(c).state not in (C, D), "ENOTCONN",
               "unix_seqpacket_recvmsg(); soreceive_generic_locked()"),
+        Check("an AF_UNIX stream socket that is not connected",
+              lambda p, c: _unix_stream(p, c) and _sock(c).state not in (C, D),
+              "profile.recv_unconnected_unix_stream",
+              "profile parameter recv_unconnected_unix_stream"),
         Check("SEQPACKET: a pending error comes before the data",
               lambda p, c: _sock(c).type == "SOCK_SEQPACKET" and _sock(c).error is not None,
               "pending-error", "__skb_recv_datagram(): sock_error() first (measured)",

@@ -33,6 +33,7 @@ class Rules:
     incq_bound: RuleFn = model.incq_bound
     arrival: RuleFn = model.arrival
     syn_arrival: RuleFn = model.syn_arrival
+    poll_events: RuleFn = model.poll_events
     victim: Callable[[Term, Term, Term], Term] = model.evicted
 
     @property

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from .ruleset import Rules
 
 #: the proof modules, in the order of the issue's properties
-MODULES = ("clamp", "queue_bound", "secondary_queue", "relisten", "syncache")
+MODULES = ("clamp", "queue_bound", "secondary_queue", "relisten", "syncache", "readiness",
+           "reuseport")
 
 
 @attrs.frozen

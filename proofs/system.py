@@ -39,6 +39,16 @@ class Event:
     host_wide: bool = False  # a sysctl write: one call, seen by every copy
     searchable: bool = True  # used by the bounded search (it has a script line)
     sysctl: str | None = None
+    only: int | None = None  # a group member's own event: only this copy sees it
+
+    @property
+    def call(self) -> str:
+        """The call the event is (`connect`, also for a group's `connect a`)."""
+        return self.name.split()[0]
+
+
+def _member(ev: Event, i: int) -> Event:
+    return attrs.evolve(ev, name=f"{ev.name} {'ab'[i]}", only=i)
 
 
 def _distinct(ss: Sequence[Sysctl]) -> list[Sysctl]:
@@ -82,11 +92,17 @@ class System:
     syn_copies: tuple[int, ...] | None = None  # a SYN reaches only these copies (None: all)
     # what relates the copies' initial backlogs (and listeners)
     init_relation: Callable[[Sequence[Term], States], Term] | None = None
+    # the copies are the members of one SO_REUSEPORT group, not a product: a connection, a
+    # SYN, an accept() or a re-listen reaches one member (which one is the search's choice)
+    group: bool = False
 
     def events(self) -> list[Event]:
         evs = [CONNECT, SYN, ACCEPT, CLOSE]
         if self.relisten:
             evs.append(RELISTEN)
+        if self.group:
+            evs = [_member(e, i) if e.searchable else e for e in evs
+                   for i in range(self.copies if e.searchable else 1)]
         if self.filtered:
             evs.append(RELEASE)
         evs += [_limit_event(s) for s in _distinct(L.limit_sysctls(self.p))]
@@ -94,6 +110,8 @@ class System:
         return evs
 
     def receives(self, ev: Event, copy: int) -> bool:
+        if ev.only is not None:
+            return copy == ev.only
         return ev is not SYN or self.syn_copies is None or copy in self.syn_copies
 
     # -- symbolic states
@@ -134,7 +152,7 @@ class System:
         steps = tuple(ev.apply(self.p, self.r, s, a) if self.receives(ev, i) else Step(s)
                       for i, s in enumerate(states))
         enabled: Term = True
-        if ev is RELISTEN and not self.lowering:
+        if ev.call == "listen" and not self.lowering:
             enabled = and_(*[st.state.qlimit >= s.qlimit for s, st in zip(states, steps,
                                                                              strict=True)])
         return steps, enabled

@@ -20,7 +20,7 @@ from listenspec.script import parse
 from . import listener as L
 from .listener import Step
 from .ruleset import Rules
-from .system import CONNECT, Claim, Event, Prop, States, System, Trace
+from .system import Claim, Event, Prop, States, System, Trace
 
 
 def listener_names(copies: int) -> list[str]:
@@ -85,14 +85,14 @@ def _render_event(sys: System, sc: Script, ev: Event, args: dict[str, int],
     for i, n in enumerate(names):
         if not sys.receives(ev, i):
             continue
-        if ev is CONNECT:
+        if ev.call == "connect":
             c = sc.client()
             sc.add(f"{c} = socket(AF_INET, SOCK_STREAM)", f"connect({c}, {n})")
-        elif ev.name == "syn":
+        elif ev.call == "syn":
             sc.add(f"syn({n})")
-        elif ev.name == "accept":
+        elif ev.call == "accept":
             sc.add(f"accept({n})")
-        elif ev.name == "listen":
+        elif ev.call == "listen":
             sc.add(f"listen({n}, {args['b']})")
         else:  # pragma: no cover - the search uses only the events above
             raise AssertionError(f"no script line for {ev.name}")

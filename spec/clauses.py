@@ -169,12 +169,12 @@ CLAUSES: tuple[Clause, ...] = (
            "Linux TCP_DEFER_ACCEPT: the connection waits as a request sock (not in the accept "
            "queue) until data arrives, and then needs room in the accept queue; the option "
            "reads back rounded up to whole SYN-ACK retransmissions (reference/linux.md §5).",
-           ("linux",), ("rules.defer_secs_to_retrans", "host._feed"), "filters"),
+           ("linux",), ("rules.defer_secs_to_retrans", "dataplane.feed"), "filters"),
     Clause("SRC-ACCF-NO-LIMIT", (),
            "FreeBSD source: a connection an accept filter releases joins the completed queue "
            "without a limit check, so that queue can exceed the longest the admission test "
            "allows (up to ⌊3q/2⌋+1 + q+1; reference/freebsd.md §2b, §4).",
-           FILTERING, ("host._feed", "rules.filter_ready"), "filters"),
+           FILTERING, ("dataplane.feed", "rules.filter_ready"), "filters"),
     Clause("SRC-LINUX-SYN-QUEUE", (),
            "Linux bounds the request (SYN) queue by the same backlog; a full one answers with "
            "SYN cookies, or, with net.ipv4.tcp_syncookies=0, drops the SYN (ListenDrops): "
@@ -196,6 +196,187 @@ CLAUSES: tuple[Clause, ...] = (
            "(spec/sources/linux-6.18.md §0).",
            ("linux",), ("profile.listen_once_connected", "profile.connect_reset",
                         "tables.CHECKS[listen]", "host._end_connect"), "errors"),
+    # ------------------------------------------------------------------ a peer that leaves
+    Clause("SRC-PEER-CLOSED-BEFORE-ACCEPT", (),
+           "A connection whose client closed (a FIN) before accept() stays queued and is "
+           "accepted like any other: the accepted socket reads what the client sent, then end "
+           "of file (recv() 0), and may still send. Every profile (the pages are silent: "
+           "CHOICE-INHERIT). Linux measured by the kernel executor (spec/sources/linux-6.18.md "
+           "§1); FreeBSD 14.2 soisdisconnecting() leaves it on so_comp (spec/sources/freebsd.md "
+           "B9).",
+           ALL, ("dataplane.feed", "dataplane.connection_closes", "tables.CHECKS[recv]"),
+           "peers"),
+    Clause("SRC-PEER-RESET-BEFORE-ACCEPT", (),
+           "A connection whose client reset (SO_LINGER 0, close) before accept(): on Linux it "
+           "stays queued and accept() returns it; the socket polls POLLIN|POLLOUT|POLLERR|POLLHUP"
+           "|POLLRDHUP, recv() reports ECONNRESET once, then send() EPIPE (tcp_reset(), "
+           "inet_csk_accept(); measured). FreeBSD 14.2 keeps it queued too (poll() says POLLIN) "
+           "but accept() takes it off the queue and fails with ECONNABORTED "
+           "(tcp_usr_accept(): spec/sources/freebsd.md B9); the page profiles inherit that.",
+           ALL, ("profile.accept_reset", "dataplane.feed", "tables.CHECKS[accept]"), "peers"),
+    Clause("SRC-SEND-AFTER-RESET", (),
+           "send() on a TCP connection the other end reset: Linux reports the pending "
+           "ECONNRESET on the first send() and EPIPE on every later one (tcp_sendmsg_locked(): "
+           "sk_err first); an RST that comes after the peer's FIN sets EPIPE instead "
+           "(tcp_reset() in CLOSE_WAIT). FreeBSD checks SBS_CANTSENDMORE first, so every send() "
+           "after the reset is EPIPE and the ECONNRESET stays for recv() or SO_ERROR "
+           "(sosend_generic_locked(): spec/sources/freebsd.md B10). Linux measured by the "
+           "kernel executor (spec/sources/linux-6.18.md §2).",
+           ALL, ("profile.send_order", "profile.rst_in_close_wait", "tables.CHECKS[send]",
+                 "ops.reset_socket"), "peers"),
+    Clause("SRC-CLOSE-UNREAD", (),
+           "Closing a TCP socket with data it never read: Linux resets the peer (tcp_close(): "
+           "TCPAbortOnClose; measured), FreeBSD discards the data and sends a FIN "
+           "(tcp_disconnect(): sbflush(); spec/sources/freebsd.md B11); the peer's next send "
+           "then meets the orphan's RST.",
+           ALL, ("profile.close_unread", "dataplane.connection_closes"), "peers"),
+    Clause("SRC-RECV-ORDER", (),
+           "recv() returns the queued data first; then on Linux a TCP socket that had the "
+           "peer's FIN returns 0 (end of file) before any pending error (tcp_recvmsg_locked(): "
+           "SOCK_DONE first; measured), and a reset one reports ECONNRESET once, then 0. "
+           "FreeBSD reports the pending error first (soreceive_generic(): so_error before "
+           "SBS_CANTRCVMORE).",
+           ALL, ("profile.recv_eof_before_error", "tables.CHECKS[recv]"), "peers"),
+    Clause("SRC-SEQPACKET-PEER-CLOSED", (),
+           "AF_UNIX SOCK_SEQPACKET and SOCK_STREAM: when the peer closes, the survivor reads "
+           "what was sent, then 0, and every send() is EPIPE (unix_release_sock(), "
+           "unix_stream_sendmsg(); measured); FreeBSD 14.2 alike (uipc_send(): EPIPE once the "
+           "peer is gone; spec/sources/freebsd.md B4). A pending error comes before the data "
+           "of a SEQPACKET socket on Linux (profile.seqpacket_error_first).",
+           ALL, ("profile.seqpacket_error_first", "profile.unix_stream_send_error",
+                 "dataplane.connection_closes"), "peers"),
+    Clause("SRC-LINGER-ABORT", (),
+           "setsockopt(S, SO_LINGER, 0) then close(): an abortive close. An accepted connection "
+           "resets its client (SO_ERROR ECONNRESET; Linux counts TCPAbortOnData); a listener "
+           "closed so resets every queued connection as any listener close does. Linux takes "
+           "any l_linger (sk_setsockopt()); FreeBSD refuses one outside 0..min(USHRT_MAX, "
+           "INT_MAX / hz) with EDOM (sosetopt(): spec/sources/freebsd.md B8). getsockopt() "
+           "reads l_onoff (FreeBSD: the option's bit, 0x80).",
+           ALL, ("profile.linger_max", "options.setsockopt", "dataplane.connection_closes",
+                 "dataplane.listener_closes"), "peers"),
+    # ------------------------------------------------------------------ time
+    Clause("SRC-TIMER-HALF-OPEN", (),
+           "Time passes only in sleep(). Linux: a half-open request resends its SYN-ACK after "
+           "TCP_TIMEOUT_INIT << n (1, 2, 4 s ... capped at 120 s) and expires after "
+           "net.ipv4.tcp_synack_retries resends (reqsk_timer_handler(), syn_ack_recalc(); "
+           "spec/sources/linux-6.18.md §8, measured). FreeBSD's syncache entry expires after "
+           "net.inet.tcp.syncache.rexmtlimit resends, sent 1 s, then 2.2, 4.2, 8.2 s ... apart "
+           "(syncache_timer(): tcp_backoff[] plus tcp_rexmit_slop; "
+           "spec/sources/freebsd.md B12); it is not counted by netstat. 4.4BSD drops a q0 "
+           "entry when its 75 s connection-establishment timer fires (TCPTV_KEEP_INIT).",
+           ALL, ("rules.reqsk_timeout", "rules.syn_ack_recalc", "rules.syncache_timeout",
+                 "timers.sleep"), "time"),
+    Clause("SRC-TIMER-DEFER", (),
+           "Linux TCP_DEFER_ACCEPT: a connection that sends nothing becomes acceptable when its "
+           "deferral runs out: the request sock is moved to the accept queue on the timer "
+           "firing after the deferral's last SYN-ACK retransmission (syn_ack_recalc(), "
+           "inet_csk_reqsk_queue_drop(); measured by the kernel executor).",
+           ("linux",), ("rules.syn_ack_recalc", "timers.sleep"), "time"),
+    # ------------------------------------------------------------------ the queue sysctls
+    Clause("SRC-LINUX-SYNCOOKIES", (),
+           "Linux net.ipv4.tcp_syncookies takes 0..255 on this kernel (measured; 256 is "
+           "EINVAL): 0 never sends cookies (a full request queue drops the SYN), 2 always does "
+           "(every SYN is answered with a cookie and bumps TCPReqQFullDoCookies and "
+           "SyncookiesSent; nothing is queued half-open), any other value sends them when the "
+           "request queue is full (tcp_conn_request(), tcp_syn_flood_action(); "
+           "spec/sources/linux-6.18.md §9).",
+           ("linux",), ("rules.syn_arrival", "profile.counter_events", "host.syn"),
+           "syncache"),
+    Clause("SRC-LINUX-MAX-SYN-BACKLOG", (),
+           "Linux net.ipv4.tcp_max_syn_backlog (1..INT_MAX, default 2048 here): with SYN "
+           "cookies off, a SYN that would fill the last quarter of it is dropped "
+           "(tcp_conn_request(); spec/sources/linux-6.18.md §9). listenspec applies it to "
+           "syn()'s bare SYNs only: a connect() from this host is from a proven peer "
+           "(tcp_peer_is_proven()).",
+           ("linux",), ("host.syn", "rules.syn_arrival"), "syncache"),
+    Clause("SRC-LINUX-ABORT-ON-OVERFLOW", (),
+           "Linux net.ipv4.tcp_abort_on_overflow=1: a final ACK that finds the accept queue "
+           "full is answered with a reset, so the client's connect() fails with ECONNRESET "
+           "(or its first I/O does) instead of the handshake being retried "
+           "(tcp_check_req(); measured by the kernel executor).",
+           ("linux",), ("rules.overflow_answer", "rules.arrival"), "overflow"),
+    # ------------------------------------------------------------------ shutdown
+    Clause("SRC-SHUTDOWN-LISTENER", (),
+           "shutdown() of a listener. Linux: SHUT_RD (or SHUT_RDWR) stops it: every queued "
+           "connection is reset, the socket is no longer listening (accept() EINVAL, connects "
+           "refused) and may listen again; SHUT_WR does nothing (inet_shutdown(), "
+           "tcp_disconnect(); measured). FreeBSD 14.2: ENOTCONN, and SHUT_RD sets so_error "
+           "ECONNABORTED, which the next accept() reports; the queue stays and connections are "
+           "still admitted (soshutdown(): spec/sources/freebsd.md B5). An AF_UNIX listener "
+           "shut for reading refuses connects on Linux.",
+           ALL, ("profile.shutdown_listener", "profile.unix_listener_shut_refuses",
+                 "tables.CHECKS[shutdown]"), "shutdown"),
+    Clause("SRC-SHUTDOWN-CONNECTION", (),
+           "shutdown() of a connection: SHUT_WR sends a FIN (the peer reads end of file, the "
+           "socket's own send() is EPIPE), SHUT_RD stops reading (FreeBSD also discards what "
+           "is queued: sorflush()). An unconnected TCP socket answers ENOTCONN everywhere; an "
+           "unconnected AF_UNIX one succeeds on Linux (unix_shutdown()) and is ENOTCONN on "
+           "FreeBSD.",
+           ALL, ("profile.shut_rd_discards", "profile.unix_shutdown_unconnected",
+                 "profile.shutdown_marks_unconnected", "tables.CHECKS[shutdown]"), "shutdown"),
+    # ------------------------------------------------------------------ readiness
+    Clause("SRC-POLL-LISTENER", (),
+           "poll() of a listener: POLLIN exactly when its completed queue is not empty, i.e. "
+           "when accept() would return a connection (a connection an accept filter or "
+           "TCP_DEFER_ACCEPT still holds does not count); never POLLOUT. FreeBSD adds "
+           "POLLIN|POLLHUP while so_error is set (after shutdown(SHUT_RD)). Linux tcp_poll(), "
+           "unix_poll() (spec/sources/linux-6.18.md §4, measured); FreeBSD sopoll_generic() "
+           "(spec/sources/freebsd.md B6); 4.4BSD has only select(2) (soo_select()).",
+           ALL, ("rules.poll_events", "profile.poll_style"), "readiness"),
+    Clause("SRC-POLL-CONNECTION", (),
+           "poll() of a connection: POLLIN when data, end of file or an error waits, POLLOUT "
+           "while it may send, POLLRDHUP once the peer's FIN came, POLLHUP once both "
+           "directions are shut, POLLERR (Linux only) while an error is pending; FreeBSD's "
+           "pollscan() clears POLLOUT wherever POLLHUP is set. A descriptor that is not open "
+           "polls POLLNVAL (4.4BSD's select(): EBADF). Profiles whose system has no POLLRDHUP "
+           "never report it.",
+           ALL, ("rules.poll_events", "rules.POLL_NOT_OPEN", "profile.poll_rdhup",
+                 "dataplane.poll"), "readiness"),
+    # ------------------------------------------------------------------ SO_REUSEPORT
+    Clause("SRC-REUSEPORT-SHARE", (),
+           "SO_REUSEPORT: a socket may bind an address another holds when both set the option "
+           "before binding (else EADDRINUSE); two listeners then share the port, each with its "
+           "own queue and backlog. Linux refuses the option on AF_UNIX (EOPNOTSUPP); FreeBSD "
+           "has SO_REUSEPORT_LB besides (a load-balancing group). An AF_UNIX name is never "
+           "shared (EADDRINUSE); rebinding a bound AF_UNIX socket to its own name is EADDRINUSE "
+           "on Linux (the path exists; measured) and EINVAL on FreeBSD (already bound). "
+           "inet_csk_bind_conflict() "
+           "(spec/sources/linux-6.18.md §5), in_pcbbind_setup() (spec/sources/freebsd.md B7).",
+           ALL, ("profile.reuseport_unix", "profile.reuseport_lb", "profile.unix_bind_name_first",
+                 "tables.CHECKS[bind]"),
+           "reuseport"),
+    Clause("SRC-REUSEPORT-PICK", (),
+           "Which listener of a SO_REUSEPORT group a connection reaches: Linux hashes the "
+           "connection's addresses and ports onto a member, so any member may get it (the "
+           "model lists every member as an allowed outcome and the checker follows each); "
+           "FreeBSD's lookup finds the member that bound last (SO_REUSEPORT) or hashes over a "
+           "SO_REUSEPORT_LB group. A full member drops the connection even while another has "
+           "room. Closing a member resets its queue, or with net.ipv4.tcp_migrate_req=1 hands "
+           "it to another member (TCPMigrateReqSuccess).",
+           ALL, ("profile.reuseport_pick", "tables.reach", "dataplane.listener_closes"),
+           "reuseport"),
+    # ------------------------------------------------------------------ FreeBSD, today
+    Clause("SRC-FB14-ACCEPTCONN", (),
+           "FreeBSD returns the option's bit for an on/off option: getsockopt(SO_ACCEPTCONN) "
+           "on a listener is 2, SO_REUSEPORT 512, SO_LINGER 128 (sogetopt(): so_options & bit; "
+           "spec/sources/freebsd.md B1); Linux returns 1.",
+           ALL, ("profile.option_bits", "options.getsockopt"), "observing"),
+    Clause("SRC-FB14-REFUSED", (),
+           "FreeBSD 14.2: a TCP socket whose connect() was refused (or whose connection was "
+           "dropped) has lost its inpcb: listen() and bind() fail with EINVAL "
+           "(tcp_usr_listen(), tcp_usr_bind() on INP_DROPPED; spec/sources/freebsd.md B2); "
+           "Linux can bind it again, but not listen (SRC-LINUX-ONCE-CONNECTED).",
+           ALL, ("profile.refused_drops", "profile.bind_reset", "tables.CHECKS[bind]"),
+           "errors"),
+    Clause("SRC-FB14-FILTERS", (),
+           "FreeBSD 14.2 (releng/14.2 at BETA1): solisten_clone() does not give a new "
+           "connection SO_ACCEPTFILTER, so an attached filter holds nothing and every "
+           "connection goes straight to the completed queue (spec/sources/freebsd.md A8); later "
+           "main fixed it (freebsd-main), and the pages describe filters that hold. dnsready "
+           "(accf_dns) and, on main, tlsready are further filters; attaching a filter where one "
+           "is attached is EINVAL on 14.2 and EBUSY on main (accept_filt_setopt()).",
+           FILTERING, ("profile.filter_holds", "profile.accf_replace", "profile.accept_filters",
+                       "rules.filter_ready"), "filters"),
     # ------------------------------------------------------------------ choices
     Clause("CHOICE-INHERIT", (),
            "Where a page is silent on something a script can do, its profile inherits the "

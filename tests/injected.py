@@ -3,6 +3,8 @@ counterexample they find reproduces with the runner."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from listenspec.checked import replay
@@ -23,6 +25,16 @@ def evict_one_fewer(monkeypatch: pytest.MonkeyPatch) -> None:
     """`evictions` off by one: a full accept-filter queue keeps one connection too many."""
     orig = rules.evictions
     monkeypatch.setattr(rules, "evictions", lambda p, n, q: max(orig(p, n, q) - 1, 0))
+
+
+def listener_writable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`poll_events` says a listener is writable (no listener ever is)."""
+    orig = rules.poll_events
+
+    def broken(p: Any, f: rules.PollFacts) -> dict[str, Any]:
+        ev = orig(p, f)
+        return {**ev, "POLLOUT": True} if f.listening else ev
+    monkeypatch.setattr(rules, "poll_events", broken)
 
 
 def assert_reproduces(profile: str, script: str, invariant: str) -> None:

@@ -99,6 +99,7 @@ def test_the_result_does_not_depend_on_the_number_of_workers(tmp_path: Path) -> 
     _needs_netns()
     one, report1 = conform.conform("linux", 16, 5, tmp_path, max_steps=12, workers=1)
     two, report2 = conform.conform("linux", 16, 5, tmp_path, max_steps=12, workers=2)
+    assert report2 == report1
     assert one.scripts == 16 and one.mismatches == 0, report1
     assert _summary(one) == _summary(two)
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 import pytest
-from injected import admit_one_more, assert_reproduces, evict_one_fewer
+from injected import admit_one_more, assert_reproduces, evict_one_fewer, listener_writable
 
 from listenspec import explore as ex
 from listenspec import stages
@@ -30,6 +30,7 @@ from listenspec.script import parse
 @pytest.mark.parametrize(("inject", "invariant", "depth"), [
     (admit_one_more, "queue-bound", 6),
     (evict_one_fewer, "incq-bound", 7),
+    (listener_writable, "poll-listener", 3),
 ])
 def test_injected_bug_is_caught_with_a_reproducing_script(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, inject: Any, invariant: str,

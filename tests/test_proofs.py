@@ -26,7 +26,9 @@ from listenspec.proofs import (
     ProofResult,
     clamp,
     queue_bound,
+    readiness,
     relisten,
+    reuseport,
     run_all,
     secondary_queue,
     syncache,
@@ -64,7 +66,7 @@ def test_every_cell_is_as_expected(results: list[ProofResult]) -> None:
     bad = [(r.property, r.profile, r.status, r.counterexample or r.detail)
            for r in results if not r.ok]
     assert bad == []
-    assert len({(r.property, r.profile) for r in results}) == len(results) == 14 * len(ALL)
+    assert len({(r.property, r.profile) for r in results}) == len(results) == 18 * len(ALL)
 
 
 def test_expected_counterexamples_are_the_documented_divergences(
@@ -183,6 +185,14 @@ def evicts_too_many(p: Profile, incq: Any, qlimit: Any) -> Any:
     return REAL.evictions(p, incq, qlimit) * 2
 
 
+def listener_writable(p: Profile, f: Any) -> Any:
+    return {**REAL.poll_events(p, f), "POLLOUT": True}
+
+
+def listener_never_ready(p: Profile, f: Any) -> Any:
+    return {**REAL.poll_events(p, f), "POLLIN": False}
+
+
 MUTANTS = [
     (queue_bound, "queue-bound", ALL, broken(admits=admits_one_more)),
     (queue_bound, "queue-bound-states", ["freebsd-src", "linux", "bsd-4.4"],
@@ -199,6 +209,11 @@ MUTANTS = [
      broken(effective_backlog=negatives_to_zero)),
     (syncache, "syncache-independence", ["freebsd-src", "freebsd-13", "intime"],
      broken(admits=counts_half_open)),
+    (readiness, "poll-listener", ALL, broken(poll_events=listener_writable)),
+    (readiness, "poll-listener", ["linux", "freebsd-src", "bsd-4.4"],
+     broken(poll_events=listener_never_ready)),
+    (reuseport, "reuseport-group", ["linux", "freebsd-src", "freebsd-13", "bsd-4.4"],
+     broken(admits=admits_one_more)),
 ]
 
 
