@@ -27,7 +27,8 @@ from .script import Call, Const, Name, Null, format_call
 
 #: an action: the call name and its script-level arguments, descriptors as numbers
 Action = tuple[Any, ...]
-Move = tuple[Action, str, tuple[Any, ...]]  # (action, model call, model arguments)
+#: (action, model call, model arguments), or (action, "", a composite.Composite move)
+Move = tuple[Action, str, Any]
 
 
 def _items(m: Mapping[Any, Any]) -> Iterable[tuple[Any, Any]]:
@@ -94,11 +95,12 @@ class Alphabet:
     def compile(self) -> Callable[[Host], list[Move]]:
         """A function giving the moves of a state (the state-independent parts made once)."""
         p = self.profile
-        base = ModelRun(p)
+        resolve = Resolver(p)
         entries = self.entries()
 
         def move(a: Action) -> Move:
-            return a, a[0], base.arguments(action_call(a, _number))
+            call, args = resolve.static(a)
+            return a, call, args
 
         static = [move(e.action((), s)) for e in entries if not e.slots for s in e.samples]
         per_fd = [e for e in entries if e.slots and not e.targets]
@@ -121,24 +123,117 @@ class Alphabet:
             if aimed:
                 # a target is where the named socket is (or was) bound now: resolved by the
                 # runner itself, as for `syn(3)` in a script, once per descriptor and state
-                resolver = ModelRun(p, h)
-                targets = {fd: resolver.convert("target", fd) for fd in open_fds}
+                run = ModelRun(p, h)
+                targets = {fd: run.convert("target", fd) for fd in open_fds}
                 for e in aimed:
                     for fds in itertools.permutations(open_fds, len(e.slots)):
                         for s in e.samples:
                             a = e.action(fds, s)
-                            call = action_call(a, _number)
-                            args = tuple(targets[call.args[i]] if e.kinds[i].model == "target"
-                                         else base.convert(e.kinds[i].model, call.args[i])
-                                         for i in range(len(e.kinds)))
-                            out.append((a, e.spec.name, args))
+                            out.append((a, *resolve.on(targets, a)))
             return out
 
         return moves
 
 
+class Resolver:
+    """The model call and arguments of actions, as the runner makes them of the actions'
+    script calls (descriptors as numbers): made once per action, except a target, which is
+    where the named socket is bound in the state at hand."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.base = ModelRun(profile)
+        self.cache: dict[Action, tuple[str, tuple[Any, ...], int | None]] = {}
+
+    def _template(self, a: Action) -> tuple[str, tuple[Any, ...], int | None]:
+        got = self.cache.get(a)
+        if got is None:
+            _, target = fd_positions(a)
+            # the target's place is filled by `on`: what base resolves it to is never used
+            args = self.base.arguments(action_call(a, _number))
+            got = self.cache[a] = (a[0], args, None if target is None else target - 1)
+        return got
+
+    def static(self, a: Action) -> tuple[str, tuple[Any, ...]]:
+        """An action that has no target."""
+        call, args, t = self._template(a)
+        assert t is None, f"{a}: a target needs a state"
+        return call, args
+
+    def on(self, targets: Mapping[int, Any], a: Action) -> tuple[str, tuple[Any, ...]]:
+        """An action, its target taken from `targets` (descriptor -> what it aims at)."""
+        call, args, t = self._template(a)
+        if t is None:
+            return call, args
+        return call, (*args[:t], targets[a[t + 1]], *args[t + 1:])
+
+    def __call__(self, h: Host, a: Action) -> tuple[str, tuple[Any, ...]]:
+        """An action on the state h."""
+        call, args, t = self._template(a)
+        if t is None:
+            return call, args
+        target = ModelRun(self.profile, h).convert("target", a[t + 1])
+        return call, (*args[:t], target, *args[t + 1:])
+
+
 def _number(fd: int) -> int:
     return fd
+
+
+# --------------------------------------------------------------------------- prepared alphabets
+
+
+@attrs.frozen
+class Prepared:
+    """What the explorer needs of an alphabet: the state it starts from (after `prefix`, calls
+    that set it up, which broke the invariants `broken`), the moves of a state, and a line
+    describing them."""
+
+    initial: Host
+    moves: Callable[[Host], list[Move]]
+    describe: str
+    prefix: tuple[Action, ...] = ()
+    broken: tuple[str, ...] = ()
+    fresh: Any = None  # with lazy socket creation: its lazy.Fresh (`moves` has no socket())
+
+
+def fd_positions(a: Action) -> tuple[tuple[int, ...], int | None]:
+    """Positions in an action tuple of the descriptors its call names, and of its target (the
+    call's form of the action's arity: bind(S) has no target, bind(S, T) has one)."""
+    got = _POSITIONS.get((a[0], len(a)))
+    if got is None:
+        got = _POSITIONS[(a[0], len(a))] = _positions(spec(a[0]), len(a) - 1)
+    return got
+
+
+def _positions(c: CallSpec, arity: int) -> tuple[tuple[int, ...], int | None]:
+    form = next((f for f in c.forms if len(f) == arity), c.params)
+    models = [KINDS[prm.kind].model for prm in form]
+    fds = tuple(i + 1 for i, m in enumerate(models) if m == "fd")
+    targets = [i + 1 for i, m in enumerate(models) if m == "target"]
+    return fds, targets[0] if targets else None
+
+
+_POSITIONS: dict[tuple[str, int], tuple[tuple[int, ...], int | None]] = {}
+
+
+def rename_action(a: Action, fds: Mapping[int, int]) -> Action:
+    """The action with its descriptors renamed by `fds`."""
+    at, target = fd_positions(a)
+    if not at and target is None:
+        return a
+    out = list(a)
+    for j in at:
+        out[j] = fds[out[j]]
+    if target is not None:
+        out[target] = fds[out[target]]
+    return tuple(out)
+
+
+def resolve_action(run: ModelRun, a: Action) -> tuple[str, tuple[Any, ...]]:
+    """The model call and arguments of an action on the run's state (as the runner makes them
+    of the action's script call, descriptors as numbers)."""
+    return a[0], run.arguments(action_call(a, _number))
 
 
 # --------------------------------------------------------------------------- actions as script
@@ -194,9 +289,10 @@ def action_calls(p: Profile, path: list[Action]) -> list[tuple[Call, str | None]
 
 
 def counterexample_script(p: Profile, path: list[Action], broken: list[str],
-                          depth: int | None = None) -> str:
+                          depth: int | None = None, options: str = "") -> str:
     lines = [format_call(c, b) for c, b in action_calls(p, path)]
-    origin = f"listenspec explore --profile {p.name}" + (f" --depth {depth}" if depth else "")
+    origin = (f"listenspec explore --profile {p.name}" + (f" --depth {depth}" if depth else "")
+              + (f" {options}" if options else ""))
     header = [f"counterexample found by `{origin}`", *describe(broken),
               f"reproduce: listenspec run FILE --profile {p.name}", ""]
     return render_script(lines, header, "<- " + ", ".join(broken) if lines else "")

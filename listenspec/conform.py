@@ -12,6 +12,7 @@ executor protocol (docs/protocol.md), e.g. `--target exec:executors/c/listenspec
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -107,12 +108,18 @@ class ConformStats:
         lines.append(f"rare outcomes (share of scripts, target >= {RARE_TARGET:.0%}): {shares}")
         return lines
 
-    def count(self, script: Script, results: list[Result], p: Profile) -> None:
-        for step, r in zip(script.steps, results, strict=True):
-            kind = _outcome_kind(r)
+    def add(self, script: Script, got: Checked) -> None:
+        """Count one checked script."""
+        self.scripts += 1
+        self.steps += len(script.steps)
+        for k in got.kernel:
+            if isinstance(k, Unsupported):
+                self.skipped_steps += 1
+                self.unsupported[k.reason] = self.unsupported.get(k.reason, 0) + 1
+        for step, kind in zip(script.steps, got.kinds, strict=True):
             per = self.outcomes.setdefault(step.call.name, {})
             per[kind] = per.get(kind, 0) + 1
-        for name in rare_outcomes(script, p):
+        for name in got.rare:
             self.rare[name] += 1
 
 
@@ -175,76 +182,78 @@ def side_by_side(script: Script, model: list[Result], kernel: list[Result], prof
     return "\n".join(lines)
 
 
+@attrs.frozen
+class Checked:
+    """One script checked: the target's results, the first step the profile does not allow (or
+    None), and what the coverage counts need (computed where the check ran)."""
+
+    kernel: tuple[Result, ...]
+    at: int | None
+    kinds: tuple[str, ...]  # per step, the outcome's kind as the target answered
+    rare: frozenset[str]
+
+
+def check_one(script: Script, profile: Profile, stack: Target) -> Checked:
+    kernel = stack.run(script)
+    return Checked(tuple(kernel), first_difference(script, profile, kernel),
+                   tuple(_outcome_kind(r) for r in kernel),
+                   frozenset(rare_outcomes(script, profile)))
+
+
 def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: Path,
             max_steps: int = 25, progress: bool | None = False,
-            stack: Target | None = None) -> tuple[ConformStats, str]:
+            stack: Target | None = None, workers: int = 1) -> tuple[ConformStats, str]:
     """Run `examples` random scripts on the model and a target (default: this kernel, `linux`);
-    return stats and a report. The caller closes a target it passes."""
+    return stats and a report. The caller closes a target it passes.
+
+    With workers > 1 the scripts are checked in that many processes, each with a target of its
+    own (made like `stack`, by name). The result does not depend on the number: Hypothesis
+    draws the scripts first (the same ones for a seed), the checks are counted in the scripts'
+    order up to the first that fails, and that one is shrunk as a run of one worker would.
+    """
+    from .conformpool import InProcess, Pool, Workers
     from .targets import target
 
     profile = get(profile_name)
     stats = ConformStats(requested=examples)
     bar = Progress("conform", progress)  # None: on a terminal only
-    last_failure: dict[str, Any] = {}
     started = time.monotonic()
     gen = scripts(max_steps=max_steps, syn=True, profile=profile_name)
-    if stack is None:
-        stack = target("linux")
-
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=seed_value is None,
-              suppress_health_check=list(HealthCheck),
-              phases=[Phase.generate, Phase.shrink])
-    @given(gen)
-    def one(script: Script) -> None:
-        model = [e.result for e in run_model(script, profile)]
-        kernel = stack.run(script)
-        stats.scripts += 1
-        stats.steps += len(script.steps)
-        for k in kernel:
-            if isinstance(k, Unsupported):
-                stats.skipped_steps += 1
-                stats.unsupported[k.reason] = stats.unsupported.get(k.reason, 0) + 1
-        stats.count(script, kernel, profile)
-        bar.update(min(stats.scripts, examples), examples, f"{stats.steps:,} steps")
-        at = first_difference(script, profile, kernel)
-        if at is not None:
-            last_failure.update(script=script, model=model, kernel=kernel, at=at)
-            raise Mismatch(f"step {at + 1} differs")
-
-    if seed_value is not None:
-        one = seed(seed_value)(one)
-    report = ""
-    flaky = False
+    own = stack is None
+    name = "linux" if stack is None else stack.name
+    drawn = _draw(gen, examples, seed_value)
+    pool: Pool | None = None
     try:
-        one()
-    except Mismatch:
-        pass
-    except BaseExceptionGroup as group:
-        # Hypothesis raises a group when a failure did not reproduce on replay (FlakyFailure:
-        # the target answered differently the second time) or it found several distinct ones
-        if group.subgroup(lambda e: isinstance(e, Mismatch)) is None:
-            raise
-        flaky = True
-    if last_failure:
-        stats.mismatches = 1
-        script, model, kernel, at = (last_failure[k] for k in ("script", "model", "kernel", "at"))
-        stats.counterexample = script_text(script)
-        stem = f"conform-{profile_name}-{time.strftime('%Y%m%d-%H%M%S')}"
-        files = {f"{stem}.lsn": stats.counterexample}
-        for label, results in (("model", model), ("kernel", kernel)):
-            files[f"{stem}.{label}.trace"] = "".join(
-                f"{s.text} = {render(r)}\n" for s, r in zip(script.steps, results, strict=True))
-        saved = save_files(out_dir, files)
-        how = ("not reproduced when run again: the target's answer depends on timing or on "
-               "a choice it makes" if flaky else f"shrunk to {len(script.steps)} steps")
-        note = f" ({saved.note})" if saved.note else ""
-        if saved.directory is not None:
-            stats.saved = str(saved.directory / f"{stem}.lsn")
-            report = f"mismatch ({how}), saved to {stats.saved}{note}:\n"
+        if workers > 1:
+            pool = Workers(workers, lambda: target(name),
+                           lambda script, st: check_one(script, profile, st))
         else:
-            report = f"mismatch ({how}), not saved{note}; the script:\n{stats.counterexample}\n"
-        report += side_by_side(script, model, kernel, profile_name, at,
-                               "kernel" if stack.name == "linux" else "target")
+            if stack is None:
+                stack = target("linux")
+            local = stack
+            pool = InProcess(lambda script: check_one(script, profile, local))
+        done: dict[int, Checked] = {}
+        bad: int | None = None
+        for i, got in pool.checks(drawn):
+            done[i] = got
+            if got.at is not None and (bad is None or i < bad):
+                bad = i
+            bar.update(min(len(done), examples), examples, f"{len(done)} scripts checked")
+            if bad is not None and all(j in done for j in range(bad)):
+                break  # what comes after the first mismatch is not counted
+        upto = len(drawn) if bad is None else bad + 1
+        for i in range(upto):
+            stats.add(drawn[i], done[i])
+        report = "" if bad is None else _shrink(profile_name, profile, gen, seed_value,
+                                                 examples, stats,
+                                                 {script_text(drawn[i]): done[i]
+                                                  for i in range(upto)},
+                                                 pool, out_dir, name)
+    finally:
+        if pool is not None:
+            pool.close()
+        if own and stack is not None:
+            stack.close()
     bar.close()
     stats.seconds = time.monotonic() - started
     return stats, report
@@ -257,3 +266,84 @@ def pyroute2_missing() -> str | None:
     except ImportError as e:
         return str(e)
     return None
+
+
+def _settings(seed_value: int | None, examples: int, phases: list[Phase]) -> settings:
+    return settings(max_examples=examples, deadline=None, database=None,
+                    derandomize=seed_value is None, suppress_health_check=list(HealthCheck),
+                    phases=phases, report_multiple_bugs=False)
+
+
+def _hypothesis(gen: Any, examples: int, seed_value: int | None, phases: list[Phase],
+                body: Callable[[Script], None]) -> None:
+    """Hypothesis over `gen`, calling body(script). Both passes of conform go through this one
+    test function: without a seed Hypothesis derives its seed from the function, so the
+    scripts it draws are the same only if the function is."""
+
+    @_settings(seed_value, examples, phases)
+    @given(gen)
+    def conform_scripts(script: Script) -> None:
+        body(script)
+
+    if seed_value is not None:
+        conform_scripts = seed(seed_value)(conform_scripts)
+    conform_scripts()
+
+
+def _draw(gen: Any, examples: int, seed_value: int | None) -> list[Script]:
+    """The scripts Hypothesis draws for the seed when none fails: the same every time."""
+    out: list[Script] = []
+    _hypothesis(gen, examples, seed_value, [Phase.generate], out.append)
+    return out
+
+
+def _shrink(profile_name: str, profile: Profile, gen: Any, seed_value: int | None,
+            examples: int, stats: ConformStats, known: dict[str, Checked], pool: Any, out_dir: Path,
+            name: str) -> str:
+    """Hypothesis again, with the same seed: it draws the same scripts, whose checks are known,
+    up to the first mismatch, then shrinks it, checking each new script (one at a time)."""
+    last_failure: dict[str, Any] = {}
+
+    def one(script: Script) -> None:
+        got = known.get(script_text(script))
+        if got is None:
+            got = pool.check(script)
+            stats.add(script, got)
+            known[script_text(script)] = got  # a replay answers as the first run did
+        if got.at is not None:
+            last_failure.update(script=script, kernel=list(got.kernel), at=got.at)
+            raise Mismatch(f"step {got.at + 1} differs")
+
+    flaky = False
+    try:
+        _hypothesis(gen, examples, seed_value, [Phase.generate, Phase.shrink], one)
+    except Mismatch:
+        pass
+    except BaseExceptionGroup as group:
+        # Hypothesis raises a group when a failure did not reproduce on replay (FlakyFailure:
+        # the target answered differently the second time)
+        if group.subgroup(lambda e: isinstance(e, Mismatch)) is None:
+            raise
+        flaky = True
+    if not last_failure:
+        raise AssertionError("the mismatch found was not drawn again")  # the same test drew it
+    stats.mismatches = 1
+    script, kernel, at = (last_failure[k] for k in ("script", "kernel", "at"))
+    model = [e.result for e in run_model(script, profile)]
+    stats.counterexample = script_text(script)
+    stem = f"conform-{profile_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    files = {f"{stem}.lsn": stats.counterexample}
+    for label, results in (("model", model), ("kernel", kernel)):
+        files[f"{stem}.{label}.trace"] = "".join(
+            f"{s.text} = {render(r)}\n" for s, r in zip(script.steps, results, strict=True))
+    saved = save_files(out_dir, files)
+    how = ("not reproduced when run again: the target's answer depends on timing or on "
+           "a choice it makes" if flaky else f"shrunk to {len(script.steps)} steps")
+    note = f" ({saved.note})" if saved.note else ""
+    if saved.directory is not None:
+        stats.saved = str(saved.directory / f"{stem}.lsn")
+        report = f"mismatch ({how}), saved to {stats.saved}{note}:\n"
+    else:
+        report = f"mismatch ({how}), not saved{note}; the script:\n{stats.counterexample}\n"
+    return report + side_by_side(script, model, kernel, profile_name, at,
+                                 "kernel" if name == "linux" else "target")

@@ -6,6 +6,7 @@ budgets) and returns a StageResult; none of them prints.
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 from pathlib import Path
@@ -128,7 +129,9 @@ def conformance(quick: bool) -> StageResult:
     if problem is not None:
         return StageResult("conformance", True, (f"skipped: {problem}",))
     examples = 100 if quick else 400
-    stats, report = conform("linux", examples, None, Path("counterexamples"), progress=None)
+    workers = len(os.sched_getaffinity(0))  # every core (the result is the same for any number)
+    stats, report = conform("linux", examples, None, Path("counterexamples"), progress=None,
+                            workers=workers)
     d = stats.as_dict()
     lines = [f"linux vs this kernel: {d['scripts']} scripts, {d['steps']} steps "
              f"({stats.comparable_note()}), {d['mismatches']} mismatches, "

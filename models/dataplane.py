@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import attrs
-
 from . import rules
 from .ops import bump, release, reset_socket
 from .outcome import Outcome, transition
@@ -22,7 +20,7 @@ from .outcome import put as _put
 from .outcome import sock_of as _s
 from .outcome import with_listener as _with_listener
 from .profiles import Profile
-from .state import BOTH, ORPHAN, RCV, SND, Host, Pending, Socket, SockState
+from .state import BOTH, ORPHAN, RCV, SND, Host, Pending, Socket, SockState, evolve
 from .tables import Ctx, advance, resolve
 from .values import Err, Events, Ret, Str
 from .walk import decide
@@ -67,7 +65,7 @@ def deliver(p: Profile, h: Host, sender: Socket, data: bytes) -> Host:
             return h  # an empty stream send moves nothing (a SEQPACKET one is a record)
         if peer.shut & RCV and p.shut_rd_discards:
             return h  # FreeBSD sorflush(): the read side is gone
-        return _put(h, attrs.evolve(peer, rcv=(*peer.rcv, data)))
+        return _put(h, evolve(peer, rcv=(*peer.rcv, data)))
     if sender.peer_gone and sender.domain != "AF_UNIX" and sender.type == "SOCK_STREAM":
         # the other end's socket closed: its orphan answers data with an RST; after the peer's
         # FIN that RST sets EPIPE on Linux (tcp_reset(): CLOSE_WAIT), ECONNRESET on FreeBSD
@@ -95,7 +93,7 @@ def feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = 
                 continue  # Linux: an RST removes the request sock quietly
             # Linux: data or a FIN ends the deferral; the child needs room in the accept queue.
             if rules.admits(p, len(comp), 0, lst.qlimit):
-                comp.append(attrs.evolve(e, upcall=None))
+                comp.append(evolve(e, upcall=None))
             elif h.sysctl.get("abort_on_overflow", 0):  # tcp_check_req(): embryonic_reset
                 h = bump(bump(h, p.overflow_counters), p.bumps("embryonic-reset"))
                 h = reset_socket(p, h, h.socks[client.sid], "peer-reset")
@@ -104,18 +102,18 @@ def feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = 
                 incomp.append(e)
         elif e.upcall is not None and rules.filter_ready(e.upcall, e.data, e.eof, p.recv_hiwat,
                                                          e.reset):
-            comp.append(attrs.evolve(e, upcall=None))  # soisconnected(): no limit check
+            comp.append(evolve(e, upcall=None))  # soisconnected(): no limit check
         else:
             incomp.append(e)
     return _with_listener(h, h.socks[lsock.sid],
-                          attrs.evolve(lst, comp=tuple(comp), incomp=tuple(incomp)))
+                          evolve(lst, comp=tuple(comp), incomp=tuple(incomp)))
 
 
 def _touch(e: Pending, client: Socket, data: bytes, eof: bool, reset: bool) -> Pending:
     if e.client != client.sid:
         return e
     records = (*e.records, data) if data or client.type == "SOCK_SEQPACKET" else e.records
-    return attrs.evolve(e, data=e.data + data, records=records, eof=e.eof or eof,
+    return evolve(e, data=e.data + data, records=records, eof=e.eof or eof,
                         reset=e.reset or reset)
 
 
@@ -125,16 +123,16 @@ def _touch(e: Pending, client: Socket, data: bytes, eof: bool, reset: bool) -> P
 def accepted(p: Profile, server: Socket, entry: Pending, client: Socket | None) -> Socket:
     """The socket accept() makes for a queue entry: what its client sent, and how the client's
     end stands (still there, closed with a FIN, or reset)."""
-    server = attrs.evolve(server, rcv=entry.records)
+    server = evolve(server, rcv=entry.records)
     tcp = server.domain != "AF_UNIX"
     if entry.reset:  # Linux: a dead connection (tcp_reset() on the child; inet_csk_accept())
-        return attrs.evolve(advance(server, "peer-reset"), error="ECONNRESET", shut=BOTH,
+        return evolve(advance(server, "peer-reset"), error="ECONNRESET", shut=BOTH,
                             peer_gone=True)
     if client is None or entry.eof:
         # the client closed before accept(): TCP CLOSE_WAIT (the FIN); AF_UNIX: no more either
         # way (unix_release_sock() sets the peer's SHUTDOWN_MASK)
-        return attrs.evolve(server, peer_gone=True, fin=tcp, shut=RCV if tcp else BOTH)
-    return attrs.evolve(server, peer=client.sid)
+        return evolve(server, peer_gone=True, fin=tcp, shut=RCV if tcp else BOTH)
+    return evolve(server, peer=client.sid)
 
 
 # --------------------------------------------------------------------------- close
@@ -148,14 +146,14 @@ def listener_closes(p: Profile, h: Host, sock: Socket) -> Host:
     assert lst is not None
     heir = _migration_heir(p, h, sock)
     if heir is not None and heir.listener is not None:
-        moved = attrs.evolve(heir.listener, comp=heir.listener.comp + lst.comp,
+        moved = evolve(heir.listener, comp=heir.listener.comp + lst.comp,
                              incomp=heir.listener.incomp + lst.incomp)
         h = _with_listener(h, heir, moved)
         for e in (*lst.comp, *lst.incomp):
             h = bump(h, p.bumps("migrated"))
             client = h.socks.get(e.client)
             if client is not None and client.queued_on == sock.sid:
-                h = _put(h, attrs.evolve(client, queued_on=heir.sid))
+                h = _put(h, evolve(client, queued_on=heir.sid))
         return h
     for e in (*lst.comp, *lst.incomp):
         client = h.socks.get(e.client)
@@ -164,7 +162,7 @@ def listener_closes(p: Profile, h: Host, sock: Socket) -> Host:
         if e.upcall in REQUEST_SOCKS:
             # Linux: closing the listener drops a request sock quietly; its client stays
             # established until it sends (measured)
-            h = _put(h, attrs.evolve(client, queued_on=None, peer_gone=True))
+            h = _put(h, evolve(client, queued_on=None, peer_gone=True))
             continue
         h = reset_socket(p, h, client, "peer-reset")
     return h
@@ -207,20 +205,20 @@ def _peer_learns(p: Profile, h: Host, sock: Socket, peer: Socket, abort: bool) -
     if sock.domain == "AF_UNIX":
         # unix_release_sock(): the peer can neither send nor read more; unread data resets it
         error = "ECONNRESET" if sock.rcv else peer.error
-        return _put(h, attrs.evolve(peer, shut=BOTH, error=error, peer_gone=True))
+        return _put(h, evolve(peer, shut=BOTH, error=error, peer_gone=True))
     if abort:
         if peer.state is SockState.CONNECTED:
-            return reset_socket(p, h, attrs.evolve(peer, peer_gone=True), "peer-reset")
+            return reset_socket(p, h, evolve(peer, peer_gone=True), "peer-reset")
         return h
     if peer.state is not SockState.CONNECTED:
         return h
-    return receive_fin(p, h, attrs.evolve(peer, peer_gone=True))
+    return receive_fin(p, h, evolve(peer, peer_gone=True))
 
 
 def receive_fin(p: Profile, h: Host, sock: Socket) -> Host:
     """A TCP socket gets its peer's FIN. Had it sent its own already, the connection is over on
     its side (FIN_WAIT2 -> TIME_WAIT): TCP CLOSE, with the TIME_WAIT holding its port."""
-    sock = attrs.evolve(sock, fin=True, shut=sock.shut | RCV)
+    sock = evolve(sock, fin=True, shut=sock.shut | RCV)
     if not sock.shut & SND:
         return _put(h, sock)
     return _closed(h, sock, active=True)
@@ -230,12 +228,12 @@ def send_fin(p: Profile, h: Host, sock: Socket) -> Host:
     """A connected TCP socket sends its FIN (shutdown(SHUT_WR)): it is the active closer unless
     the peer's FIN came first, in which case its side is over (LAST_ACK -> CLOSE)."""
     if sock.fin:
-        return _closed(h, attrs.evolve(sock, shut=sock.shut | SND), active=False)
-    return _put(h, attrs.evolve(sock, shut=sock.shut | SND, fin_first=True))
+        return _closed(h, evolve(sock, shut=sock.shut | SND), active=False)
+    return _put(h, evolve(sock, shut=sock.shut | SND, fin_first=True))
 
 
 def _closed(h: Host, sock: Socket, *, active: bool) -> Host:
-    sock = attrs.evolve(advance(sock, "closed"), shut=BOTH, queued_on=None)
+    sock = evolve(advance(sock, "closed"), shut=BOTH, queued_on=None)
     h = _put(h, sock)
     return _orphan(h, sock) if active else release(h, sock)
 
@@ -248,7 +246,7 @@ def _orphan(h: Host, sock: Socket) -> Host:
     new = tuple(ORPHAN if s == sock.sid else s for s in held)
     if sock.sid not in held:
         new = (*held, ORPHAN)  # an accepted socket: on its listener's port
-    return attrs.evolve(h, addrs=h.addrs.set(sock.addr, new))
+    return evolve(h, addrs=h.addrs.set(sock.addr, new))
 
 
 # --------------------------------------------------------------------------- recv
@@ -270,7 +268,7 @@ def recv(p: Profile, h: Host, fd: int) -> Outcome:
         whole = b"".join(sock.rcv)
         data, tail = whole[:RECV_MAX], whole[RECV_MAX:]
         rest = (tail,) if tail else ()
-    h = _put(h, attrs.evolve(sock, rcv=rest))
+    h = _put(h, evolve(sock, rcv=rest))
     return Outcome(h, Str(data.decode("latin-1")) if data else Ret(0))
 
 
@@ -282,7 +280,7 @@ def shutdown(p: Profile, h: Host, fd: int, how: str) -> Outcome:
     bits = HOW[how]
     given = h
     h, c, outcome, errno = _decide(
-        "shutdown", p, h, lambda h2: attrs.evolve(resolve(h2, fd), how=bits))
+        "shutdown", p, h, lambda h2: evolve(resolve(h2, fd), how=bits))
     if errno is not None:
         return _refused(given, h, errno)
     assert outcome is not None
@@ -300,7 +298,7 @@ def _stop_listening(p: Profile, h: Host, c: Ctx) -> Outcome:
     sock = h.socks[sock.sid]
     if sock.wildcard:
         h = release(h, sock)
-    sock = attrs.evolve(advance(sock, "unlisten"), listener=None)
+    sock = evolve(advance(sock, "unlisten"), listener=None)
     return Outcome(_put(h, sock), Ret(0))
 
 
@@ -310,7 +308,7 @@ def _listener_abort(p: Profile, h: Host, c: Ctx) -> Outcome:
     sock = _s(c)
     assert c.how is not None
     if c.how & RCV:
-        h = _put(h, attrs.evolve(sock, error="ECONNABORTED"))
+        h = _put(h, evolve(sock, error="ECONNABORTED"))
     return Outcome(h, Err("ENOTCONN"))
 
 
@@ -321,13 +319,13 @@ def _shut(p: Profile, h: Host, c: Ctx) -> Outcome:
     assert c.how is not None
     tcp = sock.domain != "AF_UNIX" and sock.type == "SOCK_STREAM"
     fin = tcp and bool(c.how & SND) and not sock.shut & SND and sock.state is SockState.CONNECTED
-    sock = attrs.evolve(sock, shut=sock.shut | (c.how & ~SND if fin else c.how))
+    sock = evolve(sock, shut=sock.shut | (c.how & ~SND if fin else c.how))
     if sock.connect_pending == "ok":
-        sock = attrs.evolve(sock, connect_pending=None)
+        sock = evolve(sock, connect_pending=None)
     if c.how & RCV and p.shut_rd_discards:
-        sock = attrs.evolve(sock, rcv=())
+        sock = evolve(sock, rcv=())
     if sock.listener is not None and c.how & RCV and p.unix_listener_shut_refuses:
-        sock = attrs.evolve(sock, listener=attrs.evolve(sock.listener, refusing=True))
+        sock = evolve(sock, listener=evolve(sock.listener, refusing=True))
     h = _put(h, sock)
     if fin:
         h = send_fin(p, h, sock)
@@ -340,7 +338,7 @@ def _shut(p: Profile, h: Host, c: Ctx) -> Outcome:
     if peer is not None:
         if sock.domain == "AF_UNIX":
             mirror = (RCV if c.how & SND else 0) | (SND if c.how & RCV else 0)
-            h = _put(h, attrs.evolve(peer, shut=peer.shut | mirror))
+            h = _put(h, evolve(peer, shut=peer.shut | mirror))
         elif fin and peer.state is SockState.CONNECTED:
             h = receive_fin(p, h, peer)
     return Outcome(h, Ret(0))

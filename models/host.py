@@ -14,8 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import attrs
-
 from listenspec.calls import BY_NAME
 
 from . import dataplane as dataplane  # its @transition functions: send, recv, shutdown, poll
@@ -45,7 +43,7 @@ from .outcome import refuse as _refuse
 from .outcome import sock_of as _s
 from .outcome import with_listener as _with_listener
 from .profiles import Profile
-from .state import FILE, FMap, HalfOpen, Host, Listener, Pending, Socket, SockState
+from .state import FILE, FMap, HalfOpen, Host, Listener, Pending, Socket, SockState, evolve
 from .state import Target as Target  # re-exported: the runner builds them
 from .tables import Ctx, advance, reach, refusal, resolve
 from .values import Err, Lines, NewFd, Queue, Ret
@@ -106,14 +104,14 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
     if sock.listener is not None:  # re-listen
         lst = sock.listener
         keep_comp, keep_inc = rules.relisten_kept(p, len(lst.comp), len(lst.incomp), qlimit)
-        lst = attrs.evolve(lst, qlimit=qlimit, comp=lst.comp[:keep_comp],
+        lst = evolve(lst, qlimit=qlimit, comp=lst.comp[:keep_comp],
                            incomp=lst.incomp[len(lst.incomp) - keep_inc:])
         return Outcome(_with_listener(h, sock, lst), Ret(0))
     if not c.holds_addr:  # TCP binds an ephemeral port, on the wildcard address
         h = implicit_bind(h, sock, wildcard=True)
         sock = h.socks[sock.sid]
     refusing = sock.domain == "AF_UNIX" and bool(sock.shut & 1) and p.unix_listener_shut_refuses
-    sock = attrs.evolve(advance(sock, "listen"), listener=Listener(qlimit=qlimit,
+    sock = evolve(advance(sock, "listen"), listener=Listener(qlimit=qlimit,
                                                                    refusing=refusing))
     return Outcome(_put(h, sock), Ret(0))
 
@@ -155,7 +153,7 @@ def _self_connect(p: Profile, h: Host, c: Ctx) -> Outcome:
     # TCP simultaneous open with itself (RFC 793): the socket ends up connected to itself.
     assert c.sock is not None
     client = advance(advance(c.sock, "connect"), "established")
-    client = attrs.evolve(client, connect_pending=_pending(p, "ok"), sent_syn=True,
+    client = evolve(client, connect_pending=_pending(p, "ok"), sent_syn=True,
                           peer=client.sid)
     return Outcome(_put(h, client), Ret(0))
 
@@ -167,10 +165,10 @@ def _refused_rst(p: Profile, h: Host, c: Ctx) -> Outcome:
     assert client is not None
     if client.addr is None:
         h, addr = new_id(h)
-        client = attrs.evolve(client, addr=addr)
+        client = evolve(client, addr=addr)
     else:
         h = release(h, client)
-    client = attrs.evolve(client, connect_pending="failed", sent_syn=True, shut=3)
+    client = evolve(client, connect_pending="failed", sent_syn=True, shut=3)
     return Outcome(_put(h, client), Err("ECONNREFUSED"))
 
 
@@ -179,7 +177,7 @@ def _refused_drop(p: Profile, h: Host, c: Ctx) -> Outcome:
     # socket is disconnected for good (spec/sources/freebsd.md B2)
     client = c.sock
     assert client is not None
-    client = attrs.evolve(advance(advance(client, "connect"), "reset"), sent_syn=True, shut=3)
+    client = evolve(advance(advance(client, "connect"), "reset"), sent_syn=True, shut=3)
     return Outcome(release(_put(h, client), client), Err("ECONNREFUSED"))
 
 
@@ -210,12 +208,12 @@ def _end_connect(h: Host, sock: Socket) -> Outcome:
     if sock.connect_pending == "disconnecting":
         return _refuse(h, "EINVAL")
     if sock.connect_pending == "ok" and sock.state is SockState.CONNECTED:
-        return Outcome(_put(h, attrs.evolve(sock, connect_pending=None)), Ret(0))
+        return Outcome(_put(h, evolve(sock, connect_pending=None)), Ret(0))
     result = Err(sock.error or "ECONNABORTED")
     if sock.state is SockState.DISCONNECTED:  # reset meanwhile: the socket is unconnected again
         sock = advance(sock, "disconnect")
     # tcp_disconnect(): the queues are purged and sk_shutdown, SOCK_DONE cleared
-    sock = attrs.evolve(sock, connect_pending=None, error=None, shut=0, fin=False, rcv=(),
+    sock = evolve(sock, connect_pending=None, error=None, shut=0, fin=False, rcv=(),
                         peer=None, peer_gone=False)
     return Outcome(_put(h, sock), result)
 
@@ -227,7 +225,7 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     assert lst is not None
     tcp = client.domain != "AF_UNIX"
     if tcp:
-        client = attrs.evolve(client, sent_syn=True)
+        client = evolve(client, sent_syn=True)
     cookies = setting(p, h, "syncookies")
     d = rules.arrival(p, tcp=tcp, qlen=len(lst.comp), incqlen=len(lst.incomp),
                       half_open=len(lst.half_open), qlimit=lst.qlimit, cookies=cookies,
@@ -256,19 +254,19 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
             if out:
                 h = reset_client(p, h, e.client, "evicted")
         kept = tuple(e for e, out in zip(lst.incomp, gone, strict=True) if not out)
-        entry = attrs.evolve(entry, upcall=lst.accept_filter if tcp else None)
-        lst = attrs.evolve(lst, incomp=(*kept, entry))
+        entry = evolve(entry, upcall=lst.accept_filter if tcp else None)
+        lst = evolve(lst, incomp=(*kept, entry))
     elif d.to_incomp:  # deferred: waits as a request sock until data (or a FIN) arrives
-        lst = attrs.evolve(lst, incomp=(*lst.incomp, attrs.evolve(entry, upcall="defer")))
+        lst = evolve(lst, incomp=(*lst.incomp, evolve(entry, upcall="defer")))
     elif tcp and client.defer_accept > 0:
         # a client that set TCP_DEFER_ACCEPT holds its final ACK (for data to carry it): the
         # listener keeps a request sock until the ACK, data or a FIN comes
-        lst = attrs.evolve(lst, incomp=(*lst.incomp, attrs.evolve(entry, upcall="ack")))
+        lst = evolve(lst, incomp=(*lst.incomp, evolve(entry, upcall="ack")))
     else:
-        lst = attrs.evolve(lst, comp=(*lst.comp, entry))
+        lst = evolve(lst, comp=(*lst.comp, entry))
     h = _with_listener(h, h.socks[lsock.sid], lst)
     client = advance(advance(client, "connect"), "established")
-    client = attrs.evolve(client, queued_on=lsock.sid,
+    client = evolve(client, queued_on=lsock.sid,
                           connect_pending=_pending(p, "ok") if tcp else None)
     if tcp and client.addr is None:  # the connect bound an ephemeral port
         h, client = take_port(h, client)
@@ -280,14 +278,14 @@ def _refused_unix(p: Profile, h: Host, client: Socket) -> Outcome:
 
 
 def _reset_at_once(p: Profile, h: Host, client: Socket) -> Outcome:
-    client = attrs.evolve(advance(advance(client, "connect"), "reset"), shut=3)
+    client = evolve(advance(advance(client, "connect"), "reset"), shut=3)
     return Outcome(_put(h, client), Err("ECONNRESET"))
 
 
 def _unqueued(p: Profile, h: Host, client: Socket) -> Outcome:
     # the handshake completed, the connection never reached the listener: the other end is
     # gone from the start
-    client = attrs.evolve(advance(advance(client, "connect"), "established"), peer_gone=True)
+    client = evolve(advance(advance(client, "connect"), "established"), peer_gone=True)
     return Outcome(_put(h, client), Ret(0))
 
 
@@ -320,7 +318,7 @@ def _dropped(h: Host, client: Socket) -> Outcome:
     fds = h.fds
     for fd in fds.keys_of(client.sid):
         fds = fds.remove(fd)
-    h = attrs.evolve(h, fds=fds)
+    h = evolve(h, fds=fds)
     advance(advance(client, "connect"), "abandoned")  # the lifecycle table must allow it
     return Outcome(forget(h, client), Err("EINPROGRESS"))
 
@@ -357,7 +355,7 @@ def _syn_once(p: Profile, h: Host, target: Target, pick: int) -> Outcome:
         return Outcome(bump(h, p.overflow_counters), Err("EINPROGRESS"))
     if d.stored:
         h, stamp = new_id(h)
-        lst = attrs.evolve(lst, half_open=(*lst.half_open, HalfOpen(stamp, h.clock)))
+        lst = evolve(lst, half_open=(*lst.half_open, HalfOpen(stamp, h.clock)))
         h = _with_listener(h, lsock, lst)
     elif d.answered and p.half_open == "reqsk":
         h = bump(h, p.bumps("cookie-sent"))  # a cookie SYN-ACK went out
@@ -376,7 +374,7 @@ def accept(p: Profile, h: Host, fd: int) -> Outcome:
     lsock = _s(c)
     assert lsock.listener is not None
     head, *rest = lsock.listener.comp
-    h = _with_listener(h, lsock, attrs.evolve(lsock.listener, comp=tuple(rest)))
+    h = _with_listener(h, lsock, evolve(lsock.listener, comp=tuple(rest)))
     if head.reset and p.accept_reset == "ECONNABORTED":
         # FreeBSD tcp_usr_accept(): a connection reset while queued is dequeued and refused
         return Outcome(h, Err("ECONNABORTED"))
@@ -394,7 +392,7 @@ def accept(p: Profile, h: Host, fd: int) -> Outcome:
                                 client if client is not None
                                 and client.queued_on == lsock.sid else None)
     if server.peer is not None and client is not None:
-        h = _put(h, attrs.evolve(client, queued_on=None, peer=sid))
+        h = _put(h, evolve(client, queued_on=None, peer=sid))
     h = _put(h, server)
     h, fd = new_fd(h, sid)
     return Outcome(h, NewFd(), fd=fd)
@@ -405,7 +403,7 @@ def close(p: Profile, h: Host, fd: int) -> Outcome:
     c = resolve(h, fd)
     if (errno := refusal("close", p, c)) is not None:
         return _refuse(h, errno)
-    h = attrs.evolve(h, fds=h.fds.remove(fd))
+    h = evolve(h, fds=h.fds.remove(fd))
     sock = c.sock
     if sock is None or h.fds.keys_of(sock.sid):
         return Outcome(h, Ret(0))  # a file, or a socket still open through another descriptor
@@ -429,7 +427,7 @@ def sysctl(p: Profile, h: Host, name: str, value: int | None) -> Outcome:
         return Outcome(h, Ret(h.sysctl[spec.key]))
     if not rules.sysctl_accepts(spec.lo, spec.hi, value):
         return _refuse(h, "EINVAL")
-    return Outcome(attrs.evolve(h, sysctl=h.sysctl.set(spec.key, value)), Ret(0))
+    return Outcome(evolve(h, sysctl=h.sysctl.set(spec.key, value)), Ret(0))
 
 
 @transition
@@ -446,7 +444,7 @@ def netstat(p: Profile, h: Host, fd: int) -> Outcome:
 
 @transition
 def syslog(p: Profile, h: Host) -> Outcome:
-    return Outcome(attrs.evolve(h, log=()), Lines(h.log))
+    return Outcome(evolve(h, log=()), Lines(h.log))
 
 
 @transition

@@ -4,12 +4,10 @@ overflow or a full request queue does to a host. Pure: each returns a new Host."
 
 from __future__ import annotations
 
-import attrs
-
 from . import rules
 from .outcome import put, with_listener
 from .profiles import Profile
-from .state import BOTH, Host, Listener, Socket, SockState
+from .state import BOTH, Host, Listener, Socket, SockState, evolve
 from .tables import advance
 
 
@@ -25,19 +23,19 @@ def limit(p: Profile, h: Host) -> int:
 
 
 def new_id(h: Host) -> tuple[Host, int]:
-    return attrs.evolve(h, next_id=h.next_id + 1), h.next_id
+    return evolve(h, next_id=h.next_id + 1), h.next_id
 
 
 def new_fd(h: Host, sid: int) -> tuple[Host, int]:
     fd = h.fds.first_gap(3)  # the lowest free descriptor, without a scan from 3 every time
-    return attrs.evolve(h, fds=h.fds.set(fd, sid)), fd
+    return evolve(h, fds=h.fds.set(fd, sid)), fd
 
 
 def bump(h: Host, names: tuple[str, ...]) -> Host:
     counters = h.counters
     for n in names:
         counters = counters.set(n, counters.get(n, 0) + 1)
-    return attrs.evolve(h, counters=counters)
+    return evolve(h, counters=counters)
 
 
 # --------------------------------------------------------------------------- addresses
@@ -55,16 +53,16 @@ def holds(h: Host, sock: Socket) -> bool:
 def take_port(h: Host, sock: Socket, *, wildcard: bool = False) -> tuple[Host, Socket]:
     """Give the socket a fresh local address it holds (its state is the caller's business)."""
     h, addr = new_id(h)
-    h = attrs.evolve(h, addrs=h.addrs.set(addr, (sock.sid,)))
-    sock = attrs.evolve(sock, addr=addr, wildcard=wildcard)
+    h = evolve(h, addrs=h.addrs.set(addr, (sock.sid,)))
+    sock = evolve(sock, addr=addr, wildcard=wildcard)
     return put(h, sock), sock
 
 
 def join(h: Host, sock: Socket, addr: int, wildcard: bool) -> Host:
     """The socket binds to an address others hold too (SO_REUSEPORT): it joins them."""
     moved = advance(sock, "bind") if sock.state is not SockState.BOUND else sock
-    h = attrs.evolve(h, addrs=h.addrs.set(addr, (*holders(h, addr), sock.sid)))
-    return put(h, attrs.evolve(moved, addr=addr, wildcard=wildcard))
+    h = evolve(h, addrs=h.addrs.set(addr, (*holders(h, addr), sock.sid)))
+    return put(h, evolve(moved, addr=addr, wildcard=wildcard))
 
 
 def implicit_bind(h: Host, sock: Socket, *, wildcard: bool = False) -> Host:
@@ -80,13 +78,13 @@ def release(h: Host, sock: Socket) -> Host:
     if sock.addr is None or left == holders(h, sock.addr):
         return h
     addrs = h.addrs.set(sock.addr, left) if left else h.addrs.remove(sock.addr)
-    return attrs.evolve(h, addrs=addrs)
+    return evolve(h, addrs=addrs)
 
 
 def forget(h: Host, sock: Socket) -> Host:
     """Remove a closed socket and free its address."""
     h = release(h, sock)
-    return attrs.evolve(h, socks=h.socks.remove(sock.sid))
+    return evolve(h, socks=h.socks.remove(sock.sid))
 
 
 # --------------------------------------------------------------------------- what happens to a host
@@ -117,8 +115,8 @@ def synflood(p: Profile, h: Host, lsock: Socket, cookies: int) -> tuple[Host, Li
     proto = "request_sock_TCPv6" if lsock.domain == "AF_INET6" else "request_sock_TCP"
     what = "Sending cookies" if cookies else "Dropping request"
     line = f"TCP: {proto}: Possible SYN flooding on port {addr_text(lsock)}. {what}."
-    h = attrs.evolve(h, log=(*h.log, line))
-    lst = attrs.evolve(lst, synflood_warned=True)
+    h = evolve(h, log=(*h.log, line))
+    lst = evolve(lst, synflood_warned=True)
     return with_listener(h, lsock, lst), lst
 
 
@@ -128,7 +126,7 @@ def reset_socket(p: Profile, h: Host, sock: Socket, event: str) -> Host:
     peer's FIN the error is profile.rst_in_close_wait (Linux tcp_reset(): EPIPE in
     CLOSE_WAIT), before it ECONNRESET."""
     errno = p.rst_in_close_wait if sock.fin else "ECONNRESET"
-    sock = attrs.evolve(advance(sock, event), error=errno, queued_on=None, shut=BOTH)
+    sock = evolve(advance(sock, event), error=errno, queued_on=None, shut=BOTH)
     h = put(h, sock)
     if p.reset_unbinds and sock.domain != "AF_UNIX":
         h = release(h, sock)  # getsockname() still shows it
@@ -146,11 +144,11 @@ def reset_client(p: Profile, h: Host, client_sid: int, event: str) -> Host:
 def overflow(p: Profile, h: Host, lsock: Socket, tcp: bool) -> Host:
     """A connection found the completed queue full: count it and maybe log it."""
     assert lsock.listener is not None
-    lst = attrs.evolve(lsock.listener, overcount=lsock.listener.overcount + 1)
+    lst = evolve(lsock.listener, overcount=lsock.listener.overcount + 1)
     if rules.overflow_logged(p, prio=setting(p, h, "sooverprio"), lastover=lst.lastover,
                              now=h.clock, interval_s=setting(p, h, "overinterval")):
         line = rules.overflow_log_line(p, where(lsock), len(lst.comp), lst.overcount)
-        h = attrs.evolve(h, log=(*h.log, line))
-        lst = attrs.evolve(lst, overcount=0, lastover=h.clock)
+        h = evolve(h, log=(*h.log, line))
+        lst = evolve(lst, overcount=0, lastover=h.clock)
     h = with_listener(h, lsock, lst)
     return bump(h, p.overflow_counters) if tcp else h

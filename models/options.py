@@ -7,8 +7,6 @@ refused call returns the state it was given.
 
 from __future__ import annotations
 
-import attrs
-
 from . import rules
 from .outcome import Outcome, transition
 from .outcome import put as _put
@@ -16,7 +14,7 @@ from .outcome import refuse as _refuse
 from .outcome import sock_of as _s
 from .outcome import with_listener as _with_listener
 from .profiles import Profile
-from .state import Host, Socket
+from .state import Host, Socket, evolve
 from .tables import refusal, resolve
 from .values import ErrName, Ret, Str
 
@@ -70,7 +68,7 @@ def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | bytes | None
         if not isinstance(value, int):
             return _refuse(h, "EINVAL")
         retrans = rules.defer_secs_to_retrans(value)
-        return Outcome(_put(h, attrs.evolve(sock, defer_accept=retrans)), Ret(0))
+        return Outcome(_put(h, evolve(sock, defer_accept=retrans)), Ret(0))
     if opt == "SO_LINGER":
         return _set_linger(p, h, sock, value)
     if opt == "SO_REUSEPORT" or (opt == "SO_REUSEPORT_LB" and p.reuseport_lb):
@@ -79,8 +77,8 @@ def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | bytes | None
             return _refuse(h, "EINVAL")
         if opt == "SO_REUSEPORT" and n and sock.domain == "AF_UNIX" and p.reuseport_unix:
             return _refuse(h, p.reuseport_unix)  # "net: restrict SO_REUSEPORT to inet sockets"
-        sock = (attrs.evolve(sock, reuseport=bool(n)) if opt == "SO_REUSEPORT"
-                else attrs.evolve(sock, reuseport_lb=bool(n)))
+        sock = (evolve(sock, reuseport=bool(n)) if opt == "SO_REUSEPORT"
+                else evolve(sock, reuseport_lb=bool(n)))
         return Outcome(_put(h, sock), Ret(0))
     # SO_LISTENQ*, SO_ACCEPTCONN and SO_ERROR are read-only; the rest are unknown here.
     return _refuse(h, "ENOPROTOOPT")
@@ -92,7 +90,7 @@ def _set_linger(p: Profile, h: Host, sock: Socket, value: int | bytes | None) ->
         return _refuse(h, "EINVAL")  # shorter than struct linger
     if p.linger_max is not None and not 0 <= value <= p.linger_max:
         return _refuse(h, "EDOM")  # FreeBSD sosetopt(): 0..min(USHRT_MAX, INT_MAX / hz)
-    return Outcome(_put(h, attrs.evolve(sock, linger=value)), Ret(0))
+    return Outcome(_put(h, evolve(sock, linger=value)), Ret(0))
 
 
 def _set_accept_filter(p: Profile, h: Host, sock: Socket, value: int | bytes | None) -> Outcome:
@@ -105,7 +103,7 @@ def _set_accept_filter(p: Profile, h: Host, sock: Socket, value: int | bytes | N
         # Only children still carrying SO_ACCEPTFILTER move; parked ones wait for their upcall.
         moving = tuple(e for e in lst.incomp if e.upcall is None)
         staying = tuple(e for e in lst.incomp if e.upcall is not None)
-        lst = attrs.evolve(lst, accept_filter=None, comp=lst.comp + moving, incomp=staying)
+        lst = evolve(lst, accept_filter=None, comp=lst.comp + moving, incomp=staying)
         return Outcome(_with_listener(h, sock, lst), Ret(0))
     if not isinstance(value, bytes):
         return _refuse(h, "EINVAL")  # optlen shorter than struct accept_filter_arg
@@ -116,7 +114,7 @@ def _set_accept_filter(p: Profile, h: Host, sock: Socket, value: int | bytes | N
         return _refuse(h, "EINVAL")
     if lst.accept_filter is not None:
         return _refuse(h, p.accf_replace)
-    return Outcome(_with_listener(h, sock, attrs.evolve(lst, accept_filter=name)), Ret(0))
+    return Outcome(_with_listener(h, sock, evolve(lst, accept_filter=name)), Ret(0))
 
 
 @transition
@@ -136,7 +134,7 @@ def getsockopt(p: Profile, h: Host, fd: int, opt: str) -> Outcome:
     if opt == "SO_ERROR":
         if sock.error is None:
             return Outcome(h, Ret(0))
-        return Outcome(_put(h, attrs.evolve(sock, error=None)), ErrName(sock.error))
+        return Outcome(_put(h, evolve(sock, error=None)), ErrName(sock.error))
     if opt == "SO_ACCEPTFILTER" and p.accept_filters:
         if lst is None or lst.accept_filter is None:
             return _refuse(h, "EINVAL")

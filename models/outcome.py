@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from .state import Host, Listener, Socket
+from .state import Host, Listener, Socket, evolve
 from .tables import Ctx
 from .values import Err, Value
 
@@ -25,7 +25,7 @@ class Outcome:
     @property
     def outcomes(self) -> tuple[Outcome, ...]:
         """This outcome and its alternatives, this one first."""
-        return (attrs.evolve(self, alternatives=()), *self.alternatives)
+        return (evolve(self, alternatives=()), *self.alternatives)
 
 
 def with_alternatives(outs: list[Outcome]) -> Outcome:
@@ -34,7 +34,7 @@ def with_alternatives(outs: list[Outcome]) -> Outcome:
     for o in outs[1:]:
         if o not in seen:
             seen.append(o)
-    return attrs.evolve(first, alternatives=tuple(seen[1:])) if len(seen) > 1 else first
+    return evolve(first, alternatives=tuple(seen[1:])) if len(seen) > 1 else first
 
 
 def refuse(h: Host, errno: str) -> Outcome:
@@ -43,11 +43,11 @@ def refuse(h: Host, errno: str) -> Outcome:
 
 
 def put(h: Host, sock: Socket) -> Host:
-    return attrs.evolve(h, socks=h.socks.set(sock.sid, sock))
+    return evolve(h, socks=h.socks.set(sock.sid, sock))
 
 
 def with_listener(h: Host, sock: Socket, lst: Listener) -> Host:
-    return put(h, attrs.evolve(sock, listener=lst))
+    return put(h, evolve(sock, listener=lst))
 
 
 def sock_of(c: Ctx) -> Socket:

@@ -8,8 +8,8 @@ deduplicates states by hash).
 from __future__ import annotations
 
 import enum
-from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
-from typing import Generic, TypeVar, overload
+from collections.abc import Callable, ItemsView, Iterator, KeysView, Mapping, ValuesView
+from typing import Any, Generic, TypeVar, overload
 
 import attrs
 
@@ -181,6 +181,13 @@ class FMap(Mapping[K, V], Generic[K, V]):
 
     def __reduce__(self) -> tuple[type[FMap[K, V]], tuple[dict[K, V]]]:
         return (FMap, (dict(self._store().d),))  # a copy or a pickle is a family of its own
+
+    @property
+    def _d(self) -> dict[K, V]:
+        """This version's contents as a dict, to read only (the explorer's fast paths): a small
+        map's own dict, a large one's copy (its shared dict moves to the next version read)."""
+        d = self._store().d
+        return d if self._len < SMALL else dict(d)
 
     def set(self, key: K, value: V) -> FMap[K, V]:
         return self._derive(key, value)
@@ -356,3 +363,38 @@ class Target:
     # an autobound AF_UNIX name (5 hex digits on Linux): shorter than a sockaddr_in, so it
     # reads to connect() of another family like an unbound socket's family-only address
     short: bool = False
+
+
+# --------------------------------------------------------------------------- evolve
+
+
+def _evolver(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
+    """attrs.evolve for one class, as straight-line code: the same new instance (every field
+    is an __init__ argument of the same name, with no converter or validator: checked here)."""
+    fields = attrs.fields(cls)
+    assert all(f.init and f.converter is None and f.validator is None and f.alias == f.name
+               for f in fields), f"{cls.__name__}: evolve() would differ from attrs.evolve()"
+    names = frozenset(f.name for f in fields)
+    args = ", ".join(f"c[{f.name!r}] if {f.name!r} in c else inst.{f.name}" for f in fields)
+    src = (f"def evolve(inst, c):\n"
+           f"    if not c.keys() <= names:\n"
+           f"        raise TypeError(f'{{sorted(c.keys() - names)}} are not fields of "
+           f"{cls.__name__}')\n"
+           f"    return cls({args})\n")
+    ns: dict[str, Any] = {"cls": cls, "names": names}
+    exec(src, ns)
+    return ns["evolve"]  # type: ignore[no-any-return]
+
+
+_EVOLVERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {
+    cls: _evolver(cls) for cls in (Host, Socket, Listener, Pending, HalfOpen)
+}
+
+
+def evolve(inst: T, **changes: Any) -> T:
+    """`attrs.evolve(inst, **changes)` for the state's classes (transitions make millions of
+    these; attrs.evolve walks the class's fields on every call)."""
+    ev = _EVOLVERS.get(type(inst))
+    if ev is None:
+        return attrs.evolve(inst, **changes)  # type: ignore[misc]
+    return ev(inst, changes)  # type: ignore[no-any-return]

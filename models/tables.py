@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 import attrs
 
 from .profiles import Profile
-from .state import FILE, Host, Socket, SockState, Target
+from .state import FILE, Host, Socket, SockState, Target, evolve
 
 F, B, L, C, CG, D, X = (
     SockState.FRESH,
@@ -61,7 +61,7 @@ def advance(sock: Socket, event: str) -> Socket:
         raise AssertionError(
             f"no lifecycle transition from {sock.state.value} on {event}"
         ) from None
-    return attrs.evolve(sock, state=nxt)
+    return evolve(sock, state=nxt)
 
 
 # --------------------------------------------------------------------------- checks
@@ -616,15 +616,24 @@ CHECKS: dict[str, tuple[Check, ...]] = {
 }
 
 
+#: (call, id(profile)) -> (the profile, its rows): which rows apply depends on the profile
+#: only; the profile is kept so that its id is not reused while the entry stands
+_ROWS: dict[tuple[str, int], tuple[Profile, tuple[Check, ...]]] = {}
+
+
 def checks(call: str, p: Profile) -> tuple[Check, ...]:
     """The rows of `call`'s table that profile p makes, in order."""
-    return tuple(row for row in CHECKS.get(call, ()) if row.applies(p))
+    got = _ROWS.get((call, id(p)))
+    if got is None or got[0] is not p:
+        got = _ROWS[(call, id(p))] = (p, tuple(row for row in CHECKS.get(call, ())
+                                               if row.applies(p)))
+    return got[1]
 
 
 def first(call: str, p: Profile, c: Ctx) -> Check | None:
     """The first row of `call`'s table (under p) whose condition holds, or None."""
-    for row in CHECKS.get(call, ()):
-        if row.applies(p) and row.test(p, c):
+    for row in checks(call, p):
+        if row.test(p, c):
             return row
     return None
 

@@ -16,14 +16,12 @@ compares with a kernel keeps its sleeps clear of the moments a timer is due.
 
 from __future__ import annotations
 
-import attrs
-
 from . import rules
 from .ops import bump, reset_socket, setting
 from .outcome import Outcome, put, transition
 from .outcome import with_listener as _with_listener
 from .profiles import Profile
-from .state import HalfOpen, Host, Listener, Pending, Socket
+from .state import HalfOpen, Host, Listener, Pending, Socket, evolve
 from .values import Ret
 
 
@@ -38,9 +36,9 @@ def advance_clock(p: Profile, h: Host, until: int) -> Host:
     while True:
         due = _next_due(p, h)
         if due is None or due[0] > until:
-            return attrs.evolve(h, clock=until)
+            return evolve(h, clock=until)
         when, sid, kind, index = due
-        h = attrs.evolve(h, clock=when)
+        h = evolve(h, clock=when)
         h = _fire(p, h, h.socks[sid], kind, index)
 
 
@@ -94,9 +92,9 @@ def _half_open_fires(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) 
         expire = True
     rest = lst.half_open[:i] + lst.half_open[i + 1:]
     if expire:
-        return _with_listener(h, lsock, attrs.evolve(lst, half_open=rest))
-    ticked = attrs.evolve(e, ticks=e.ticks + 1)
-    return _with_listener(h, lsock, attrs.evolve(lst, half_open=(*lst.half_open[:i], ticked,
+        return _with_listener(h, lsock, evolve(lst, half_open=rest))
+    ticked = evolve(e, ticks=e.ticks + 1)
+    return _with_listener(h, lsock, evolve(lst, half_open=(*lst.half_open[:i], ticked,
                                                                  *lst.half_open[i + 1:])))
 
 
@@ -111,13 +109,13 @@ def _deferred_fires(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -
         client = h.socks.get(d.client)
         if client is not None and client.queued_on == lsock.sid:
             # the client stays established; data it sends later draws an RST
-            h = put(h, attrs.evolve(client, queued_on=None, peer_gone=True))
-        return _with_listener(h, h.socks[lsock.sid], attrs.evolve(lst, incomp=others))
-    d = attrs.evolve(d, ticks=d.ticks + 1)
+            h = put(h, evolve(client, queued_on=None, peer_gone=True))
+        return _with_listener(h, h.socks[lsock.sid], evolve(lst, incomp=others))
+    d = evolve(d, ticks=d.ticks + 1)
     if resend and d.ticks >= lsock.defer_accept:
         # the client answers the SYN-ACK; the deferral is over: tcp_check_req() makes the child
         if rules.admits(p, len(lst.comp), 0, lst.qlimit):
-            lst = attrs.evolve(lst, comp=(*lst.comp, attrs.evolve(d, upcall=None)),
+            lst = evolve(lst, comp=(*lst.comp, evolve(d, upcall=None)),
                                incomp=others)
             return _with_listener(h, lsock, lst)
         h = bump(h, p.overflow_counters)
@@ -126,9 +124,9 @@ def _deferred_fires(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -
             client = h.socks.get(d.client)
             if client is not None:
                 h = reset_socket(p, h, client, "peer-reset")
-            return _with_listener(h, h.socks[lsock.sid], attrs.evolve(lst, incomp=others))
+            return _with_listener(h, h.socks[lsock.sid], evolve(lst, incomp=others))
     incomp = (*lst.incomp[:i], d, *lst.incomp[i + 1:])
-    return _with_listener(h, h.socks[lsock.sid], attrs.evolve(lst, incomp=incomp))
+    return _with_listener(h, h.socks[lsock.sid], evolve(lst, incomp=incomp))
 
 
 def _delayed_ack(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -> Host:
@@ -139,7 +137,7 @@ def _delayed_ack(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -> H
     d = lst.incomp[i]
     others = lst.incomp[:i] + lst.incomp[i + 1:]
     if rules.admits(p, len(lst.comp), 0, lst.qlimit):
-        lst = attrs.evolve(lst, comp=(*lst.comp, attrs.evolve(d, upcall=None)), incomp=others)
+        lst = evolve(lst, comp=(*lst.comp, evolve(d, upcall=None)), incomp=others)
         return _with_listener(h, lsock, lst)
     h = bump(h, p.overflow_counters)
     if setting(p, h, "abort_on_overflow"):
@@ -147,6 +145,6 @@ def _delayed_ack(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -> H
         client = h.socks.get(d.client)
         if client is not None:
             h = reset_socket(p, h, client, "peer-reset")
-        return _with_listener(h, h.socks[lsock.sid], attrs.evolve(lst, incomp=others))
-    incomp = (*lst.incomp[:i], attrs.evolve(d, upcall="defer"), *lst.incomp[i + 1:])
-    return _with_listener(h, h.socks[lsock.sid], attrs.evolve(lst, incomp=incomp))
+        return _with_listener(h, h.socks[lsock.sid], evolve(lst, incomp=others))
+    incomp = (*lst.incomp[:i], evolve(d, upcall="defer"), *lst.incomp[i + 1:])
+    return _with_listener(h, h.socks[lsock.sid], evolve(lst, incomp=incomp))

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import attrs
-
 from .ops import implicit_bind
 from .outcome import Outcome
 from .outcome import put as _put
 from .outcome import refuse as _refuse
 from .profiles import Profile
-from .state import Host
+from .state import Host, evolve
 from .tables import Check, Ctx, checks
 from .values import Err
 
@@ -48,16 +46,16 @@ def _autobind(p: Profile, h: Host, c: Ctx) -> Host:
 
 def _clear_error(p: Profile, h: Host, c: Ctx) -> Host:
     assert c.sock is not None
-    return _put(h, attrs.evolve(c.sock, error=None))
+    return _put(h, evolve(c.sock, error=None))
 
 
 def _mark_shut(p: Profile, h: Host, c: Ctx) -> Host:
     """Linux: shutdown() of an unconnected TCP socket fails, yet sets sk_shutdown; one whose
     connect was still pending becomes SS_DISCONNECTING (inet_shutdown())."""
     assert c.sock is not None and c.how is not None
-    sock = attrs.evolve(c.sock, shut=c.sock.shut | c.how)
+    sock = evolve(c.sock, shut=c.sock.shut | c.how)
     if sock.connect_pending is not None:
-        sock = attrs.evolve(sock, connect_pending="disconnecting")
+        sock = evolve(sock, connect_pending="disconnecting")
     return _put(h, sock)
 
 

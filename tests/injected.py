@@ -46,3 +46,10 @@ def assert_reproduces(profile: str, script: str, invariant: str) -> None:
     assert invariant in broken
     assert line == steps[-1].line
     list(ModelRun(get(profile)).run(parse(script)))  # runs to the end without an exception
+
+
+def clamp_one_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`effective_backlog` off by one: a backlog above the limit gets limit + 1."""
+    orig = rules.effective_backlog
+    monkeypatch.setattr(rules, "effective_backlog",
+                        lambda p, b, lim: lim + 1 if b > lim else orig(p, b, lim))

@@ -92,7 +92,9 @@ class _Fickle:
 
 
 def test_a_mismatch_that_does_not_reproduce_is_reported_not_raised(tmp_path: Path) -> None:
+    # each script's first answer is kept, so the shrinking pass replays it as it was seen
+    # (Hypothesis would otherwise stop with FlakyFailure, an exception group)
     stats, report = conform.conform("linux", 50, 3, tmp_path, stack=_Fickle())  # type: ignore[arg-type]
     assert stats.mismatches == 1
-    assert "not reproduced when run again" in report and "<-- differs" in report
+    assert "12345  <-- differs" in report
     assert Path(stats.saved or "").is_file()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -17,6 +18,8 @@ def _cmd(args: argparse.Namespace) -> int:
 
     if args.examples < 1:
         raise ListenspecError("--examples must be at least 1")
+    if args.workers < 1:
+        raise ListenspecError("--workers must be at least 1")
     with target(args.target) as stack:
         label = "kernel" if args.target == "linux" else "target"
         print(f"# {label}: {stack.describe()}", file=sys.stderr)
@@ -26,7 +29,7 @@ def _cmd(args: argparse.Namespace) -> int:
                   "(pip install 'pyroute2>=0.7')", file=sys.stderr)
         stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
                                 args.max_steps, progress=None if not args.json else False,
-                                stack=stack)
+                                stack=stack, workers=args.workers)
     if args.json:
         print(json.dumps(stats.as_dict(), indent=1))
     else:
@@ -44,6 +47,10 @@ def _cmd(args: argparse.Namespace) -> int:
     return 1 if stats.mismatches else 0
 
 
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def register(sub: Sub) -> None:
     p = sub.add_parser("conform", help="random scripts on the model and this kernel (or a "
                                          "--target), compared")
@@ -52,6 +59,9 @@ def register(sub: Sub) -> None:
     p.add_argument("--examples", type=int, default=200, help="scripts to run (default 200)")
     p.add_argument("--seed", type=int, default=None, help="a seed, for a different sample "
                                                           "(default: derandomized)")
+    p.add_argument("--workers", type=int, default=_cores(), metavar="N",
+                   help="check scripts in N processes, each run in a network namespace of its "
+                        "own (default: every core); the result is the same for any N")
     p.add_argument("--max-steps", type=int, default=25, help="longest script (default 25)")
     p.add_argument("--out", default="counterexamples", help="where a mismatch is saved")
     p.add_argument("--target", default="linux", metavar="NAME",

@@ -17,17 +17,23 @@ any system.
 from __future__ import annotations
 
 import platform
+from typing import TYPE_CHECKING
 
 from ..errors import ListenspecError
 from ..results import Result
 from ..script import Script
 from .failure import KernelExecutorError, RunInterrupted
 
-__all__ = ["KernelExecutorError", "RunInterrupted", "kernel_environment", "run_on_kernel"]
+if TYPE_CHECKING:
+    from .runner import Runner
+
+__all__ = ["KernelExecutorError", "RunInterrupted", "kernel_environment", "kernel_runner",
+           "run_on_kernel"]
 
 
 def run_on_kernel(
-    script: Script, *, isolate: bool = True, timeout: float | None = None
+    script: Script, *, isolate: bool = True, timeout: float | None = None,
+    runner: Runner | None = None,
 ) -> list[Result]:
     """Run every step of the script on this machine's kernel and return one Result per step.
 
@@ -37,6 +43,8 @@ def run_on_kernel(
     did not finish in time come back as Unsupported("stopped: ...").
     Ctrl-C, SIGTERM or SIGHUP during the run raise RunInterrupted (a KeyboardInterrupt) with the
     results of the steps that finished, once the run's child and files are gone.
+    runner: a runner.Runner to run it with (one that made the namespace ahead of use); its
+    own `isolated` decides then.
     """
     if platform.system() != "Linux":
         raise ListenspecError(f"the kernel executor needs Linux, not {platform.system()}")
@@ -48,7 +56,20 @@ def run_on_kernel(
     limit = default_time_limit(script.steps) if timeout is None else timeout
     if limit <= 0:
         raise ListenspecError(f"the time limit must be positive, not {timeout}")
+    if runner is not None:
+        return runner.run(script.steps, limit)
     return run_steps(script.steps, isolated=isolated, limit=limit)
+
+
+def kernel_runner(*, isolate: bool = True) -> Runner:
+    """A runner that makes each run's child (and namespace) ahead of use; close() it."""
+    if platform.system() != "Linux":
+        raise ListenspecError(f"the kernel executor needs Linux, not {platform.system()}")
+    from .netns import isolation_problem
+    from .runner import Runner
+
+    _preload()
+    return Runner(isolated=isolate and isolation_problem() is None)
 
 
 def kernel_environment(*, isolate: bool = True) -> str:

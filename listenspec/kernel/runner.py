@@ -1,5 +1,8 @@
-"""One run = one forked child: it enters a private network namespace, runs every step and streams
-each result back over a pipe. The parent bounds the whole run in time and always reaps the child.
+"""One run = one forked child: it enters a private network namespace, runs every step, streams
+each result back over a pipe and exits. The parent bounds the whole run in time and always
+reaps the child (it kills it only if it overruns); a `Runner` reaps a child that exits after
+its last result at its next run or at close(), so the exit is off the run's path, and forks
+the child of the next run while the current one goes, so its namespace is made ahead of use.
 
 Why a child process for every run, even without isolation:
 - the namespace (and everything in it: sysctl values, the syn() peer's TUN device) lives exactly
@@ -9,9 +12,6 @@ Why a child process for every run, even without isolation:
 - the caller's descriptors never change: whatever a script opens, it opens in the child.
 Nothing is left behind on any exit path: the parent kills and reaps the child in a `finally`
 (Ctrl-C included), the child dies with its parent (PR_SET_PDEATHSIG) and has its own alarm.
-SIGTERM and SIGHUP, which would end the process without any `finally`, are turned into the same
-unwind as Ctrl-C for the length of a run; a stopped run raises RunInterrupted with the results
-of the steps that finished.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from decimal import Decimal
 from types import FrameType
 from typing import Any, Final, TypeAlias
 
+import attrs
+
 from ..results import Result, Unsupported
 from ..script import Step
 from .executor import MAX_SLEEP, Executor
@@ -50,6 +52,8 @@ ALARM_SLACK: Final = 5
 MAX_UNIX_DIR: Final = 90
 #: How long a child that closed its end of the pipe early gets to finish exiting.
 EXIT_WAIT: Final = 1.0
+#: How long a child made ahead of use waits for its steps before it gives up (seconds).
+IDLE_LIMIT: Final = 600
 
 _FRAME: Final = struct.Struct("!I")
 _DEFERRED: Final = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
@@ -58,7 +62,7 @@ _CAUGHT: Final = (signal.SIGTERM, signal.SIGHUP)
 
 
 class _Signalled(BaseException):
-    """SIGTERM or SIGHUP arrived during a run (raised by the handler run_steps installs)."""
+    """SIGTERM or SIGHUP arrived during a run (raised by the handler Runner.run installs)."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -70,6 +74,20 @@ def _raise_signalled(signum: int, _frame: FrameType | None) -> None:
 
 
 _Handler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers
+
+
+def _catch_signals() -> dict[int, _Handler]:
+    """Make SIGTERM and SIGHUP raise _Signalled; return the handlers to put back."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # only the main thread may set handlers (and it is the one signals reach)
+    previous: dict[int, _Handler] = {}
+    for signum in _CAUGHT:
+        old = signal.getsignal(signum)
+        if old is signal.SIG_IGN:
+            continue  # nohup and friends asked for it to be ignored
+        previous[signum] = signal.SIG_DFL if old is None else old  # None: set outside Python
+        signal.signal(signum, _raise_signalled)
+    return previous
 
 
 def default_time_limit(steps: tuple[Step, ...]) -> float:
@@ -87,84 +105,169 @@ def run_steps(steps: tuple[Step, ...], *, isolated: bool, limit: float) -> list[
     """Run the steps in a child process (in a new network namespace if `isolated`)."""
     if not steps:
         return []
-    previous = _catch_signals()
+    runner = Runner(isolated=isolated, ahead=False)
     try:
-        return _run_steps(steps, isolated=isolated, limit=limit)
+        return runner.run(steps, limit)
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        runner.close()
 
 
-def _catch_signals() -> dict[int, _Handler]:
-    """Make SIGTERM and SIGHUP raise _Signalled; return the handlers to put back."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}  # only the main thread may set handlers (and it is the one signals reach)
-    previous: dict[int, _Handler] = {}
-    for signum in _CAUGHT:
-        old = signal.getsignal(signum)
-        if old is signal.SIG_IGN:
-            continue  # nohup and friends asked for it to be ignored
-        previous[signum] = signal.SIG_DFL if old is None else old  # None: set outside Python
-        signal.signal(signum, _raise_signalled)
-    return previous
+@attrs.define
+class _Child:
+    pid: int
+    job: int  # the parent's end of the pipe the child reads its steps from
+    results: int  # the parent's end of the pipe the child writes its results to
 
 
-def _run_steps(steps: tuple[Step, ...], *, isolated: bool, limit: float) -> list[Result]:
-    parent = os.getpid()
-    unix_dir: str | None = None
-    read_end = write_end = -1
-    pid = 0
-    reaped: int | None = None
-    results: list[Result] = []
-    error: str | None = None
-    timed_out = False
-    stopped_by: int | None = None
-    # The signals wait while a child or a directory exists that the `finally` below would not
-    # know about yet, and again while it cleans up; they are delivered in between, where the
-    # `except`s below turn them into a stop and the `finally` cleans up.
-    mask = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
-    try:
-        # AF_UNIX names live in a directory of this run, made and removed here in the parent,
-        # so that even a killed child leaves no socket file behind.
-        unix_dir = tempfile.mkdtemp(prefix=f"listenspec-{parent}-")
-        read_end, write_end = os.pipe2(os.O_CLOEXEC)
+class Runner:
+    """Runs scripts one after another, each in a forked child of its own (and its own network
+    namespace if `isolated`). With `ahead`, the child of the next run is forked while the
+    current one runs: it has entered its namespace and waits for its steps by the time they
+    come (made ahead of use). `close()` kills and reaps that spare child; a runner may be
+    used again after it."""
+
+    def __init__(self, *, isolated: bool, ahead: bool = True) -> None:
+        self.isolated = isolated
+        self.ahead = ahead
+        self._spare: _Child | None = None
+        self._runs = 0
+        self._exiting: list[int] = []  # children past their last result, not yet reaped
+
+    def run(self, steps: tuple[Step, ...], limit: float) -> list[Result]:
+        """Ctrl-C, SIGTERM or SIGHUP during the run raise RunInterrupted with the results of
+        the steps that finished, once the run's child and directory are gone."""
+        if not steps:
+            return []
+        previous = _catch_signals()
+        try:
+            return self._run(steps, limit)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _run(self, steps: tuple[Step, ...], limit: float) -> list[Result]:
+        self._reap(0.0)
+        stopped_by: int | None = None
+        frames = _Frames()
+        error: str | None = None
+        timed_out = False
+        unix_dir: str | None = None
+        child: _Child | None = None
+        reaped: int | None = None
+        # Ctrl-C (and SIGTERM) wait while a child or a directory exists that the `finally`
+        # below would not know about yet, and again while it cleans up; they are delivered in
+        # between, where the `finally` handles them.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+        try:
+            # AF_UNIX names live in a directory of this run, made and removed here in the
+            # parent, so that even a killed child leaves no socket file behind.
+            unix_dir = tempfile.mkdtemp(prefix=f"listenspec-{os.getpid()}-")
+            child, self._spare = self._spare or self._fork(mask), None
+            usable = unix_dir if len(unix_dir) <= MAX_UNIX_DIR else None
+            # a child gone already makes this a BrokenPipeError: _collect sees EOF, we say how
+            with contextlib.suppress(BrokenPipeError):
+                _write_frame(child.job, (steps, limit, usable))
+            os.close(child.job)
+            child.job = -1
+            self._runs += 1
+            if self.ahead and self._runs > 1:  # (a runner used once needs no spare)
+                self._spare = self._fork(mask)  # enters its namespace while this run goes
+            try:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                error, timed_out = _collect(child.results, len(steps), time.monotonic() + limit,
+                                            frames)
+            except KeyboardInterrupt:
+                stopped_by = signal.SIGINT
+            except _Signalled as e:
+                stopped_by = e.signum
+            if stopped_by is not None:
+                signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+                _drain(child.results, frames)  # results the child wrote before the signal came
+            results = frames.results[: len(steps)]
+            if stopped_by is None and not timed_out and error is None:
+                if len(results) == len(steps):
+                    # the child exits by itself after its last result: reaped later (by the
+                    # next run or close()), so that its exit costs this run nothing
+                    self._exiting.append(child.pid)
+                    reaped = 0
+                elif _await_eof(child.results, EXIT_WAIT):  # it ended early: say how
+                    reaped = _exit_status(child.pid, EXIT_WAIT)
+        finally:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+            if child is not None:
+                for fd in (child.job, child.results):
+                    if fd >= 0:
+                        os.close(fd)
+                if reaped is None:
+                    _kill_and_reap(child.pid)
+            if unix_dir is not None:
+                shutil.rmtree(unix_dir, ignore_errors=True)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        if stopped_by is not None:
+            raise RunInterrupted(stopped_by, results)
+        if error is not None:
+            raise KernelExecutorError(error)
+        return results + _unfinished(len(steps) - len(results), timed_out, limit, reaped)
+
+    def _fork(self, mask: set[int | signal.Signals]) -> _Child:
+        """A child that enters its namespace and waits for one run's steps (signals deferred
+        by the caller)."""
+        parent = os.getpid()
+        job_r, job_w = os.pipe2(os.O_CLOEXEC)
+        res_r, res_w = os.pipe2(os.O_CLOEXEC)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; coverage cannot see it
-            os.close(read_end)
-            usable = unix_dir if len(unix_dir) <= MAX_UNIX_DIR else None
-            _child(steps, write_end, parent=parent, isolated=isolated, limit=limit,
-                   unix_dir=usable, mask=mask)
-        os.close(write_end)
-        write_end = -1
-        frames = _Frames()
+            os.close(job_w)
+            os.close(res_r)
+            _child(job_r, res_w, parent=parent, isolated=self.isolated, mask=mask)
+        os.close(job_r)
+        os.close(res_w)
+        return _Child(pid, job_w, res_r)
+
+    def _reap(self, wait: float) -> None:
+        """Reap the children that exited after their last result; with wait > 0, give the
+        rest that long, then kill them."""
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
         try:
+            left = []
+            for pid in self._exiting:
+                if (_exit_status(pid, wait) if wait > 0 else _poll_exit(pid)) is not None:
+                    continue
+                if wait > 0:
+                    _kill_and_reap(pid)
+                else:
+                    left.append(pid)
+            self._exiting = left
+        finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-            error, timed_out = _collect(read_end, len(steps), time.monotonic() + limit, frames)
-            if not timed_out and len(frames.results) < len(steps) and error is None:
-                reaped = _exit_status(pid, EXIT_WAIT)  # the child ended early: say how
-        except KeyboardInterrupt:
-            stopped_by = signal.SIGINT
-        except _Signalled as e:
-            stopped_by = e.signum
-        if stopped_by is not None:
-            signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
-            _drain(read_end, frames)  # results the child wrote before the signal came
-        results = frames.results[: len(steps)]
-    finally:
-        signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
-        for fd in (read_end, write_end):
-            if fd >= 0:
-                os.close(fd)
-        if pid > 0 and reaped is None:
-            _kill_and_reap(pid)
-        if unix_dir is not None:
-            shutil.rmtree(unix_dir, ignore_errors=True)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-    if stopped_by is not None:
-        raise RunInterrupted(stopped_by, results)
-    if error is not None:
-        raise KernelExecutorError(error)
-    return results + _unfinished(len(steps) - len(results), timed_out, limit, reaped)
+
+    def close(self) -> None:
+        """Reap every child (killing the spare, which never got a run); idempotent."""
+        self._reap(EXIT_WAIT)
+        spare, self._spare = self._spare, None
+        if spare is None:
+            return
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, _DEFERRED)
+        try:
+            for fd in (spare.job, spare.results):
+                if fd >= 0:
+                    os.close(fd)
+            _kill_and_reap(spare.pid)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _await_eof(fd: int, timeout: float) -> bool:
+    """Whether the pipe reaches its end (the writer exited) within `timeout`; data is read and
+    dropped (there is none after the last result)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready and not os.read(fd, 1 << 16):
+            return True
 
 
 def _unfinished(missing: int, timed_out: bool, limit: float, status: int | None) -> list[Result]:
@@ -189,13 +292,20 @@ def _describe_status(status: int) -> str:
 def _exit_status(pid: int, timeout: float) -> int | None:
     """The child's wait status once it has exited (reaping it), or None after `timeout`."""
     deadline = time.monotonic() + timeout
+    pause = 0.0002  # a child whose pipe just closed is a zombie within microseconds
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             return status
         if time.monotonic() >= deadline:
             return None
-        time.sleep(0.005)
+        time.sleep(pause)
+        pause = min(pause * 2, 0.01)
+
+
+def _poll_exit(pid: int) -> int | None:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return status if done else None
 
 
 def _kill_and_reap(pid: int) -> None:
@@ -269,8 +379,7 @@ def _write_frame(fd: int, obj: object) -> None:
 
 
 def _child(
-    steps: tuple[Step, ...], fd: int, *, parent: int, isolated: bool, limit: float,
-    unix_dir: str | None, mask: set[int | signal.Signals],
+    job: int, fd: int, *, parent: int, isolated: bool, mask: set[int | signal.Signals],
 ) -> None:  # pragma: no cover - runs in the child
     code = 0
     try:
@@ -284,13 +393,27 @@ def _child(
         sys_prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if os.getppid() != parent:  # the parent died before PDEATHSIG was armed
             os._exit(1)
-        signal.alarm(int(limit) + ALARM_SLACK)
+        signal.alarm(IDLE_LIMIT)  # a spare waits for its steps this long at most
         # What the caller had open is not the script's: close it, so that the script starts as
-        # a fresh program would, with 0, 1 and 2 (and the result pipe) only.
-        os.closerange(3, fd)
-        os.closerange(fd + 1, os.sysconf("SC_OPEN_MAX"))
+        # a fresh program would, with 0, 1 and 2 (and the two pipes) only.
+        low, high = sorted((job, fd))
+        os.closerange(3, low)
+        os.closerange(low + 1, high)
+        os.closerange(high + 1, os.sysconf("SC_OPEN_MAX"))
+        problem: str | None = None
         if isolated:
-            enter_private_netns()
+            try:
+                enter_private_netns()
+            except BaseException:
+                problem = traceback.format_exc()
+        got = _read_job(job)
+        if got is None:
+            os._exit(0)  # the parent closed the runner: no run for this child
+        steps, limit, unix_dir = got
+        signal.alarm(int(limit) + ALARM_SLACK)
+        if problem is not None:
+            _write_frame(fd, ("error", problem))
+            os._exit(1)
         executor = Executor(isolated=isolated, unix_dir=unix_dir,
                             syn=any(step.call.name == "syn" for step in steps))
         try:
@@ -306,3 +429,20 @@ def _child(
             _write_frame(fd, ("error", traceback.format_exc()))
     finally:
         os._exit(code)
+
+
+def _read_job(fd: int) -> tuple[tuple[Step, ...], float, str | None] | None:
+    """The one frame the parent sends a child (its steps, time limit, AF_UNIX directory), or
+    None at EOF."""
+    buf = bytearray()
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return None
+        buf += chunk
+        if len(buf) >= _FRAME.size:
+            (size,) = _FRAME.unpack_from(buf)
+            if len(buf) >= _FRAME.size + size:
+                job: tuple[tuple[Step, ...], float, str | None] = pickle.loads(
+                    bytes(buf[_FRAME.size:_FRAME.size + size]))
+                return job

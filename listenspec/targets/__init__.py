@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import shlex
 from types import TracebackType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import ListenspecError
 from ..results import Result
 from ..script import Script
+
+if TYPE_CHECKING:
+    from ..kernel.runner import Runner
 
 __all__ = ["NAMES", "LinuxTarget", "Target", "target"]
 
@@ -55,14 +58,20 @@ class Target(Protocol):
 
 
 class LinuxTarget:
-    """This machine's kernel, through the Python kernel executor (one forked child per run)."""
+    """This machine's kernel, through the Python kernel executor (one forked child per run,
+    each forked while the run before goes, so its namespace is ready when the run comes)."""
 
     name = "linux"
 
-    def run(self, script: Script) -> list[Result]:
-        from ..kernel import run_on_kernel
+    def __init__(self) -> None:
+        self._runner: Runner | None = None
 
-        return run_on_kernel(script)
+    def run(self, script: Script) -> list[Result]:
+        from ..kernel import kernel_runner, run_on_kernel
+
+        if self._runner is None:
+            self._runner = kernel_runner()
+        return run_on_kernel(script, runner=self._runner)
 
     def describe(self) -> str:
         from ..kernel import kernel_environment
@@ -70,7 +79,8 @@ class LinuxTarget:
         return kernel_environment()
 
     def close(self) -> None:
-        pass  # every run reaps its own child
+        if self._runner is not None:  # every run reaps its own child; this, the spare one
+            self._runner.close()
 
     def __enter__(self) -> LinuxTarget:
         return self

@@ -1,0 +1,138 @@
+"""Conformance speed (issue 13, part 4): scripts/s and steps/s at 1 and 2 workers (and more with
+--workers), against SibylFS's 70 scripts/s (21,000 tests in under 5 minutes), for
+
+* the default mix: exactly the scripts `listenspec conform --seed S --examples N` checks
+  (conform.conform, the command's own path). The generator puts a sleep() of 0.5 to 3.5 s in
+  its timer scenarios: real seconds the kernel must wait, printed as the mix's sleep total;
+* the no-sleep mix: the same scripts with their sleep() steps taken out, checked the same way
+  (what the rest costs), clearly labelled;
+
+and the cost of one short run: forked per run as before (run_on_kernel: fork, namespace, kill
+or exit, reap) against a Runner that makes the next namespace ahead of use.
+
+    python benchmarks/bench_conform.py [--examples N] [--seed S] [--workers 1,2]
+
+The machine is shared: figures move with other people's load (printed: the load average).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import attrs
+
+from listenspec import conform
+from listenspec.conformpool import InProcess, Workers
+from listenspec.kernel import kernel_runner, run_on_kernel
+from listenspec.models.profiles import get
+from listenspec.script import Script, parse
+from listenspec.scriptgen import scripts
+from listenspec.targets import target
+
+SIBYLFS = 70.0  # scripts/s: 21,000 tests in under 5 minutes
+TARGET = 140.0  # issue 13: twice SibylFS
+
+
+def _sleeps(s: Script) -> float:
+    return sum(float(a) for st in s.steps if st.call.name == "sleep"
+               for a in st.call.args if isinstance(a, Decimal))
+
+
+def _without_sleep(s: Script) -> Script:
+    return attrs.evolve(s, steps=tuple(st for st in s.steps if st.call.name != "sleep"))
+
+
+def _line(label: str, n: int, steps: int, seconds: float) -> str:
+    rate = n / seconds
+    return (f"  {label:<28} {n} scripts, {steps} steps in {seconds:6.2f} s: "
+            f"{rate:6.1f} scripts/s ({rate / SIBYLFS:.2f}x SibylFS's {SIBYLFS:g}/s; "
+            f"target {TARGET:g}), {steps / seconds:7.1f} steps/s")
+
+
+def _check_all(mix: list[Script], workers: int) -> float:
+    profile = get("linux")
+    started = time.monotonic()
+    if workers == 1:
+        with target("linux") as stack:
+            pool: InProcess | Workers = InProcess(
+                lambda s: conform.check_one(s, profile, stack))
+            got = dict(pool.checks(mix))
+    else:
+        pool = Workers(workers, lambda: target("linux"),
+                       lambda s, st: conform.check_one(s, profile, st))
+        try:
+            got = dict(pool.checks(mix))
+        finally:
+            pool.close()
+    seconds = time.monotonic() - started
+    bad = sum(c.at is not None for c in got.values())
+    if bad:
+        print(f"  ({bad} of these scripts do not conform once their sleeps are gone)")
+    return seconds
+
+
+def short_runs(n: int) -> None:
+    script = parse("s = socket(AF_INET, SOCK_STREAM)\nbind(s)\nlisten(s, 1)\n"
+                   "c = socket(AF_INET, SOCK_STREAM)\nconnect(c, s)\nnetstat(s)\n"
+                   "a = accept(s)\n", "<short>")
+    started = time.monotonic()
+    for _ in range(n):
+        run_on_kernel(script)
+    alone = (time.monotonic() - started) / n
+    r = kernel_runner()
+    try:
+        r.run(script.steps, 10.0)
+        started = time.monotonic()
+        for _ in range(n):
+            r.run(script.steps, 10.0)
+        ahead = (time.monotonic() - started) / n
+    finally:
+        r.close()
+    print(f"one short run (7 steps), {n} times: {1000 * alone:.1f} ms forked per run, "
+          f"{1000 * ahead:.1f} ms with the namespace made ahead of use")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--examples", type=int, default=200)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--short", type=int, default=100, help="short runs to time")
+    args = ap.parse_args()
+    counts = [int(x) for x in args.workers.split(",")]
+    print(f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} on "
+          f"{os.cpu_count()} cores (shared: other people's load lowers these figures)")
+    gen = scripts(max_steps=25, syn=True, profile="linux")
+    mix = conform._draw(gen, args.examples, args.seed)
+    steps = sum(len(s.steps) for s in mix)
+    slept = [_sleeps(s) for s in mix]
+    print(f"mix: conform's default generator, --seed {args.seed} --examples {args.examples}: "
+          f"{len(mix)} scripts, {steps} steps; {sum(x > 0 for x in slept)} scripts sleep, "
+          f"{sum(slept):.1f} s of sleep() in all ({sum(slept) / len(mix):.2f} s a script)")
+    for n in counts:
+        print(f"workers {n}:")
+        stats, report = conform.conform("linux", args.examples, args.seed,
+                                        Path("counterexamples"), workers=n)
+        print(_line("default mix (conform)", stats.scripts, stats.steps, stats.seconds)
+              + f", {stats.mismatches} mismatches")
+        if report:
+            print(report)
+        print(f"  {'':<28} sleep() alone bounds it below by {sum(slept) / n:.1f} s "
+              f"({len(mix) * n / max(sum(slept), 1e-9):.1f} scripts/s at most)")
+        bare = [_without_sleep(s) for s in mix]
+        seconds = _check_all(bare, n)
+        print(_line("no-sleep mix (same, no sleep)", len(bare),
+                    sum(len(s.steps) for s in bare), seconds))
+    short_runs(args.short)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

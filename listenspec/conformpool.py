@@ -1,0 +1,235 @@
+"""Where conformance checks scripts: in this process, or in worker processes on every core.
+
+A check (`conform.check_one`) runs a script on the target and reads the target's results as a
+trace of the profile; it depends on the script alone, so checks may run anywhere and in any
+order: `conform` puts the answers back in the scripts' order, which keeps its summary and the
+mismatch it finds the same for any number of workers.
+
+`Workers(n)` forks n worker processes; each makes its own target (for `linux`: its own runner,
+so every run still gets a network namespace of its own, made ahead of use) and checks the
+scripts it is sent, one at a time, up to `DEPTH` queued so it never waits for the parent.
+Nothing is left behind: `close()` (also on Ctrl-C) ends the workers with SIGTERM, which unwinds
+their runs (each kills and reaps its child and removes its directory), and SIGKILLs a worker
+that is not gone within `EXIT_WAIT`; a worker dies with the parent (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import select
+import signal
+import struct
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Final, Protocol
+
+import attrs
+
+from .errors import ListenspecError
+from .script import Script
+from .targets import Target
+
+#: scripts queued on a worker at once (one running, the next ready to start)
+DEPTH: Final = 2
+#: how long a worker may go without answering before the run is given up (a check is bounded
+#: by its kernel run's own limit, at most 60 s of sleep plus ~16 s for 25 steps)
+STALL_LIMIT: Final = 300.0
+EXIT_WAIT: Final = 2.0
+
+_FRAME: Final = struct.Struct("!I")
+
+
+class Pool(Protocol):
+    def checks(self, scripts: Sequence[Script]) -> Iterator[tuple[int, Any]]:
+        """(index, check) for every script, in any order; stopping early is allowed."""
+        ...
+
+    def check(self, script: Script) -> Any:
+        """One script's check, now."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@attrs.define
+class InProcess:
+    """Checks in this process, in order."""
+
+    check: Callable[[Script], Any]
+
+    def checks(self, scripts: Sequence[Script]) -> Iterator[tuple[int, Any]]:
+        for i, s in enumerate(scripts):
+            yield i, self.check(s)
+
+    def close(self) -> None:
+        pass
+
+
+@attrs.define
+class _Worker:
+    pid: int
+    jobs: int  # write end: frames (index, script)
+    answers: int  # read end: frames ("check", index, check) or ("error", text)
+    buf: bytearray = attrs.field(factory=bytearray)
+    queued: deque[int] = attrs.field(factory=deque)
+
+
+class Workers:
+    """n worker processes, each with its own target made by `make_target()`, checking scripts
+    with `check(script, target)` (module docstring)."""
+
+    def __init__(self, n: int, make_target: Callable[[], Target],
+                 check: Callable[[Script, Target], Any]) -> None:
+        if n < 1:
+            raise ListenspecError(f"--workers must be at least 1, not {n}")
+        self.workers: list[_Worker] = []
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            for _ in range(n):
+                self.workers.append(_spawn(make_target, check, mask))
+        except BaseException:
+            self.close()
+            raise
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    def checks(self, scripts: Sequence[Script]) -> Iterator[tuple[int, Any]]:
+        todo = deque(enumerate(scripts))
+        waiting = 0
+        while todo or waiting:
+            for depth in range(1, DEPTH + 1):  # every worker busy before any gets a second
+                for w in self.workers:
+                    if todo and len(w.queued) < depth:
+                        i, script = todo.popleft()
+                        _send(w.jobs, (i, script))
+                        w.queued.append(i)
+                        waiting += 1
+            for i, got in self._answers():
+                waiting -= 1
+                yield i, got
+
+    def check(self, script: Script) -> Any:
+        w = self.workers[0]
+        _send(w.jobs, (-1, script))
+        w.queued.append(-1)
+        while True:
+            for i, got in self._answers():
+                if i == -1:
+                    return got
+
+    def _answers(self) -> list[tuple[int, Any]]:
+        busy = {w.answers: w for w in self.workers if w.queued}
+        ready, _, _ = select.select(list(busy), [], [], STALL_LIMIT)
+        if not ready:
+            raise ListenspecError(f"a conformance worker gave no answer in {STALL_LIMIT:g} s")
+        out = []
+        for fd in ready:
+            w = busy[fd]
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                raise ListenspecError("a conformance worker ended unexpectedly")
+            w.buf += chunk
+            while len(w.buf) >= _FRAME.size:
+                (size,) = _FRAME.unpack_from(w.buf)
+                if len(w.buf) < _FRAME.size + size:
+                    break
+                msg = pickle.loads(bytes(w.buf[_FRAME.size:_FRAME.size + size]))
+                del w.buf[:_FRAME.size + size]
+                if msg[0] == "error":
+                    raise ListenspecError(f"a conformance worker failed:\n{msg[1]}")
+                _, i, got = msg
+                w.queued.remove(i)
+                out.append((i, got))
+        return out
+
+    def close(self) -> None:
+        """End every worker and reap it (idempotent)."""
+        workers, self.workers = self.workers, []
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+        try:
+            for w in workers:
+                for fd in (w.jobs, w.answers):
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(w.pid, signal.SIGTERM)
+            deadline = time.monotonic() + EXIT_WAIT
+            for w in workers:
+                while not os.waitpid(w.pid, os.WNOHANG)[0]:
+                    if time.monotonic() >= deadline:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(w.pid, signal.SIGKILL)
+                        os.waitpid(w.pid, 0)
+                        break
+                    time.sleep(0.002)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _send(fd: int, obj: object) -> None:
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_FRAME.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _spawn(make_target: Callable[[], Target], check: Callable[[Script, Target], Any],
+           mask: set[int | signal.Signals]) -> _Worker:
+    jobs_r, jobs_w = os.pipe2(os.O_CLOEXEC)
+    ans_r, ans_w = os.pipe2(os.O_CLOEXEC)
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the worker; coverage cannot see it
+        os.close(jobs_w)
+        os.close(ans_r)
+        _work(jobs_r, ans_w, parent, make_target, check, mask)
+    os.close(jobs_r)
+    os.close(ans_w)
+    return _Worker(pid, jobs_w, ans_r)
+
+
+def _stop(signum: int, frame: object) -> None:  # pragma: no cover - in a worker
+    raise SystemExit(1)
+
+
+def _work(jobs: int, answers: int, parent: int, make_target: Callable[[], Target],
+          check: Callable[[Script, Target], Any],
+          mask: set[int | signal.Signals]) -> None:  # pragma: no cover - in a worker
+    from .kernel.libc import PR_SET_PDEATHSIG, sys_prctl
+
+    code = 0
+    try:
+        # the parent owns Ctrl-C; SIGTERM (from close(), or the parent's death) unwinds the
+        # run under way, which releases its child and directory
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, _stop)
+        sys_prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:
+            os._exit(1)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        with make_target() as stack:
+            buf = bytearray()
+            while True:
+                chunk = os.read(jobs, 1 << 16)
+                if not chunk:
+                    break
+                buf += chunk
+                while len(buf) >= _FRAME.size:
+                    (size,) = _FRAME.unpack_from(buf)
+                    if len(buf) < _FRAME.size + size:
+                        break
+                    i, script = pickle.loads(bytes(buf[_FRAME.size:_FRAME.size + size]))
+                    del buf[:_FRAME.size + size]
+                    _send(answers, ("check", i, check(script, stack)))
+    except (BrokenPipeError, SystemExit):
+        code = 1
+    except BaseException:
+        code = 1
+        with contextlib.suppress(OSError):
+            _send(answers, ("error", traceback.format_exc()))
+    finally:
+        os._exit(code)
