@@ -7,9 +7,11 @@ Two workloads, each run on every target available here:
   (their time is the sleep's), `--rounds` times over;
 - `--short` copies of a short connect/accept script (the shape of a conformance run).
 Targets: `linux` (the Python kernel executor, a forked child per script),
-`exec:python -m listenspec.kernel.serve` (the same executor through the protocol), the C
-executor and the lwIP harness (built here into a temporary directory, when cc and lwIP are
-present). Each figure is wall-clock time, executor start-up included once per target.
+`exec:python -m listenspec.kernel.serve` (the same executor through the protocol), `gvisor`
+(the same executor inside one `runsc --network=none do` sandbox, where runsc can run here), the
+C executor and the lwIP harness (built here into a temporary directory, when cc and lwIP are
+present). Each figure is wall-clock time after the executor has started (its handshake is read
+first, for the description); `gvisor` prints its start-up (sandbox, executor, probes) apart.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from listenspec.results import Unsupported
 from listenspec.script import Script, parse
 from listenspec.spec.examples import all_examples
 from listenspec.targets import Target, target
+from listenspec.targets.gvisor import gvisor_problem
 from listenspec.targets.protocol import ProtocolTarget
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,10 +99,20 @@ def main() -> int:
             "exec:python -m listenspec.kernel.serve":
                 ProtocolTarget([sys.executable, "-m", "listenspec.kernel.serve"]),
         }
+        problem = gvisor_problem()
+        if problem is None:
+            targets["gvisor"] = target("gvisor")
+        else:
+            print(f"gvisor is not measured: {problem}")
         targets.update({name: ProtocolTarget(argv) for name, argv in build(Path(tmp)).items()})
         for name, stack in targets.items():
             with stack:
-                print(f"\n{name}: {stack.describe()}")
+                started = time.perf_counter()
+                described = stack.describe()  # starts the executor (a sandbox: boots it)
+                start_up = time.perf_counter() - started
+                print(f"\n{name}: {described}")
+                if name == "gvisor":
+                    print(f"  {'start-up (sandbox, executor, probes)':44s} {start_up:8.2f} s")
                 for label, scripts in workloads.items():
                     seconds, steps, unsupported = measure(stack, scripts)
                     note = f", {unsupported} unsupported" if unsupported else ""

@@ -155,8 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
                    type=one_profile, help=f"one of: {names} (once; `compare` shows several)")
     g.add_argument("--kernel", action="store_true", help="run on this machine's kernel "
                                                          "(the same as --target linux)")
-    g.add_argument("--target", metavar="NAME", help="run on a stack: linux, or exec:CMD for a "
-                                                     "program speaking the executor protocol")
+    g.add_argument("--target", metavar="NAME", help="run on a stack: linux, gvisor (gVisor's "
+                                                     "netstack, in a runsc sandbox), or exec:CMD "
+                                                     "for a program speaking the executor "
+                                                     "protocol")
     p.add_argument("--json", action="store_true", help="one object per step")
     p.set_defaults(func=cmd_run)
 

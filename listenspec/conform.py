@@ -7,6 +7,14 @@ directory; or else printed whole), and makes the run fail. A step the kernel exe
 perform (an `unsupported(...)` result) is not compared, and is counted with its reason.
 `--target` runs the scripts on another stack instead of this kernel: any program speaking the
 executor protocol (docs/protocol.md), e.g. `--target exec:executors/c/listenspec-exec`.
+
+`--all` (keep_going) goes on after a mismatch, to find every divergence of a stack from a
+profile: each one found is shrunk and saved, and the search starts again (with another seed),
+now passing over scripts whose first difference is a divergence already found. Two divergences
+are told apart by `signature`: the call that differs, its constant arguments, and the kind of
+each side's result (an errno by name, a queue by the fields that differ). A mismatch that does
+not reproduce when Hypothesis re-runs its script is reported as such (the stack answered the same
+script in two ways).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from typing import Any
 
 import attrs
 from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis.errors import Flaky
 
 from .checker import check
 from .models.profiles import Profile, get
@@ -25,13 +34,31 @@ from .progress import Progress
 from .results import Err, ErrName, Lines, Queue, Result, Str, Unsupported, render
 from .runner import ModelRun, run_model
 from .saving import save_files
-from .script import Script
+from .script import Const, Script
 from .scriptgen import script_text, scripts
 from .targets import Target
 
 #: the rare outcomes conformance must reach (each in at least RARE_TARGET of the scripts)
 RARE = ("reset peer", "timer fired", "syncookie")
 RARE_TARGET = 0.05
+
+
+@attrs.frozen
+class Divergence:
+    """One mismatch, shrunk: the script, both traces, the step that differs."""
+
+    signature: tuple[str, ...]
+    script: str
+    model: tuple[str, ...]  # each step's result, rendered
+    target: tuple[str, ...]
+    at: int
+    saved: str
+    reproduced: bool = True  # False: the stack answered this script differently when re-run
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"signature": list(self.signature), "script": self.script, "at": self.at,
+                "model": list(self.model), "target": list(self.target), "saved": self.saved,
+                "reproduced": self.reproduced}
 
 
 @attrs.define
@@ -41,8 +68,10 @@ class ConformStats:
     skipped_steps: int = 0
     mismatches: int = 0
     seconds: float = 0.0
-    counterexample: str | None = None  # the shrunk script
+    counterexample: str | None = None  # the shrunk script (the first divergence's)
     saved: str | None = None  # where it was written
+    divergences: list[Divergence] = attrs.field(factory=list)
+    known_scripts: int = 0  # with --all: scripts whose first difference was already found
     # call -> outcome ("0", "fd", "data", "EINVAL", "POLLIN|POLLOUT", ...) -> steps, as the
     # target answered
     outcomes: dict[str, dict[str, int]] = attrs.field(factory=dict)
@@ -90,6 +119,7 @@ class ConformStats:
             "not_comparable": dict(self.unsupported),
             "counterexample": self.counterexample,
             "saved": self.saved,
+            "divergences": [d.as_dict() for d in self.divergences],
             "outcomes": self.outcomes,
             "rare": {k: {"scripts": v, "share": round(v / self.scripts, 3) if self.scripts
                          else 0.0} for k, v in self.rare.items()},
@@ -172,6 +202,27 @@ def first_difference(script: Script, profile: Profile, kernel: list[Result]) -> 
     return None
 
 
+def result_kind(r: Result) -> str:
+    """What a signature keeps of a result: an errno's name, else its kind."""
+    if isinstance(r, Err | ErrName):
+        return r.errno
+    return type(r).__name__
+
+
+def signature(script: Script, model: list[Result], target: list[Result],
+              at: int) -> tuple[str, ...]:
+    """How a divergence is told apart from another: the call that differs, its constant
+    arguments, and the kind of each side's result (a queue: which fields differ)."""
+    step = script.steps[at]
+    m, t = model[at], target[at]
+    consts = tuple(a.name for a in step.call.args if isinstance(a, Const))
+    if isinstance(m, Queue) and isinstance(t, Queue):
+        fields = tuple(f for f in ("qlen", "incqlen", "maxqlen")
+                       if getattr(m, f) != getattr(t, f))
+        return (step.call.name, *consts, "Queue", *fields)
+    return (step.call.name, *consts, result_kind(m), result_kind(t))
+
+
 def side_by_side(script: Script, model: list[Result], kernel: list[Result], profile: str,
                  at: int | None, label: str = "kernel") -> str:
     width = max(len(s.text) for s in script.steps) + 2
@@ -202,7 +253,8 @@ def check_one(script: Script, profile: Profile, stack: Target) -> Checked:
 
 def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: Path,
             max_steps: int = 25, progress: bool | None = False,
-            stack: Target | None = None, workers: int = 1) -> tuple[ConformStats, str]:
+            stack: Target | None = None, workers: int = 1, keep_going: bool = False,
+            max_divergences: int = 40) -> tuple[ConformStats, str]:
     """Run `examples` random scripts on the model and a target (default: this kernel, `linux`);
     return stats and a report. The caller closes a target it passes.
 
@@ -210,11 +262,17 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
     own (made like `stack`, by name). The result does not depend on the number: Hypothesis
     draws the scripts first (the same ones for a seed), the checks are counted in the scripts'
     order up to the first that fails, and that one is shrunk as a run of one worker would.
+
+    With keep_going (one worker), go on after each mismatch (a fresh search of `examples`
+    scripts, another seed) until a search finds nothing new or max_divergences are found.
     """
+    if keep_going:
+        return _conform_all(profile_name, examples, seed_value, out_dir, max_steps, progress,
+                            stack, max_divergences)
     from .conformpool import InProcess, Pool, Workers
     from .targets import target
 
-    profile = get(profile_name)
+    profile = get(profile_name)  # an unknown name fails before anything runs
     stats = ConformStats(requested=examples)
     bar = Progress("conform", progress)  # None: on a terminal only
     started = time.monotonic()
@@ -319,6 +377,10 @@ def _shrink(profile_name: str, profile: Profile, gen: Any, seed_value: int | Non
         _hypothesis(gen, examples, seed_value, [Phase.generate, Phase.shrink], one)
     except Mismatch:
         pass
+    except Flaky:
+        if not last_failure:
+            raise
+        flaky = True
     except BaseExceptionGroup as group:
         # Hypothesis raises a group when a failure did not reproduce on replay (FlakyFailure:
         # the target answered differently the second time)
@@ -347,3 +409,118 @@ def _shrink(profile_name: str, profile: Profile, gen: Any, seed_value: int | Non
         report = f"mismatch ({how}), not saved{note}; the script:\n{stats.counterexample}\n"
     return report + side_by_side(script, model, kernel, profile_name, at,
                                  "kernel" if name == "linux" else "target")
+
+
+def _conform_all(profile_name: str, examples: int, seed_value: int | None, out_dir: Path,
+                 max_steps: int, progress: bool | None, stack: Target | None,
+                 max_divergences: int, keep_going: bool = True) -> tuple[ConformStats, str]:
+    """Run `examples` random scripts on the model and a target (default: this kernel, `linux`);
+    return stats and a report. With keep_going, go on after each mismatch (a fresh search of
+    `examples` scripts, another seed) until a search finds nothing new or max_divergences are
+    found. The caller closes a target it passes."""
+    from .targets import target
+
+    get(profile_name)  # an unknown name fails before anything runs
+    stats = ConformStats(requested=examples)
+    bar = Progress("conform", progress)  # None: on a terminal only
+    started = time.monotonic()
+    if stack is None:
+        stack = target("linux")
+    label = "kernel" if stack.name == "linux" else "target"
+    reports: list[str] = []
+    rounds = 0
+    while True:
+        found = _search(profile_name, examples, seed_value if rounds == 0 else
+                        (seed_value or 0) + 7919 * rounds, stack, stats, max_steps,
+                        bar, {d.signature for d in stats.divergences})
+        rounds += 1
+        if found is None:
+            break
+        script, model, kernel, at, reproduced = found
+        divergence = _save(profile_name, out_dir, script, model, kernel, at, reproduced,
+                           len(stats.divergences) + 1)
+        stats.divergences.append(divergence)
+        if stats.counterexample is None:
+            stats.counterexample, stats.saved = divergence.script, divergence.saved
+        how = "" if reproduced else " (it did not reproduce when re-run: the stack answered " \
+                                    "this script in two ways)"
+        reports.append(f"mismatch (shrunk to {len(script.steps)} steps){how}, saved to "
+                       f"{divergence.saved}:\n"
+                       + side_by_side(script, model, kernel, profile_name, at, label))
+        if not keep_going or len(stats.divergences) >= max_divergences:
+            break
+    stats.mismatches = len(stats.divergences)
+    bar.close()
+    stats.seconds = time.monotonic() - started
+    return stats, "\n\n".join(reports)
+
+
+Found = tuple[Script, list[Result], list[Result], int, bool]
+
+
+def _search(profile_name: str, examples: int, seed_value: int | None, stack: Target,
+            stats: ConformStats, max_steps: int, bar: Progress,
+            known: set[tuple[str, ...]]) -> Found | None:
+    """One Hypothesis search: the shrunk script of a mismatch whose signature is not in
+    `known` (and whether it reproduced), or None if `examples` scripts show none."""
+    profile = get(profile_name)
+    last_failure: dict[str, Any] = {}
+    gen = scripts(max_steps=max_steps, syn=True, profile=profile_name)
+
+    @settings(max_examples=examples, deadline=None, database=None, derandomize=seed_value is None,
+              suppress_health_check=list(HealthCheck),
+              phases=[Phase.generate, Phase.shrink])
+    @given(gen)
+    def one(script: Script) -> None:
+        model = [e.result for e in run_model(script, profile)]
+        got = check_one(script, profile, stack)
+        kernel = list(got.kernel)
+        stats.add(script, got)
+        bar.update(min(stats.scripts, examples), examples,
+                   f"{stats.steps:,} steps, {len(stats.divergences)} divergences")
+        at = got.at
+        if at is None:
+            return
+        if signature(script, model, kernel, at) in known:
+            stats.known_scripts += 1
+            return
+        last_failure.update(script=script, model=model, kernel=kernel, at=at)
+        raise Mismatch(f"step {at + 1} differs")
+
+    if seed_value is not None:
+        one = seed(seed_value)(one)
+    try:
+        one()
+    except Mismatch:
+        reproduced = True
+    except Flaky:
+        if not last_failure:
+            raise
+        reproduced = False
+    except BaseExceptionGroup as group:
+        # Hypothesis raises a group when a failure did not reproduce on replay (FlakyFailure:
+        # the target answered differently the second time) or it found several distinct ones
+        if group.subgroup(lambda e: isinstance(e, Mismatch)) is None or not last_failure:
+            raise
+        reproduced = False
+    else:
+        return None
+    return (last_failure["script"], last_failure["model"], last_failure["kernel"],
+            last_failure["at"], reproduced)
+
+
+def _save(profile_name: str, out_dir: Path, script: Script, model: list[Result],
+          kernel: list[Result], at: int, reproduced: bool, number: int) -> Divergence:
+    text = script_text(script)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = out_dir / f"conform-{profile_name}-{stamp}-{number}.lsn"
+    path.write_text(text, encoding="utf-8")
+    for label, results in (("model", model), ("kernel", kernel)):
+        path.with_suffix(f".{label}.trace").write_text(
+            "".join(f"{s.text} = {render(r)}\n"
+                    for s, r in zip(script.steps, results, strict=True)),
+            encoding="utf-8")
+    return Divergence(signature(script, model, kernel, at), text,
+                      tuple(render(r) for r in model), tuple(render(r) for r in kernel), at,
+                      str(path), reproduced)

@@ -14,7 +14,16 @@ import re
 import attrs
 
 from .errors import cut
-from .literals import INT_MAX, RESULT_MAX, RESULT_MIN, ErrLike, bounded_int, quote, tokenize_strings
+from .literals import (
+    INT_MAX,
+    RESULT_MAX,
+    RESULT_MIN,
+    ErrLike,
+    bounded_int,
+    quote,
+    to_bytes,
+    tokenize_strings,
+)
 from .models.rules import POLL_FLAGS
 from .models.values import Err, ErrName, Events, Lines, NewFd, Queue, Ret, Str, Value
 
@@ -96,7 +105,9 @@ def parse_result(text: str, err: ErrLike) -> Result:
         strings = tokenize_strings(t, err)
         if len(strings) != 1 or strings[0][1] != len(t):
             raise err("expected one string literal", 1)
-        return Str(strings[0][0])
+        # a string stands for its bytes ("\xc3\xa9" and "é" are the same two), read back as
+        # the model holds bytes (Str.of_bytes)
+        return Str.of_bytes(to_bytes(strings[0][0]))
     if t.startswith("["):
         if not t.endswith("]"):
             raise err("expected ']' to close the list of log lines", len(t))

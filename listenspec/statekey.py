@@ -52,7 +52,7 @@ Key = bytes
 #: that each field of the model's classes is classified here or reviewed as plain, so a new
 #: field holding an id cannot slip into the key unrenamed.
 ID_FIELDS: dict[type, tuple[str, ...]] = {
-    Socket: ("sid", "addr", "queued_on", "peer"),
+    Socket: ("sid", "addr", "queued_on", "peer", "dgram_peer"),
     Listener: ("half_open",),  # half-open peers: stamps drawn from next_id (walked below)
     Pending: ("conn", "client"),
     HalfOpen: ("stamp",),
@@ -118,8 +118,8 @@ def _ids(s: Socket) -> tuple[int | None, ...]:
     on, its peer, then each queued connection's (connection, client), then half-open stamps."""
     lst = s.listener
     if lst is None:
-        return (s.sid, s.addr, s.queued_on, s.peer)
-    out: list[int | None] = [s.sid, s.addr, s.queued_on, s.peer]
+        return (s.sid, s.addr, s.queued_on, s.peer, s.dgram_peer)
+    out: list[int | None] = [s.sid, s.addr, s.queued_on, s.peer, s.dgram_peer]
     for e in lst.comp:
         out += (e.conn, e.client)
     for e in lst.incomp:
@@ -292,7 +292,7 @@ def _parse_shape(b: bytes) -> tuple[Any, int]:
             _parsed_shapes.clear()
         v = unpacked(b)
         lshape = v[1]
-        n = 4 if lshape is None else 4 + 2 * (len(lshape[1]) + len(lshape[2])) + len(lshape[3])
+        n = 5 if lshape is None else 5 + 2 * (len(lshape[1]) + len(lshape[2])) + len(lshape[3])
         got = _parsed_shapes[b] = (v, n)
     return got
 
@@ -362,10 +362,11 @@ def _build(shape: Any, refs: bytes) -> Socket:
     decoded state is 0)."""
     plain, lshape = shape
     sid, addr, queued_on, peer = refs[0], refs[1] or None, refs[2] or None, refs[3] or None
+    dgram_peer = refs[4] or None
     lst = None
     if lshape is not None:
         lplain, comp, incomp, half, rel = lshape
-        at = 4
+        at = 5
         queues = []
         for entries in (comp, incomp):
             q = []
@@ -375,7 +376,7 @@ def _build(shape: Any, refs: bytes) -> Socket:
             queues.append(tuple(q))
         half_open = tuple(_halfopen(e[:-1], refs[at + i], e[-1]) for i, e in enumerate(half))
         lst = _listener(lplain, queues[0], queues[1], half_open, rel)
-    sock: Socket = _socket(plain, sid, addr, queued_on, peer, lst)
+    sock: Socket = _socket(plain, sid, addr, queued_on, peer, dgram_peer, lst)
     return sock
 
 
@@ -393,5 +394,5 @@ def _constructor(cls: type, special: tuple[str, ...]) -> Callable[..., Any]:
 
 _pending = _constructor(Pending, ("conn", "client", "born"))
 _halfopen = _constructor(HalfOpen, ("stamp", "born"))
-_socket = _constructor(Socket, ("sid", "addr", "queued_on", "peer", "listener"))
+_socket = _constructor(Socket, ("sid", "addr", "queued_on", "peer", "dgram_peer", "listener"))
 _listener = _constructor(Listener, ("comp", "incomp", "half_open", "lastover"))

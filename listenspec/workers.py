@@ -121,6 +121,7 @@ class WorkerShares:
             self.done[i] = 0
         for c in self.conns:
             c.send(("expand", depth, deadline))
+        bar.update(0, total, note)  # (a layer the workers finish at once is shown too)
         blobs: list[list[bytes]] = [[] for _ in range(self.n)]
         found: dict[frozenset[str], Candidate] = {}
         transitions = 0

@@ -159,6 +159,11 @@ def listener_closes(p: Profile, h: Host, sock: Socket) -> Host:
         client = h.socks.get(e.client)
         if client is None or client.queued_on != sock.sid:
             continue
+        if sock.domain == "AF_UNIX" and p.unix_close_hangs_up:
+            # gVisor: the queued client stays connected to a peer that is gone (send: EPIPE)
+            if client.state is SockState.CONNECTED:
+                h = _put(h, evolve(client, queued_on=None, shut=BOTH, peer_gone=True))
+            continue
         if e.upcall in REQUEST_SOCKS:
             # Linux: closing the listener drops a request sock quietly; its client stays
             # established until it sends (measured)
@@ -269,7 +274,7 @@ def recv(p: Profile, h: Host, fd: int) -> Outcome:
         data, tail = whole[:RECV_MAX], whole[RECV_MAX:]
         rest = (tail,) if tail else ()
     h = _put(h, evolve(sock, rcv=rest))
-    return Outcome(h, Str(data.decode("latin-1")) if data else Ret(0))
+    return Outcome(h, Str.of_bytes(data) if data else Ret(0))
 
 
 # --------------------------------------------------------------------------- shutdown
@@ -384,4 +389,5 @@ def poll_facts(sock: Socket) -> rules.PollFacts:
         acceptable=bool(lst is not None and lst.comp), closed=closed,
         connected=st is SockState.CONNECTED, readable=bool(sock.rcv),
         error=sock.error is not None, rcv_shut=bool(sock.shut & RCV),
-        snd_shut=bool(sock.shut & SND))
+        snd_shut=bool(sock.shut & SND),
+        ended=kind == "tcp" and st is SockState.DISCONNECTED)

@@ -103,6 +103,9 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
     qlimit = rules.effective_backlog(p, backlog, limit(p, h))
     if sock.listener is not None:  # re-listen
         lst = sock.listener
+        if p.relisten_shrink_errno is not None and rules.relisten_refused(p, len(lst.comp),
+                                                                          qlimit):
+            return _refuse(h, p.relisten_shrink_errno)
         keep_comp, keep_inc = rules.relisten_kept(p, len(lst.comp), len(lst.incomp), qlimit)
         lst = evolve(lst, qlimit=qlimit, comp=lst.comp[:keep_comp],
                            incomp=lst.incomp[len(lst.incomp) - keep_inc:])
@@ -172,6 +175,26 @@ def _refused_rst(p: Profile, h: Host, c: Ctx) -> Outcome:
     return Outcome(_put(h, client), Err("ECONNREFUSED"))
 
 
+def _dead_connect(p: Profile, h: Host, c: Ctx) -> Outcome:
+    """gVisor: connect() on a TCP socket closed for good reports its pending error once (and
+    clears it), then ECONNABORTED; the socket stays as it is."""
+    sock = c.sock
+    assert sock is not None
+    result = Err(sock.error or "ECONNABORTED")
+    return Outcome(_put(h, evolve(sock, error=None, connect_pending=None)), result)
+
+
+def _refused_dead(p: Profile, h: Host, c: Ctx) -> Outcome:
+    """gVisor: a refused connect closes the TCP socket for good, and leaves a second copy of
+    the refusal for getsockopt(SO_ERROR) (the executor's settling read the first)."""
+    client = c.sock
+    assert client is not None
+    if client.addr is None:  # the attempt took a port, which getsockname() goes on showing
+        h, addr = new_id(h)
+        client = evolve(client, addr=addr)
+    client = advance(advance(client, "connect"), "failed")
+    client = evolve(client, last_error="ECONNREFUSED", sent_syn=True, connect_pending=None)
+    return Outcome(_put(h, client), Err("ECONNREFUSED"))
 def _refused_drop(p: Profile, h: Host, c: Ctx) -> Outcome:
     # FreeBSD: the RST drops the connection (tcp_drop(): in_pcbdrop() frees the port); the
     # socket is disconnected for good (spec/sources/freebsd.md B2)
@@ -185,6 +208,10 @@ def _dgram(p: Profile, h: Host, c: Ctx) -> Outcome:
     """A datagram connect only records the peer; no listen queue is involved."""
     client = c.sock
     assert client is not None
+    if (p.dgram_reconnect_same is not None or p.v6_pinned_errno is not None) \
+            and c.target is not None:  # what the profile's later checks need of the peer
+        client = evolve(client, dgram_peer=c.target.addr,
+                              dgram_peer_family=c.target.domain)
     if client.state is not SockState.CONNECTED:
         client = advance(advance(client, "connect"), "established")
     if client.domain != "AF_UNIX" and client.addr is None:  # a UDP connect binds a port
@@ -300,6 +327,8 @@ CONNECT_OUTCOMES: dict[str, Callable[[Profile, Host, Ctx], Outcome]] = {
     "dgram": _dgram,
     "self-connect": _self_connect,
     "refused-rst": _refused_rst,
+    "dead": _dead_connect,
+    "refused-dead": _refused_dead,
     "refused-drop": _refused_drop,
     "arrive": _reach,
 }
@@ -386,7 +415,7 @@ def accept(p: Profile, h: Host, fd: int) -> Outcome:
     inherits = lsock.domain != "AF_UNIX" or p.unix_child_inherits
     server = advance(Socket(sid=sid, domain=lsock.domain, type=lsock.type, addr=lsock.addr,
                             linger=lsock.linger if inherits else None,
-                            reuseport=lsock.reuseport and inherits,
+                            reuseport=lsock.reuseport and inherits and p.child_keeps_reuseport,
                             reuseport_lb=lsock.reuseport_lb and inherits), "accepted")
     server = dataplane.accepted(p, server, head,
                                 client if client is not None
@@ -425,6 +454,8 @@ def sysctl(p: Profile, h: Host, name: str, value: int | None) -> Outcome:
         return _refuse(h, "ENOENT")
     if value is None:
         return Outcome(h, Ret(h.sysctl[spec.key]))
+    if spec.write_errno is not None:  # a read-only file
+        return _refuse(h, spec.write_errno)
     if not rules.sysctl_accepts(spec.lo, spec.hi, value):
         return _refuse(h, "EINVAL")
     return Outcome(evolve(h, sysctl=h.sysctl.set(spec.key, value)), Ret(0))

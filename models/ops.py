@@ -110,7 +110,7 @@ def synflood(p: Profile, h: Host, lsock: Socket, cookies: int) -> tuple[Host, Li
     h = bump(h, p.synflood_counters[1 if cookies else 0])
     lst = lsock.listener
     assert lst is not None
-    if lst.synflood_warned or cookies == 2:
+    if lst.synflood_warned or cookies == 2 or not p.synflood_log:
         return h, lst
     proto = "request_sock_TCPv6" if lsock.domain == "AF_INET6" else "request_sock_TCP"
     what = "Sending cookies" if cookies else "Dropping request"

@@ -23,7 +23,8 @@ LISTENQ_OPTS = ("SO_LISTENQLIMIT", "SO_LISTENQLEN", "SO_LISTENINCQLEN")
 #: where profile.option_bits says so (spec/sources/freebsd.md B1); elsewhere 1
 BITS = {"SO_ACCEPTCONN": 0x2, "SO_LINGER": 0x80, "SO_REUSEPORT": 0x200,
         "SO_REUSEPORT_LB": 0x10000}
-
+#: the SOL_SOCKET options setsockopt() knows where profile.setsockopt_ignores_unknown
+SETTABLE = ("SO_LINGER", "SO_REUSEPORT")
 
 #: TCP_DEFER_ACCEPT (level IPPROTO_TCP) on a socket that is not TCP: the protocol's own
 #: {get,set}sockopt() sees a level it does not know (Linux 6.18, measured by the kernel
@@ -55,6 +56,11 @@ def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | bytes | None
     if (errno := refusal("setsockopt", p, c)) is not None:
         return _refuse(h, errno)
     sock = _s(c)
+    if p.setsockopt_ignores_unknown and opt.startswith("SO_") and opt not in SETTABLE and not (
+            opt == "SO_ACCEPTFILTER" and p.accept_filters):
+        return Outcome(h, Ret(0))  # gVisor setSockOptSocket(): an unknown name is ignored
+    if opt == "TCP_DEFER_ACCEPT" and p.tcp_defer_accept and p.tcp_options_by_type:
+        return _set_tcp_option_by_type(p, h, sock, value)
     if p.setsockopt_optlen_first and (
         value is None
         or (isinstance(value, bytes) and opt != "SO_ACCEPTFILTER" and len(value) < 4)
@@ -67,7 +73,7 @@ def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | bytes | None
             return _refuse(h, NOT_TCP["set", sock.domain])
         if not isinstance(value, int):
             return _refuse(h, "EINVAL")
-        retrans = rules.defer_secs_to_retrans(value)
+        retrans = rules.defer_store(p, value)
         return Outcome(_put(h, evolve(sock, defer_accept=retrans)), Ret(0))
     if opt == "SO_LINGER":
         return _set_linger(p, h, sock, value)
@@ -82,6 +88,19 @@ def setsockopt(p: Profile, h: Host, fd: int, opt: str, value: int | bytes | None
         return Outcome(_put(h, sock), Ret(0))
     # SO_LISTENQ*, SO_ACCEPTCONN and SO_ERROR are read-only; the rest are unknown here.
     return _refuse(h, "ENOPROTOOPT")
+
+
+def _set_tcp_option_by_type(p: Profile, h: Host, sock: Socket,
+                            value: int | bytes | None) -> Outcome:
+    """gVisor setSockOptTCP(): a SOCK_STREAM socket counts as TCP whatever its domain (an
+    AF_UNIX one ignores the option); the value must hold an int."""
+    if sock.type != "SOCK_STREAM":
+        return _refuse(h, "ENOPROTOOPT")
+    if not isinstance(value, int):
+        return _refuse(h, "EINVAL")
+    if sock.domain == "AF_UNIX":
+        return Outcome(h, Ret(0))
+    return Outcome(_put(h, evolve(sock, defer_accept=rules.defer_store(p, value))), Ret(0))
 
 
 def _set_linger(p: Profile, h: Host, sock: Socket, value: int | bytes | None) -> Outcome:
@@ -125,16 +144,22 @@ def getsockopt(p: Profile, h: Host, fd: int, opt: str) -> Outcome:
     sock = _s(c)
     lst = sock.listener
     if opt == "SO_ACCEPTCONN":
-        return Outcome(h, Ret(_on(p, opt, lst is not None)))
+        listening = lst is not None and (sock.domain != "AF_UNIX" or p.unix_acceptconn)
+        return Outcome(h, Ret(_on(p, opt, listening)))
+    if opt == "SO_LINGER" and p.linger_int_read is not None:
+        return _refuse(h, p.linger_int_read)  # gVisor: optlen < sizeof(struct linger)
     if opt == "SO_LINGER":  # an int-sized read gets l_onoff
         return Outcome(h, Ret(_on(p, opt, sock.linger is not None)))
     if opt == "SO_REUSEPORT" or (opt == "SO_REUSEPORT_LB" and p.reuseport_lb):
         on = sock.reuseport if opt == "SO_REUSEPORT" else sock.reuseport_lb
         return Outcome(h, Ret(_on(p, opt, on)))
     if opt == "SO_ERROR":
-        if sock.error is None:
-            return Outcome(h, Ret(0))
-        return Outcome(_put(h, evolve(sock, error=None)), ErrName(sock.error))
+        if sock.error is not None:
+            return Outcome(_put(h, evolve(sock, error=None)), ErrName(sock.error))
+        if sock.last_error is not None:  # gVisor: the refusal's second copy
+            return Outcome(_put(h, evolve(sock, last_error=None)),
+                           ErrName(sock.last_error))
+        return Outcome(h, Ret(0))
     if opt == "SO_ACCEPTFILTER" and p.accept_filters:
         if lst is None or lst.accept_filter is None:
             return _refuse(h, "EINVAL")
@@ -150,8 +175,11 @@ def getsockopt(p: Profile, h: Host, fd: int, opt: str) -> Outcome:
         return Outcome(h, Ret(value))
     if opt == "TCP_DEFER_ACCEPT" and p.tcp_defer_accept:
         if sock.domain == "AF_UNIX" or sock.type != "SOCK_STREAM":
-            return _refuse(h, NOT_TCP["get", sock.domain])
-        return Outcome(h, Ret(rules.defer_retrans_to_secs(sock.defer_accept)))
+            # gVisor: an AF_UNIX stream socket passes as TCP, then its endpoint knows no
+            # such option; any other non-TCP socket is refused at once
+            return _refuse(h, "ENOPROTOOPT" if p.tcp_options_by_type
+                           else NOT_TCP["get", sock.domain])
+        return Outcome(h, Ret(rules.defer_read(p, sock.defer_accept)))
     return _refuse(h, "ENOPROTOOPT")
 
 

@@ -31,6 +31,8 @@ class Sysctl:
     lo: int
     hi: int
     hidden: bool = False  # left out of `sysctl -a`, still readable and writable by name
+    # -- gVisor (issue 11): a read-only file; every write fails with this errno (None: writable)
+    write_errno: str | None = None
 
 
 #: Settings a profile may give no sysctl for, and the value the system then runs with: the
@@ -40,6 +42,12 @@ class Sysctl:
 FIXED: Mapping[str, int] = {"syncookies": 1, "rst_on_sock_fail": 1, "overinterval": 60,
                             "sooverprio": 7, "abort_on_overflow": 0, "migrate_req": 0,
                             "synack_retries": 5, "rexmtlimit": 3, "max_syn_backlog": 2048}
+
+def _cites(cite: Mapping[str, str]) -> Mapping[str, str]:
+    """Profile.cite, completed with the sources of the defaults of the parameters added for
+    gVisor (GVISOR_DEFAULT_CITES, below: a profile that states one cites it itself)."""
+    return _with_default_cites(cite)
+
 
 Clamp = Literal["signed", "unsigned", "zero-min"]
 Base = Literal["3q/2", "q", "q+1"]
@@ -134,13 +142,68 @@ class Profile:
     shut_rd_discards: bool  # shutdown(SHUT_RD) discards what is queued to be read
     unix_listener_shut_refuses: bool  # an AF_UNIX listener shut for reading refuses connects
     unix_listen_disconnected: bool  # a disconnected AF_UNIX socket may listen (if bound)
-    poll_style: Literal["linux", "bsd", "select"]  # select: no poll(2), select(2)'s two sets
+    poll_style: Literal["linux", "bsd", "select", "gvisor"]  # select: select(2)'s two sets
     poll_rdhup: bool  # poll(2) has POLLRDHUP
     reuseport_pick: Literal["hash", "last"]  # which SO_REUSEPORT listener a connection reaches
     reuseport_lb: bool  # SO_REUSEPORT_LB exists
     reuseport_unix: str | None  # setsockopt(SO_REUSEPORT) on AF_UNIX; None: allowed
     linger_max: int | None  # setsockopt(SO_LINGER, N) outside 0..linger_max is EDOM
-    cite: Mapping[str, str]
+    cite: Mapping[str, str] = attrs.field(converter=_cites)
+    # -- parameters added for gVisor's netstack (issue 11). Each default is what every other
+    # profile does, cited once in GVISOR_DEFAULT_CITES below; the gvisor profile states its own.
+    # an AF_INET6 stream socket may connect to an IPv4 address (as a v4-mapped one)
+    stream_v6_takes_v4: bool = False
+    # a full request queue is logged ("Possible SYN flooding", once per listener)
+    synflood_log: bool = True
+    # the request queue is full at qlimit half-open + deferred connections (else above it)
+    request_queue_inclusive: bool = False
+    # listen() on a listener holding more completed connections than the new backlog admits:
+    # refused with this errno, the old backlog kept (None: accepted, the queue kept)
+    relisten_shrink_errno: str | None = None
+    # a TCP socket whose connection was refused or reset is closed for good (bind and listen
+    # EINVAL; connect() reports the pending error once, then ECONNABORTED), and a refusal
+    # leaves a second copy of ECONNREFUSED that only getsockopt(SO_ERROR) reads
+    dead_after_error: bool = False
+    # connect() of a connected UDP socket to the address it is connected to (None: allowed)
+    dgram_reconnect_same: str | None = None
+    # AF_UNIX connect() between a datagram and a stream/seqpacket socket
+    unix_dgram_mismatch: str = "EPROTOTYPE"
+    # AF_UNIX stream connect() checks the connecting socket (itself as the target, connected,
+    # listening) before whether the target listens
+    unix_client_first: bool = False
+    # closing an AF_UNIX listener leaves its queued clients connected to a closed peer (send
+    # EPIPE) instead of resetting them
+    unix_close_hangs_up: bool = False
+    # getsockopt(SO_ACCEPTCONN) reads 1 on a listening AF_UNIX socket
+    unix_acceptconn: bool = True
+    # TCP-level options are judged by the socket type alone: an AF_UNIX stream socket takes
+    # (and ignores) them; reading one on a non-TCP socket is ENOPROTOOPT
+    tcp_options_by_type: bool = False
+    # setsockopt() at SOL_SOCKET accepts, and ignores, an option it does not know
+    setsockopt_ignores_unknown: bool = False
+    # TCP_DEFER_ACCEPT is kept in whole seconds up to this many (None: SYN-ACK retransmissions)
+    defer_accept_max_seconds: int | None = None
+    # an AF_INET6 socket whose local address belongs to one family (bound to ::1, or set by a
+    # datagram connect) connecting to an address of the other family (None: allowed, or the
+    # dgram row and the family table decide)
+    v6_pinned_errno: str | None = None
+    # connect() reads the address's family before anything about the socket (even before an
+    # AF_UNIX stream's target; profile.connect_family_first: after those)
+    connect_address_first: bool = False
+    # shutdown() of a datagram socket that is not connected marks its directions shut although
+    # it answers ENOTCONN (where shutdown_marks_unconnected is off)
+    shutdown_dgram_marks: bool = True
+    # bind(S, T) of an AF_UNIX socket to a T that never had a name (a family-only address):
+    # this errno (None: the socket autobinds)
+    unix_bind_unnamed: str | None = None
+    # shutdown() of a UDP socket that is bound but not connected succeeds
+    dgram_shutdown_bound: bool = False
+    # getsockopt(SO_LINGER) into an int-sized buffer: this errno (None: it reads l_onoff)
+    linger_int_read: str | None = None
+    # an accepted TCP socket keeps its listener's SO_REUSEPORT
+    child_keeps_reuseport: bool = True
+    # bind() to an address of another family, as connect_family_errno's table (None: that table)
+    bind_family_errno: tuple[tuple[str, str, str], ...] | None = None
 
     def sysctl(self, name: str) -> Sysctl | None:
         return next((s for s in self.sysctls if s.name == name), None)
@@ -172,6 +235,54 @@ class Profile:
 
 
 SOURCE_PROFILES = ("freebsd-src", "freebsd-main", "linux", "bsd-4.4")
+
+# --------------------------------------------------------------------------- gVisor's defaults
+#: What the parameters added for gVisor (issue 11) say for every profile that does not state
+#: them: the behaviour each of those profiles already had, written once.
+GVISOR_DEFAULT_CITES: Mapping[str, str] = {
+    "stream_v6_takes_v4": f"{S.CHOICE}: tcp_v6_connect() and tcp6_connect() want an AF_INET6 "
+                          "address (profile parameter connect_family_errno)",
+    "synflood_log": f"{S.LX_CONN_REQUEST}: tcp_syn_flood_action() (used by Linux only)",
+    "request_queue_inclusive": S.LX_REQSK_FULL,
+    "relisten_shrink_errno": f"{S.FB_SOLISTEN}; {S.LX_INET_LISTEN} (only the limit is "
+                             "rewritten)",
+    "dead_after_error": f"{S.CHOICE}: a refused or reset socket may be used again "
+                        "(measured on Linux by the kernel executor, spec/sources/"
+                        "linux-6.18.md §0)",
+    "dgram_reconnect_same": f"{S.CHOICE}: profile parameter dgram_reconnect",
+    "unix_dgram_mismatch": f"{S.LX_UNIX_CONNECT}; {S.FB_UNIX_CONNECT} (EPROTOTYPE)",
+    "unix_client_first": f"{S.LX_UNIX_CONNECT} (profile parameter unix_address_first)",
+    "unix_close_hangs_up": f"{S.FB_SOCLOSE}; {S.LX_UNIX_CONNECT} (queued connections are "
+                           "reset)",
+    "unix_acceptconn": f"{S.CHOICE}: SO_ACCEPTCONN reads the listening flag of any socket",
+    "tcp_options_by_type": f"{S.CHOICE}: do_tcp_setsockopt() is reached by TCP sockets only",
+    "setsockopt_ignores_unknown": f"{S.FB_SOSETOPT}; {S.CHOICE}: sk_setsockopt() answers "
+                                  "ENOPROTOOPT",
+    "defer_accept_max_seconds": f"{S.LX_DEFER}: secs_to_retrans()",
+    "connect_address_first": f"{S.CHOICE}: the protocol's connect looks at the address "
+                             "(profile parameters connect_family_first, "
+                             "connect_family_errno)",
+    "shutdown_dgram_marks": f"{S.FB14_SHUTDOWN} (soshutdown() of a datagram socket); "
+                            "profile parameter shutdown_marks_unconnected elsewhere",
+    "unix_bind_unnamed": f"{S.CHOICE}: unix_bind() autobinds on an address of "
+                         "sizeof(sa_family_t) (the bind(S, T) row; measured on Linux by the "
+                         "kernel executor)",
+    "dgram_shutdown_bound": f"{S.CHOICE}: inet_shutdown() and soshutdown() look at the "
+                            "connection, not the address (measured on Linux)",
+    "linger_int_read": f"{S.CHOICE}: an int-sized getsockopt(SO_LINGER) reads l_onoff "
+                       "(measured on Linux by the kernel executor)",
+    "child_keeps_reuseport": f"{S.CHOICE}: sk_clone_lock() and solisten_clone() copy the "
+                             "listener's options (measured on Linux by the kernel executor)",
+    "bind_family_errno": f"{S.CHOICE}: inet_bind() and inet6_bind() answer as connect does "
+                         "(profile parameter connect_family_errno)",
+    "v6_pinned_errno": f"{S.CHOICE}: profile parameters dgram_v6_takes_v4 and "
+                       "connect_family_errno decide",
+}
+
+
+def _with_default_cites(cite: Mapping[str, str]) -> Mapping[str, str]:
+    return {**GVISOR_DEFAULT_CITES, **cite}
+
 
 _FREEBSD_SYSCTLS = (
     Sysctl("kern.ipc.soacceptqueue", "limit", 128, 1, UINT_MAX // 3),
@@ -787,10 +898,109 @@ BSD44 = derive(
     poll_rdhup=False,
 )
 
+# --------------------------------------------------------------------------- gVisor (issue 11)
+#: gVisor's netstack as runsc 0.0~20221219.0 (Debian) runs it: the Linux profile where gVisor
+#: does what Linux does, and every difference measured by the kernel executor inside
+#: `runsc --network=none do` and read in gVisor's source at release-20221219.0
+#: (spec/sources/gvisor-2022-12.md).
+GVISOR = derive(
+    LINUX,
+    "linux",
+    {
+        "clamp": f"{S.GV_LISTEN} (the backlog is read as an unsigned int)",
+        "fixed_limit": f"{S.GV_LISTEN} (maxListenBacklog = 1024, no somaxconn)",
+        "sysctls": f"{S.GV_SYSCTL}: net.core.somaxconn is a read-only 128 (writes: EIO); "
+                   "there is no net.ipv4.tcp_syncookies",
+        "inet_seqpacket": f"{S.GV_SOCKET} (EPROTONOSUPPORT)",
+        "connect_on_listener": f"{S.GV_CONNECT} (a listening endpoint: EINVAL)",
+        "connect_family_errno": f"{S.GV_CONNECT} (an address of another family: EINVAL)",
+        "overflow_counters": S.GV_OBSERVE,
+        "synflood_counters": S.GV_OBSERVE,
+        "request_drop_counters": S.GV_OBSERVE,
+        "counters": S.GV_OBSERVE,
+        "stream_v6_takes_v4": f"{S.GV_CONNECT} (checkV4MappedLocked())",
+        "synflood_log": f"{S.GV_ADMIT} (nothing is logged); {S.GV_OBSERVE}",
+        "request_queue_inclusive": f"{S.GV_ADMIT} (pendingEndpoints == capacity-1: cookies)",
+        "relisten_shrink_errno": S.GV_RELISTEN,
+        "dead_after_error": S.GV_DEAD,
+        "dgram_reconnect_same": S.GV_UDP,
+        "unix_dgram_mismatch": S.GV_UNIX,
+        "unix_client_first": S.GV_UNIX,
+        "unix_close_hangs_up": S.GV_UNIX_CLOSE,
+        "unix_acceptconn": S.GV_OPTIONS,
+        "tcp_options_by_type": S.GV_OPTIONS,
+        "setsockopt_ignores_unknown": S.GV_OPTIONS,
+        "defer_accept_max_seconds": f"{S.GV_OPTIONS} (MaxRTO = 120 s)",
+        "v6_pinned_errno": f"{S.GV_PINNED}",
+        "poll_style": S.GV_DATA,
+        "poll_rdhup": f"{S.GV_DATA} (POLLRDHUP is never reported)",
+        "shutdown_marks_unconnected": S.GV_DATA,
+        "shutdown_dgram_marks": S.GV_DATA,
+        "unix_shutdown_unconnected": S.GV_DATA,
+        "recv_unconnected_unix_stream": S.GV_DATA,
+        "unix_bind_unnamed": S.GV_DATA,
+        "dgram_shutdown_bound": S.GV_DATA,
+        "linger_int_read": S.GV_OPTIONS,
+        "bind_family_errno": f"{S.GV_DATA}; pkg/sentry/socket/netstack/netstack.go Bind() "
+                             "(AddressAndFamily(): an address the socket's family cannot take "
+                             "is EAFNOSUPPORT; an AF_INET address to an AF_INET6 socket is "
+                             "too short: EINVAL)",
+        "reuseport_unix": S.GV_OPTIONS,
+        "child_keeps_reuseport": f"{S.GV_OPTIONS} (the accepted endpoint starts with fresh "
+                                 "socket options)",
+        "connect_address_first": f"{S.GV_CONNECT}; pkg/sentry/socket/netstack/netstack.go "
+                                "Connect() and pkg/sentry/socket/unix/unix.go "
+                                "extractEndpoint() read the address first",
+    },
+    name="gvisor",
+    system="gVisor netstack (runsc 2022-12)",
+    basis=S.GV,
+    clamp="unsigned",
+    fixed_limit=1024,
+    sysctls=(Sysctl("net.core.somaxconn", "somaxconn", 128, 0, INT_MAX, write_errno="EIO"),),
+    inet_seqpacket="EPROTONOSUPPORT",
+    connect_on_listener="EINVAL",
+    connect_family_errno=(("AF_INET", "*", "EINVAL"), ("AF_INET6", "*", "EINVAL"),
+                          ("AF_UNIX", "*", "EINVAL")),
+    overflow_counters=(),
+    synflood_counters=((), ()),
+    request_drop_counters=(),
+    counters=(),
+    stream_v6_takes_v4=True,
+    synflood_log=False,
+    request_queue_inclusive=True,
+    relisten_shrink_errno="EINVAL",
+    dead_after_error=True,
+    dgram_reconnect_same="EADDRINUSE",
+    unix_dgram_mismatch="ECONNREFUSED",
+    unix_client_first=True,
+    unix_close_hangs_up=True,
+    unix_acceptconn=False,
+    tcp_options_by_type=True,
+    setsockopt_ignores_unknown=True,
+    defer_accept_max_seconds=120,
+    connect_address_first=True,
+    v6_pinned_errno="EHOSTUNREACH",
+    poll_style="gvisor",
+    poll_rdhup=False,
+    shutdown_marks_unconnected=False,
+    shutdown_dgram_marks=False,
+    unix_shutdown_unconnected="ENOTCONN",
+    recv_unconnected_unix_stream="ENOTCONN",
+    unix_bind_unnamed="EINVAL",
+    dgram_shutdown_bound=True,
+    linger_int_read="EINVAL",
+    bind_family_errno=(("AF_INET", "*", "EAFNOSUPPORT"), ("AF_INET6", "AF_UNIX", "EAFNOSUPPORT"),
+                       ("AF_INET6", "AF_UNIX/unbound", "EAFNOSUPPORT"), ("AF_INET6", "*", "EINVAL"),
+                       ("AF_UNIX", "*", "EINVAL")),
+    reuseport_unix=None,
+    child_keeps_reuseport=False,
+)
+
 PROFILES: dict[str, Profile] = {
     p.name: p
     for p in (FREEBSD_9, FREEBSD_10, FREEBSD_13, FREEBSD_SRC, FREEBSD_MAIN, DRAGONFLY, INTIME,
-              LINUX, BSD44)
+              LINUX, BSD44, GVISOR)
 }
 
 

@@ -78,10 +78,23 @@ def relisten_kept(p: Profile, qlen: Term, incqlen: Term, new_qlimit: Term) -> tu
     return qlen, incqlen
 
 
-def request_queue_full(half_open: Term, deferred: Term, qlimit: Term) -> Term:
+def relisten_refused(p: Profile, qlen: Term, new_qlimit: Term) -> Term:
+    """gVisor (profile.relisten_shrink_errno): listen() on a listener refuses a backlog that
+    admits fewer completed connections than it holds (`endpoints.Len() > backlog`, the backlog
+    already one more than asked: max_completed)."""
+    if p.relisten_shrink_errno is None:
+        return False
+    return qlen > max_completed(p, new_qlimit)
+
+
+def request_queue_full(half_open: Term, deferred: Term, qlimit: Term,
+                       inclusive: bool = False) -> Term:
     """Linux inet_csk_reqsk_queue_is_full(): the request (SYN) queue, which holds half-open
     connections and TCP_DEFER_ACCEPT-deferred ones, is bounded by the same backlog; `>` since
-    3479c7549fb1 (reference/linux.md §2)."""
+    3479c7549fb1 (reference/linux.md §2). gVisor (profile.request_queue_inclusive) answers with
+    a cookie once `pendingEndpoints == capacity-1`, i.e. at qlimit."""
+    if inclusive:
+        return half_open + deferred >= qlimit
     return half_open + deferred > qlimit
 
 
@@ -161,7 +174,7 @@ def arrival(p: Profile, *, tcp: bool, qlen: Term, incqlen: Term, half_open: Term
     if tcp and p.half_open == "reqsk":
         # tcp_syn_flood_action() runs when the queue is full or syncookies=2 (every SYN then
         # goes by cookie, and is counted: spec/sources/linux-6.18.md §9.2)
-        full = r.request_queue_full(half_open, incqlen, qlimit)
+        full = r.request_queue_full(half_open, incqlen, qlimit, p.request_queue_inclusive)
         cookie = or_(cookies == 2, full)
         dropped = and_(full, cookies == 0)
         full = cookie
@@ -221,7 +234,7 @@ def syn_arrival(p: Profile, *, qlen: Term, incqlen: Term, half_open: Term, qlimi
         stored = cache_total < p.syncache_cache_limit
         return SynArrival(False, False, False, stored, or_(stored, cookies != 0))
     if p.half_open == "reqsk":
-        full = r.request_queue_full(half_open, incqlen, qlimit)
+        full = r.request_queue_full(half_open, incqlen, qlimit, p.request_queue_inclusive)
         cookie = or_(cookies == 2, full)
         overflow = and_(not_(and_(full, cookies == 0)), not_(r.admits(p, qlen, 0, qlimit)))
         # without syncookies the last quarter of tcp_max_syn_backlog is kept for peers proven
@@ -344,7 +357,7 @@ def _http_ready(data: bytes, eof: bool, hiwat: int) -> bool:
 POLL_FLAGS = ("POLLIN", "POLLPRI", "POLLOUT", "POLLERR", "POLLHUP", "POLLRDHUP", "POLLNVAL")
 #: poll() of a descriptor that is not open, per poll_style: poll(2) reports it in revents;
 #: select(2) fails (4.4BSD selscan(): EBADF)
-POLL_NOT_OPEN = {"linux": "POLLNVAL", "bsd": "POLLNVAL", "select": "EBADF"}
+POLL_NOT_OPEN = {"linux": "POLLNVAL", "bsd": "POLLNVAL", "select": "EBADF", "gvisor": "POLLNVAL"}
 
 
 @attrs.frozen
@@ -360,6 +373,7 @@ class PollFacts:
     error: Term  # an error is pending (so_error / sk_err)
     rcv_shut: Term  # no more to read (sk_shutdown & RCV_SHUTDOWN; SBS_CANTRCVMORE)
     snd_shut: Term  # no more to send (SEND_SHUTDOWN; SBS_CANTSENDMORE)
+    ended: Term = False  # TCP: it had a connection, now over (reset, refused, both FINs through)
 
 
 def poll_events(p: Profile, f: PollFacts) -> dict[str, Term]:
@@ -397,6 +411,8 @@ def _poll_events(p: Profile, f: PollFacts) -> dict[str, Term]:
             "POLLIN": or_(f.rcv_shut, f.readable, and_(f.listening, f.acceptable)),
             "POLLOUT": not_(f.listening), "POLLERR": f.error,
             "POLLHUP": or_(both, and_(f.closed, connection_based)), "POLLRDHUP": f.rcv_shut}
+    if p.poll_style == "gvisor":
+        return _gvisor_poll(f)
     hup = both
     out = and_(or_(f.connected, not connreq, f.snd_shut, f.error), not_(hup))
     conn = {"POLLIN": or_(f.readable, f.error, f.rcv_shut), "POLLOUT": out, "POLLERR": False,
@@ -404,6 +420,29 @@ def _poll_events(p: Profile, f: PollFacts) -> dict[str, Term]:
     lst = {"POLLIN": or_(f.acceptable, f.error), "POLLOUT": False, "POLLERR": False,
            "POLLHUP": and_(not_(f.acceptable), f.error), "POLLRDHUP": False}
     return {k: ite(f.listening, lst[k], conn[k]) for k in conn}
+
+
+def _gvisor_poll(f: PollFacts) -> dict[str, Term]:
+    """gVisor's Readiness() (spec/sources/gvisor-2022-12.md §8, measured): TCP not yet
+    connected is HUP alone; a TCP connection over in both directions (or dead) is ready for
+    everything asked plus HUP; an AF_UNIX socket that is not connected is ready for nothing
+    (a datagram one is writable once connected); POLLRDHUP is never reported."""
+    conn_in = or_(f.readable, f.rcv_shut)
+    if f.kind == "tcp":
+        over = or_(f.ended, and_(f.rcv_shut, f.snd_shut))
+        fresh = and_(f.closed, not_(over))
+        rest: dict[str, Term] = {
+            "POLLIN": or_(over, and_(not_(fresh), conn_in)), "POLLPRI": over,
+            "POLLOUT": not_(fresh), "POLLERR": or_(over, f.error),
+            "POLLHUP": or_(over, fresh), "POLLRDHUP": False}
+        return {k: ite(f.listening, f.acceptable if k == "POLLIN" else False, v)
+                for k, v in rest.items()}
+    if f.kind == "udp":
+        return {"POLLIN": conn_in, "POLLOUT": True, "POLLERR": f.error, "POLLHUP": False,
+                "POLLRDHUP": False}
+    return {"POLLIN": or_(and_(f.listening, f.acceptable), and_(f.connected, conn_in),
+                          and_(f.kind == "unix-dgram", f.readable)),
+            "POLLOUT": f.connected, "POLLERR": f.error, "POLLHUP": False, "POLLRDHUP": False}
 
 
 # --------------------------------------------------------------------------- timers
@@ -469,6 +508,21 @@ def defer_secs_to_retrans(seconds: int) -> int:
             timeout = min(timeout * 2, 120)
             period += timeout
     return res
+
+
+def defer_store(p: Profile, seconds: int) -> int:
+    """What setsockopt(TCP_DEFER_ACCEPT, seconds) keeps: Linux SYN-ACK retransmissions; gVisor
+    (profile.defer_accept_max_seconds) whole seconds, negatives as 0, at most the maximum."""
+    if p.defer_accept_max_seconds is None:
+        return defer_secs_to_retrans(seconds)
+    return min(max(seconds, 0), p.defer_accept_max_seconds)
+
+
+def defer_read(p: Profile, stored: int) -> int:
+    """What getsockopt(TCP_DEFER_ACCEPT) reads back of what defer_store kept."""
+    if p.defer_accept_max_seconds is None:
+        return defer_retrans_to_secs(stored)
+    return stored
 
 
 def defer_retrans_to_secs(retrans: int) -> int:

@@ -106,3 +106,31 @@ LX_DEFER = f"{LX} §5: net/ipv4/tcp_minisocks.c tcp_check_req() (TCP_DEFER_ACCEP
 
 # Choices the project makes where no source speaks; the clause catalogue lists each.
 CHOICE = "listenspec choice"
+
+# gVisor's netstack (spec/sources/gvisor-2022-12.md): measured by the kernel executor inside
+# `runsc --network=none do` (runsc 0.0~20221219.0), and gVisor's source at release-20221219.0.
+GV = "spec/sources/gvisor-2022-12.md"
+GV_MEASURED = "measured by the kernel executor in gVisor (runsc 2022-12)"
+GV_LISTEN = f"{GV} §1: {GV_MEASURED}; pkg/sentry/syscalls/linux/sys_socket.go Listen()"
+GV_RELISTEN = (f"{GV} §1: {GV_MEASURED}; pkg/tcpip/transport/tcp/endpoint.go listen(), "
+               "pkg/sentry/socket/unix/transport/connectioned.go Listen()")
+GV_ADMIT = f"{GV} §2: {GV_MEASURED}; pkg/tcpip/transport/tcp/accept.go handleListenSegment()"
+GV_CONNECT = f"{GV} §3: {GV_MEASURED}; pkg/tcpip/transport/tcp/endpoint.go connect()"
+GV_DEAD = (f"{GV} §3: {GV_MEASURED}; pkg/tcpip/transport/tcp/endpoint.go connect() "
+           "(StateError: hardError, else ErrConnectionAborted), LastError()")
+GV_UDP = (f"{GV} §3: {GV_MEASURED}; pkg/tcpip/transport/udp/endpoint.go Connect() (the new "
+          "4-tuple is registered before the old one is removed)")
+GV_PINNED = (f"{GV} §3: {GV_MEASURED}; pkg/tcpip/stack/stack.go AddrNetProtoLocked(), "
+             "pkg/tcpip/transport/internal/network/endpoint.go (the route from the local "
+             "address: ErrHostUnreachable)")
+GV_UNIX = (f"{GV} §4: {GV_MEASURED}; pkg/sentry/socket/unix/transport/connectioned.go "
+           "BidirectionalConnect(), connectionless.go")
+GV_UNIX_CLOSE = f"{GV} §4: {GV_MEASURED}"
+GV_OPTIONS = (f"{GV} §5: {GV_MEASURED}; pkg/sentry/socket/netstack/netstack.go "
+              "setSockOptSocket(), getSockOptSocket(), isTCPSocket()")
+GV_SYSCTL = f"{GV} §6: {GV_MEASURED}; pkg/sentry/fsimpl/proc/tasks_sys.go"
+GV_SOCKET = f"{GV} §6: {GV_MEASURED}"
+GV_DATA = (f"{GV} §8: {GV_MEASURED}; pkg/tcpip/transport/tcp/endpoint.go Readiness(), "
+           "Shutdown(); pkg/sentry/socket/unix/transport/connectioned.go Readiness()")
+GV_OBSERVE = (f"{GV} §7: {GV_MEASURED}: /proc/net/netstat lists TcpExt without values and "
+              "there is no /dev/kmsg")

@@ -331,6 +331,14 @@ class Socket:
     linger: int | None = None  # SO_LINGER's l_linger, when l_onoff is set
     reuseport: bool = False  # SO_REUSEPORT
     reuseport_lb: bool = False  # FreeBSD SO_REUSEPORT_LB
+    # -- gVisor (issue 11)
+    # a second copy of a refusal that only getsockopt(SO_ERROR) reads (profile.dead_after_error)
+    last_error: str | None = None
+    # what a connected datagram socket aims at: the address id (None: a socket that never had
+    # an address) and its family; kept only where profile.dgram_reconnect_same or
+    # profile.v6_pinned_errno asks for it
+    dgram_peer: int | None = None
+    dgram_peer_family: str | None = None
 
 
 @attrs.frozen

@@ -47,6 +47,8 @@ LIFECYCLE: dict[tuple[SockState, str], SockState] = {
     (C, "closed"): D,  # TCP: both FINs went through (TIME_WAIT / LAST_ACK done): CLOSE
     (D, "bind"): D,  # Linux: the reset gave the port back; the socket may bind again
     (D, "disconnect"): F,  # Linux: connect() reported the reset; tcp_disconnect(): unconnected
+    # gVisor (profile.dead_after_error): a refused connect leaves the endpoint in its error state
+    (CG, "failed"): D,
     (C, "bind"): C,  # an AF_UNIX client connects without a name and may take one later
     (F, "accepted"): C,  # the socket accept() returns is born connected
     **{(s, "close"): X for s in (F, B, L, C, D)},
@@ -163,7 +165,8 @@ class Check:
         then = self.then
         if then.startswith("profile."):
             return str(getattr(p, then.removeprefix("profile.")))
-        if then in ("target.errno", "family", "family-unix", "pending-error"):
+        if then in ("target.errno", "family", "bind-family", "family-unix", "pending-error",
+                    "unix-type"):
             if c is None:
                 return _DESCRIBED[then]
             return _dynamic_errno(then, p, c)
@@ -172,7 +175,9 @@ class Check:
 
 _DESCRIBED = {"target.errno": "EBADF or ENOTSOCK", "family": "profile.connect_family_errno",
               "family-unix": "profile.connect_family_errno",
-              "pending-error": "the pending error"}
+              "bind-family": "profile.bind_family_errno (else profile.connect_family_errno)",
+              "pending-error": "the pending error",
+              "unix-type": "EPROTOTYPE (datagram with stream: profile.unix_dgram_mismatch)"}
 
 
 def _dynamic_errno(then: str, p: Profile, c: Ctx) -> str:
@@ -183,16 +188,24 @@ def _dynamic_errno(then: str, p: Profile, c: Ctx) -> str:
     if then == "pending-error":
         assert c.sock is not None and c.sock.error is not None
         return c.sock.error
+    if then == "unix-type":  # the name's socket is of another type
+        assert c.sock is not None and c.at is not None
+        dgram = (c.sock.type == "SOCK_DGRAM") != (c.at.type == "SOCK_DGRAM")
+        return p.unix_dgram_mismatch if dgram else "EPROTOTYPE"
     assert t is not None and t.domain is not None and c.sock is not None
     if then == "family-unix":
         return family_errno(p, "AF_UNIX", t.domain)
     kind = t.domain if t.addr is not None and not t.short else f"{t.domain}/unbound"
+    if then == "bind-family" and p.bind_family_errno is not None:
+        return family_errno(p, c.sock.domain, kind, p.bind_family_errno)
     return family_errno(p, c.sock.domain, kind)
 
 
-def family_errno(p: Profile, client: str, target: str) -> str:
-    """profile.connect_family_errno: what connect() answers for an address of another family."""
-    for cl, t, errno in p.connect_family_errno:
+def family_errno(p: Profile, client: str, target: str,
+                 table: tuple[tuple[str, str, str], ...] | None = None) -> str:
+    """profile.connect_family_errno (or `table`): what connect() answers for an address of
+    another family."""
+    for cl, t, errno in (p.connect_family_errno if table is None else table):
         if cl == client and t in ("*", target):
             return errno
     return "EAFNOSUPPORT"
@@ -227,6 +240,44 @@ def _v6_to_v4(p: Profile, c: Ctx) -> bool:
     """Linux: an AF_INET6 datagram socket aiming at an IPv4 address (dgram_v6_takes_v4)."""
     return (p.dgram_v6_takes_v4 and _sock(c).type == "SOCK_DGRAM"
             and (_sock(c).domain, _target(c).domain) == ("AF_INET6", "AF_INET"))
+
+
+def _v6_takes_v4(p: Profile, c: Ctx) -> bool:
+    """An AF_INET6 socket aiming at an IPv4 address that its profile lets it reach (datagram:
+    dgram_v6_takes_v4; stream, as a v4-mapped address: stream_v6_takes_v4)."""
+    return _v6_to_v4(p, c) or (
+        p.stream_v6_takes_v4 and _sock(c).type != "SOCK_DGRAM"
+        and (_sock(c).domain, _target(c).domain) == ("AF_INET6", "AF_INET"))
+
+
+def _dead(p: Profile, c: Ctx) -> bool:
+    """gVisor: a TCP socket closed for good by a refusal or a reset (profile.dead_after_error)."""
+    return (p.dead_after_error and c.sock is not None and c.sock.domain != "AF_UNIX"
+            and c.sock.type == "SOCK_STREAM" and c.sock.state is D)
+
+
+def _pinned_elsewhere(p: Profile, c: Ctx) -> bool:
+    """gVisor: an AF_INET6 socket whose local address belongs to one family (bound to ::1, or
+    set by a datagram connect) aims at an address of the other (profile.v6_pinned_errno)."""
+    sock, t = _sock(c), _target(c)
+    if sock.domain != "AF_INET6" or t.domain not in ("AF_INET", "AF_INET6"):
+        return False
+    if sock.type == "SOCK_DGRAM" and sock.state is C:
+        pinned = sock.dgram_peer_family
+    elif sock.state is B or sock.type == "SOCK_DGRAM":  # (a listening, connected or dead TCP
+        # socket is refused for what it is: rows below)
+        pinned = "AF_INET6" if sock.addr is not None and not sock.wildcard else None
+    else:
+        pinned = None
+    return pinned is not None and pinned != t.domain
+
+
+def _dead_profile(p: Profile) -> bool:
+    return p.dead_after_error
+
+
+def _client_first(p: Profile) -> bool:
+    return p.unix_client_first
 
 
 def _full(p: Profile, c: Ctx) -> bool:
@@ -321,6 +372,9 @@ DESC = (BADF, NOTSOCK)
 UNIX_FIRST = "profile.unix_address_first"
 UNIX_FIRST_SRC = ("measured by the kernel executor: Linux unix_stream_connect() validates the "
                   "address and the listener before the socket's own state")
+UNIX_CLIENT_FIRST = "profile.unix_client_first"
+UNIX_CLIENT_FIRST_SRC = ("profile parameter unix_client_first: gVisor "
+                         "connectioned.go BidirectionalConnect()")
 
 CHECKS: dict[str, tuple[Check, ...]] = {
     "bind": (
@@ -329,9 +383,10 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               lambda p, c: c.target is not None and c.target.errno is not None, "target.errno",
               "SCRIPT_FORMAT.md extension: a NAME stands for the address its socket had"),
         Check("bind(S, T): T's address is of another family",
-              lambda p, c: c.target is not None and _other_family(c), "family",
+              lambda p, c: c.target is not None and _other_family(c), "bind-family",
               "inet_bind(), inet6_bind(), unix_bind() look at the length and family first: "
-              "the connect family table (profile parameter connect_family_errno)"),
+              "the connect family table (profile parameter connect_family_errno), or "
+              "profile parameter bind_family_errno where it is given"),
         Check("bind(S, T) of an AF_UNIX socket to a name in use (the path exists)",
               lambda p, c: _unix(c) and c.target is not None and c.target.addr is not None
               and bool(c.holders), "EADDRINUSE",
@@ -341,10 +396,17 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               lambda p, c: c.holds_addr or _sock(c).state is L
               or (_sock(c).state is C and _sock(c).addr is not None), "EINVAL",
               "listenspec choice: in_pcbbind(), unp_bind(), inet_bind(), unix_bind()"),
+        Check("a TCP socket closed for good by a refusal or a reset", _dead, "EINVAL",
+              "profile parameter dead_after_error: gVisor bind() in StateError",
+              _dead_profile, "profile.dead_after_error"),
         Check("a TCP socket whose connection was reset (its inpcb is dropped)",
               lambda p, c: _sock(c).state is D and _tcp(c), "profile.bind_reset",
               "profile parameter bind_reset", lambda p: p.bind_reset is not None,
               "profile.bind_reset"),
+        Check("bind(S, T) of an AF_UNIX socket: T never had a name (a family-only address)",
+              lambda p, c: c.target is not None and c.target.addr is None and _unix(c),
+              "profile.unix_bind_unnamed", "profile parameter unix_bind_unnamed: gVisor",
+              lambda p: p.unix_bind_unnamed is not None, "profile.unix_bind_unnamed"),
         Check("bind(S, T): T never had an address: a fresh one, as getsockname(T) names none",
               lambda p, c: c.target is not None and c.target.addr is None, "-> wildcard",
               "bind to port 0 of the wildcard address (an AF_UNIX family-only name: "
@@ -394,6 +456,19 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               lambda p, c: _target(c).errno is not None, "target.errno",
               "SCRIPT_FORMAT.md extension: a NAME stands for the address its socket had; "
               "getsockname(2) on what it names"),
+        Check("the target is of another family (the address is read first)",
+              lambda p, c: c.sock is not None and _other_family(c) and not _v6_takes_v4(p, c),
+              "family", "profile parameter connect_address_first: gVisor reads the address "
+              "before the socket", lambda p: p.connect_address_first,
+              "profile.connect_address_first"),
+        Check("an AF_INET6 socket whose local address belongs to the other family",
+              lambda p, c: c.sock is not None and _pinned_elsewhere(p, c),
+              "profile.v6_pinned_errno", "profile parameter v6_pinned_errno: gVisor",
+              lambda p: p.v6_pinned_errno is not None, "profile.v6_pinned_errno"),
+        Check("a TCP socket closed for good: its pending error once, then ECONNABORTED",
+              _dead, "-> dead",
+              "profile parameter dead_after_error: gVisor connect() in StateError",
+              _dead_profile, "profile.dead_after_error"),
         Check("a settled non-blocking connect is still pending (Linux: SS_CONNECTING)",
               lambda p, c: c.sock is not None and c.sock.connect_pending is not None,
               "-> end-pending", "profile parameter sticky_connecting: __inet_stream_connect()"),
@@ -406,8 +481,19 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               UNIX_FIRST_SRC + "; unix_validate_addr()", _unix_first, UNIX_FIRST),
         Check("AF_UNIX stream: the name's socket is of another type",
               lambda p, c: _unix_stream(p, c) and c.at is not None
-              and c.at.type != _sock(c).type, "EPROTOTYPE", UNIX_FIRST_SRC, _unix_first,
+              and c.at.type != _sock(c).type, "unix-type", UNIX_FIRST_SRC, _unix_first,
               UNIX_FIRST),
+        # gVisor BidirectionalConnect(): the connecting socket before the target's listening
+        Check("AF_UNIX stream: the name is the socket's own",
+              lambda p, c: _unix_stream(p, c) and c.at is not None and c.at.sid == _sock(c).sid,
+              "EINVAL", UNIX_CLIENT_FIRST_SRC, _client_first, UNIX_CLIENT_FIRST),
+        Check("AF_UNIX stream: the socket is already connected",
+              lambda p, c: _unix_stream(p, c) and _sock(c).state is C, "EISCONN",
+              UNIX_CLIENT_FIRST_SRC, _client_first, UNIX_CLIENT_FIRST),
+        Check("AF_UNIX stream: the socket is listening",
+              lambda p, c: _unix_stream(p, c) and _sock(c).state is L,
+              "profile.connect_on_unix_listener", UNIX_CLIENT_FIRST_SRC, _client_first,
+              UNIX_CLIENT_FIRST),
         Check("AF_UNIX stream: nobody listens at the name",
               lambda p, c: _unix_stream(p, c) and c.lsock is None, "ECONNREFUSED",
               UNIX_FIRST_SRC, _unix_first, UNIX_FIRST),
@@ -449,7 +535,7 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "wildcard address only", lambda p: p.dgram_v6_takes_v4,
               "profile.dgram_v6_takes_v4"),
         Check("the target is of another family",
-              lambda p, c: _other_family(c) and not _v6_to_v4(p, c), "family",
+              lambda p, c: _other_family(c) and not _v6_takes_v4(p, c), "family",
               "profile parameter connect_family_errno",
               lambda p: not p.connect_family_first, "not profile.connect_family_first"),
         Check("AF_UNIX datagram: the target has no name",
@@ -460,8 +546,14 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "unix_dgram_connect(); unp_connectat()"),
         Check("AF_UNIX datagram: the name's socket is of another type",
               lambda p, c: _is(c, "AF_UNIX", stream=False) and c.at is not None
-              and c.at.type != _sock(c).type, "EPROTOTYPE",
+              and c.at.type != _sock(c).type, "unix-type",
               "unix_dgram_connect(); unp_connectat()"),
+        Check("a connected UDP socket aims at the address it is connected to",
+              lambda p, c: _is(c, stream=False) and _sock(c).domain != "AF_UNIX"
+              and _sock(c).state is C and _sock(c).dgram_peer_family == _target(c).domain
+              and _sock(c).dgram_peer == _target(c).addr, "profile.dgram_reconnect_same",
+              "profile parameter dgram_reconnect_same: gVisor udp endpoint Connect()",
+              lambda p: p.dgram_reconnect_same is not None, "profile.dgram_reconnect_same"),
         Check("a datagram socket: it records the peer", lambda p, c: not _stream(c),
               "-> dgram", "udp_connect(); unix_dgram_connect(): no listen queue is involved"),
         Check("TCP to its own address: simultaneous open with itself",
@@ -482,7 +574,8 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               lambda p, c: _sock(c).domain != "AF_UNIX"
               and (c.lsock is None or c.lsock.type != _sock(c).type), "ECONNREFUSED",
               "tcp_input(): a SYN to a closed port",
-              lambda p: not p.sticky_connecting and not p.refused_drops,
+              lambda p: not p.sticky_connecting and not p.refused_drops
+              and not p.dead_after_error,
               "not profile.sticky_connecting, not profile.refused_drops"),
         Check("TCP: nobody listens there (the RST drops the connection: the socket is reset)",
               lambda p, c: _sock(c).domain != "AF_UNIX"
@@ -494,7 +587,14 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               lambda p, c: _sock(c).domain != "AF_UNIX"
               and (c.lsock is None or c.lsock.type != _sock(c).type), "-> refused-rst",
               "measured by the kernel executor: tcp_done() puts the port, getsockname() "
-              "still shows it", lambda p: p.sticky_connecting, "profile.sticky_connecting"),
+              "still shows it", lambda p: p.sticky_connecting and not p.dead_after_error,
+              "profile.sticky_connecting"),
+        Check("TCP: nobody listens there (the SYN is answered by an RST; the socket is closed "
+              "for good, ECONNREFUSED left for SO_ERROR)",
+              lambda p, c: _sock(c).domain != "AF_UNIX"
+              and (c.lsock is None or c.lsock.type != _sock(c).type), "-> refused-dead",
+              "profile parameter dead_after_error: gVisor handshake failure (hardError and "
+              "lastError)", _dead_profile, "profile.dead_after_error"),
         Check("the connection reaches the listener", lambda p, c: True, "-> arrive",
               "rules.arrival decides"),
     ),
@@ -561,6 +661,10 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("a pending error: reported once, and cleared",
               lambda p, c: _sock(c).error is not None, "pending-error",
               "sock_error(); soreceive_generic_locked()", effect="clear-error"),
+        Check("a TCP socket closed for good by a refusal or a reset: end of file", _dead,
+              "-> eof", "profile parameter dead_after_error: gVisor endpoint Read() in "
+              "StateError (measured, spec/sources/gvisor-2022-12.md §8)", _dead_profile,
+              "profile.dead_after_error"),
         Check("no more to read: end of file", lambda p, c: _shut_rcv(c), "-> eof",
               "RCV_SHUTDOWN / SBS_CANTRCVMORE"),
         Check("the socket is not connected", lambda p, c: _sock(c).state is not C, "ENOTCONN",
@@ -579,6 +683,10 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "soshutdown() (spec/sources/freebsd.md B5)",
               lambda p: p.shutdown_listener == "enotconn-abort",
               "profile.shutdown_listener enotconn-abort"),
+        Check("a bound datagram socket: the directions are shut, as if it were connected",
+              lambda p, c: not _stream(c) and not _unix(c) and _sock(c).addr is not None,
+              "-> shut", "profile parameter dgram_shutdown_bound: gVisor",
+              lambda p: p.dgram_shutdown_bound, "profile.dgram_shutdown_bound"),
         Check("an AF_UNIX socket: it never fails", lambda p, c: _unix(c), "-> shut",
               "unix_shutdown() (spec/sources/linux-6.18.md §3)",
               lambda p: p.unix_shutdown_unconnected is None,
@@ -591,8 +699,10 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               effect="mark-shut"),
         Check("a datagram socket that is not connected: ENOTCONN, the work is still done",
               lambda p, c: _sock(c).state is not C and not _stream(c), "ENOTCONN",
-              "soshutdown(): a datagram socket", lambda p: not p.shutdown_marks_unconnected,
-              "not profile.shutdown_marks_unconnected", effect="mark-shut"),
+              "soshutdown(): a datagram socket",
+              lambda p: not p.shutdown_marks_unconnected and p.shutdown_dgram_marks,
+              "not profile.shutdown_marks_unconnected, profile.shutdown_dgram_marks",
+              effect="mark-shut"),
         Check("not connected", lambda p, c: _sock(c).state is not C, "ENOTCONN",
               "soshutdown(): a stream socket that is not connected",
               lambda p: not p.shutdown_marks_unconnected,

@@ -39,9 +39,16 @@ class Queue:
 
 @attrs.frozen
 class Str:
-    """A string result (getsockopt SO_ACCEPTFILTER)."""
+    """A string result (getsockopt SO_ACCEPTFILTER; recv(): the bytes read, see of_bytes)."""
 
     value: str
+
+    @classmethod
+    def of_bytes(cls, data: bytes) -> Str:
+        """Bytes as the format's strings hold them: UTF-8 text, and a byte that is not text as
+        the lone surrogate U+DC80+byte (literals.to_bytes is the inverse), so "é" and "\xe9"
+        read back as they were sent."""
+        return cls(data.decode("utf-8", "surrogateescape"))
 
 
 @attrs.frozen

@@ -115,6 +115,8 @@ def listen(p: Profile, r: Rules, backlog: Term, limit: Term, cookies: Term,
 def relisten(p: Profile, r: Rules, s: Listener, backlog: Term) -> Step:
     q = r.effective_backlog(p, backlog, s.limit)
     qlen, incq = r.relisten_kept(p, s.qlen, s.incq, q)
+    # gVisor refuses a backlog below what the queue holds, and keeps the old one
+    q = ite(r.relisten_refused(p, s.qlen, q), s.qlimit, q)
     return Step(attrs.evolve(s, qlen=qlen, incq=incq, qlimit=q))
 
 

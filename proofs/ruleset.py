@@ -26,6 +26,7 @@ class Rules:
     admits: RuleFn = model.admits
     max_completed: RuleFn = model.max_completed
     relisten_kept: RuleFn = model.relisten_kept
+    relisten_refused: RuleFn = model.relisten_refused
     incq_capacity: RuleFn = model.incq_capacity
     evictions: RuleFn = model.evictions
     request_queue_full: RuleFn = model.request_queue_full

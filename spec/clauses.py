@@ -14,7 +14,7 @@ from listenspec.models import sources as S
 
 ALL = ("freebsd-9", "freebsd-10", "freebsd-13", "freebsd-src", "freebsd-main", "dragonfly",
        "intime", "linux",
-       "bsd-4.4")
+       "bsd-4.4", "gvisor")
 FREEBSD_PAGES = ("freebsd-9", "freebsd-10", "freebsd-13", "intime")
 BSD_PAGES = (*FREEBSD_PAGES, "dragonfly")
 FILTERING = ("freebsd-9", "freebsd-10", "freebsd-13", "freebsd-src", "freebsd-main", "dragonfly",
@@ -196,6 +196,68 @@ CLAUSES: tuple[Clause, ...] = (
            "(spec/sources/linux-6.18.md §0).",
            ("linux",), ("profile.listen_once_connected", "profile.connect_reset",
                         "tables.CHECKS[listen]", "host._end_connect"), "errors"),
+    # ------------------------------------------------------------------ gVisor (issue 11)
+    Clause("SRC-GVISOR-BACKLOG", (),
+           "gVisor reads the backlog as an unsigned int and caps it at 1024, whatever "
+           "net.core.somaxconn says (a read-only 128; writes fail with EIO); a listener holds "
+           "q+1 completed connections, as on Linux. A re-listen whose backlog admits fewer "
+           "connections than the completed queue holds is refused with EINVAL, and the old "
+           "backlog stays (measured by the kernel executor in gVisor; "
+           "spec/sources/gvisor-2022-12.md §1, §6).",
+           ("gvisor",), ("profile.clamp", "profile.fixed_limit", "profile.sysctls",
+                         "profile.relisten_shrink_errno", "rules.relisten_refused"),
+           "relisten"),
+    Clause("SRC-GVISOR-SYN-QUEUE", (),
+           "gVisor: the request queue is full once it holds q half-open (or deferred) "
+           "connections, one earlier than Linux; a full one always answers with a SYN cookie "
+           "(there is no tcp_syncookies to turn them off), so half-open connections never keep "
+           "a client out; nothing is logged (spec/sources/gvisor-2022-12.md §2).",
+           ("gvisor",), ("profile.request_queue_inclusive", "rules.request_queue_full",
+                         "profile.synflood_log", "host.syn"), "syncache"),
+    Clause("SRC-GVISOR-DEAD", (),
+           "gVisor: a TCP socket whose connection was refused or reset is closed for good: "
+           "bind() and listen() fail with EINVAL, connect() reports the pending error once and "
+           "then ECONNABORTED; a refusal leaves ECONNREFUSED for one more getsockopt(SO_ERROR) "
+           "(spec/sources/gvisor-2022-12.md §3).",
+           ("gvisor",), ("profile.dead_after_error", "tables.CHECKS[connect]",
+                         "tables.CHECKS[bind]", "host._dead_connect", "host._refused_dead"),
+           "errors"),
+    Clause("SRC-GVISOR-CONNECT", (),
+           "gVisor's connect(): an address of another family is EINVAL, checked before the "
+           "socket; an AF_INET6 socket reaches an IPv4 address (v4-mapped) unless its local "
+           "address belongs to the other family (EHOSTUNREACH); connect() on a listener is "
+           "EINVAL; a UDP socket connecting again to the address it is connected to gets "
+           "EADDRINUSE (spec/sources/gvisor-2022-12.md §3).",
+           ("gvisor",), ("profile.connect_address_first", "profile.connect_family_errno",
+                         "profile.stream_v6_takes_v4", "profile.v6_pinned_errno",
+                         "profile.connect_on_listener", "profile.dgram_reconnect_same"),
+           "errors"),
+    Clause("SRC-GVISOR-UNIX", (),
+           "gVisor AF_UNIX: connect() looks at the connecting socket (its own name: EINVAL; "
+           "connected: EISCONN; listening: EINVAL) before whether the target listens; a "
+           "datagram socket on the other side is ECONNREFUSED; closing a listener leaves its "
+           "queued clients connected to a closed peer (send EPIPE); SO_ACCEPTCONN reads 0 on "
+           "a listener (spec/sources/gvisor-2022-12.md §1, §4).",
+           ("gvisor",), ("profile.unix_client_first", "profile.unix_dgram_mismatch",
+                         "profile.unix_close_hangs_up", "profile.unix_acceptconn"), "errors"),
+    Clause("SRC-GVISOR-OPTIONS", (),
+           "gVisor: setsockopt() at SOL_SOCKET accepts and ignores an option it does not know "
+           "(SO_ACCEPTFILTER, SO_LISTENQLIMIT, ...); TCP options are judged by the socket type, "
+           "so an AF_UNIX stream socket takes TCP_DEFER_ACCEPT and ignores it; TCP_DEFER_ACCEPT "
+           "is kept in seconds, at most 120 (spec/sources/gvisor-2022-12.md §5).",
+           ("gvisor",), ("profile.setsockopt_ignores_unknown", "profile.tcp_options_by_type",
+                         "profile.defer_accept_max_seconds", "rules.defer_store"), "filters"),
+    Clause("SRC-GVISOR-DATA", (),
+           "gVisor's data path: poll() of a TCP socket never connected is POLLHUP alone, of a "
+           "TCP connection over (both ways, reset or refused) POLLIN|POLLPRI|POLLOUT|POLLERR|"
+           "POLLHUP, of an AF_UNIX socket that is not connected 0, and POLLRDHUP never; "
+           "shutdown() of a socket that is not connected is ENOTCONN and marks nothing; recv() "
+           "of an unconnected AF_UNIX stream socket is ENOTCONN "
+           "(spec/sources/gvisor-2022-12.md §8).",
+           ("gvisor",), ("profile.poll_style", "profile.shutdown_marks_unconnected",
+                         "profile.shutdown_dgram_marks", "profile.unix_shutdown_unconnected",
+                         "profile.recv_unconnected_unix_stream", "rules.poll_events"),
+           "errors"),
     # ------------------------------------------------------------------ a peer that leaves
     Clause("SRC-PEER-CLOSED-BEFORE-ACCEPT", (),
            "A connection whose client closed (a FIN) before accept() stays queued and is "

@@ -403,14 +403,14 @@ def test_malformed_lines_get_listenspecs_own_message(exe: Path, tmp_path: Path,
 
 
 def test_strings_reach_the_socket_as_listenspec_sends_them(exe: Path) -> None:
-    # \xHH is one byte; so is a character U+0080..U+00FF written as text (script.to_bytes).
+    # \xHH is one byte; other text is UTF-8, so é is two bytes and € three (literals.to_bytes).
     text = ('s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 1)\nc = socket(AF_INET, SOCK_STREAM)\n'
             'connect(c, s)\nsend(c, "\\x00\\xff\\r\\n\\t\\\\\\"é€")\n')
     done = subprocess.run([str(exe), "--no-isolate", "-"], capture_output=True, text=True,
                           timeout=30, input=text)
     sent = parse(text, "<send>").steps[-1].call.args[1]
-    assert isinstance(sent, str) and len(to_bytes(sent)) == 11  # 7 escapes, é 1 byte, € 3
-    assert done.stdout.splitlines()[-1].endswith(" = 11")
+    assert isinstance(sent, str) and len(to_bytes(sent)) == 12  # 7 escapes, é 2 bytes, € 3
+    assert done.stdout.splitlines()[-1].endswith(" = 12")
 
 
 @needs_netns

@@ -10,7 +10,7 @@ from listenspec.models import sources
 from listenspec.models.profiles import FREEBSD_SRC, PROFILES, Profile, derive
 
 SOURCE_RE = re.compile(r"(seeds/\d{3}_[0-9a-f]{16}\.txt|reference/(freebsd|linux)\.md|"
-                       r"spec/sources/(freebsd|linux-6\.18)\.md|listenspec choice)")
+                       r"spec/sources/(freebsd|linux-6\.18|gvisor-2022-12)\.md|listenspec choice)")
 
 
 @pytest.mark.parametrize("profile", list(PROFILES.values()), ids=list(PROFILES))
@@ -34,9 +34,16 @@ def test_derive_refuses_an_uncited_change() -> None:
 CONTRACT = ["freebsd-9", "freebsd-10", "freebsd-13", "freebsd-src", "dragonfly", "intime",
             "linux", "bsd-4.4"]
 #: profiles the project adds (an extension of the contract, documented in docs/format.md)
-EXTENSIONS = {"freebsd-main"}
+EXTENSIONS = {"freebsd-main", "gvisor"}
 
 
 def test_profile_names_are_the_contract() -> None:
     assert [n for n in PROFILES if n in CONTRACT] == CONTRACT
     assert set(PROFILES) - set(CONTRACT) <= EXTENSIONS
+
+
+def test_every_gvisor_difference_from_linux_cites_gvisor() -> None:
+    gv, lx = PROFILES["gvisor"], PROFILES["linux"]
+    for param in gv.parameters:
+        if getattr(gv, param) != getattr(lx, param):
+            assert "spec/sources/gvisor-2022-12.md" in gv.cite[param], param

@@ -507,8 +507,8 @@ static int hexval(char c)
 }
 
 /* Decode a string literal's C escapes. Two results, because listenspec's parser has two:
- * `bytes` is what the format sends (script.to_bytes: a \xHH escape is that byte, and so is a
- * character U+0080..U+00FF typed as text; other text is its UTF-8), `text` is the string as
+ * `bytes` is what the format sends (literals.to_bytes: a \xHH escape is that byte, other text
+ * is its UTF-8, "é" two bytes), `text` is the string as
  * text (UTF-8; what sysctl and counter names are looked up by). */
 static int unescape(const struct tok *t, struct arg *out, struct perr *e)
 {
@@ -519,13 +519,6 @@ static int unescape(const struct tok *t, struct arg *out, struct perr *e)
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)s[i];
         if (c != '\\') {
-            if ((c == 0xc2 || c == 0xc3) && i + 1 < n && ((unsigned char)s[i + 1] & 0xc0) == 0x80) {
-                bytes[nb++] = (char)(((c & 0x1f) << 6) | ((unsigned char)s[i + 1] & 0x3f));
-                text[nt++] = (char)c;
-                text[nt++] = s[i + 1];
-                i += 2;
-                continue;
-            }
             bytes[nb++] = (char)c;
             text[nt++] = (char)c;
             i++;

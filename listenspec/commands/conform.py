@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 from .types import Sub
@@ -22,16 +23,27 @@ def _cmd(args: argparse.Namespace) -> int:
         raise ListenspecError("--workers must be at least 1")
     with target(args.target) as stack:
         label = "kernel" if args.target == "linux" else "target"
-        print(f"# {label}: {stack.describe()}", file=sys.stderr)
+        described = stack.describe()
+        print(f"# {label}: {described}", file=sys.stderr)
         if args.target == "linux" and (missing := pyroute2_missing()) is not None:
             print(f"# WARNING: pyroute2 is not installed ({missing}): netstat() and syn() steps "
                   "cannot be made on the kernel, so they are not compared "
                   "(pip install 'pyroute2>=0.7')", file=sys.stderr)
+        if args.all and args.workers > 1:
+            print("# --all searches with one worker", file=sys.stderr)
         stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),
                                 args.max_steps, progress=None if not args.json else False,
-                                stack=stack, workers=args.workers)
+                                stack=stack, workers=args.workers, keep_going=args.all)
     if args.json:
-        print(json.dumps(stats.as_dict(), indent=1))
+        # what a committed run (docs/runs/) needs to say where it comes from
+        command = (f"listenspec conform --target {args.target} --profile {args.profile} "
+                   f"--examples {args.examples}"
+                   + (f" --seed {args.seed}" if args.seed is not None else "")
+                   + (f" --max-steps {args.max_steps}" if args.max_steps != 25 else "")
+                   + (" --all" if args.all else "") + " --json")
+        run = {"command": command, "date": time.strftime("%Y-%m-%d"),
+               "target": args.target, "stack": described, "profile": args.profile}
+        print(json.dumps({**run, **stats.as_dict()}, indent=1))
     else:
         d = stats.as_dict()
         print(f"{d['scripts']} scripts, {d['steps']} steps ({stats.comparable_note()}), "
@@ -40,6 +52,9 @@ def _cmd(args: argparse.Namespace) -> int:
             print(line)
         if stats.shortfall():
             print(stats.shortfall())
+        if args.all:
+            print(f"{len(stats.divergences)} distinct divergences; {stats.known_scripts} more "
+                  "scripts showed one already found")
         if args.coverage:
             print("\n".join(stats.coverage_lines()))
         if report:
@@ -65,13 +80,18 @@ def register(sub: Sub) -> None:
     p.add_argument("--max-steps", type=int, default=25, help="longest script (default 25)")
     p.add_argument("--out", default="counterexamples", help="where a mismatch is saved")
     p.add_argument("--target", default="linux", metavar="NAME",
-                   help="the stack to run the scripts on: linux (default: this kernel) or "
-                        "exec:CMD (a program speaking the executor protocol)")
+                   help="the stack to run the scripts on: linux (default: this kernel), gvisor "
+                        "(gVisor's netstack, in one runsc sandbox) or exec:CMD (a program "
+                        "speaking the executor protocol)")
+    p.add_argument("--all", action="store_true",
+                   help="go on after a mismatch: find, shrink and save every divergence (each "
+                        "search of --examples scripts starts again after one is found, passing "
+                        "over scripts that show one already found)")
     p.add_argument("--coverage", action="store_true",
                    help="also print how many steps exercised each call and outcome, and how "
                         "often the rare outcomes (a reset peer, a timer, a syncookie) came up")
     p.add_argument("--json", action="store_true",
                    help="keys: scripts, requested, steps, skipped_steps (not comparable: the "
                         "target answered unsupported), not_comparable (reason -> steps), "
-                        "mismatches, seconds, steps_per_second, ...")
+                        "mismatches, seconds, steps_per_second, divergences, ...")
     p.set_defaults(func=_cmd)

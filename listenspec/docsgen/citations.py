@@ -187,6 +187,8 @@ def document_file(repo: Path, name: str) -> Path:
     """The repository file a citation names (`reference/freebsd.md`, `seeds/000_….txt`)."""
     if name in DOCUMENTS:
         return repo / DOCUMENTS[name][0]
+    if name.startswith("spec/"):  # a digest of this repository, named from its root
+        return repo / name
     return repo / "spec" / name
 
 

@@ -25,6 +25,7 @@ from . import (
     md,
     pictures,
     seeds,
+    stackruns,
     systems,
     topics,
     traces,
@@ -166,6 +167,46 @@ def _divergence_table(w: Where, args: list[str]) -> str:
 @directive("divergence")
 def _divergence(w: Where, args: list[str]) -> str:
     return divergences.point_section(w.build.docs_dir, _one_arg(args), w.build.points)
+
+
+# --------------------------------------------------------------------------- foreign stacks
+
+
+@directive("stack-run")
+def _stack_run(w: Where, args: list[str]) -> str:
+    """A committed conformance run (docs/runs/NAME.json): every divergence, shrunk, with the
+    profile's and the stack's results side by side."""
+    if len(args) != 2:
+        raise DirectiveError("usage: listenspec:stack-run NAME STACK-LABEL")
+    return stackruns.render_run(w.build.docs_dir, args[0], args[1])
+
+
+@directive("profile-diff")
+def _profile_diff(w: Where, args: list[str]) -> str:
+    """The parameters in which a profile differs from another, with each one's source."""
+    from ..models.profiles import get
+    from ..profile_table import render
+
+    if len(args) != 2:
+        raise DirectiveError("usage: listenspec:profile-diff PROFILE BASE")
+    p, base = get(args[0]), get(args[1])
+    rows = [[md.code(param), md.code(render(param, getattr(p, param), p)),
+             md.code(render(param, getattr(base, param), base)), md.text(p.cite[param])]
+            for param in p.parameters if getattr(p, param) != getattr(base, param)]
+    return md.table(["parameter", md.text(p.name), md.text(base.name), "source"], rows)
+
+
+@directive("readme-section")
+def _readme_section(w: Where, args: list[str]) -> str:
+    """A section of a README in the repository, verbatim (so the page and it cannot drift)."""
+    if len(args) < 2:
+        raise DirectiveError("usage: listenspec:readme-section PATH HEADING-WORDS...")
+    text = (w.build.repo_dir / args[0]).read_text(encoding="utf-8")
+    heading = "## " + " ".join(args[1:])
+    m = re.search(rf"^{re.escape(heading)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    if m is None:
+        raise DirectiveError(f"{args[0]} has no section {heading!r}")
+    return m.group(1).strip()
 
 
 # --------------------------------------------------------------------------- the model

@@ -413,6 +413,8 @@ SYSCTL_WORDS = {
     "synack_retries": "how often a half-open request resends its SYN-ACK before it is dropped",
     "migrate_req": "move the requests of a closed SO_REUSEPORT listener to another member (1)",
     "rexmtlimit": "how often a syncache entry resends its SYN-ACK before it is dropped",
+    "somaxconn": "shown, not used: gVisor reads it from a file a write cannot change (EIO); "
+                 "the backlog's limit is its own",
 }
 
 

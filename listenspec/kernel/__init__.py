@@ -8,10 +8,11 @@ calls that would change the host (sysctl writes, the syn() peer's TUN device) ar
 the reason.
 
 Modules: `libc` (system calls through ctypes, errno names), `netns` (the namespace), `runner`
-(the child process and its time limit), `executor` (calls -> system calls), `diag` (netstat via
+(the child process and its time limit), `executor` (calls -> system calls), `probes` (each way of
+observing, checked against a known answer before it is trusted), `diag` (netstat via
 inet_diag / unix_diag), `counters` (/proc/net/netstat), `sysctl`, `kmsg` (syslog), `synpeer`
-(syn()). Everything Linux-specific is imported on first use, so importing this package works on
-any system.
+(syn()), `serve` (the executor protocol server, also inside a gVisor sandbox). Everything
+Linux-specific is imported on first use, so importing this package works on any system.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..script import Script
 from .failure import KernelExecutorError, RunInterrupted
 
 if TYPE_CHECKING:
+    from .probes import Probed
     from .runner import Runner
 
 __all__ = ["KernelExecutorError", "RunInterrupted", "kernel_environment", "kernel_runner",
@@ -51,14 +53,28 @@ def run_on_kernel(
     from .netns import isolation_problem
     from .runner import default_time_limit, run_steps
 
-    _preload()
-    isolated = isolate and isolation_problem() is None
     limit = default_time_limit(script.steps) if timeout is None else timeout
     if limit <= 0:
         raise ListenspecError(f"the time limit must be positive, not {timeout}")
+    _preload()
+    isolated = (isolate and isolation_problem() is None) if runner is None else runner.isolated
+    probes = probes_for(script, isolated=isolated)
     if runner is not None:
-        return runner.run(script.steps, limit)
-    return run_steps(script.steps, isolated=isolated, limit=limit)
+        return runner.run(script.steps, limit, probes)
+    return run_steps(script.steps, isolated=isolated, limit=limit, probes=probes)
+
+
+def probes_for(script: Script, *, isolated: bool) -> Probed:
+    """What the known-answer probes found (probes.py), the syn() probe only for a script that
+    uses syn() (it sets up a device); each probe runs once per process."""
+    import attrs
+
+    from .probes import probed, syn_probed
+
+    found = probed(isolated=isolated)
+    if any(step.call.name == "syn" for step in script.steps):
+        found = attrs.evolve(found, syn=syn_probed(isolated=isolated))
+    return found
 
 
 def kernel_runner(*, isolate: bool = True) -> Runner:

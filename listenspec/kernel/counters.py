@@ -38,15 +38,26 @@ class Counters:
 
     def sections(self) -> dict[str, dict[str, int]]:
         """{"TcpExt": {"ListenOverflows": 3, ...}, "Tcp": {...}, ...}"""
+        return self._parse()[0]
+
+    def _parse(self) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
+        """The sections with values, and every name listed in a header that no line of values
+        follows (gVisor 2022-12 lists TcpExt so) -> its `Section.Field`."""
         out: dict[str, dict[str, int]] = {}
+        bare: dict[str, str] = {}
         for fd in self._fds:
-            text = _read_all(fd).decode("ascii", "replace")
-            lines = text.splitlines()
+            lines = _read_all(fd).decode("ascii", "replace").splitlines()
             # Each section is a header line of names followed by a line of values.
-            for head, values in zip(lines[0::2], lines[1::2], strict=False):
-                prefix, _, names = head.partition(":")
-                vprefix, _, nums = values.partition(":")
-                if prefix != vprefix:
+            i = 0
+            while i < len(lines):
+                prefix, _, names = lines[i].partition(":")
+                nxt = lines[i + 1] if i + 1 < len(lines) else ""
+                vprefix, _, nums = nxt.partition(":")
+                if vprefix != prefix or not _numbers(nums):
+                    for key in names.split():
+                        for alias in (key, prefix + key, f"{prefix}.{key}"):
+                            bare.setdefault(alias, f"{prefix}.{key}")
+                    i += 1
                     continue
                 section = out.setdefault(prefix, {})
                 for key, raw in zip(names.split(), nums.split(), strict=False):
@@ -54,7 +65,15 @@ class Counters:
                         section[key] = int(raw)
                     except ValueError:
                         continue
-        return out
+                i += 2
+        return out, bare
+
+    def unvalued(self, name: str) -> str | None:
+        """`Section.Field` if `name` is listed in a header without a line of values (and has no
+        value elsewhere), else None."""
+        if name in self.snapshot():
+            return None
+        return self._parse()[1].get(name)
 
     def lookup(self, name: str) -> int | None:
         """A counter by field name (`ListenOverflows`), by nstat name (`TcpExtListenOverflows`)
@@ -87,6 +106,11 @@ class Counters:
                 table = dict(zip(head.split(), values.split(), strict=False))
                 return int(table.get(b"ListenOverflows", 0)), int(table.get(b"ListenDrops", 0))
         return 0, 0
+
+
+def _numbers(text: str) -> bool:
+    words = text.split()
+    return bool(words) and all(w.lstrip("-").isdigit() for w in words)
 
 
 def _read_all(fd: int) -> bytes:

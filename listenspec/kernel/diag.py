@@ -13,6 +13,7 @@ so nothing is guessed from addresses. pyroute2's DiagSocket does the netlink wor
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 from typing import Any, Final
@@ -47,9 +48,15 @@ class Diag:
             return
         try:
             ds = DiagSocket()
+        except OSError as exc:  # gVisor 2022-12: EPROTONOSUPPORT
+            why = errno.errorcode.get(exc.errno or 0, str(exc))
+            self.problem = f"no sock_diag netlink socket here ({why})"
+            return
+        try:
             ds.bind()
         except OSError as exc:
-            self.problem = f"cannot open a sock_diag netlink socket: {exc.strerror or exc}"
+            ds.close()
+            self.problem = f"the sock_diag socket does not bind ({exc.strerror or exc})"
             return
         self._sock = ds
 

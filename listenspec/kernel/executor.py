@@ -4,6 +4,11 @@ It owns no semantics (DESIGN.md, "The kernel adapter is thin"): each call is map
 call(s) SCRIPT_FORMAT.md names, and the result is whatever the kernel answered. The only logic
 here is bookkeeping the format asks for: NAMEs -> descriptors, the address each NAME was bound to,
 settling a non-blocking connect, and closing what the script opened.
+
+How each observation is made was checked against a known answer before the run (probes.py); an
+observation whose mechanism failed its probe is `unsupported("why")`, never a value the stack did
+not give. The same executor runs on Linux and inside gVisor's sandbox, where sock_diag, the
+TcpExt counters and SO_ACCEPTCONN for AF_UNIX listeners fail their probes.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ from .counters import Counters
 from .diag import Diag, NotFound
 from .kmsg import Kmsg
 from .libc import NOT_OPEN, SysError, errno_name
-from .synpeer import SynPeer
+from .probes import FAMILIES, NOTHING, Probed, unix_listening
+from .synpeer import ANSWER_WAIT, SLOW_ANSWER_WAIT, SynPeer
 from .sysctl import sysctl_read, sysctl_write
 
 DOMAINS: Final = {
@@ -87,6 +93,10 @@ TCP_CLOSE: Final = 7
 #: settled"). Loopback completes a handshake inside the connect() call; a SYN to a full queue is
 #: dropped inside it too (linux.md §2 `tcp_conn_request()`), moving the drop counters at once.
 SETTLE_WAIT: Final = 0.2
+#: How long a sandboxed stack (gVisor) may take to deliver what a send(), shutdown() or close()
+#: sent over loopback to another socket of the script. Linux delivers inside the call; netstack
+#: delivers on a goroutine of its own, so without this wait the next call would race it.
+DELIVERY_WAIT: Final = 0.05
 RESET_GRACE: Final = 0.02
 #: The longest single sleep() a script may ask for; the run's time limit includes sleeps.
 MAX_SLEEP: Final = 60.0
@@ -97,16 +107,26 @@ DROPPED: Final = Err("EINPROGRESS")
 class Executor:
     """Runs steps in the current process (the runner puts it in its own namespace first).
 
-    The executor's own descriptors (the /proc counters, /dev/kmsg, the sock_diag socket and,
-    for a script with syn(), the peer's TUN device and raw sockets) are all opened here, before
-    the script's first step: a script that uses up its descriptors then gets `-1 EMFILE` from
-    its own calls, and never leaves the executor unable to observe (or lets it take a number
-    the script would have been given).
+    The executor's own descriptors (the /proc counters, /dev/kmsg and the sock_diag socket) are
+    opened here, before the script's first step: a script that uses up its descriptors then
+    gets `-1 EMFILE` from its own calls, and never leaves the executor unable to observe (or
+    lets it take a number the script would have been given). syn()'s peer is made at the
+    first syn(), by the method the probes found to work (raw sockets or a TUN device).
+
+    isolated: the process is in a private network namespace made for this script.
+    sandboxed: the process is in a sandbox made for the run (not for this script): it may
+    change limits and add devices there, and every sysctl it writes is reported through
+    `on_write` (path, old value) so that the caller restores it after the script.
+    probes: what the known-answer probes found for runs made this way (probes.probed).
     """
 
     def __init__(self, *, isolated: bool, unix_dir: str | None = None,
-                 syn: bool = False) -> None:
+                 probes: Probed = NOTHING, sandboxed: bool = False,
+                 on_write: Callable[[str, bytes], None] | None = None) -> None:
         self.isolated = isolated
+        self.sandboxed = sandboxed
+        self.probes = probes
+        self.on_write = on_write
         self.unix_dir = unix_dir  # where bind() puts AF_UNIX names (None: abstract names)
         self.fd_of: dict[str, int] = {}  # NAME -> descriptor; NOT_OPEN once closed / failed
         self.addr_of: dict[str, bytes] = {}  # NAME -> sockaddr it was last seen bound to
@@ -115,12 +135,17 @@ class Executor:
         self._unix_names = 0
         self._token = f"{os.getpid()}-{os.urandom(4).hex()}"
         self.counters = Counters()
+        self.counters_problem = probes.counters
+        if self.counters_problem is None and isolated:
+            # Known answer: a namespace made for this script has counted nothing yet.
+            fresh = self.counters.lookup("TcpExt.ListenOverflows")
+            if fresh not in (None, 0):
+                self.counters_problem = (f"a fresh network namespace shows ListenOverflows "
+                                         f"{fresh} (the known answer is 0)")
         self.diag = Diag()
         self.diag.open()
         self.kmsg = Kmsg()
-        self.peer = SynPeer()
-        if syn and isolated:
-            self.peer.prepare()
+        self.peer: SynPeer | None = None
         self._baseline = {} if isolated else self.counters.snapshot()
         # one method per declared call, named after it (`_listen` performs listen())
         self._calls: dict[str, Callable[[Call], Result]] = {
@@ -156,7 +181,8 @@ class Executor:
             with contextlib.suppress(SysError):
                 libc.sys_close(fd)
         self.owned.clear()
-        self.peer.close()
+        if self.peer is not None:
+            self.peer.close()
         self.diag.close()
         self.counters.close()
         self.kmsg.close()
@@ -260,21 +286,47 @@ class Executor:
         self._remember_addr(target, fd)
         return Ret(0)
 
+    def _delivered(self, fd: int, act: Callable[[], Result]) -> Result:
+        """Run `act` (a call on `fd` that may send a segment to another socket of this script)
+        and, in a sandbox, wait (bounded) until another socket's readiness changes: the
+        delivery is then done, as it is on Linux when the call returns."""
+        if not self.sandboxed:
+            return act()
+        watch = select.epoll()
+        try:
+            for other in self.owned:
+                if other != fd:
+                    try:
+                        watch.register(other, select.EPOLLIN | select.EPOLLOUT | select.EPOLLRDHUP
+                                       | select.EPOLLET)
+                    except OSError:
+                        continue  # a file, or a descriptor the stack cannot watch
+            watch.poll(0)  # consume the current readiness: only a change wakes it
+            result = act()
+            watch.poll(DELIVERY_WAIT)
+            return result
+        finally:
+            watch.close()
+
     def _recv(self, call: Call) -> Result:
         try:
             data = libc.sys_recv(self._fd(call.args[0]), RECV_SIZE)
         except SysError as exc:
             return Err(exc.args[0])
-        return Str(data.decode("latin-1")) if data else Ret(0)
+        return Str.of_bytes(data) if data else Ret(0)
 
     def _shutdown(self, call: Call) -> Result:
         target, how = call.args
         assert isinstance(how, Const)
-        try:
-            libc.sys_shutdown(self._fd(target), HOWS[how.name])
-        except SysError as exc:
-            return Err(exc.args[0])
-        return Ret(0)
+        fd = self._fd(target)
+
+        def act() -> Result:
+            try:
+                libc.sys_shutdown(fd, HOWS[how.name])
+            except SysError as exc:
+                return Err(exc.args[0])
+            return Ret(0)
+        return self._delivered(fd, act)
 
     def _poll(self, call: Call) -> Result:
         fd = self._fd(call.args[0])
@@ -307,19 +359,26 @@ class Executor:
     def _send(self, call: Call) -> Result:
         target, data = call.args
         assert isinstance(data, str)
-        try:
-            return Ret(libc.sys_send(self._fd(target), to_bytes(data)))
-        except SysError as exc:
-            return Err(exc.args[0])
+        fd = self._fd(target)
+
+        def act() -> Result:
+            try:
+                return Ret(libc.sys_send(fd, to_bytes(data)))
+            except SysError as exc:
+                return Err(exc.args[0])
+        return self._delivered(fd, act)
 
     def _close(self, call: Call) -> Result:
         fd = self._fd(call.args[0])
-        try:
-            libc.sys_close(fd)
-        except SysError as exc:
-            return Err(exc.args[0])
-        self._forget(fd)
-        return Ret(0)
+
+        def act() -> Result:
+            try:
+                libc.sys_close(fd)
+            except SysError as exc:
+                return Err(exc.args[0])
+            self._forget(fd)
+            return Ret(0)
+        return self._delivered(fd, act)
 
     def _open(self, call: Call) -> Result:
         try:
@@ -333,31 +392,78 @@ class Executor:
         if isinstance(addr, Err):
             return addr
         fd = self._fd(client)
-        before = self.counters.listen_drops()
+        before = self._drops()
+        arrivals = self._watch_listener(fd, server)
         try:
-            libc.sys_connect(fd, addr)
-        except SysError as exc:
-            if exc.code != errno.EINPROGRESS:
-                return Err(exc.args[0])
-            result = self._settle(fd, before)
-        else:
-            return Ret(0)
-        if result == DROPPED:
-            self._abandon(fd)
-        return result
+            try:
+                libc.sys_connect(fd, addr)
+            except SysError as exc:
+                if exc.code != errno.EINPROGRESS:
+                    return Err(exc.args[0])
+                result = self._settle(fd, before)
+            else:
+                return Ret(0)
+            if result == DROPPED:
+                self._abandon(fd)
+            elif result == Ret(0) and arrivals is not None and self._drops() == before:
+                # The client's end is settled; the listener's end may be queued a moment
+                # later on a stack that completes handshakes in a thread of its own (gVisor).
+                # Wait (bounded) until the listener is told of a new connection, so that the
+                # next call sees the stack settled, as on Linux, where it already is.
+                arrivals.poll(SETTLE_WAIT)
+            return result
+        finally:
+            if arrivals is not None:
+                arrivals.close()
+
+    def _watch_listener(self, fd: int, server: Arg) -> select.epoll | None:
+        """An edge-triggered watch on the target, when it is a TCP listener of this script
+        that queues what connects (not one that defers connections: TCP_DEFER_ACCEPT); None
+        otherwise. Its current readiness is consumed, so only a new connection wakes it.
+        Only in a sandbox: Linux has queued the connection when connect() returns, and a wait
+        would change what the script sees (a client's own TCP_DEFER_ACCEPT holds its final ACK
+        for 200 ms: the wait would let it through)."""
+        target = self._fd(server)
+        if not self.sandboxed or target not in self.owned:
+            return None
+        try:
+            family = libc.sys_getsockopt_int(target, socket.SOL_SOCKET, socket.SO_DOMAIN)
+            if family not in (socket.AF_INET, socket.AF_INET6) or \
+                    self.probes.acceptconn.get(_family_name(family)) is not None:
+                return None
+            if not libc.sys_getsockopt_int(target, socket.SOL_SOCKET, socket.SO_ACCEPTCONN):
+                return None
+            if libc.sys_getsockopt_int(target, socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT):
+                return None
+        except SysError:
+            return None
+        watch = select.epoll()
+        try:
+            watch.register(target, select.EPOLLIN | select.EPOLLET)
+            watch.poll(0)
+        except OSError:
+            watch.close()
+            return None
+        return watch
+
+    def _drops(self) -> tuple[int, int]:
+        """The drop counters where they are trusted; otherwise a constant (never 'moved')."""
+        return self.counters.listen_drops() if self.counters_problem is None else (0, 0)
 
     def _settle(self, fd: int, before: tuple[int, int]) -> Result:
         """The settled outcome of a TCP connect that returned EINPROGRESS."""
+        if self.probes.tcp_info is not None:
+            return self._settle_by_poll(fd)
         deadline = time.monotonic() + SETTLE_WAIT
         while True:
             state = _tcp_state(fd)
             if state == TCP_SYN_SENT:
                 # Positive evidence of a silent drop: the listener counted it (linux.md §2).
-                if self.counters.listen_drops() != before or time.monotonic() >= deadline:
+                if self._drops() != before or time.monotonic() >= deadline:
                     return DROPPED
                 _wait(fd, select.POLLOUT, min(0.01, deadline - time.monotonic()))
                 continue
-            if state == TCP_ESTABLISHED and self.counters.listen_drops() != before:
+            if state == TCP_ESTABLISHED and self._drops() != before:
                 # The final ACK overflowed the queue (§2 `tcp_check_req()`); with
                 # tcp_abort_on_overflow=1 a RST follows: give it a moment to arrive.
                 _wait(fd, select.POLLERR | select.POLLHUP, RESET_GRACE)
@@ -367,6 +473,17 @@ class Executor:
             if _tcp_state(fd) == TCP_CLOSE:
                 return Err("ECONNABORTED")
             return Ret(0)
+
+    def _settle_by_poll(self, fd: int) -> Result:
+        """Without a trusted TCP_INFO: poll for writability, then SO_ERROR, with a grace for a
+        reset that follows an accepted handshake (as the C executor does off Linux)."""
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        if not poller.poll(int(SETTLE_WAIT * 1000)):
+            return DROPPED
+        _wait(fd, select.POLLERR | select.POLLHUP, RESET_GRACE)
+        pending = _so_error(fd)
+        return Err(errno_name(pending)) if pending else Ret(0)
 
     def _abandon(self, fd: int) -> None:
         """Drop a connection attempt for good: a SYN_SENT socket that is closed goes straight
@@ -380,7 +497,7 @@ class Executor:
         self._forget(fd)
 
     def _syn(self, call: Call) -> Result:
-        if not self.isolated:
+        if not (self.isolated or self.sandboxed):
             return Unsupported(
                 "syn() is not supported by the kernel executor outside a private network "
                 "namespace: it adds a TUN device and routes for the half-open peer"
@@ -394,8 +511,16 @@ class Executor:
             return Unsupported(f"syn() is not supported by the kernel executor for an {family_name}"
                                " socket: a SYN needs an AF_INET or AF_INET6 address")
         family, host, port = inet
+        method = self.probes.syn_method(family)
+        if method is None:
+            return Unsupported(self.probes.syn_problem(family))
+        if self.peer is None or self.peer.method != method:
+            if self.peer is not None:
+                self.peer.close()
+            wait = ANSWER_WAIT if self.counters_problem is None else SLOW_ANSWER_WAIT
+            self.peer = SynPeer(method, wait=wait)  # type: ignore[arg-type]
         try:
-            return self.peer.syn(family, host, port, self.counters.listen_drops)
+            return self.peer.syn(family, host, port, self._drops)
         except ImportError as exc:
             return Unsupported(f"syn() is not supported by the kernel executor here: {exc}")
         except OSError as exc:
@@ -452,21 +577,50 @@ class Executor:
             return sysctl_read(name)
         value = call.args[1]
         assert isinstance(value, int)
-        return sysctl_write(name, value, isolated=self.isolated)
+        return sysctl_write(name, value, isolated=self.isolated,
+                            sandboxed=self.sandboxed, on_write=self.on_write)
 
     def _netstat(self, call: Call) -> Result:
         fd = self._fd(call.args[0])
         try:
             family = libc.sys_getsockopt_int(fd, socket.SOL_SOCKET, socket.SO_DOMAIN)
-            listening = libc.sys_getsockopt_int(fd, socket.SOL_SOCKET, socket.SO_ACCEPTCONN)
         except SysError as exc:
             return Err(exc.args[0])
+        name = _family_name(family)
+        listening = self._listening(fd, family)
+        if not isinstance(listening, bool):
+            return listening
         if not listening:
             return Queue(0, 0, 0)
+        problem = self.probes.diag.get(name, f"no socket diagnostics probed for {name}")
+        if problem is not None:
+            return Unsupported(f"netstat: {problem}")
         try:
             return self.diag.listener_queue(fd, family)
         except NotFound as exc:
             return Unsupported(f"netstat: {exc}")
+
+    def _listening(self, fd: int, family: int) -> bool | Result:
+        """Whether the socket listens, by a mechanism that gave the known answers: SO_ACCEPTCONN,
+        or for AF_UNIX /proc/self/net/unix's listening flag."""
+        name = _family_name(family)
+        problem = self.probes.acceptconn.get(name, f"SO_ACCEPTCONN was not probed for {name}")
+        if problem is None:
+            try:
+                return bool(libc.sys_getsockopt_int(fd, socket.SOL_SOCKET, socket.SO_ACCEPTCONN))
+            except SysError as exc:
+                return Err(exc.args[0])
+        if family == socket.AF_UNIX and self.probes.proc_unix is None:
+            try:
+                flag = unix_listening(os.fstat(fd).st_ino)
+            except OSError as exc:
+                return Unsupported(f"netstat: /proc/self/net/unix cannot be read: {exc.strerror}")
+            if flag is not None:
+                return flag
+            problem += "; /proc/self/net/unix does not list the socket"
+        elif family == socket.AF_UNIX:
+            problem += f"; {self.probes.proc_unix}"
+        return Unsupported(f"netstat: cannot tell whether the socket listens: {problem}")
 
     def _sleep(self, call: Call) -> Result:
         (seconds,) = call.args
@@ -486,8 +640,13 @@ class Executor:
     def _counter(self, call: Call) -> Result:
         name = call.args[0]
         assert isinstance(name, str)
+        if self.counters_problem is not None:
+            return Unsupported(f"counter: {self.counters_problem}")
         value = self.counters.lookup(name)
         if value is None:
+            bare = self.counters.unvalued(name)
+            if bare is not None:
+                return Unsupported(f"counter: {bare} is listed without a value")
             return Err("ENOENT")
         # A private namespace starts every counter at 0, so its value is this run's count. The
         # host namespace's counters also count everything else that ever happened there: report
@@ -509,6 +668,9 @@ def _tcp_state(fd: int) -> int:
 
 
 def _family_name(family: int) -> str:
+    name = next((n for n, f in FAMILIES.items() if f == family), None)
+    if name is not None:
+        return name
     try:
         return socket.AddressFamily(family).name
     except ValueError:

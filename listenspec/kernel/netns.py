@@ -12,13 +12,21 @@ which it is root (unprivileged user namespaces, where the system allows them): i
 namespace is just as private, and its net.* sysctls are writable. Whether the syn() peer's
 /dev/net/tun can be used there depends on the device's mode, so it is probed
 (synpeer.tun_problem), not assumed.
+
+A namespace is trusted only after a known answer: in a fresh one, a connect on loopback must
+complete, to a listener bound to 127.0.0.1 and to one that listen() bound by itself (0.0.0.0).
+A sandbox may make the namespace, with `lo` flagged up, and route nothing in it (gVisor 2022-12:
+EHOSTUNREACH for 0.0.0.0). A failure names the step that failed, so that bringing up `lo` is
+never reported as unshare's failure.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import platform
+import select
 import socket
 import struct
 from functools import cache
@@ -40,8 +48,22 @@ _IPV4: Final = "/proc/sys/net/ipv4/"
 _DERIVED: Final = ("tcp_max_syn_backlog", "tcp_max_tw_buckets")
 
 
+class NetnsError(OSError):
+    """A step of making the private namespace failed: `step` says which, `code` the errno."""
+
+    def __init__(self, step: str, code: int) -> None:
+        super().__init__(code, f"{step} failed: {errno_name(code)}")
+        self.step = step
+        self.code = code
+
+
+def _step(step: str, code: int | None) -> NetnsError:
+    return NetnsError(step, code or errno.EIO)
+
+
 def enter_private_netns() -> None:
-    """Move this process into a new network namespace and bring its loopback up.
+    """Move this process into a new network namespace and bring its loopback up; NetnsError
+    names the step that failed.
 
     Why two unshares: a namespace made from the initial one shares the host's TCP established
     hash (262,144 buckets here), and every sock_diag dump of request sockets (netstat's incqlen)
@@ -52,18 +74,33 @@ def enter_private_netns() -> None:
     sysctl get the plain single namespace.
     """
     if os.geteuid() != 0:
-        _enter_user_namespace()
-    sys_unshare(CLONE_NEWNET)
+        try:
+            _enter_user_namespace()
+        except SysError as exc:
+            raise _step("unshare(CLONE_NEWUSER)", exc.code) from None
+        except OSError as exc:
+            raise _step("the user namespace's id maps", exc.errno) from None
+    _unshare_net()
     try:
         derived = {name: _read(_IPV4 + name) for name in _DERIVED}
         _write(_IPV4 + "tcp_child_ehash_entries", str(CHILD_EHASH_ENTRIES))
     except OSError:
+        pass  # no per-namespace hash table here: the plain single namespace
+    else:
+        _unshare_net()
+        for name, value in derived.items():
+            _write(_IPV4 + name, value)
+    try:
         set_link_up("lo")
-        return
-    sys_unshare(CLONE_NEWNET)
-    for name, value in derived.items():
-        _write(_IPV4 + name, value)
-    set_link_up("lo")
+    except OSError as exc:
+        raise _step("bringing up lo (SIOCSIFFLAGS)", exc.errno) from None
+
+
+def _unshare_net() -> None:
+    try:
+        sys_unshare(CLONE_NEWNET)
+    except SysError as exc:
+        raise _step("unshare(CLONE_NEWNET)", exc.code) from None
 
 
 def _enter_user_namespace() -> None:
@@ -86,12 +123,36 @@ def _write(path: str, value: str) -> None:
 
 
 def set_link_up(ifname: str) -> None:
-    """ifconfig IFNAME up, by ioctl (no `ip` binary, no netlink socket needed)."""
+    """ifconfig IFNAME up, by ioctl (no `ip` binary, no netlink socket needed). A link that is
+    already up is left alone (gVisor's lo and TUN devices are born up, and it has no
+    SIOCSIFFLAGS)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         name = ifname.encode()
         ifr = struct.pack("16sH22x", name, 0)
         flags = struct.unpack("16sH22x", fcntl.ioctl(s, SIOCGIFFLAGS, ifr))[1]
-        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", name, flags | IFF_UP))
+        if not flags & IFF_UP:
+            fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH22x", name, flags | IFF_UP))
+
+
+def connect_works(*, bind_first: bool) -> int:
+    """0 if a loopback connect completes in the current namespace, else the errno: to a
+    listener bound to 127.0.0.1 (bind_first) or to one listen() bound by itself (0.0.0.0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as lsock, \
+            socket.socket(socket.AF_INET, socket.SOCK_STREAM) as client:
+        try:
+            if bind_first:
+                lsock.bind(("127.0.0.1", 0))
+            lsock.listen(1)
+            client.setblocking(False)
+            code = client.connect_ex(lsock.getsockname())
+        except OSError as exc:
+            return exc.errno or errno.EIO
+        if code not in (0, errno.EINPROGRESS):
+            return code
+        _, ready, _ = select.select([], [client], [], 1.0)
+        if not ready:
+            return errno.ETIMEDOUT
+        return client.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
 
 
 @cache
@@ -99,28 +160,45 @@ def isolation_problem() -> str | None:
     """Why a private network namespace cannot be made here, or None if it can.
 
     Probed once per process by trying it in a throw-away child, since only trying tells
-    (a container may refuse unshare even to root; a system may forbid user namespaces).
+    (a container may refuse unshare even to root; a system may forbid user namespaces; a sandbox
+    may make a namespace that routes nothing). The child makes the namespace as a run would,
+    then checks the known answer (connect_works); a failure names its step.
     """
     if platform.system() != "Linux":
         return f"not Linux ({platform.system()})"
+    read_end, write_end = os.pipe2(os.O_CLOEXEC)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the probe child
-        code = 0
+        code, step = 0, ""
         try:
+            os.close(read_end)
             enter_private_netns()
-        except SysError as exc:
-            code = min(exc.code, 255)
+            if (code := connect_works(bind_first=True)) != 0:
+                step = "a connect to 127.0.0.1 in the new namespace"
+            elif (code := connect_works(bind_first=False)) != 0:
+                step = "a connect to an autobound listener (0.0.0.0) in the new namespace"
+        except NetnsError as exc:
+            code, step = exc.code, exc.step
         except OSError as exc:
-            code = min(exc.errno or 1, 255)
+            code, step = exc.errno or 1, "making the namespace"
         except BaseException:
-            code = 255
-        os._exit(code)
+            code, step = 255, "making the namespace"
+        try:
+            os.write(write_end, step.encode())
+        finally:
+            os._exit(min(code, 255))
+    os.close(write_end)
+    try:
+        step = os.read(read_end, 200).decode("utf-8", "replace")
+    finally:
+        os.close(read_end)
     _, status = os.waitpid(pid, 0)
     code = os.waitstatus_to_exitcode(status)
     if code == 0:
         return None
     who = "root" if os.geteuid() == 0 else "not root, unprivileged user namespace"
-    return f"unshare(CLONE_NEWNET) failed ({who}): {errno_name(code) if code > 0 else code}"
+    what = errno_name(code) if 0 < code < 255 else f"status {code}"
+    return f"{step or 'the namespace probe'} failed ({who}): {what}"
 
 
 def describe(isolated: bool, tun_problem: str | None = None) -> str:

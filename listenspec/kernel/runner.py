@@ -40,6 +40,7 @@ from .executor import MAX_SLEEP, Executor
 from .failure import KernelExecutorError, RunInterrupted
 from .libc import PR_SET_PDEATHSIG, sys_prctl
 from .netns import enter_private_netns
+from .probes import NOTHING, Probed
 
 #: Default time limit: a fixed allowance, a generous one per step (connect settling is bounded
 #: by executor.SETTLE_WAIT), plus every sleep() the script asks for.
@@ -101,13 +102,15 @@ def default_time_limit(steps: tuple[Step, ...]) -> float:
     return BASE_LIMIT + PER_STEP_LIMIT * len(steps) + sleeps
 
 
-def run_steps(steps: tuple[Step, ...], *, isolated: bool, limit: float) -> list[Result]:
-    """Run the steps in a child process (in a new network namespace if `isolated`)."""
+def run_steps(steps: tuple[Step, ...], *, isolated: bool, limit: float,
+              probes: Probed = NOTHING) -> list[Result]:
+    """Run the steps in a child process (in a new network namespace if `isolated`), observing
+    only by the mechanisms `probes` found trustworthy."""
     if not steps:
         return []
     runner = Runner(isolated=isolated, ahead=False)
     try:
-        return runner.run(steps, limit)
+        return runner.run(steps, limit, probes)
     finally:
         runner.close()
 
@@ -133,19 +136,20 @@ class Runner:
         self._runs = 0
         self._exiting: list[int] = []  # children past their last result, not yet reaped
 
-    def run(self, steps: tuple[Step, ...], limit: float) -> list[Result]:
+    def run(self, steps: tuple[Step, ...], limit: float,
+            probes: Probed = NOTHING) -> list[Result]:
         """Ctrl-C, SIGTERM or SIGHUP during the run raise RunInterrupted with the results of
         the steps that finished, once the run's child and directory are gone."""
         if not steps:
             return []
         previous = _catch_signals()
         try:
-            return self._run(steps, limit)
+            return self._run(steps, limit, probes)
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
-    def _run(self, steps: tuple[Step, ...], limit: float) -> list[Result]:
+    def _run(self, steps: tuple[Step, ...], limit: float, probes: Probed) -> list[Result]:
         self._reap(0.0)
         stopped_by: int | None = None
         frames = _Frames()
@@ -166,7 +170,7 @@ class Runner:
             usable = unix_dir if len(unix_dir) <= MAX_UNIX_DIR else None
             # a child gone already makes this a BrokenPipeError: _collect sees EOF, we say how
             with contextlib.suppress(BrokenPipeError):
-                _write_frame(child.job, (steps, limit, usable))
+                _write_frame(child.job, (steps, limit, usable, probes))
             os.close(child.job)
             child.job = -1
             self._runs += 1
@@ -409,13 +413,12 @@ def _child(
         got = _read_job(job)
         if got is None:
             os._exit(0)  # the parent closed the runner: no run for this child
-        steps, limit, unix_dir = got
+        steps, limit, unix_dir, probes = got
         signal.alarm(int(limit) + ALARM_SLACK)
         if problem is not None:
             _write_frame(fd, ("error", problem))
             os._exit(1)
-        executor = Executor(isolated=isolated, unix_dir=unix_dir,
-                            syn=any(step.call.name == "syn" for step in steps))
+        executor = Executor(isolated=isolated, unix_dir=unix_dir, probes=probes)
         try:
             for step in steps:
                 _write_frame(fd, ("result", executor.run_step(step)))
@@ -431,9 +434,9 @@ def _child(
         os._exit(code)
 
 
-def _read_job(fd: int) -> tuple[tuple[Step, ...], float, str | None] | None:
-    """The one frame the parent sends a child (its steps, time limit, AF_UNIX directory), or
-    None at EOF."""
+def _read_job(fd: int) -> tuple[tuple[Step, ...], float, str | None, Probed] | None:
+    """The one frame the parent sends a child (its steps, time limit, AF_UNIX directory, what
+    the probes found), or None at EOF."""
     buf = bytearray()
     while True:
         chunk = os.read(fd, 1 << 16)
@@ -443,6 +446,6 @@ def _read_job(fd: int) -> tuple[tuple[Step, ...], float, str | None] | None:
         if len(buf) >= _FRAME.size:
             (size,) = _FRAME.unpack_from(buf)
             if len(buf) >= _FRAME.size + size:
-                job: tuple[tuple[Step, ...], float, str | None] = pickle.loads(
+                job: tuple[tuple[Step, ...], float, str | None, Probed] = pickle.loads(
                     bytes(buf[_FRAME.size:_FRAME.size + size]))
                 return job

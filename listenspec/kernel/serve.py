@@ -1,6 +1,6 @@
 """The kernel executor as an executor-protocol server (docs/protocol.md):
 
-    python -m listenspec.kernel.serve [--no-isolate]
+    python -m listenspec.kernel.serve [--no-isolate] [--sandbox] [--stack TEXT]
 
 It writes the handshake, then answers one script line at a time on standard input/output until
 `%quit` or EOF. Each script (the lines between two `%reset`s) runs in a forked child of its own,
@@ -9,7 +9,14 @@ whole script: the namespace, with every sysctl a script wrote in it, vanishes wi
 `%reset` has nothing to restore. Driven by `--target "exec:python -m listenspec.kernel.serve"`,
 it gives the same traces as `--target linux`; its use is elsewhere: inside a sandbox whose start
 is slow, e.g. `exec:runsc --network=none do .venv/bin/python -m listenspec.kernel.serve`, many
-scripts share one sandbox.
+scripts share one sandbox. `--target gvisor` (listenspec.targets.gvisor) runs it that way with
+`--sandbox`: the sandbox is made for the run, so sysctl writes and syn()'s TUN device are made
+there even without a private namespace (gVisor routes nothing in one), and each sysctl value a
+script wrote is put back at `%reset` (many scripts share the sandbox).
+
+Before the first script, the known-answer probes (probes.py) decide how each observation is made;
+the handshake's `observes` says what they found, and a mechanism that failed its probe makes its
+observations `unsupported("why")`.
 
 Every wait is bounded here too (STEP_LIMIT per line, below the driver's own limit, so this
 process answers `unsupported("stopped: ...")` itself rather than being killed): a child that
@@ -41,6 +48,7 @@ from ..calls import BY_NAME
 from ..errors import ListenspecError
 from ..results import Result, Unsupported, render
 from ..script import NAME_RE, Step, parse_line
+from .probes import NOTHING, Probed
 
 #: Seconds one line may take in the child, beyond what its sleep() asks for. Below the
 #: driver's LINE_LIMIT (listenspec.targets.protocol), so the answer comes from here.
@@ -58,14 +66,43 @@ OBSERVES: Final = {
 }
 
 
+def observes(probes: Probed, *, isolated: bool, sandboxed: bool) -> dict[str, str | None]:
+    """The handshake's `observes`: how each observation is made, as far as the probes trust
+    it (a mechanism that failed its probe is named with what it answered)."""
+    netstat = OBSERVES["netstat"] + " and SO_ACCEPTCONN, each checked against a known answer"
+    for name, why in probes.diag.items():
+        if why is not None:
+            netstat += f"; {name}: {why}"
+    unix_flag = probes.acceptconn.get("AF_UNIX")
+    if unix_flag is not None:
+        how = "/proc/self/net/unix" if probes.proc_unix is None else "unknown"
+        netstat += f"; whether an AF_UNIX socket listens: {how} ({unix_flag})"
+    if isolated:
+        where = "the script's namespace"
+        sysctl = OBSERVES["sysctl"]
+    elif sandboxed:
+        where = "the sandbox (changes since the script started)"
+        sysctl = "/proc/sys; writes only under net.*, in the sandbox, each put back at %reset"
+    else:
+        where = "the current namespace (changes since the script started)"
+        sysctl = "/proc/sys (reads only: writes need a private namespace)"
+    counter = None if probes.counters is not None else (
+        f"/proc/self/net/netstat and /proc/self/net/snmp of {where}")
+    syn = "; ".join(f"{name}: {method}" for name, method in probes.syn.items())
+    return {"netstat": netstat, "counter": counter, "syslog": OBSERVES["syslog"],
+            "sysctl": sysctl, "syn": syn or None}
+
+
 class _Session:
     """One script's child process: it runs steps sent over a pipe and sends back results."""
 
-    def __init__(self, *, isolated: bool) -> None:
+    def __init__(self, *, isolated: bool, probes: Probed = NOTHING,
+                 sandboxed: bool = False) -> None:
         from .libc import PR_SET_PDEATHSIG, sys_prctl
         from .netns import enter_private_netns
 
         self.dead: str | None = None  # why the script cannot go on, once it cannot
+        self.written: list[tuple[str, bytes]] = []  # sysctls to put back: (path, old value)
         self.unix_dir = tempfile.mkdtemp(prefix=f"listenspec-{os.getpid()}-")
         to_child_r, self._to_child = os.pipe2(os.O_CLOEXEC)
         self._from_child, from_child_w = os.pipe2(os.O_CLOEXEC)
@@ -85,7 +122,8 @@ class _Session:
                 if isolated:
                     enter_private_netns()
                 usable = self.unix_dir if len(self.unix_dir) <= MAX_UNIX_DIR else None
-                _serve_child(to_child_r, from_child_w, isolated=isolated, unix_dir=usable)
+                _serve_child(to_child_r, from_child_w, isolated=isolated, unix_dir=usable,
+                             probes=probes, sandboxed=sandboxed)
             except BaseException:
                 code = 1
                 with contextlib.suppress(OSError):
@@ -101,7 +139,12 @@ class _Session:
             return Unsupported(f"not run: {self.dead}")
         try:
             _write_frame(self._to_child, message)
-            kind, payload = self._read_frame(time.monotonic() + limit)
+            deadline = time.monotonic() + limit
+            kind, payload = self._read_frame(deadline)
+            while kind == "wrote":  # a sysctl the child wrote: restored here at %reset, even
+                path, old = payload  # if the child is killed first
+                self.written.append((str(path), bytes(old)))
+                kind, payload = self._read_frame(deadline)
         except TimeoutError:
             self._stop(f"an earlier step took longer than {limit:g} s")
             return Unsupported(f"stopped: the step took longer than {limit:g} s")
@@ -168,11 +211,15 @@ class _Session:
         shutil.rmtree(self.unix_dir, ignore_errors=True)
 
 
-def _serve_child(fd_in: int, fd_out: int, *, isolated: bool,
-                 unix_dir: str | None) -> None:  # pragma: no cover - runs in the child
+def _serve_child(fd_in: int, fd_out: int, *, isolated: bool, unix_dir: str | None,
+                 probes: Probed, sandboxed: bool) -> None:  # pragma: no cover - the child
     from .executor import Executor
 
-    executor = Executor(isolated=isolated, unix_dir=unix_dir)
+    def wrote(path: str, old: bytes) -> None:
+        _write_frame(fd_out, ("wrote", (path, old)))
+
+    executor = Executor(isolated=isolated, unix_dir=unix_dir, probes=probes,
+                        sandboxed=sandboxed, on_write=wrote)
     reader = os.fdopen(fd_in, "rb")
     try:
         while True:
@@ -204,15 +251,21 @@ def step_limit(step: Step) -> float:
     return STEP_LIMIT + (sleeps if step.call.name == "sleep" else 0.0)
 
 
-def handshake(isolated: bool) -> str:
-    from .netns import describe
+def handshake(isolated: bool, probes: Probed = NOTHING, *, sandboxed: bool = False,
+              stack: str | None = None) -> str:
+    from .netns import describe, isolation_problem
 
+    if isolated or not sandboxed:
+        how = describe(isolated)
+    else:
+        how = (f"in a sandbox made for the run, in its own network namespace (no private one: "
+               f"{isolation_problem()}); sysctl writes are put back after each script")
     info = {
-        "stack": f"Linux {platform.release()} via the Python kernel executor "
-                 "(listenspec.kernel.serve)",
+        "stack": stack or f"Linux {platform.release()} via the Python kernel executor "
+                          "(listenspec.kernel.serve)",
         "calls": list(BY_NAME),
-        "observes": OBSERVES,
-        "notes": f"each script in a forked child: {describe(isolated)}",
+        "observes": observes(probes, isolated=isolated, sandboxed=sandboxed),
+        "notes": f"each script in a forked child: {how}",
     }
     return f"listenspec-executor 1 {json.dumps(info)}"
 
@@ -220,9 +273,12 @@ def handshake(isolated: bool) -> str:
 class Server:
     """The protocol loop over two binary streams (standard input and output)."""
 
-    def __init__(self, out: BinaryIO, *, isolated: bool) -> None:
+    def __init__(self, out: BinaryIO, *, isolated: bool, probes: Probed = NOTHING,
+                 sandboxed: bool = False) -> None:
         self.out = out
         self.isolated = isolated
+        self.probes = probes
+        self.sandboxed = sandboxed
         self.session: _Session | None = None
         self.bound: set[str] = set()
         self.lineno = 0
@@ -231,12 +287,20 @@ class Server:
         self.out.write(text.encode() + b"\n")
         self.out.flush()
 
-    def end_script(self) -> None:
+    def end_script(self) -> list[str]:
+        """End the script; what could not be put back (for `%ok NOTE`)."""
+        from .sysctl import sysctl_restore
+
+        notes: list[str] = []
         if self.session is not None:
             self.session.end()
+            for path, old in reversed(self.session.written):  # newest first
+                if (note := sysctl_restore(path, old)) is not None:
+                    notes.append(note)
             self.session = None
         self.bound = set()
         self.lineno = 0
+        return notes
 
     def control(self, line: str) -> bool:
         """Answer a `%` line; False once the server should exit."""
@@ -244,8 +308,8 @@ class Server:
         if word == "%quit":
             return False
         if word == "%reset" and not arg.strip():
-            self.end_script()
-            self.say("%ok")
+            notes = self.end_script()
+            self.say("%ok" + (f" {'; '.join(notes)}" if notes else ""))
         elif word == "%unbind" and NAME_RE.match(arg.strip()):
             name = arg.strip()
             self.bound.add(name)
@@ -267,7 +331,8 @@ class Server:
         if step is None:
             return  # a blank or comment line: nothing to answer
         if self.session is None:
-            self.session = _Session(isolated=self.isolated)
+            self.session = _Session(isolated=self.isolated, probes=self.probes,
+                                    sandboxed=self.sandboxed)
         result = self.session.ask(("step", step), step_limit(step))
         assert result is not None
         self.say(render(result))
@@ -296,19 +361,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-isolate", action="store_true",
                     help="run in the current network namespace (sysctl writes and syn() are "
                          "then refused)")
+    ap.add_argument("--sandbox", action="store_true",
+                    help="this process runs in a sandbox made for the run (gVisor's runsc): "
+                         "where no private namespace can be made, sysctl writes and syn()'s "
+                         "device are made in the sandbox's own, and each value written is put "
+                         "back after the script. Never on a host")
+    ap.add_argument("--stack", metavar="TEXT", default=None,
+                    help="the stack's description for the handshake (default: this kernel)")
     args = ap.parse_args(argv)
     if platform.system() != "Linux":
         print(f"the kernel executor needs Linux, not {platform.system()}", file=sys.stderr)
         return 2
+    import attrs
+
     from . import _preload
     from .netns import isolation_problem
+    from .probes import probed, syn_probed
 
     _preload()
     isolated = not args.no_isolate and isolation_problem() is None
     signal.signal(signal.SIGTERM, _terminate)
-    server = Server(sys.stdout.buffer, isolated=isolated)
+    probes = attrs.evolve(probed(isolated=isolated),
+                          syn=syn_probed(isolated=isolated, sandboxed=args.sandbox))
+    server = Server(sys.stdout.buffer, isolated=isolated, probes=probes,
+                    sandboxed=args.sandbox)
     try:
-        server.say(handshake(isolated))
+        server.say(handshake(isolated, probes, sandboxed=args.sandbox, stack=args.stack))
         server.serve(sys.stdin.buffer)
     except BrokenPipeError:
         return 0  # the driver went away

@@ -5,6 +5,8 @@ A target runs a whole script and gives one Result per step; the model is not a t
 
 - `linux`: this machine's kernel through the Python kernel executor (`listenspec.kernel`), in a
   private network namespace where one can be made. `--kernel` means `--target linux`.
+- `gvisor`: gVisor's netstack (`runsc --network=none do`), through the Python kernel executor
+  speaking the executor protocol inside one sandbox for the whole run (targets/gvisor.py).
 - `exec:CMD`: any program that speaks the executor protocol (docs/protocol.md) on its standard
   input and output; CMD is split as a POSIX shell would split it (shlex), and run without a
   shell. The reference C executor is `exec:executors/c/listenspec-exec`; the Python kernel
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["NAMES", "LinuxTarget", "Target", "target"]
 
 #: The names `target()` accepts, for help texts (`exec:` takes a command after the colon).
-NAMES = ("linux", "exec:CMD")
+NAMES = ("linux", "gvisor", "exec:CMD")
 
 
 class Target(Protocol):
@@ -94,6 +96,10 @@ def target(name: str) -> Target:
     """The target called `name` (see the module doc); ListenspecError for an unknown name."""
     if name == "linux":
         return LinuxTarget()
+    if name == "gvisor":
+        from .gvisor import GVisorTarget
+
+        return GVisorTarget()
     if name.startswith("exec:"):
         from .protocol import ProtocolTarget
 

@@ -100,13 +100,13 @@ def line_limit(step: Step) -> float:
 class _Process:
     """One executor process: a line out, a line in, every wait bounded, killed as a group."""
 
-    def __init__(self, argv: Sequence[str]) -> None:
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str] | None = None) -> None:
         try:
             # A session of its own: Ctrl-C at the terminal reaches the driver, which then kills
             # the executor's whole group (its children included) itself.
             self.popen = subprocess.Popen(
                 list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0,
-                start_new_session=True,
+                start_new_session=True, env=None if env is None else {**os.environ, **env},
             )
         except OSError as exc:
             raise ListenspecError(f"cannot start {argv[0]!r}: {exc.strerror or exc}") from None
@@ -198,8 +198,10 @@ class _Process:
 class ProtocolTarget:
     """`exec:CMD`: a program speaking the executor protocol, started on first use."""
 
-    def __init__(self, argv: Sequence[str], *, name: str | None = None) -> None:
+    def __init__(self, argv: Sequence[str], *, name: str | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
         self.argv = tuple(argv)
+        self.env = dict(env) if env is not None else None  # added to the driver's environment
         self.name = name or "exec:" + " ".join(argv)
         self.notes: list[str] = []  # what `%reset` answers said (`%ok NOTE`)
         self._proc: _Process | None = None
@@ -215,7 +217,7 @@ class ProtocolTarget:
     def _started(self) -> _Process:
         if self._proc is not None:
             return self._proc
-        proc = _Process(self.argv)
+        proc = _Process(self.argv, self.env)
         try:
             line = proc.receive(START_LIMIT)
             self._handshake = parse_handshake(line)
