@@ -60,6 +60,7 @@ ID_FIELDS: dict[type, tuple[str, ...]] = {
 }
 STRUCT_FIELDS: dict[type, tuple[str, ...]] = {Socket: ("listener",), Listener: ("comp", "incomp")}
 TIME_FIELDS: dict[type, tuple[str, ...]] = {Listener: ("lastover",), Host: ("clock",),
+                                             Socket: ("stale",),
                                              Pending: ("born",), HalfOpen: ("born",)}
 
 
@@ -103,14 +104,15 @@ def _shape_value(s: Socket, clock: int) -> tuple[Any, ...]:
     """What a socket looks like with every id left out (encode adds the ids): its plain
     fields and its listener's, with times relative to the clock."""
     lst = s.listener
+    stale = tuple(t - clock for t in s.stale)
     if lst is None:
-        return (_socket_plain(s), None)
+        return (_socket_plain(s), None, stale)
     return (_socket_plain(s), (
         _listener_plain(lst), tuple((*_pending_plain(e), e.born - clock) for e in lst.comp),
         tuple((*_pending_plain(e), e.born - clock) for e in lst.incomp),
         tuple((*_halfopen_plain(e), e.born - clock) for e in lst.half_open),
         None if lst.lastover is None else lst.lastover - clock,
-    ))
+    ), stale)
 
 
 def _ids(s: Socket) -> tuple[int | None, ...]:
@@ -360,7 +362,7 @@ def _row(key: bytes, pos: int, ln: int) -> tuple[Socket, int]:
 def _build(shape: Any, refs: bytes) -> Socket:
     """The socket a row stands for: ids are its labels, times stay relative (the clock of a
     decoded state is 0)."""
-    plain, lshape = shape
+    plain, lshape, stale = shape
     sid, addr, queued_on, peer = refs[0], refs[1] or None, refs[2] or None, refs[3] or None
     dgram_peer = refs[4] or None
     lst = None
@@ -376,7 +378,7 @@ def _build(shape: Any, refs: bytes) -> Socket:
             queues.append(tuple(q))
         half_open = tuple(_halfopen(e[:-1], refs[at + i], e[-1]) for i, e in enumerate(half))
         lst = _listener(lplain, queues[0], queues[1], half_open, rel)
-    sock: Socket = _socket(plain, sid, addr, queued_on, peer, dgram_peer, lst)
+    sock: Socket = _socket(plain, sid, addr, queued_on, peer, dgram_peer, lst, stale)
     return sock
 
 
@@ -394,5 +396,6 @@ def _constructor(cls: type, special: tuple[str, ...]) -> Callable[..., Any]:
 
 _pending = _constructor(Pending, ("conn", "client", "born"))
 _halfopen = _constructor(HalfOpen, ("stamp", "born"))
-_socket = _constructor(Socket, ("sid", "addr", "queued_on", "peer", "dgram_peer", "listener"))
+_socket = _constructor(Socket, ("sid", "addr", "queued_on", "peer", "dgram_peer", "listener",
+                                "stale"))
 _listener = _constructor(Listener, ("comp", "incomp", "half_open", "lastover"))

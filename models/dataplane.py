@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import rules
-from .ops import bump, release, reset_socket
+from .ops import bump, release, reset_socket, setting
 from .outcome import Outcome, transition
 from .outcome import put as _put
 from .outcome import sock_of as _s
@@ -299,11 +299,18 @@ def _stop_listening(p: Profile, h: Host, c: Ctx) -> Outcome:
     assert c.how is not None
     if not c.how & RCV:
         return Outcome(h, Ret(0))
+    lst = sock.listener
+    assert lst is not None
+    # the half-open requests stay in the SYN table, resending, until they expire (measured:
+    # still counted 7.5 s later); the timers' expiry at tcp_synack_retries resends
+    retries = setting(p, h, "synack_retries")
+    due = tuple(e.born + sum(rules.reqsk_timeout(n) for n in range(retries + 1))
+                for e in lst.half_open)
     h = listener_closes(p, h, sock)
     sock = h.socks[sock.sid]
     if sock.wildcard:
         h = release(h, sock)
-    sock = evolve(advance(sock, "unlisten"), listener=None)
+    sock = evolve(advance(sock, "unlisten"), listener=None, stale=sock.stale + due)
     return Outcome(_put(h, sock), Ret(0))
 
 

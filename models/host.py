@@ -255,7 +255,8 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
         client = evolve(client, sent_syn=True)
     cookies = setting(p, h, "syncookies")
     d = rules.arrival(p, tcp=tcp, qlen=len(lst.comp), incqlen=len(lst.incomp),
-                      half_open=len(lst.half_open), qlimit=lst.qlimit, cookies=cookies,
+                      half_open=len(lst.half_open) + len(lsock.stale), qlimit=lst.qlimit,
+                      cookies=cookies,
                       filtered=lst.accept_filter is not None and p.filter_holds,
                       deferring=lsock.defer_accept > 0)
     if d.synflood:
@@ -373,7 +374,8 @@ def _syn_once(p: Profile, h: Host, target: Target, pick: int) -> Outcome:
     cookies = setting(p, h, "syncookies")
     total = sum(len(s.listener.half_open) for s in h.socks.values() if s.listener)
     d = rules.syn_arrival(p, qlen=len(lst.comp), incqlen=len(lst.incomp),
-                          half_open=len(lst.half_open), qlimit=lst.qlimit, cookies=cookies,
+                          half_open=len(lst.half_open) + len(lsock.stale), qlimit=lst.qlimit,
+                          cookies=cookies,
                           cache_total=total, max_syn_backlog=setting(p, h, "max_syn_backlog"))
     if d.synflood:
         h, lst = synflood(p, h, lsock, cookies)

@@ -45,6 +45,9 @@ def advance_clock(p: Profile, h: Host, until: int) -> Host:
 def _next_due(p: Profile, h: Host) -> tuple[int, int, str, int] | None:
     best: tuple[int, int, str, int] | None = None
     for sid, sock in h.socks.items():
+        for i, due in enumerate(sock.stale):
+            cand = (due, sid, "stale", i)
+            best = cand if best is None or cand < best else best
         lst = sock.listener
         if lst is None:
             continue
@@ -74,6 +77,8 @@ def _deferred_due(d: Pending) -> int:
 
 
 def _fire(p: Profile, h: Host, lsock: Socket, kind: str, index: int) -> Host:
+    if kind == "stale":  # the request expired (reqsk_timer_handler()): it counts no more
+        return put(h, evolve(lsock, stale=lsock.stale[:index] + lsock.stale[index + 1:]))
     lst = lsock.listener
     assert lst is not None
     if kind == "half-open":

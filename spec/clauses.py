@@ -378,7 +378,9 @@ CLAUSES: tuple[Clause, ...] = (
            "tcp_disconnect(); measured). FreeBSD 14.2: ENOTCONN, and SHUT_RD sets so_error "
            "ECONNABORTED, which the next accept() reports; the queue stays and connections are "
            "still admitted (soshutdown(): spec/sources/freebsd.md B5). An AF_UNIX listener "
-           "shut for reading refuses connects on Linux.",
+           "shut for reading refuses connects on Linux. The stopped listener's half-open requests "
+           "stay until they expire: if it listens again they count against its request queue "
+           "(a full one: the SYN gets a cookie), though netstat no longer shows them (measured).",
            ALL, ("profile.shutdown_listener", "profile.unix_listener_shut_refuses",
                  "tables.CHECKS[shutdown]"), "shutdown"),
     Clause("SRC-SHUTDOWN-CONNECTION", (),
