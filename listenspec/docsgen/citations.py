@@ -71,6 +71,8 @@ DOCUMENTS: dict[str, tuple[str, str]] = {
     "reference/linux.md": ("spec/reference/linux.md", "sources/reference-linux.md"),
     "spec/sources/freebsd.md": ("spec/sources/freebsd.md", "sources/freebsd-14.2.md"),
     "spec/sources/linux-6.18.md": ("spec/sources/linux-6.18.md", "sources/linux-6.18.md"),
+    "spec/sources/gvisor-2022-12.md": ("spec/sources/gvisor-2022-12.md",
+                                       "sources/gvisor-2022-12.md"),
 }
 
 SEED_RE = re.compile(r"seeds/(\d{3})_[0-9a-f]{16}\.txt")

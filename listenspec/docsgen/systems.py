@@ -28,7 +28,7 @@ TITLES = {
     "freebsd-9": "FreeBSD 9", "freebsd-10": "FreeBSD 10", "freebsd-13": "FreeBSD 13",
     "freebsd-src": "the FreeBSD source", "freebsd-main": "FreeBSD main",
     "dragonfly": "DragonFly BSD", "intime": "INtime",
-    "linux": "Linux", "bsd-4.4": "4.4BSD",
+    "linux": "Linux", "bsd-4.4": "4.4BSD", "gvisor": "gVisor's netstack",
 }
 
 

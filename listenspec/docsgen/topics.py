@@ -189,6 +189,10 @@ def choices_table(ps: list[Profile]) -> str:
 
 #: what each named outcome and effect of tables.CHECKS does, for the docs
 OUTCOME_WORDS = {
+    "refused-dead": "ECONNREFUSED; the socket is closed for good, ECONNREFUSED left for "
+                    "SO_ERROR (gVisor)",
+    "dead": "its pending error once, then ECONNABORTED (gVisor: the endpoint is in its error "
+            "state for good)",
     "end-pending": "reports how the settled connect ended (0, or its error / ECONNABORTED)",
     "unix-overflow": "the overflow is counted (and logged), connect fails with "
                      "profile.unix_overflow",
