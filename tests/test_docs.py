@@ -442,7 +442,10 @@ def test_the_site_in_a_real_browser(site: Path, tmp_path: Path) -> None:
         return next(t for t in lay.found["tables"] if "ls-profiles" in t["cls"])
 
     wide = profiles_table(layout.WIDE)
-    assert wide["cols"] == len(PROFILES) + 1 and wide["hidden"] == 0 and not wide["scrolls"]
+    assert wide["cols"] == len(PROFILES) + 1
+    # every profile in view at 1920 px, or (ten profiles since gvisor) the table scrolls with
+    # its parameter column in view, as at 1280 px
+    assert (wide["hidden"] == 0 and not wide["scrolls"]) or (wide["scrolls"] and wide["sticky"])
     narrow = profiles_table(layout.NARROW)
     assert narrow["scrolls"] and narrow["sticky"]  # the parameter column stays in view
     lifecycle = next(x for x in layouts if x.page == "lifecycle.html" and x.width == layout.WIDE)
