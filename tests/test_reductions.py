@@ -50,14 +50,16 @@ def test_every_reduction_finds_the_same_violations_at_the_same_depth(
         monkeypatch: pytest.MonkeyPatch, inject: Any, invariant: str, depth: int,
         configs: list[str]) -> None:
     inject(monkeypatch)
+    # freebsd-src (14.2) filters hold nothing, so the accept-filter queue fills on main only
+    profile = "freebsd-main" if invariant == "incq-bound" else "freebsd-src"
     found = {}
     for name in configs:
         kw = CONFIGS[name]
-        r = ex.explore("freebsd-src", depth, progress=False, max_violations=0, **kw)
+        r = ex.explore(profile, depth, progress=False, max_violations=0, **kw)
         assert r.complete
         found[name] = _first_depths(r)
         script = r.violations[0]
-        assert_reproduces("freebsd-src", script, r.broken[0][0])
+        assert_reproduces(profile, script, r.broken[0][0])
     assert found["all"][invariant] == depth
     assert all(f == found["none"] for f in found.values()), found
 
