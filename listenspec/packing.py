@@ -45,7 +45,8 @@ _STATE_INDEX = {s: 8 + i for i, s in enumerate(_STATES)}
 assert len(_STATES) <= 8
 
 
-def _varint(n: int, out: bytearray) -> None:
+def varint(n: int, out: bytearray) -> None:
+    """Append n (>= 0) as a little-endian base-128 varint."""
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
         n >>= 7
@@ -65,7 +66,7 @@ def pack(v: Any, out: bytearray) -> None:
             out.append(16 + v)
         else:
             out.append(3)
-            _varint(v << 1 if v >= 0 else ((-v) << 1) - 1, out)
+            varint(v << 1 if v >= 0 else ((-v) << 1) - 1, out)
     elif isinstance(v, SockState):
         out.append(_STATE_INDEX[v])
     elif isinstance(v, str):
@@ -75,15 +76,15 @@ def pack(v: Any, out: bytearray) -> None:
         else:
             data = v.encode("utf-8")
             out.append(4)
-            _varint(len(data), out)
+            varint(len(data), out)
             out += data
     elif isinstance(v, bytes):
         out.append(5)
-        _varint(len(v), out)
+        varint(len(v), out)
         out += v
     elif isinstance(v, tuple):
         out.append(6)
-        _varint(len(v), out)
+        varint(len(v), out)
         for x in v:
             pack(x, out)
     else:
@@ -96,7 +97,8 @@ def packed(v: Any) -> bytes:
     return bytes(out)
 
 
-def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
+    """The varint at buf[pos:], and the position after it."""
     n = shift = 0
     while True:
         b = buf[pos]
@@ -120,9 +122,9 @@ def unpack(buf: bytes, pos: int = 0) -> tuple[Any, int]:
     if tag < 3:
         return (None, False, True)[tag], pos
     if tag == 3:
-        z, pos = _read_varint(buf, pos)
+        z, pos = read_varint(buf, pos)
         return (z >> 1) if not z & 1 else -((z + 1) >> 1), pos
-    n, pos = _read_varint(buf, pos)
+    n, pos = read_varint(buf, pos)
     if tag == 4:
         return buf[pos:pos + n].decode("utf-8"), pos + n
     if tag == 5:

@@ -43,7 +43,7 @@ import attrs
 
 from .models.profiles import Profile
 from .models.state import FILE, ORPHAN, FMap, HalfOpen, Host, Listener, Pending, Socket
-from .packing import packed, unpacked
+from .packing import packed, read_varint, unpacked, varint
 
 Key = bytes
 
@@ -162,29 +162,11 @@ def _host_part(h: Host, memo: Memo | None = None) -> bytes:
         body = packed((tuple(sorted(_items(h.sysctl))), tuple(sorted(_items(h.counters))),
                        h.log))
         out = bytearray()
-        _varint(len(body), out)
+        varint(len(body), out)
         b = _host_cache[v] = bytes(out + body)
     if memo is not None:
         memo[-1] = (h.sysctl, h.counters, h.log, b)
     return b
-
-
-def _varint(n: int, out: bytearray) -> None:
-    while n >= 0x80:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-
-
-def _read_varint(buf: bytes, pos: int) -> tuple[int, int]:
-    n = shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        n |= (b & 0x7F) << shift
-        if b < 0x80:
-            return n, pos
-        shift += 7
 
 
 # --------------------------------------------------------------------------- the key
@@ -269,7 +251,7 @@ def encode(h: Host, symmetry: bool = True, memo: Memo | None = None) -> tuple[Ke
 
 def _varint_bytes(n: int) -> bytes:
     out = bytearray()
-    _varint(n, out)
+    varint(n, out)
     return bytes(out)
 
 
@@ -304,7 +286,7 @@ def decode(key: Key, profile: Profile | None = None, symmetry: bool = True) -> H
     `encode(decode(k))[0] == k`. (`profile` is accepted for callers that have one; the key
     holds everything.)"""
     del profile
-    n, pos = _read_varint(key, 0)
+    n, pos = read_varint(key, 0)
     hb = key[pos:pos + n]
     host = _parsed_hosts.get(hb)
     if host is None:
@@ -313,14 +295,14 @@ def decode(key: Key, profile: Profile | None = None, symmetry: bool = True) -> H
             _parsed_hosts.clear()
         host = _parsed_hosts[hb] = (FMap(dict(sysctl)), FMap(dict(counters)), log)
     pos += n
-    nrows, pos = _read_varint(key, pos)
+    nrows, pos = read_varint(key, pos)
     fds: dict[int, int] = {}
     socks: dict[int, Socket] = {}
     for i in range(nrows):
         if symmetry:
             fd = 3 + i
         else:
-            fd, pos = _read_varint(key, pos)
+            fd, pos = read_varint(key, pos)
         ln = key[pos]
         if ln == 0:
             fds[fd] = FILE
@@ -329,11 +311,11 @@ def decode(key: Key, profile: Profile | None = None, symmetry: bool = True) -> H
         sock, pos = _row(key, pos, ln)
         fds[fd] = sock.sid
         socks[sock.sid] = sock
-    norph, pos = _read_varint(key, pos)
+    norph, pos = read_varint(key, pos)
     for _ in range(norph):
         sock, pos = _row(key, pos, key[pos])
         socks[sock.sid] = sock
-    naddrs, pos = _read_varint(key, pos)
+    naddrs, pos = read_varint(key, pos)
     addrs: dict[int, tuple[int, ...]] = {}
     for _ in range(naddrs):
         nheld = key[pos + 1]
