@@ -394,11 +394,7 @@ def _shrink(profile_name: str, profile: Profile, gen: Any, seed_value: int | Non
     model = [e.result for e in run_model(script, profile)]
     stats.counterexample = script_text(script)
     stem = f"conform-{profile_name}-{time.strftime('%Y%m%d-%H%M%S')}"
-    files = {f"{stem}.lsn": stats.counterexample}
-    for label, results in (("model", model), ("kernel", kernel)):
-        files[f"{stem}.{label}.trace"] = "".join(
-            f"{s.text} = {render(r)}\n" for s, r in zip(script.steps, results, strict=True))
-    saved = save_files(out_dir, files)
+    saved = save_files(out_dir, _mismatch_files(stem, script, model, kernel))
     how = ("not reproduced when run again: the target's answer depends on timing or on "
            "a choice it makes" if flaky else f"shrunk to {len(script.steps)} steps")
     note = f" ({saved.note})" if saved.note else ""
@@ -511,16 +507,20 @@ def _search(profile_name: str, examples: int, seed_value: int | None, stack: Tar
 
 def _save(profile_name: str, out_dir: Path, script: Script, model: list[Result],
           kernel: list[Result], at: int, reproduced: bool, number: int) -> Divergence:
-    text = script_text(script)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = out_dir / f"conform-{profile_name}-{stamp}-{number}.lsn"
-    path.write_text(text, encoding="utf-8")
-    for label, results in (("model", model), ("kernel", kernel)):
-        path.with_suffix(f".{label}.trace").write_text(
-            "".join(f"{s.text} = {render(r)}\n"
-                    for s, r in zip(script.steps, results, strict=True)),
-            encoding="utf-8")
-    return Divergence(signature(script, model, kernel, at), text,
+    stem = f"conform-{profile_name}-{time.strftime('%Y%m%d-%H%M%S')}-{number}"
+    saved = save_files(out_dir, _mismatch_files(stem, script, model, kernel))
+    where = (str(saved.directory / f"{stem}.lsn") if saved.directory is not None
+             else f"nowhere ({saved.note})")
+    return Divergence(signature(script, model, kernel, at), script_text(script),
                       tuple(render(r) for r in model), tuple(render(r) for r in kernel), at,
-                      str(path), reproduced)
+                      where, reproduced)
+
+
+def _mismatch_files(stem: str, script: Script, model: list[Result],
+                    kernel: list[Result]) -> dict[str, str]:
+    """A shrunk mismatch as files: the script, and the trace each side gave."""
+    files = {f"{stem}.lsn": script_text(script)}
+    for label, results in (("model", model), ("kernel", kernel)):
+        files[f"{stem}.{label}.trace"] = "".join(
+            f"{s.text} = {render(r)}\n" for s, r in zip(script.steps, results, strict=True))
+    return files
