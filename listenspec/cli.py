@@ -53,6 +53,10 @@ def cmd_run(args: argparse.Namespace) -> int:
                 results = stack.run(script)
             except RunInterrupted as e:
                 results, stopped_by = e.results, e.signum
+            late = stack.late() if stopped_by is None else None
+            if late is not None:
+                at = script.steps[late.step]
+                print(f"{script.file}:{at.line}: note: {late.describe()}", file=sys.stderr)
     else:
         from .runner import ModelRun
 

@@ -146,6 +146,8 @@ class Executor:
         self.diag.open()
         self.kmsg = Kmsg()
         self.peer: SynPeer | None = None
+        self._started: float | None = None  # when the first step began (time.monotonic())
+        self._slept = 0.0  # seconds of sleep() the script asked for so far
         self._baseline = {} if isolated else self.counters.snapshot()
         # one method per declared call, named after it (`_listen` performs listen())
         self._calls: dict[str, Callable[[Call], Result]] = {
@@ -154,7 +156,18 @@ class Executor:
 
     # ------------------------------------------------------------------ running
 
+    @property
+    def drift(self) -> float:
+        """Seconds the run has spent outside the sleep()s it asked for, from the start of its
+        first step until now: the time that passed on the stack and not in the model, which
+        takes every step as instantaneous (see timing.py)."""
+        if self._started is None:
+            return 0.0
+        return time.monotonic() - self._started - self._slept
+
     def run_step(self, step: Step) -> Result:
+        if self._started is None:
+            self._started = time.monotonic()
         call = self._calls.get(step.call.name)
         if call is None:
             return Unsupported(f"{step.call.name}() is not known to the kernel executor")
@@ -629,6 +642,7 @@ class Executor:
             # every wait is bounded: a longer sleep is refused rather than cut short in secret
             return Unsupported(f"sleep() longer than {MAX_SLEEP:g} s is not performed by the "
                                "kernel executor")
+        self._slept += float(seconds)
         time.sleep(float(seconds))
         return Ret(0)
 

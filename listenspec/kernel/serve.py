@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import pickle
@@ -119,6 +120,7 @@ class _Session:
                 sys_prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
                 if os.getppid() != parent:
                     os._exit(1)
+                gc.freeze()  # as runner._child does: no collection over the parent's objects
                 if isolated:
                     enter_private_netns()
                 usable = self.unix_dir if len(self.unix_dir) <= MAX_UNIX_DIR else None

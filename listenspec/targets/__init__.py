@@ -28,6 +28,7 @@ from ..script import Script
 
 if TYPE_CHECKING:
     from ..kernel.runner import Runner
+    from ..kernel.timing import Late
 
 __all__ = ["NAMES", "LinuxTarget", "Target", "target"]
 
@@ -47,6 +48,11 @@ class Target(Protocol):
 
     def describe(self) -> str:
         """One line: the stack, and how a run is isolated."""
+        ...
+
+    def late(self) -> Late | None:
+        """Whether the last run drifted too far from the script's timing to be a run of it
+        as written from some step on (kernel/timing.py); None where the target cannot tell."""
         ...
 
     def close(self) -> None:
@@ -79,6 +85,9 @@ class LinuxTarget:
         from ..kernel import kernel_environment
 
         return kernel_environment()
+
+    def late(self) -> Late | None:
+        return None if self._runner is None else self._runner.late
 
     def close(self) -> None:
         if self._runner is not None:  # every run reaps its own child; this, the spare one

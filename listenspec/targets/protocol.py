@@ -24,13 +24,16 @@ import time
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import attrs
 
 from ..errors import ListenspecError
 from ..results import Result, Unsupported, parse_result
 from ..script import Script, Step
+
+if TYPE_CHECKING:
+    from ..kernel.timing import Late
 
 GREETING: Final = "listenspec-executor"
 VERSION: Final = 1
@@ -246,6 +249,9 @@ class ProtocolTarget:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+    def late(self) -> Late | None:
+        return None  # the executor protocol carries no timings (docs/protocol.md)
 
     def describe(self) -> str:
         hs = self.handshake()
