@@ -91,15 +91,22 @@ def feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = 
         if e.upcall in REQUEST_SOCKS:
             if reset:
                 continue  # Linux: an RST removes the request sock quietly
+            if e.dropped is not None and not eof:
+                # the client's dropped segment is still unacknowledged: Nagle holds this data
+                # back (tcp_nagle_check()); it goes out with the resent one (timers.py)
+                incomp.append(e)
+                continue
             # Linux: data or a FIN ends the deferral; the child needs room in the accept queue.
             if rules.admits(p, len(comp), 0, lst.qlimit):
-                comp.append(evolve(e, upcall=None))
+                comp.append(evolve(e, upcall=None, dropped=None, resent=0))
             elif h.sysctl.get("abort_on_overflow", 0):  # tcp_check_req(): embryonic_reset
                 h = bump(bump(h, p.overflow_counters), p.bumps("embryonic-reset"))
                 h = reset_socket(p, h, h.socks[client.sid], "peer-reset")
             else:
                 h = bump(h, p.overflow_counters)
-                incomp.append(e)
+                # dropped: the client sends it again on its retransmission timer (timers.py)
+                incomp.append(e if e.dropped is not None else
+                              evolve(e, dropped=h.clock - e.born, resent=0))
         elif e.upcall is not None and rules.filter_ready(e.upcall, e.data, e.eof, p.recv_hiwat,
                                                          e.reset):
             comp.append(evolve(e, upcall=None))  # soisconnected(): no limit check

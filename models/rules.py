@@ -454,6 +454,22 @@ TCP_RTO_MAX = 120 * SECOND
 #: Linux TCP_DELACK_MAX (HZ/5): how long a client that set TCP_DEFER_ACCEPT holds its final ACK
 #: (tcp_rcv_synsent_state_process(); spec/sources/linux-6.18.md §8)
 TCP_DELACK_MAX = SECOND // 5
+#: Linux TCP_RTO_MIN (HZ/5, include/net/tcp.h): a loopback connection's retransmission timeout
+#: (its round trip is next to nothing, so the floor decides)
+TCP_RTO_MIN = SECOND // 5
+
+
+def client_resend_gap(n: int) -> int:
+    """Linux: how long after its n-th sending (0: the first) a client sends again a segment
+    a request sock dropped on a full accept queue (the client took the connection as
+    established, so the segment waits for an ACK that never comes). First the tail loss probe:
+    2·srtt + TCP_RTO_MIN with one packet out (net/ipv4/tcp_output.c
+    tcp_schedule_loss_probe()), then retransmissions whose timeout starts at TCP_RTO_MIN and
+    doubles (net/ipv4/tcp_timer.c tcp_retransmit_timer()), capped at TCP_RTO_MAX: sent again
+    0.2, 0.4, 0.8, 1.6, 3.2 s after the first sending (measured by the kernel executor, Linux
+    6.18). The client giving up after tcp_retries2 (15) resends, over 100 s on, is not
+    modelled."""
+    return TCP_RTO_MIN if n == 0 else min(TCP_RTO_MIN << (n - 1), TCP_RTO_MAX)
 
 
 def reqsk_timeout(num_timeout: int) -> int:

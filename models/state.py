@@ -287,6 +287,10 @@ class Pending:
     reset: bool = False  # the client reset the connection (RST) before accept()
     born: int = 0  # the clock when it was queued (the deferral's timer counts from here)
     ticks: int = 0  # Linux: SYN-ACK timer firings of a deferred connection's request sock
+    # Linux: when (µs after `born`) the client first sent a segment its request sock dropped
+    # on a full accept queue, and how often it has sent it again since (rules.client_resend_gap)
+    dropped: int | None = None
+    resent: int = 0
 
 
 @attrs.frozen

@@ -59,7 +59,15 @@ def _next_due(p: Profile, h: Host) -> tuple[int, int, str, int] | None:
                 if d.upcall in ("defer", "ack"):
                     cand = (_deferred_due(d), sid, "deferred", i)
                     best = cand if best is None or cand < best else best
+                if d.dropped is not None:
+                    cand = (_resend_due(d), sid, "resend", i)
+                    best = cand if best is None or cand < best else best
     return best
+
+
+def _resend_due(d: Pending) -> int:
+    assert d.dropped is not None
+    return d.born + d.dropped + sum(rules.client_resend_gap(n) for n in range(d.resent + 1))
 
 
 def _half_open_due(p: Profile, e: HalfOpen) -> int:
@@ -83,6 +91,8 @@ def _fire(p: Profile, h: Host, lsock: Socket, kind: str, index: int) -> Host:
     assert lst is not None
     if kind == "half-open":
         return _half_open_fires(p, h, lsock, lst, index)
+    if kind == "resend":
+        return _client_resends(p, h, lsock, lst, index)
     return _deferred_fires(p, h, lsock, lst, index)
 
 
@@ -119,17 +129,7 @@ def _deferred_fires(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -
     d = evolve(d, ticks=d.ticks + 1)
     if resend and d.ticks >= lsock.defer_accept:
         # the client answers the SYN-ACK; the deferral is over: tcp_check_req() makes the child
-        if rules.admits(p, len(lst.comp), 0, lst.qlimit):
-            lst = evolve(lst, comp=(*lst.comp, evolve(d, upcall=None)),
-                               incomp=others)
-            return _with_listener(h, lsock, lst)
-        h = bump(h, p.overflow_counters)
-        if setting(p, h, "abort_on_overflow"):
-            h = bump(h, p.bumps("embryonic-reset"))
-            client = h.socks.get(d.client)
-            if client is not None:
-                h = reset_socket(p, h, client, "peer-reset")
-            return _with_listener(h, h.socks[lsock.sid], evolve(lst, incomp=others))
+        return _segment_arrives(p, h, lsock, lst, i, d)
     incomp = (*lst.incomp[:i], d, *lst.incomp[i + 1:])
     return _with_listener(h, h.socks[lsock.sid], evolve(lst, incomp=incomp))
 
@@ -139,11 +139,26 @@ def _delayed_ack(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -> H
     to the accept queue if it has room; else the ACK is dropped and counted (the request is
     marked acked, so the next SYN-ACK retransmission's answer completes it, as for a deferred
     request whose deferral is over), or with tcp_abort_on_overflow the client is reset."""
+    return _segment_arrives(p, h, lsock, lst, i, evolve(lst.incomp[i], upcall="defer"))
+
+
+def _client_resends(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -> Host:
+    """The client sends again the segment its request sock dropped (with whatever Nagle held
+    back since): the child if the accept queue has room now, else dropped and counted again."""
+    d = lst.incomp[i]
+    return _segment_arrives(p, h, lsock, lst, i, evolve(d, resent=d.resent + 1))
+
+
+def _segment_arrives(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int,
+                     kept: Pending) -> Host:
+    """A segment of the client reaches request sock `i` (tcp_check_req()): the child goes to
+    the accept queue if it has room; else the segment is dropped and counted, the request
+    staying as `kept`, or with tcp_abort_on_overflow the client is reset."""
     d = lst.incomp[i]
     others = lst.incomp[:i] + lst.incomp[i + 1:]
     if rules.admits(p, len(lst.comp), 0, lst.qlimit):
-        lst = evolve(lst, comp=(*lst.comp, evolve(d, upcall=None)), incomp=others)
-        return _with_listener(h, lsock, lst)
+        child = evolve(d, upcall=None, dropped=None, resent=0)
+        return _with_listener(h, lsock, evolve(lst, comp=(*lst.comp, child), incomp=others))
     h = bump(h, p.overflow_counters)
     if setting(p, h, "abort_on_overflow"):
         h = bump(h, p.bumps("embryonic-reset"))
@@ -151,5 +166,5 @@ def _delayed_ack(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -> H
         if client is not None:
             h = reset_socket(p, h, client, "peer-reset")
         return _with_listener(h, h.socks[lsock.sid], evolve(lst, incomp=others))
-    incomp = (*lst.incomp[:i], evolve(d, upcall="defer"), *lst.incomp[i + 1:])
+    incomp = (*lst.incomp[:i], kept, *lst.incomp[i + 1:])
     return _with_listener(h, h.socks[lsock.sid], evolve(lst, incomp=incomp))

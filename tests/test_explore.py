@@ -165,7 +165,7 @@ REVIEWED_PLAIN = {
              "sent_syn", "rcv", "shut", "fin", "fin_first", "peer_gone", "linger", "reuseport",
              "reuseport_lb", "last_error", "dgram_peer_family"},
     Listener: {"qlimit", "accept_filter", "overcount", "synflood_warned", "refusing"},
-    Pending: {"data", "records", "eof", "upcall", "reset", "ticks"},
+    Pending: {"data", "records", "eof", "upcall", "reset", "ticks", "dropped", "resent"},
 }
 
 
