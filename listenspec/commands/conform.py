@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
+from ..conformpool import MOST_WORKERS, PER_CORE, default_workers
 from .types import Sub
 
 
@@ -62,10 +62,6 @@ def _cmd(args: argparse.Namespace) -> int:
     return 1 if stats.mismatches else 0
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def register(sub: Sub) -> None:
     p = sub.add_parser("conform", help="random scripts on the model and this kernel (or a "
                                          "--target), compared")
@@ -74,9 +70,10 @@ def register(sub: Sub) -> None:
     p.add_argument("--examples", type=int, default=200, help="scripts to run (default 200)")
     p.add_argument("--seed", type=int, default=None, help="a seed, for a different sample "
                                                           "(default: derandomized)")
-    p.add_argument("--workers", type=int, default=_cores(), metavar="N",
+    p.add_argument("--workers", type=int, default=default_workers(), metavar="N",
                    help="check scripts in N processes, each run in a network namespace of its "
-                        "own (default: every core); the result is the same for any N")
+                        f"own (default: {PER_CORE} per core, as a run mostly waits; at most "
+                        f"{MOST_WORKERS}); the result is the same for any N")
     p.add_argument("--max-steps", type=int, default=25, help="longest script (default 25)")
     p.add_argument("--out", default="counterexamples", help="where a mismatch is saved")
     p.add_argument("--target", default="linux", metavar="NAME",
