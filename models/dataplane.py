@@ -317,7 +317,8 @@ def _stop_listening(p: Profile, h: Host, c: Ctx) -> Outcome:
     sock = h.socks[sock.sid]
     if sock.wildcard:
         h = release(h, sock)
-    sock = evolve(advance(sock, "unlisten"), listener=None, stale=sock.stale + due)
+    sock = evolve(advance(sock, "unlisten"), listener=None, stale=sock.stale + due,
+                  stopped=True)
     return Outcome(_put(h, sock), Ret(0))
 
 

@@ -204,6 +204,9 @@ class Profile:
     child_keeps_reuseport: bool = True
     # bind() to an address of another family, as connect_family_errno's table (None: that table)
     bind_family_errno: tuple[tuple[str, str, str], ...] | None = None
+    # connect() of a TCP socket that a shutdown(SHUT_RD) once stopped listening: this errno,
+    # ever after (None: such a socket connects as any other)
+    connect_after_stop: str | None = None
 
     def sysctl(self, name: str) -> Sysctl | None:
         return next((s for s in self.sysctls if s.name == name), None)
@@ -277,6 +280,9 @@ GVISOR_DEFAULT_CITES: Mapping[str, str] = {
                          "(profile parameter connect_family_errno)",
     "v6_pinned_errno": f"{S.CHOICE}: profile parameters dgram_v6_takes_v4 and "
                        "connect_family_errno decide",
+    "connect_after_stop": f"{S.CHOICE}: only Linux's shutdown(SHUT_RD) stops a listener and "
+                          "leaves its socket to be used again (profile parameter "
+                          "shutdown_listener)",
 }
 
 
@@ -742,6 +748,7 @@ LINUX = Profile(
     reuseport_lb=False,
     reuseport_unix="EOPNOTSUPP",
     linger_max=None,
+    connect_after_stop="EINVAL",
     cite={
         "clamp": S.LX_SYS_LISTEN,
         "fixed_limit": S.LX_SYS_LISTEN,
@@ -841,6 +848,11 @@ LINUX = Profile(
         "reuseport_lb": f"{S.CHOICE}: no SO_REUSEPORT_LB (ENOPROTOOPT)",
         "reuseport_unix": S.LX_REUSEPORT,
         "linger_max": f"{S.LX_LINGER} (sk_setsockopt() takes any l_linger)",
+        "connect_after_stop": f"{S.LX_SHUTDOWN}; measured by the kernel executor on 6.18.44: "
+                              "every connect() of a TCP socket a shutdown(SHUT_RD) stopped "
+                              "listening is EINVAL, also after bind() and after it listened "
+                              "again (found by `listenspec conform --examples 3000`); gVisor "
+                              "answers the same (measured)",
     },
 )
 

@@ -331,6 +331,9 @@ class Socket:
     # a connect() of this TCP socket sent a SYN (profile.listen_once_connected: Linux 6.18 never
     # lets such a socket listen again)
     sent_syn: bool = False
+    # a shutdown(SHUT_RD) stopped it listening (profile.connect_after_stop: Linux refuses every
+    # connect() of it from then on)
+    stopped: bool = False
     rcv: tuple[bytes, ...] = ()  # received and not yet read, one entry per send (a record)
     shut: int = 0  # sk_shutdown: RCV (no more to read), SND (no more to send)
     fin: bool = False  # TCP: the peer's FIN arrived (SOCK_DONE): recv gives 0 once data is read

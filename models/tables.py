@@ -522,6 +522,10 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "EISCONN", "connect(2) [EISCONN]"),
         Check("the socket was reset", lambda p, c: _sock(c).state is D,
               "profile.connect_reset", "profile parameter connect_reset"),
+        Check("a TCP socket that a shutdown(SHUT_RD) stopped listening",
+              lambda p, c: _sock(c).stopped, "profile.connect_after_stop",
+              "profile parameter connect_after_stop: measured on Linux 6.18 and gVisor",
+              lambda p: p.connect_after_stop is not None, "profile.connect_after_stop"),
         Check("an unbound UDP socket: it is bound (to the wildcard address) first",
               lambda p, c: _is(c, stream=False) and _sock(c).domain != "AF_UNIX"
               and not c.holds_addr, "",

@@ -384,7 +384,9 @@ CLAUSES: tuple[Clause, ...] = (
     Clause("SRC-SHUTDOWN-LISTENER", (),
            "shutdown() of a listener. Linux: SHUT_RD (or SHUT_RDWR) stops it: every queued "
            "connection is reset, the socket is no longer listening (accept() EINVAL, connects "
-           "refused) and may listen again; SHUT_WR does nothing (inet_shutdown(), "
+           "refused) and may listen again, but never connects again (every connect() EINVAL, "
+           "measured: profile parameter connect_after_stop); SHUT_WR does nothing "
+           "(inet_shutdown(), "
            "tcp_disconnect(); measured). FreeBSD 14.2: ENOTCONN, and SHUT_RD sets so_error "
            "ECONNABORTED, which the next accept() reports; the queue stays and connections are "
            "still admitted (soshutdown(): spec/sources/freebsd.md B5). An AF_UNIX listener "
@@ -392,7 +394,7 @@ CLAUSES: tuple[Clause, ...] = (
            "stay until they expire: if it listens again they count against its request queue "
            "(a full one: the SYN gets a cookie), though netstat no longer shows them (measured).",
            ALL, ("profile.shutdown_listener", "profile.unix_listener_shut_refuses",
-                 "tables.CHECKS[shutdown]"), "shutdown"),
+                 "profile.connect_after_stop", "tables.CHECKS[shutdown]"), "shutdown"),
     Clause("SRC-SHUTDOWN-CONNECTION", (),
            "shutdown() of a connection: SHUT_WR sends a FIN (the peer reads end of file, the "
            "socket's own send() is EPIPE), SHUT_RD stops reading (FreeBSD also discards what "

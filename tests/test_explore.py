@@ -162,8 +162,8 @@ connect(c, s)
 REVIEWED_PLAIN = {
     Host: {"sysctl", "counters", "log"},
     Socket: {"domain", "type", "state", "error", "defer_accept", "connect_pending", "wildcard",
-             "sent_syn", "rcv", "shut", "fin", "fin_first", "peer_gone", "linger", "reuseport",
-             "reuseport_lb", "last_error", "dgram_peer_family"},
+             "sent_syn", "stopped", "rcv", "shut", "fin", "fin_first", "peer_gone", "linger",
+             "reuseport", "reuseport_lb", "last_error", "dgram_peer_family"},
     Listener: {"qlimit", "accept_filter", "overcount", "synflood_warned", "refusing"},
     Pending: {"data", "records", "eof", "upcall", "reset", "ticks", "dropped", "resent"},
 }
