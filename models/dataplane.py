@@ -90,7 +90,10 @@ def feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = 
         e = _touch(e, client, data, eof, reset)
         if e.upcall in REQUEST_SOCKS:
             if reset:
-                continue  # Linux: an RST removes the request sock quietly
+                # Linux tcp_check_req(): an RST drops the request sock, its client not told
+                # (inet_csk_reqsk_queue_drop()), and counts EmbryonicRsts
+                h = bump(h, p.bumps("embryonic-reset"))
+                continue
             if e.dropped is not None and not eof:
                 # the client's dropped segment is still unacknowledged: Nagle holds this data
                 # back (tcp_nagle_check()); it goes out with the resent one (timers.py)

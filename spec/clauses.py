@@ -168,7 +168,10 @@ CLAUSES: tuple[Clause, ...] = (
     Clause("SRC-DEFER-ACCEPT", (),
            "Linux TCP_DEFER_ACCEPT: the connection waits as a request sock (not in the accept "
            "queue) until data arrives, and then needs room in the accept queue; the option "
-           "reads back rounded up to whole SYN-ACK retransmissions (reference/linux.md §5).",
+           "reads back rounded up to whole SYN-ACK retransmissions (reference/linux.md §5). A "
+           "client that resets meanwhile (close() with SO_LINGER 0) takes its request sock "
+           "away and counts EmbryonicRsts (tcp_check_req(): embryonic_reset; found by "
+           "`listenspec conform --examples 3000`, measured).",
            ("linux",), ("rules.defer_secs_to_retrans", "dataplane.feed"), "filters"),
     Clause("SRC-ACCF-NO-LIMIT", (),
            "FreeBSD source: a connection an accept filter releases joins the completed queue "
