@@ -314,8 +314,7 @@ def _stop_listening(p: Profile, h: Host, c: Ctx) -> Outcome:
     # the half-open requests stay in the SYN table, resending, until they expire (measured:
     # still counted 7.5 s later); the timers' expiry at tcp_synack_retries resends
     retries = setting(p, h, "synack_retries")
-    due = tuple(e.born + sum(rules.reqsk_timeout(n) for n in range(retries + 1))
-                for e in lst.half_open)
+    due = tuple(e.born + rules.reqsk_fires_after(retries) for e in lst.half_open)
     h = listener_closes(p, h, sock)
     sock = h.socks[sock.sid]
     if sock.wildcard:

@@ -478,6 +478,12 @@ def reqsk_timeout(num_timeout: int) -> int:
     return min(TCP_TIMEOUT_INIT << min(num_timeout, 8), TCP_RTO_MAX)
 
 
+def reqsk_fires_after(firings: int) -> int:
+    """How long after a Linux request sock was made its reqsk timer fires for the
+    (firings + 1)-th time: the sum of the timeouts before (reqsk_timeout())."""
+    return sum(reqsk_timeout(n) for n in range(firings + 1))
+
+
 def syn_ack_recalc(num_timeout: Term, max_retries: Term, defer: Term, acked: Term
                    ) -> tuple[Term, Term]:
     """Linux syn_ack_recalc() (net/ipv4/inet_connection_sock.c): (expire, resend) of a request

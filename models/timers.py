@@ -72,7 +72,7 @@ def _resend_due(d: Pending) -> int:
 
 def _half_open_due(p: Profile, e: HalfOpen) -> int:
     if p.half_open == "reqsk":
-        return e.born + sum(rules.reqsk_timeout(n) for n in range(e.ticks + 1))
+        return e.born + rules.reqsk_fires_after(e.ticks)
     if p.half_open == "syncache":
         return e.born + sum(rules.syncache_timeout(n) for n in range(e.ticks + 1))
     return e.born + rules.Q0_LIFETIME
@@ -81,7 +81,7 @@ def _half_open_due(p: Profile, e: HalfOpen) -> int:
 def _deferred_due(d: Pending) -> int:
     if d.upcall == "ack":
         return d.born + rules.TCP_DELACK_MAX
-    return d.born + sum(rules.reqsk_timeout(n) for n in range(d.ticks + 1))
+    return d.born + rules.reqsk_fires_after(d.ticks)
 
 
 def _fire(p: Profile, h: Host, lsock: Socket, kind: str, index: int) -> Host:
