@@ -207,6 +207,9 @@ class Profile:
     # connect() of a TCP socket that a shutdown(SHUT_RD) once stopped listening: this errno,
     # ever after (None: such a socket connects as any other)
     connect_after_stop: str | None = None
+    # an autobound (abstract) AF_UNIX name is taken per socket type: a socket of another type
+    # may bind to it too (False: a name is held once, whatever the type)
+    unix_autobind_per_type: bool = False
 
     def sysctl(self, name: str) -> Sysctl | None:
         return next((s for s in self.sysctls if s.name == name), None)
@@ -280,6 +283,8 @@ GVISOR_DEFAULT_CITES: Mapping[str, str] = {
                          "(profile parameter connect_family_errno)",
     "v6_pinned_errno": f"{S.CHOICE}: profile parameters dgram_v6_takes_v4 and "
                        "connect_family_errno decide",
+    "unix_autobind_per_type": f"{S.CHOICE}: a name is bound once (unp_bind(): the path "
+                              "exists)",
     "connect_after_stop": f"{S.CHOICE}: only Linux's shutdown(SHUT_RD) stops a listener and "
                           "leaves its socket to be used again (profile parameter "
                           "shutdown_listener)",
@@ -749,6 +754,7 @@ LINUX = Profile(
     reuseport_unix="EOPNOTSUPP",
     linger_max=None,
     connect_after_stop="EINVAL",
+    unix_autobind_per_type=True,
     cite={
         "clamp": S.LX_SYS_LISTEN,
         "fixed_limit": S.LX_SYS_LISTEN,
@@ -853,6 +859,10 @@ LINUX = Profile(
                               "listening is EINVAL, also after bind() and after it listened "
                               "again (found by `listenspec conform --examples 3000`); gVisor "
                               "answers the same (measured)",
+        "unix_autobind_per_type": f"{S.LX_UNIX_BIND}: an autobound name is abstract, and "
+                                  "__unix_find_socket_byname() looks it up with the socket "
+                                  "type: a SOCK_STREAM socket binds to a SOCK_DGRAM socket's "
+                                  "autobound name (measured by the kernel executor, 6.18.44)",
     },
 )
 

@@ -63,6 +63,7 @@ LX_AFTER_RESET = f"{L18} §2: tcp_sendmsg_locked(), tcp_close(), unix_release_so
 LX_SHUTDOWN = f"{L18} §3: net/ipv4/af_inet.c inet_shutdown(), net/unix/af_unix.c unix_shutdown()"
 LX_POLL = f"{L18} §4: net/ipv4/tcp.c tcp_poll(), net/unix/af_unix.c unix_poll()"
 LX_REUSEPORT = f"{L18} §5: net/core/sock.c sk_setsockopt(), inet_csk_bind_conflict()"
+LX_UNIX_BIND = f"{L18} §5: net/unix/af_unix.c unix_bind_abstract(), unix_autobind()"
 LX_LINGER = f"{L18} §6: net/ipv4/tcp.c tcp_close()"
 LX_RECV = f"{L18} §7: tcp_recvmsg_locked(), unix_stream_read_generic()"
 LX_TIMERS = f"{L18} §8: net/ipv4/inet_connection_sock.c reqsk_timer_handler(), syn_ack_recalc()"

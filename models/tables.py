@@ -86,6 +86,11 @@ class Ctx:
     how: int | None = None  # shutdown(): the sk_shutdown bits asked for
 
 
+def _abstract(c: Ctx) -> bool:
+    """The target's name was autobound (an abstract AF_UNIX name, not a path)."""
+    return any(s.wildcard for s in (c.group or {}).values())
+
+
 def reach(p: Profile, h: Host, target: Target | None,
           stype: str | None = None) -> tuple[Socket | None, ...]:
     """The listeners a connection to the target may reach, one per possible outcome (None: it
@@ -309,7 +314,11 @@ def _in_use(p: Profile, c: Ctx) -> bool:
     if not c.holders:
         return False
     if sock.domain == "AF_UNIX":
-        return True
+        if not p.unix_autobind_per_type:
+            return True
+        # an abstract name is looked up with its socket type (unix_bind_abstract())
+        others = [c.group.get(sid) if c.group is not None else None for sid in c.holders]
+        return not all(o is not None and o.wildcard and o.type != sock.type for o in others)
     for sid in c.holders:
         if sid == ORPHAN:
             if sock.type == "SOCK_STREAM":
@@ -389,8 +398,10 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "profile parameter bind_family_errno where it is given"),
         Check("bind(S, T) of an AF_UNIX socket to a name in use (the path exists)",
               lambda p, c: _unix(c) and c.target is not None and c.target.addr is not None
-              and bool(c.holders), "EADDRINUSE",
-              "unix_bind_bsd(): the path is made before u->addr is looked at (measured)",
+              and bool(c.holders) and not _abstract(c), "EADDRINUSE",
+              "unix_bind_bsd(): the path is made before u->addr is looked at; an autobound "
+              "(abstract) name goes to unix_bind_abstract(), which looks at u->addr first "
+              "(measured)",
               lambda p: p.unix_bind_name_first, "profile.unix_bind_name_first"),
         Check("the socket already holds a local address",
               lambda p, c: c.holds_addr or _sock(c).state is L

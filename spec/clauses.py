@@ -431,11 +431,14 @@ CLAUSES: tuple[Clause, ...] = (
            "own queue and backlog. Linux refuses the option on AF_UNIX (EOPNOTSUPP); FreeBSD "
            "has SO_REUSEPORT_LB besides (a load-balancing group). An AF_UNIX name is never "
            "shared (EADDRINUSE); rebinding a bound AF_UNIX socket to its own name is EADDRINUSE "
-           "on Linux (the path exists; measured) and EINVAL on FreeBSD (already bound). "
+           "on Linux (the path exists; measured) and EINVAL on FreeBSD (already bound). A Linux "
+           "autobound name is abstract: rebinding to it is EINVAL (already bound, looked at "
+           "first), and it is held per socket type, so a socket of another type binds to it "
+           "(unix_bind_abstract(); found by `listenspec conform --examples 3000`, measured). "
            "inet_csk_bind_conflict() "
            "(spec/sources/linux-6.18.md §5), in_pcbbind_setup() (spec/sources/freebsd.md B7).",
            ALL, ("profile.reuseport_unix", "profile.reuseport_lb", "profile.unix_bind_name_first",
-                 "tables.CHECKS[bind]"),
+                 "profile.unix_autobind_per_type", "tables.CHECKS[bind]"),
            "reuseport"),
     Clause("SRC-REUSEPORT-PICK", (),
            "Which listener of a SO_REUSEPORT group a connection reaches: Linux hashes the "
