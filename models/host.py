@@ -87,6 +87,8 @@ def bind(p: Profile, h: Host, fd: int, target: Target | None = None) -> Outcome:
     if errno is not None:
         return refused(given, h, errno)
     sock = _s(c)
+    if row is not None and row.outcome == "unchanged":
+        return Outcome(h, Ret(0))
     if row is not None and row.outcome == "join":
         assert target is not None and target.addr is not None
         return Outcome(join(h, sock, target.addr, wildcard=False), Ret(0))

@@ -210,6 +210,9 @@ class Profile:
     # an autobound (abstract) AF_UNIX name is taken per socket type: a socket of another type
     # may bind to it too (False: a name is held once, whatever the type)
     unix_autobind_per_type: bool = False
+    # bind() of a named AF_UNIX socket to a family-only address (an autobind) succeeds and
+    # changes nothing (False: the socket already holds an address, EINVAL)
+    unix_autobind_bound_ok: bool = False
 
     def sysctl(self, name: str) -> Sysctl | None:
         return next((s for s in self.sysctls if s.name == name), None)
@@ -285,6 +288,8 @@ GVISOR_DEFAULT_CITES: Mapping[str, str] = {
                        "connect_family_errno decide",
     "unix_autobind_per_type": f"{S.CHOICE}: a name is bound once (unp_bind(): the path "
                               "exists)",
+    "unix_autobind_bound_ok": f"{S.CHOICE}: a bound socket is refused whatever the address "
+                              "(in_pcbbind(), unp_bind())",
     "connect_after_stop": f"{S.CHOICE}: only Linux's shutdown(SHUT_RD) stops a listener and "
                           "leaves its socket to be used again (profile parameter "
                           "shutdown_listener)",
@@ -755,6 +760,7 @@ LINUX = Profile(
     linger_max=None,
     connect_after_stop="EINVAL",
     unix_autobind_per_type=True,
+    unix_autobind_bound_ok=True,
     cite={
         "clamp": S.LX_SYS_LISTEN,
         "fixed_limit": S.LX_SYS_LISTEN,
@@ -863,6 +869,9 @@ LINUX = Profile(
                                   "__unix_find_socket_byname() looks it up with the socket "
                                   "type: a SOCK_STREAM socket binds to a SOCK_DGRAM socket's "
                                   "autobound name (measured by the kernel executor, 6.18.44)",
+        "unix_autobind_bound_ok": f"{S.LX_UNIX_BIND}: unix_autobind() returns 0 when the "
+                                  "socket has a name already (measured by the kernel "
+                                  "executor; found by `listenspec conform --examples 3000`)",
     },
 )
 

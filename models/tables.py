@@ -403,6 +403,13 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "(abstract) name goes to unix_bind_abstract(), which looks at u->addr first "
               "(measured)",
               lambda p: p.unix_bind_name_first, "profile.unix_bind_name_first"),
+        Check("bind(S, T) of a named AF_UNIX socket to a T that never had a name: nothing "
+              "to do (an autobind of a socket that has a name)",
+              lambda p, c: _unix(c) and c.target is not None and c.target.addr is None
+              and c.holds_addr, "-> unchanged",
+              "profile parameter unix_autobind_bound_ok: unix_autobind() returns 0 at once "
+              "when u->addr is set (measured on Linux 6.18)",
+              lambda p: p.unix_autobind_bound_ok, "profile.unix_autobind_bound_ok"),
         Check("the socket already holds a local address",
               lambda p, c: c.holds_addr or _sock(c).state is L
               or (_sock(c).state is C and _sock(c).addr is not None), "EINVAL",

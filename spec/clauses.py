@@ -434,11 +434,14 @@ CLAUSES: tuple[Clause, ...] = (
            "on Linux (the path exists; measured) and EINVAL on FreeBSD (already bound). A Linux "
            "autobound name is abstract: rebinding to it is EINVAL (already bound, looked at "
            "first), and it is held per socket type, so a socket of another type binds to it "
-           "(unix_bind_abstract(); found by `listenspec conform --examples 3000`, measured). "
+           "(unix_bind_abstract(); found by `listenspec conform --examples 3000`, measured); an "
+           "autobind of a socket that has a name returns 0 and changes nothing "
+           "(unix_autobind()). "
            "inet_csk_bind_conflict() "
            "(spec/sources/linux-6.18.md §5), in_pcbbind_setup() (spec/sources/freebsd.md B7).",
            ALL, ("profile.reuseport_unix", "profile.reuseport_lb", "profile.unix_bind_name_first",
-                 "profile.unix_autobind_per_type", "tables.CHECKS[bind]"),
+                 "profile.unix_autobind_per_type", "profile.unix_autobind_bound_ok",
+                 "tables.CHECKS[bind]"),
            "reuseport"),
     Clause("SRC-REUSEPORT-PICK", (),
            "Which listener of a SO_REUSEPORT group a connection reaches: Linux hashes the "

@@ -203,6 +203,7 @@ OUTCOME_WORDS = {
     "refused-drop": "ECONNREFUSED; the RST drops the connection: the socket is reset",
     "wildcard": "bound to port 0 of the wildcard address (a fresh address)",
     "join": "bound beside the sockets holding that address (SO_REUSEPORT)",
+    "unchanged": "0, and nothing changes",
     "read": "the waiting data is read",
     "eof": "0: end of file",
     "shut": "the directions asked for are shut (SHUT_WR sends a FIN)",
