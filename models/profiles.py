@@ -977,6 +977,10 @@ GVISOR = derive(
                              "is EAFNOSUPPORT; an AF_INET address to an AF_INET6 socket is "
                              "too short: EINVAL)",
         "reuseport_unix": S.GV_OPTIONS,
+        "unix_autobind_bound_ok": f"{S.GV_DATA}: bind() to a family-only address is EINVAL "
+                                  "whether or not the socket has a name (measured)",
+        "unix_autobind_per_type": f"{S.GV_DATA}: bind() never autobinds (unix_bind_unnamed), "
+                                  "so no abstract name is made that way",
         "child_keeps_reuseport": f"{S.GV_OPTIONS} (the accepted endpoint starts with fresh "
                                  "socket options)",
         "connect_address_first": f"{S.GV_CONNECT}; pkg/sentry/socket/netstack/netstack.go "
@@ -1026,6 +1030,8 @@ GVISOR = derive(
                        ("AF_UNIX", "*", "EINVAL")),
     reuseport_unix=None,
     child_keeps_reuseport=False,
+    unix_autobind_bound_ok=False,
+    unix_autobind_per_type=False,
 )
 
 PROFILES: dict[str, Profile] = {
