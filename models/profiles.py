@@ -207,8 +207,9 @@ class Profile:
     # connect() of a TCP socket that a shutdown(SHUT_RD) once stopped listening: this errno,
     # ever after (None: such a socket connects as any other)
     connect_after_stop: str | None = None
-    # an autobound (abstract) AF_UNIX name is taken per socket type: a socket of another type
-    # may bind to it too (False: a name is held once, whatever the type)
+    # an autobound (abstract) AF_UNIX name is looked up with the socket type: a socket of
+    # another type may bind to it too, and finds nobody there when it connects (ECONNREFUSED)
+    # (False: a name is held once, whatever the type)
     unix_autobind_per_type: bool = False
     # bind() of a named AF_UNIX socket to a family-only address (an autobind) succeeds and
     # changes nothing (False: the socket already holds an address, EINVAL)
@@ -868,7 +869,9 @@ LINUX = Profile(
         "unix_autobind_per_type": f"{S.LX_UNIX_BIND}: an autobound name is abstract, and "
                                   "__unix_find_socket_byname() looks it up with the socket "
                                   "type: a SOCK_STREAM socket binds to a SOCK_DGRAM socket's "
-                                  "autobound name (measured by the kernel executor, 6.18.44)",
+                                  "autobound name, and a connect() of another type is "
+                                  "ECONNREFUSED, not a path's EPROTOTYPE (measured by the "
+                                  "kernel executor, 6.18.44)",
         "unix_autobind_bound_ok": f"{S.LX_UNIX_BIND}: unix_autobind() returns 0 when the "
                                   "socket has a name already (measured by the kernel "
                                   "executor; found by `listenspec conform --examples 3000`)",

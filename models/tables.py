@@ -86,6 +86,16 @@ class Ctx:
     how: int | None = None  # shutdown(): the sk_shutdown bits asked for
 
 
+#: why an abstract AF_UNIX name is found only by a socket of its own type (Linux)
+ABSTRACT_SRC = ("profile parameter unix_autobind_per_type: __unix_find_socket_byname() hashes "
+                "an abstract name with the socket type (measured on Linux 6.18)")
+
+
+def _abstract_elsewhere(c: Ctx) -> bool:
+    """The target's name is abstract (autobound) and its socket is of another type."""
+    return c.at is not None and c.at.wildcard and c.at.type != _sock(c).type
+
+
 def _abstract(c: Ctx) -> bool:
     """The target's name was autobound (an abstract AF_UNIX name, not a path)."""
     return any(s.wildcard for s in (c.group or {}).values())
@@ -497,6 +507,9 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("AF_UNIX stream: the target has no name (an unbound socket)",
               lambda p, c: _unix_stream(p, c) and _target(c).addr is None, "EINVAL",
               UNIX_FIRST_SRC + "; unix_validate_addr()", _unix_first, UNIX_FIRST),
+        Check("AF_UNIX stream: an abstract name of another type's socket: nobody is there",
+              lambda p, c: _unix_stream(p, c) and _abstract_elsewhere(c), "ECONNREFUSED",
+              ABSTRACT_SRC, lambda p: p.unix_autobind_per_type, "profile.unix_autobind_per_type"),
         Check("AF_UNIX stream: the name's socket is of another type",
               lambda p, c: _unix_stream(p, c) and c.at is not None
               and c.at.type != _sock(c).type, "unix-type", UNIX_FIRST_SRC, _unix_first,
@@ -566,6 +579,10 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("AF_UNIX datagram: nothing is bound at the name",
               lambda p, c: _is(c, "AF_UNIX", stream=False) and c.at is None, "ECONNREFUSED",
               "unix_dgram_connect(); unp_connectat()"),
+        Check("AF_UNIX datagram: an abstract name of another type's socket: nobody is there",
+              lambda p, c: _is(c, "AF_UNIX", stream=False) and _abstract_elsewhere(c),
+              "ECONNREFUSED", ABSTRACT_SRC, lambda p: p.unix_autobind_per_type,
+              "profile.unix_autobind_per_type"),
         Check("AF_UNIX datagram: the name's socket is of another type",
               lambda p, c: _is(c, "AF_UNIX", stream=False) and c.at is not None
               and c.at.type != _sock(c).type, "unix-type",

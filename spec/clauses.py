@@ -434,6 +434,7 @@ CLAUSES: tuple[Clause, ...] = (
            "on Linux (the path exists; measured) and EINVAL on FreeBSD (already bound). A Linux "
            "autobound name is abstract: rebinding to it is EINVAL (already bound, looked at "
            "first), and it is held per socket type, so a socket of another type binds to it "
+           "and a connect() of another type is ECONNREFUSED (a path's is EPROTOTYPE) "
            "(unix_bind_abstract(); found by `listenspec conform --examples 3000`, measured); an "
            "autobind of a socket that has a name returns 0 and changes nothing "
            "(unix_autobind()). "
