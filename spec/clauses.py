@@ -265,7 +265,10 @@ CLAUSES: tuple[Clause, ...] = (
     Clause("SRC-PEER-CLOSED-BEFORE-ACCEPT", (),
            "A connection whose client closed (a FIN) before accept() stays queued and is "
            "accepted like any other: the accepted socket reads what the client sent, then end "
-           "of file (recv() 0), and may still send. Every profile (the pages are silent: "
+           "of file (recv() 0), and may still send; a client that only shut its sending side "
+           "is still there, and an abortive close of the accepted socket resets it (found by "
+           "`listenspec conform --target gvisor`, measured on Linux and gVisor). Every profile "
+           "(the pages are silent: "
            "CHOICE-INHERIT). Linux measured by the kernel executor (spec/sources/linux-6.18.md "
            "§1); FreeBSD 14.2 soisdisconnecting() leaves it on so_comp (spec/sources/freebsd.md "
            "B9).",
