@@ -141,11 +141,11 @@ def accepted(p: Profile, server: Socket, entry: Pending, client: Socket | None) 
     if tcp and client is not None and entry.eof:
         # the client only shut its sending side (SHUT_WR) before accept(): CLOSE_WAIT, with
         # the client still there to be reset by an abortive close (measured)
-        return evolve(server, peer=client.sid, fin=True, shut=RCV)
+        return evolve(server, peer=client.sid, fin=True, shut=server.shut | RCV)
     if client is None or entry.eof:
         # the client closed before accept(): TCP CLOSE_WAIT (the FIN); AF_UNIX: no more either
         # way (unix_release_sock() sets the peer's SHUTDOWN_MASK)
-        return evolve(server, peer_gone=True, fin=tcp, shut=RCV if tcp else BOTH)
+        return evolve(server, peer_gone=True, fin=tcp, shut=server.shut | RCV if tcp else BOTH)
     return evolve(server, peer=client.sid)
 
 
@@ -323,8 +323,9 @@ def _stop_listening(p: Profile, h: Host, c: Ctx) -> Outcome:
     sock = h.socks[sock.sid]
     if sock.wildcard:
         h = release(h, sock)
+    # tcp_disconnect() also clears sk_shutdown: a later listen()'s children are not shut
     sock = evolve(advance(sock, "unlisten"), listener=None, stale=sock.stale + due,
-                  stopped=True)
+                  stopped=True, shut=0)
     return Outcome(_put(h, sock), Ret(0))
 
 

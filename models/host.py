@@ -43,7 +43,19 @@ from .outcome import refuse as _refuse
 from .outcome import sock_of as _s
 from .outcome import with_listener as _with_listener
 from .profiles import Profile
-from .state import FILE, FMap, HalfOpen, Host, Listener, Pending, Socket, SockState, evolve
+from .state import (
+    FILE,
+    RCV,
+    SND,
+    FMap,
+    HalfOpen,
+    Host,
+    Listener,
+    Pending,
+    Socket,
+    SockState,
+    evolve,
+)
 from .state import Target as Target  # re-exported: the runner builds them
 from .tables import Ctx, advance, reach, refusal, resolve
 from .values import Err, Lines, NewFd, Queue, Ret
@@ -298,9 +310,19 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     client = advance(advance(client, "connect"), "established")
     client = evolve(client, queued_on=lsock.sid,
                           connect_pending=_pending(p, "ok") if tcp else None)
+    if tcp and _child_shut_wr(p, lsock) and not d.to_incomp and client.defer_accept == 0:
+        # the child is made shut for sending, so its FIN reaches the client at once
+        client = evolve(client, fin=True, shut=client.shut | RCV)
     if tcp and client.addr is None:  # the connect bound an ephemeral port
         h, client = take_port(h, client)
     return Outcome(_put(h, client), Ret(0))
+
+
+def _child_shut_wr(p: Profile, lsock: Socket) -> bool:
+    """A Linux TCP listener shut for sending (shutdown(SHUT_WR) before listen()) makes its
+    children shut for sending too (profile.child_inherits_shut_wr)."""
+    return (p.child_inherits_shut_wr and lsock.domain != "AF_UNIX"
+            and lsock.type == "SOCK_STREAM" and bool(lsock.shut & SND))
 
 
 def _refused_unix(p: Profile, h: Host, client: Socket) -> Outcome:
@@ -417,7 +439,9 @@ def accept(p: Profile, h: Host, fd: int) -> Outcome:
     # the child's options: a copy of the listener's (sk_clone_lock(), solisten_clone()), but
     # a Linux AF_UNIX child is a fresh socket (unix_create1())
     inherits = lsock.domain != "AF_UNIX" or p.unix_child_inherits
+    shut = SND if _child_shut_wr(p, lsock) else 0
     server = advance(Socket(sid=sid, domain=lsock.domain, type=lsock.type, addr=lsock.addr,
+                            shut=shut, fin_first=bool(shut),
                             linger=lsock.linger if inherits else None,
                             reuseport=lsock.reuseport and inherits and p.child_keeps_reuseport,
                             reuseport_lb=lsock.reuseport_lb and inherits), "accepted")

@@ -214,6 +214,9 @@ class Profile:
     # bind() of a named AF_UNIX socket to a family-only address (an autobind) succeeds and
     # changes nothing (False: the socket already holds an address, EINVAL)
     unix_autobind_bound_ok: bool = False
+    # a TCP listener shut for sending (shutdown(SHUT_WR) before listen()) makes its children
+    # shut for sending: each child's FIN reaches its client at once, send() on it is EPIPE
+    child_inherits_shut_wr: bool = False
 
     def sysctl(self, name: str) -> Sysctl | None:
         return next((s for s in self.sysctls if s.name == name), None)
@@ -291,6 +294,8 @@ GVISOR_DEFAULT_CITES: Mapping[str, str] = {
                               "exists)",
     "unix_autobind_bound_ok": f"{S.CHOICE}: a bound socket is refused whatever the address "
                               "(in_pcbbind(), unp_bind())",
+    "child_inherits_shut_wr": f"{S.CHOICE}: a child starts with its own shutdown state "
+                              "(solisten_clone() starts so_rcv and so_snd afresh)",
     "connect_after_stop": f"{S.CHOICE}: only Linux's shutdown(SHUT_RD) stops a listener and "
                           "leaves its socket to be used again (profile parameter "
                           "shutdown_listener)",
@@ -762,6 +767,7 @@ LINUX = Profile(
     connect_after_stop="EINVAL",
     unix_autobind_per_type=True,
     unix_autobind_bound_ok=True,
+    child_inherits_shut_wr=True,
     cite={
         "clamp": S.LX_SYS_LISTEN,
         "fixed_limit": S.LX_SYS_LISTEN,
@@ -872,6 +878,11 @@ LINUX = Profile(
                                   "autobound name, and a connect() of another type is "
                                   "ECONNREFUSED, not a path's EPROTOTYPE (measured by the "
                                   "kernel executor, 6.18.44)",
+        "child_inherits_shut_wr": f"{S.LX_SHUTDOWN}; sk_clone_lock() copies sk_shutdown: "
+                                  "measured by the kernel executor (6.18.44): the client sees "
+                                  "the child's FIN at once (POLLIN|POLLRDHUP, recv 0) and the "
+                                  "accepted socket's send() is EPIPE (found by `listenspec "
+                                  "conform --examples 3000`)",
         "unix_autobind_bound_ok": f"{S.LX_UNIX_BIND}: unix_autobind() returns 0 when the "
                                   "socket has a name already (measured by the kernel "
                                   "executor; found by `listenspec conform --examples 3000`)",

@@ -391,8 +391,11 @@ CLAUSES: tuple[Clause, ...] = (
            "shutdown() of a listener. Linux: SHUT_RD (or SHUT_RDWR) stops it: every queued "
            "connection is reset, the socket is no longer listening (accept() EINVAL, connects "
            "refused) and may listen again, but never connects again (every connect() EINVAL, "
-           "measured: profile parameter connect_after_stop); SHUT_WR does nothing "
-           "(inet_shutdown(), "
+           "measured: profile parameter connect_after_stop), its shutdown state cleared; SHUT_WR "
+           "does nothing to a listener, but one shut for sending before listen() makes its "
+           "children shut for sending (their FIN reaches the client at once, send() EPIPE; "
+           "found by `listenspec conform --examples 3000`, measured: profile parameter "
+           "child_inherits_shut_wr) (inet_shutdown(), "
            "tcp_disconnect(); measured). FreeBSD 14.2: ENOTCONN, and SHUT_RD sets so_error "
            "ECONNABORTED, which the next accept() reports; the queue stays and connections are "
            "still admitted (soshutdown(): spec/sources/freebsd.md B5). An AF_UNIX listener "
@@ -400,7 +403,8 @@ CLAUSES: tuple[Clause, ...] = (
            "stay until they expire: if it listens again they count against its request queue "
            "(a full one: the SYN gets a cookie), though netstat no longer shows them (measured).",
            ALL, ("profile.shutdown_listener", "profile.unix_listener_shut_refuses",
-                 "profile.connect_after_stop", "tables.CHECKS[shutdown]"), "shutdown"),
+                 "profile.connect_after_stop", "profile.child_inherits_shut_wr",
+                 "tables.CHECKS[shutdown]"), "shutdown"),
     Clause("SRC-SHUTDOWN-CONNECTION", (),
            "shutdown() of a connection: SHUT_WR sends a FIN (the peer reads end of file, the "
            "socket's own send() is EPIPE), SHUT_RD stops reading (FreeBSD also discards what "
