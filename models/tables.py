@@ -96,6 +96,11 @@ def _abstract_elsewhere(c: Ctx) -> bool:
     return c.at is not None and c.at.wildcard and c.at.type != _sock(c).type
 
 
+def _tcp_unanswered(c: Ctx) -> bool:
+    """An inet connect reaches no listener of its type (nobody listens: an RST answers)."""
+    return _sock(c).domain != "AF_UNIX" and (c.lsock is None or c.lsock.type != _sock(c).type)
+
+
 def _abstract(c: Ctx) -> bool:
     """The target's name was autobound (an abstract AF_UNIX name, not a path)."""
     return any(s.wildcard for s in (c.group or {}).values())
@@ -610,28 +615,24 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               lambda p, c: _unix_stream(p, c) and c.lsock is None, "ECONNREFUSED",
               "unp_connectat()", _unix_later, "not " + UNIX_FIRST),
         Check("TCP: nobody listens there (the SYN is answered by an RST)",
-              lambda p, c: _sock(c).domain != "AF_UNIX"
-              and (c.lsock is None or c.lsock.type != _sock(c).type), "ECONNREFUSED",
+              lambda p, c: _tcp_unanswered(c), "ECONNREFUSED",
               "tcp_input(): a SYN to a closed port",
               lambda p: not p.sticky_connecting and not p.refused_drops
               and not p.dead_after_error,
               "not profile.sticky_connecting, not profile.refused_drops"),
         Check("TCP: nobody listens there (the RST drops the connection: the socket is reset)",
-              lambda p, c: _sock(c).domain != "AF_UNIX"
-              and (c.lsock is None or c.lsock.type != _sock(c).type), "-> refused-drop",
+              lambda p, c: _tcp_unanswered(c), "-> refused-drop",
               "profile parameter refused_drops", lambda p: p.refused_drops,
               "profile.refused_drops"),
         Check("TCP: nobody listens there (the SYN is answered by an RST; the attempt took a "
               "port and the RST gave it back)",
-              lambda p, c: _sock(c).domain != "AF_UNIX"
-              and (c.lsock is None or c.lsock.type != _sock(c).type), "-> refused-rst",
+              lambda p, c: _tcp_unanswered(c), "-> refused-rst",
               "measured by the kernel executor: tcp_done() puts the port, getsockname() "
               "still shows it", lambda p: p.sticky_connecting and not p.dead_after_error,
               "profile.sticky_connecting"),
         Check("TCP: nobody listens there (the SYN is answered by an RST; the socket is closed "
               "for good, ECONNREFUSED left for SO_ERROR)",
-              lambda p, c: _sock(c).domain != "AF_UNIX"
-              and (c.lsock is None or c.lsock.type != _sock(c).type), "-> refused-dead",
+              lambda p, c: _tcp_unanswered(c), "-> refused-dead",
               "profile parameter dead_after_error: gVisor handshake failure (hardError and "
               "lastError)", _dead_profile, "profile.dead_after_error"),
         Check("the connection reaches the listener", lambda p, c: True, "-> arrive",
