@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import sys
+import threading
 import typing
 from collections.abc import Sequence
 
@@ -64,8 +65,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             for step in script.steps:
                 results.append(run.step(step).result)
-        except KeyboardInterrupt:
-            stopped_by = signal.SIGINT
+        except KeyboardInterrupt as e:
+            stopped_by = getattr(e, "signum", signal.SIGINT)
     pairs = list(zip(script.steps, results, strict=False))
     if args.json:
         rows = [{"line": s.line, "call": s.text, "result": render(r)} for s, r in pairs]
@@ -191,7 +192,42 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP reached the command: it unwinds as for Ctrl-C, so that every sandbox,
+    namespace, child and directory it holds is released on the way out."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def _terminated(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _unwind_on_signals() -> dict[int, typing.Any]:
+    """Make SIGTERM and SIGHUP raise Terminated, where they would end the process at once (not
+    where ignored, as nohup asks, or handled by an in-process caller; only the main thread may
+    set handlers); return the handlers to put back."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous: dict[int, typing.Any] = {}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) in (signal.SIG_DFL, None):
+            previous[signum] = signal.signal(signum, _terminated)
+    return previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    previous = _unwind_on_signals()
+    try:
+        return _main(argv)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     if not (sys.argv[1:] if argv is None else list(argv)):  # bare `listenspec`: what it does
         parser.print_help()
