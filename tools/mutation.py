@@ -1,7 +1,7 @@
 """A mutation run over the model (issue 14): make single-point mutants of a model module, run the
 model's tests against each, and print which survived and the score.
 
-    python tools/mutation.py [--file models/rules.py ...] [--only N ...] [--list]
+    python tools/mutation.py [--file models/rules.py ...] [--only N ...] [--list] [--jobs J]
                              [--timeout SECONDS] [--json OUT] [-- PYTEST ARGS]
 
 A small driver rather than mutmut or cosmic-ray, because the model is not where either looks
@@ -31,12 +31,14 @@ import argparse
 import ast
 import copy
 import json
+import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,6 +210,8 @@ def main() -> int:
     ap.add_argument("--timeout", type=float, default=600.0, help="per mutant (killed if over)")
     ap.add_argument("--json", type=Path, help="write every mutant's outcome here")
     ap.add_argument("--thorough", action="store_true", help="also the tests of THOROUGH")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help=f"mutants tested at once (this machine has {os.cpu_count()} cores)")
     ap.add_argument("pytest", nargs="*", help="tests and pytest arguments (default KILL_SET)")
     args = ap.parse_args()
     tests = args.pytest or [*KILL_SET, *(THOROUGH if args.thorough else ()), *KILL_ARGS]
@@ -221,6 +225,7 @@ def main() -> int:
         print(f"unmutated {file.relative_to(ROOT)}: the tests pass ({secs:.0f} s)", flush=True)
 
     outcomes = []
+    todo: list[tuple[Path, str, str, int, str]] = []
     for file in files:
         rel = str(file.relative_to(ROOT))
         source = file.read_text(encoding="utf-8")
@@ -229,16 +234,22 @@ def main() -> int:
             for k, desc in enumerate(descs):
                 print(f"{rel} #{k} {desc}")
             continue
-        for k, desc in enumerate(descs):
-            if args.only and k not in args.only:
-                continue
-            equivalent = (rel, desc) in EQUIVALENT
-            ok, last, secs = run_tests(file, mutate(source, k), tests, args.timeout)
-            verdict = ("equivalent" if equivalent and ok else "SURVIVED" if ok else "killed")
-            print(f"{rel} #{k} {desc}: {verdict} ({secs:.0f} s){'' if ok else ': ' + last}",
-                  flush=True)
-            outcomes.append({"file": rel, "mutant": k, "what": desc, "verdict": verdict,
-                             "by": None if ok else last})
+        todo += [(file, rel, source, k, desc) for k, desc in enumerate(descs)
+                 if not args.only or k in args.only]
+
+    def one(item: tuple[Path, str, str, int, str]) -> dict[str, object]:
+        file, rel, source, k, desc = item
+        ok, last, secs = run_tests(file, mutate(source, k), tests, args.timeout)
+        equivalent = (rel, desc) in EQUIVALENT
+        verdict = ("equivalent" if equivalent and ok else "SURVIVED" if ok else "killed")
+        print(f"{rel} #{k} {desc}: {verdict} ({secs:.0f} s){'' if ok else ': ' + last}",
+              flush=True)
+        return {"file": rel, "mutant": k, "what": desc, "verdict": verdict,
+                "by": None if ok else last}
+
+    # threads only wait on the test processes; results keep the mutants' order
+    with ThreadPoolExecutor(max(1, args.jobs)) as pool:
+        outcomes = list(pool.map(one, todo))
     if args.list:
         return 0
     killed = sum(o["verdict"] == "killed" for o in outcomes)
