@@ -18,7 +18,7 @@ from .literals import to_bytes
 from .models import host
 from .models.host import Outcome, Target
 from .models.profiles import Profile
-from .models.state import FILE, Host, Socket
+from .models.state import FILE, Host, Socket, SockState
 from .results import Result
 from .script import Call, Const, Name, Null, Script, Step
 
@@ -180,5 +180,9 @@ def run_model(script: Script, profile: Profile) -> list[Traced]:
 
 
 def _target_of(sock: Socket) -> Target:
+    implicit = sock.addr is not None and sock.wildcard
+    # a datagram connect binds a port on the wildcard address, then takes the route's source
+    connected_dgram = sock.type == "SOCK_DGRAM" and sock.state is SockState.CONNECTED
     return Target(sock.addr, sock.domain, sock.type,
-                  short=sock.domain == "AF_UNIX" and sock.addr is not None and sock.wildcard)
+                  short=sock.domain == "AF_UNIX" and implicit,
+                  anywhere=sock.domain != "AF_UNIX" and implicit and not connected_dgram)

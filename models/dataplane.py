@@ -329,6 +329,22 @@ def _stop_listening(p: Profile, h: Host, c: Ctx) -> Outcome:
     return Outcome(_put(h, sock), Ret(0))
 
 
+def _refuse_listening(p: Profile, h: Host, c: Ctx) -> Outcome:
+    """gVisor shutdown(SHUT_RD) of a TCP listener (endpoint.go shutdownLocked(), StateListen):
+    every queued connection is reset; the endpoint stays listening and bound, shut for
+    reading: a connection attempt is answered by an RST and accept() is EINVAL, until listen()
+    opens it again."""
+    sock = _s(c)
+    assert c.how is not None
+    if not c.how & RCV:
+        return Outcome(h, Ret(0))
+    h = listener_closes(p, h, sock)
+    sock = h.socks[sock.sid]
+    assert sock.listener is not None
+    lst = evolve(sock.listener, comp=(), incomp=(), half_open=(), refusing=True)
+    return Outcome(_with_listener(h, sock, lst), Ret(0))
+
+
 def _listener_abort(p: Profile, h: Host, c: Ctx) -> Outcome:
     """FreeBSD soshutdown() of a listener: ENOTCONN; SHUT_RD also sets so_error ECONNABORTED,
     which the next accept() returns (the queues stay)."""
@@ -374,6 +390,7 @@ def _shut(p: Profile, h: Host, c: Ctx) -> Outcome:
 #: tables.CHECKS["shutdown"] outcomes -> the transition that applies each
 SHUTDOWN_OUTCOMES: dict[str, Callable[[Profile, Host, Ctx], Outcome]] = {
     "stop-listening": _stop_listening,
+    "refuse-listening": _refuse_listening,
     "listener-abort": _listener_abort,
     "shut": _shut,
 }

@@ -121,8 +121,11 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
                                                                           qlimit):
             return _refuse(h, p.relisten_shrink_errno)
         keep_comp, keep_inc = rules.relisten_kept(p, len(lst.comp), len(lst.incomp), qlimit)
+        # a TCP listener refuses only after gVisor's shutdown(SHUT_RD), which its listen()
+        # undoes (shutdown_listener "refuse"); an AF_UNIX one stays shut (sk_shutdown stays)
         lst = evolve(lst, qlimit=qlimit, comp=lst.comp[:keep_comp],
-                           incomp=lst.incomp[len(lst.incomp) - keep_inc:])
+                           incomp=lst.incomp[len(lst.incomp) - keep_inc:],
+                           refusing=lst.refusing and sock.domain == "AF_UNIX")
         return Outcome(_with_listener(h, sock, lst), Ret(0))
     if not c.holds_addr:  # TCP binds an ephemeral port, on the wildcard address
         h = implicit_bind(h, sock, wildcard=True)
@@ -153,7 +156,21 @@ def _connect_once(p: Profile, h: Host, fd: int, target: Target, pick: int) -> Ou
     if errno is not None:
         return refused(given, h, errno)
     assert row.outcome is not None
-    return CONNECT_OUTCOMES[row.outcome](p, h, c)
+    out = CONNECT_OUTCOMES[row.outcome](p, h, c)
+    return _keep_peer_family(p, out, c)
+
+
+def _keep_peer_family(p: Profile, out: Outcome, c: Ctx) -> Outcome:
+    """A TCP connect that went out gave the socket a local address of the target's family,
+    which stays whatever became of the connection (profile.local_family_errno: gVisor)."""
+    sock = c.sock
+    if not p.local_family_errno or sock is None or c.target is None \
+            or sock.type != "SOCK_STREAM" or sock.domain != "AF_INET6":
+        return out
+    now = out.state.socks.get(sock.sid)
+    if now is None or now.peer_family is not None:
+        return out
+    return evolve(out, state=_put(out.state, evolve(now, peer_family=c.target.domain)))
 
 
 def _end_pending(p: Profile, h: Host, c: Ctx) -> Outcome:
@@ -225,7 +242,7 @@ def _dgram(p: Profile, h: Host, c: Ctx) -> Outcome:
     if (p.dgram_reconnect_same is not None or p.v6_pinned_errno is not None) \
             and c.target is not None:  # what the profile's later checks need of the peer
         client = evolve(client, dgram_peer=c.target.addr,
-                              dgram_peer_family=c.target.domain)
+                              peer_family=c.target.domain)
     if client.state is not SockState.CONNECTED:
         client = advance(advance(client, "connect"), "established")
     if client.domain != "AF_UNIX" and client.addr is None:  # a UDP connect binds a port
@@ -300,7 +317,7 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
         lst = evolve(lst, incomp=(*kept, entry))
     elif d.to_incomp:  # deferred: waits as a request sock until data (or a FIN) arrives
         lst = evolve(lst, incomp=(*lst.incomp, evolve(entry, upcall="defer")))
-    elif tcp and client.defer_accept > 0:
+    elif tcp and _holds_ack(p, client):
         # a client that set TCP_DEFER_ACCEPT holds its final ACK (for data to carry it): the
         # listener keeps a request sock until the ACK, data or a FIN comes
         lst = evolve(lst, incomp=(*lst.incomp, evolve(entry, upcall="ack")))
@@ -310,12 +327,18 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     client = advance(advance(client, "connect"), "established")
     client = evolve(client, queued_on=lsock.sid,
                           connect_pending=_pending(p, "ok") if tcp else None)
-    if tcp and _child_shut_wr(p, lsock) and not d.to_incomp and client.defer_accept == 0:
+    if tcp and _child_shut_wr(p, lsock) and not d.to_incomp and not _holds_ack(p, client):
         # the child is made shut for sending, so its FIN reaches the client at once
         client = evolve(client, fin=True, shut=client.shut | RCV)
     if tcp and client.addr is None:  # the connect bound an ephemeral port
         h, client = take_port(h, client)
     return Outcome(_put(h, client), Ret(0))
+
+
+def _holds_ack(p: Profile, client: Socket) -> bool:
+    """The client set TCP_DEFER_ACCEPT and so holds the handshake's final ACK
+    (profile.client_defer_holds_ack)."""
+    return p.client_defer_holds_ack and client.defer_accept > 0
 
 
 def _child_shut_wr(p: Profile, lsock: Socket) -> bool:

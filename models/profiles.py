@@ -136,7 +136,7 @@ class Profile:
     rst_in_close_wait: str  # the error an RST sets on a socket that had the peer's FIN
     close_unread: Literal["rst", "fin"]  # closing with unread data resets the peer, or FINs
     accept_reset: Literal["dead-socket", "ECONNABORTED"]  # accept() of a connection reset first
-    shutdown_listener: Literal["stop", "enotconn-abort"]
+    shutdown_listener: Literal["stop", "enotconn-abort", "refuse"]
     shutdown_marks_unconnected: bool  # shutdown() of an unconnected TCP socket still sets flags
     unix_shutdown_unconnected: str | None  # None: AF_UNIX shutdown() always succeeds
     shut_rd_discards: bool  # shutdown(SHUT_RD) discards what is queued to be read
@@ -217,6 +217,14 @@ class Profile:
     # a TCP listener shut for sending (shutdown(SHUT_WR) before listen()) makes its children
     # shut for sending: each child's FIN reaches its client at once, send() on it is EPIPE
     child_inherits_shut_wr: bool = False
+    # a client that set TCP_DEFER_ACCEPT holds the handshake's final ACK (for data to carry
+    # it), so the listener keeps a request sock meanwhile (False: the ACK goes at once)
+    client_defer_holds_ack: bool = False
+    # connect() of an AF_INET6 socket whose local address is of one family (a bind to ::1, or
+    # the address a connect gave it) to a specific address (not 0.0.0.0 or ::) of the other:
+    # rows (local family, target family, errno), checked before the socket's state (empty: no
+    # such check; the address reaches the protocol)
+    local_family_errno: tuple[tuple[str, str, str], ...] = ()
 
     def sysctl(self, name: str) -> Sysctl | None:
         return next((s for s in self.sysctls if s.name == name), None)
@@ -294,6 +302,11 @@ GVISOR_DEFAULT_CITES: Mapping[str, str] = {
                               "exists)",
     "unix_autobind_bound_ok": f"{S.CHOICE}: a bound socket is refused whatever the address "
                               "(in_pcbbind(), unp_bind())",
+    "local_family_errno": f"{S.CHOICE}: the protocol's connect looks at the address "
+                          "(profile parameters connect_family_errno, dgram_v6_takes_v4, "
+                          "stream_v6_takes_v4)",
+    "client_defer_holds_ack": f"{S.CHOICE}: TCP_DEFER_ACCEPT is a listener's option (these "
+                              "systems have no client side of it)",
     "child_inherits_shut_wr": f"{S.CHOICE}: a child starts with its own shutdown state "
                               "(solisten_clone() starts so_rcv and so_snd afresh)",
     "connect_after_stop": f"{S.CHOICE}: only Linux's shutdown(SHUT_RD) stops a listener and "
@@ -768,6 +781,7 @@ LINUX = Profile(
     unix_autobind_per_type=True,
     unix_autobind_bound_ok=True,
     child_inherits_shut_wr=True,
+    client_defer_holds_ack=True,
     cite={
         "clamp": S.LX_SYS_LISTEN,
         "fixed_limit": S.LX_SYS_LISTEN,
@@ -878,6 +892,10 @@ LINUX = Profile(
                                   "autobound name, and a connect() of another type is "
                                   "ECONNREFUSED, not a path's EPROTOTYPE (measured by the "
                                   "kernel executor, 6.18.44)",
+        "client_defer_holds_ack": f"{S.L18} §8: net/ipv4/tcp_input.c "
+                                  "tcp_rcv_synsent_state_process() (rskq_defer_accept on the "
+                                  "client: the ACK delayed up to TCP_DELACK_MAX); measured by "
+                                  "the kernel executor (6.18.44; example client_defer)",
         "child_inherits_shut_wr": f"{S.LX_SHUTDOWN}; sk_clone_lock() copies sk_shutdown: "
                                   "measured by the kernel executor (6.18.44): the client sees "
                                   "the child's FIN at once (POLLIN|POLLRDHUP, recv 0) and the "
@@ -955,7 +973,26 @@ GVISOR = derive(
         "clamp": f"{S.GV_LISTEN} (the backlog is read as an unsigned int)",
         "fixed_limit": f"{S.GV_LISTEN} (maxListenBacklog = 1024, no somaxconn)",
         "sysctls": f"{S.GV_SYSCTL}: net.core.somaxconn is a read-only 128 (writes: EIO); "
-                   "there is no net.ipv4.tcp_syncookies",
+                   "net.ipv4.tcp_synack_retries a read-only 5 (writes, even of 5: EIO; "
+                   "measured, example timers); there is no net.ipv4.tcp_syncookies",
+        "local_family_errno": f"{S.GV_PINNED}; AddrNetProtoLocked(): a local address of 16 "
+                              "bytes and a target of 4 is ErrNetworkUnreachable, 4 and 16 "
+                              "ErrInvalidEndpointState; BytesToIPAddress() makes the any "
+                              "address empty, which is not checked; the local address stays "
+                              "after a refusal (measured, TCP and UDP; found by `listenspec "
+                              "conform --target gvisor --profile gvisor`)",
+        "client_defer_holds_ack": f"{S.GV} §5: {S.GV_MEASURED}: a client's TCP_DEFER_ACCEPT "
+                                  "is stored (getsockopt reads it back) but its connect() "
+                                  "completes the "
+                                  "handshake at once: accept() right after it returns the "
+                                  "connection (example client_defer)",
+        "shutdown_listener": f"{S.GV_DATA}; endpoint.go shutdownLocked() (StateListen, "
+                             "ShutdownRead: the accept queue's connections are reset, RcvClosed "
+                             "set, the endpoint kept in the demuxer) and listen() (which "
+                             "clears it again): measured, the socket still reads "
+                             "SO_ACCEPTCONN 1, polls 0, holds its port (bind EADDRINUSE), "
+                             "answers a connect with an RST and accept() with EINVAL; a "
+                             "second shutdown(SHUT_RD) is 0 (example shutdown)",
         "inet_seqpacket": f"{S.GV_SOCKET} (EPROTONOSUPPORT)",
         "connect_on_listener": f"{S.GV_CONNECT} (a listening endpoint: EINVAL)",
         "connect_family_errno": f"{S.GV_CONNECT} (an address of another family: EINVAL)",
@@ -1009,7 +1046,9 @@ GVISOR = derive(
     basis=S.GV,
     clamp="unsigned",
     fixed_limit=1024,
-    sysctls=(Sysctl("net.core.somaxconn", "somaxconn", 128, 0, INT_MAX, write_errno="EIO"),),
+    sysctls=(Sysctl("net.core.somaxconn", "somaxconn", 128, 0, INT_MAX, write_errno="EIO"),
+             Sysctl("net.ipv4.tcp_synack_retries", "synack_retries", 5, 0, 255,
+                    write_errno="EIO")),
     inet_seqpacket="EPROTONOSUPPORT",
     connect_on_listener="EINVAL",
     connect_family_errno=(("AF_INET", "*", "EINVAL"), ("AF_INET6", "*", "EINVAL"),
@@ -1050,6 +1089,10 @@ GVISOR = derive(
     child_keeps_reuseport=False,
     unix_autobind_bound_ok=False,
     unix_autobind_per_type=False,
+    client_defer_holds_ack=False,
+    shutdown_listener="refuse",
+    local_family_errno=(("AF_INET6", "AF_INET", "ENETUNREACH"),
+                        ("AF_INET", "AF_INET6", "EINVAL")),
 )
 
 PROFILES: dict[str, Profile] = {

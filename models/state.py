@@ -346,10 +346,12 @@ class Socket:
     # a second copy of a refusal that only getsockopt(SO_ERROR) reads (profile.dead_after_error)
     last_error: str | None = None
     # what a connected datagram socket aims at: the address id (None: a socket that never had
-    # an address) and its family; kept only where profile.dgram_reconnect_same or
-    # profile.v6_pinned_errno asks for it
+    # an address); kept only where profile.dgram_reconnect_same or profile.v6_pinned_errno asks
     dgram_peer: int | None = None
-    dgram_peer_family: str | None = None
+    # the family of the address a connect() aimed at, which gave the socket its local address
+    # (a datagram connect; a TCP one, whatever became of it, where profile.local_family_errno
+    # asks: gVisor keeps a refused endpoint's local address)
+    peer_family: str | None = None
 
 
 @attrs.frozen
@@ -382,6 +384,9 @@ class Target:
     # an autobound AF_UNIX name (5 hex digits on Linux): shorter than a sockaddr_in, so it
     # reads to connect() of another family like an unbound socket's family-only address
     short: bool = False
+    # the any address (0.0.0.0 or ::): a listener's autobind, an unconnected datagram socket's
+    # (gVisor's connect() reads it as no address at all: profile.local_family_errno)
+    anywhere: bool = False
 
 
 # --------------------------------------------------------------------------- evolve

@@ -106,6 +106,13 @@ def _abstract(c: Ctx) -> bool:
     return any(s.wildcard for s in (c.group or {}).values())
 
 
+def _answers(s: Socket) -> bool:
+    """The socket takes connection attempts: it listens, and is not a TCP listener shut for
+    reading (gVisor answers those with an RST; an AF_UNIX one refuses by its own row)."""
+    return s.state is L and not (s.domain != "AF_UNIX" and s.listener is not None
+                                 and s.listener.refusing)
+
+
 def reach(p: Profile, h: Host, target: Target | None,
           stype: str | None = None) -> tuple[Socket | None, ...]:
     """The listeners a connection to the target may reach, one per possible outcome (None: it
@@ -120,14 +127,14 @@ def reach(p: Profile, h: Host, target: Target | None,
     if not group:
         return (None,)
     if len(group) == 1:
-        return (group[0] if group[0].state is L else None,)
+        return (group[0] if _answers(group[0]) else None,)
     if p.reuseport_lb and any(s.reuseport_lb for s in group):
         members = [s for s in group if s.reuseport_lb]
-        return tuple(s if s.state is L else None for s in members)  # a hash over the group
+        return tuple(s if _answers(s) else None for s in members)  # a hash over the group
     if p.reuseport_pick == "last":
         last = group[-1]  # the most recently bound goes first in the lookup chain
-        return (last if last.state is L else None,)
-    listening = tuple(s for s in group if s.state is L)
+        return (last if _answers(last) else None,)
+    listening = tuple(s for s in group if _answers(s))
     return listening or (None,)  # a hash over the listening members
 
 
@@ -186,7 +193,7 @@ class Check:
         if then.startswith("profile."):
             return str(getattr(p, then.removeprefix("profile.")))
         if then in ("target.errno", "family", "bind-family", "family-unix", "pending-error",
-                    "unix-type"):
+                    "unix-type", "local-family"):
             if c is None:
                 return _DESCRIBED[then]
             return _dynamic_errno(then, p, c)
@@ -197,6 +204,7 @@ _DESCRIBED = {"target.errno": "EBADF or ENOTSOCK", "family": "profile.connect_fa
               "family-unix": "profile.connect_family_errno",
               "bind-family": "profile.bind_family_errno (else profile.connect_family_errno)",
               "pending-error": "the pending error",
+              "local-family": "profile.local_family_errno",
               "unix-type": "EPROTOTYPE (datagram with stream: profile.unix_dgram_mismatch)"}
 
 
@@ -213,6 +221,10 @@ def _dynamic_errno(then: str, p: Profile, c: Ctx) -> str:
         dgram = (c.sock.type == "SOCK_DGRAM") != (c.at.type == "SOCK_DGRAM")
         return p.unix_dgram_mismatch if dgram else "EPROTOTYPE"
     assert t is not None and t.domain is not None and c.sock is not None
+    if then == "local-family":
+        errno = _local_mismatch(p, c)
+        assert errno is not None
+        return errno
     if then == "family-unix":
         return family_errno(p, "AF_UNIX", t.domain)
     kind = t.domain if t.addr is not None and not t.short else f"{t.domain}/unbound"
@@ -276,6 +288,29 @@ def _dead(p: Profile, c: Ctx) -> bool:
             and c.sock.type == "SOCK_STREAM" and c.sock.state is D)
 
 
+def local_family(sock: Socket) -> str | None:
+    """The family of an AF_INET6 socket's local address: that of the address a connect() aimed
+    at (which gave it one), else AF_INET6 if it is bound to a specific address (::1); None: no
+    address, or the any address."""
+    if sock.domain != "AF_INET6":
+        return None
+    if sock.peer_family is not None:
+        return sock.peer_family
+    return "AF_INET6" if sock.addr is not None and not sock.wildcard else None
+
+
+def _local_mismatch(p: Profile, c: Ctx) -> str | None:
+    """profile.local_family_errno's answer for this connect, if a row holds: the socket's local
+    address and a specific target address are of different families."""
+    if c.sock is None or c.target is None or c.target.anywhere or c.target.addr is None:
+        return None
+    local = local_family(c.sock)
+    for lf, tf, errno in p.local_family_errno:
+        if lf == local and tf == c.target.domain:
+            return errno
+    return None
+
+
 def _pinned_elsewhere(p: Profile, c: Ctx) -> bool:
     """gVisor: an AF_INET6 socket whose local address belongs to one family (bound to ::1, or
     set by a datagram connect) aims at an address of the other (profile.v6_pinned_errno)."""
@@ -283,7 +318,7 @@ def _pinned_elsewhere(p: Profile, c: Ctx) -> bool:
     if sock.domain != "AF_INET6" or t.domain not in ("AF_INET", "AF_INET6"):
         return False
     if sock.type == "SOCK_DGRAM" and sock.state is C:
-        pinned = sock.dgram_peer_family
+        pinned = sock.peer_family
     elif sock.state is B or sock.type == "SOCK_DGRAM":  # (a listening, connected or dead TCP
         # socket is refused for what it is: rows below)
         pinned = "AF_INET6" if sock.addr is not None and not sock.wildcard else None
@@ -373,6 +408,11 @@ def _error_first(p: Profile) -> bool:
 
 def _epipe_first(p: Profile) -> bool:
     return p.send_order == "epipe-first"
+
+
+def _refusing_self(c: Ctx) -> bool:
+    lst = _sock(c).listener
+    return lst is not None and lst.refusing
 
 
 def _refusing(c: Ctx) -> bool:
@@ -476,6 +516,11 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "profile parameter accept_dgram"),
         Check("the socket is not listening", lambda p, c: _sock(c).state is not L,
               "profile.accept_not_listening", "profile parameter accept_not_listening"),
+        Check("a TCP listener shut for reading (gVisor's shutdown(SHUT_RD))",
+              lambda p, c: _tcp(c) and _refusing_self(c), "EINVAL",
+              "profile parameter shutdown_listener: gVisor endpoint.go Accept() (RcvClosed; "
+              "measured)", lambda p: p.shutdown_listener == "refuse",
+              "profile.shutdown_listener refuse"),
         Check("the listener has a pending error (FreeBSD: so_error, set by shutdown())",
               lambda p, c: _sock(c).error is not None, "pending-error",
               "solisten_dequeue(): head->so_error first (spec/sources/freebsd.md A10, B5)",
@@ -494,6 +539,11 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "family", "profile parameter connect_address_first: gVisor reads the address "
               "before the socket", lambda p: p.connect_address_first,
               "profile.connect_address_first"),
+        Check("an AF_INET6 socket whose local address is of one family aims at a specific "
+              "address of the other", lambda p, c: _local_mismatch(p, c) is not None,
+              "local-family", "profile parameter local_family_errno: gVisor "
+              "AddrNetProtoLocked() (spec/sources/gvisor-2022-12.md §3)",
+              lambda p: bool(p.local_family_errno), "profile.local_family_errno"),
         Check("an AF_INET6 socket whose local address belongs to the other family",
               lambda p, c: c.sock is not None and _pinned_elsewhere(p, c),
               "profile.v6_pinned_errno", "profile parameter v6_pinned_errno: gVisor",
@@ -594,7 +644,7 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "unix_dgram_connect(); unp_connectat()"),
         Check("a connected UDP socket aims at the address it is connected to",
               lambda p, c: _is(c, stream=False) and _sock(c).domain != "AF_UNIX"
-              and _sock(c).state is C and _sock(c).dgram_peer_family == _target(c).domain
+              and _sock(c).state is C and _sock(c).peer_family == _target(c).domain
               and _sock(c).dgram_peer == _target(c).addr, "profile.dgram_reconnect_same",
               "profile parameter dgram_reconnect_same: gVisor udp endpoint Connect()",
               lambda p: p.dgram_reconnect_same is not None, "profile.dgram_reconnect_same"),
@@ -718,6 +768,12 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "nothing", lambda p, c: _tcp(c) and _sock(c).state is L, "-> stop-listening",
               "inet_shutdown(): TCP_LISTEN (spec/sources/linux-6.18.md §3)",
               lambda p: p.shutdown_listener == "stop", "profile.shutdown_listener stop"),
+        Check("a TCP listener: SHUT_RD resets its queued connections and it refuses new ones, "
+              "still listening and bound; SHUT_WR does nothing",
+              lambda p, c: _tcp(c) and _sock(c).state is L, "-> refuse-listening",
+              "profile parameter shutdown_listener: gVisor endpoint.go shutdownLocked() "
+              "(spec/sources/gvisor-2022-12.md §8)",
+              lambda p: p.shutdown_listener == "refuse", "profile.shutdown_listener refuse"),
         Check("a listener: ENOTCONN, and SHUT_RD sets so_error ECONNABORTED",
               lambda p, c: _sock(c).state is L, "-> listener-abort",
               "soshutdown() (spec/sources/freebsd.md B5)",

@@ -228,11 +228,15 @@ CLAUSES: tuple[Clause, ...] = (
     Clause("SRC-GVISOR-CONNECT", (),
            "gVisor's connect(): an address of another family is EINVAL, checked before the "
            "socket; an AF_INET6 socket reaches an IPv4 address (v4-mapped) unless its local "
-           "address belongs to the other family (EHOSTUNREACH); connect() on a listener is "
+           "address belongs to the other family (EHOSTUNREACH; a specific address, not 0.0.0.0 "
+           "or ::, of the other family is refused before the socket's state: ENETUNREACH for "
+           "a local IPv6 address, EINVAL for a local IPv4 one, also after a refusal: profile "
+           "parameter local_family_errno); connect() on a listener is "
            "EINVAL; a UDP socket connecting again to the address it is connected to gets "
            "EADDRINUSE (spec/sources/gvisor-2022-12.md §3).",
            ("gvisor",), ("profile.connect_address_first", "profile.connect_family_errno",
                          "profile.stream_v6_takes_v4", "profile.v6_pinned_errno",
+                         "profile.local_family_errno",
                          "profile.connect_on_listener", "profile.dgram_reconnect_same"),
            "errors"),
     Clause("SRC-GVISOR-UNIX", (),
@@ -398,7 +402,12 @@ CLAUSES: tuple[Clause, ...] = (
            "child_inherits_shut_wr) (inet_shutdown(), "
            "tcp_disconnect(); measured). FreeBSD 14.2: ENOTCONN, and SHUT_RD sets so_error "
            "ECONNABORTED, which the next accept() reports; the queue stays and connections are "
-           "still admitted (soshutdown(): spec/sources/freebsd.md B5). An AF_UNIX listener "
+           "still admitted (soshutdown(): spec/sources/freebsd.md B5). gVisor: SHUT_RD resets "
+           "the queued connections but the socket stays listening and bound, shut for reading "
+           "(SO_ACCEPTCONN 1, poll 0, bind to its address EADDRINUSE, a connect refused, "
+           "accept() EINVAL, a second shutdown() 0) until listen() opens it again "
+           "(endpoint.go shutdownLocked(); measured: profile parameter shutdown_listener "
+           "refuse). An AF_UNIX listener "
            "shut for reading refuses connects on Linux. The stopped listener's half-open requests "
            "stay until they expire: if it listens again they count against its request queue "
            "(a full one: the SYN gets a cookie), though netstat no longer shows them (measured).",

@@ -163,7 +163,7 @@ REVIEWED_PLAIN = {
     Host: {"sysctl", "counters", "log"},
     Socket: {"domain", "type", "state", "error", "defer_accept", "connect_pending", "wildcard",
              "sent_syn", "stopped", "rcv", "shut", "fin", "fin_first", "peer_gone", "linger",
-             "reuseport", "reuseport_lb", "last_error", "dgram_peer_family"},
+             "reuseport", "reuseport_lb", "last_error", "peer_family"},
     Listener: {"qlimit", "accept_filter", "overcount", "synflood_warned", "refusing"},
     Pending: {"data", "records", "eof", "upcall", "reset", "ticks", "dropped", "resent"},
 }

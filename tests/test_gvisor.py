@@ -261,15 +261,43 @@ def test_the_gvisor_profile_gives_gvisors_answer_on_every_example(
         model = conform.run_model(ex.script, conform.get("gvisor"))
         got = gvisor.run(ex.script)
         at = conform.first_difference(ex.script, conform.get("gvisor"), got)
-        if ex.name in UNMODELLED:  # known gaps: they must still differ (else drop them here)
-            assert at is not None, f"{ex.name} now matches gVisor: remove it from UNMODELLED"
-            continue
         assert at is None, (ex.name, ex.script.steps[at].text, model[at].result, got[at])
 
 
-#: examples whose gvisor trace the profile does not yet give (docs/gvisor.md, "not modelled")
-UNMODELLED = {
-    "client_defer": "a client's own TCP_DEFER_ACCEPT: gVisor completes the handshake at once",
-    "shutdown": "shutdown() of a listener, and bind after it",
-    "timers": "net.ipv4.tcp_synack_retries: a write is EIO in gVisor",
-}
+@needs_gvisor
+def test_sigterm_during_a_gvisor_conform_removes_the_sandbox_and_its_directory() -> None:
+    import shutil
+    import signal
+    import subprocess
+    import tempfile
+    import time
+
+    # short: runsc keeps unix sockets under its root directory (108 bytes a path at most)
+    tmp = Path(tempfile.mkdtemp(prefix="ls-", dir="/tmp"))
+    tmp.chmod(0o755)  # the sandbox runs as another user, who must reach its directory
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "listenspec.cli", "conform", "--target", "gvisor", "--profile",
+         "gvisor", "--examples", "200", "--workers", "1"],
+        cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env={**os.environ, "TMPDIR": str(tmp)})
+    try:
+        deadline = time.monotonic() + 90
+        while (not list(tmp.glob("listenspec-runsc-*/runsc-*")) and proc.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(0.2)
+        if proc.poll() is not None:
+            pytest.fail(f"conform ended before its sandbox started: {proc.communicate()[1]}")
+        assert list(tmp.glob("listenspec-runsc-*/runsc-*")), "the sandbox never started"
+        time.sleep(3)  # scripts under way
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+        left = subprocess.run(["pgrep", "-f", str(tmp)], capture_output=True, text=True)
+        assert proc.returncode == 143, err
+        assert err.strip().splitlines()[-1] == "listenspec: stopped by SIGTERM"
+        assert not list(tmp.iterdir())  # the sandbox's root directory went with it
+        assert left.stdout == ""  # and no runsc process of it is left
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
