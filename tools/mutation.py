@@ -2,7 +2,7 @@
 model's tests against each, and print which survived and the score.
 
     python tools/mutation.py [--file models/rules.py ...] [--only N ...] [--list] [--jobs J]
-                             [--timeout SECONDS] [--json OUT] [-- PYTEST ARGS]
+                             [--corpus N] [--timeout SECONDS] [--json OUT] [-- PYTEST ARGS]
 
 A small driver rather than mutmut or cosmic-ray, because the model is not where either looks
 for it: setuptools maps the top-level folder `models/` into the package as `listenspec.models`
@@ -20,6 +20,11 @@ Docstrings are not mutated.
 A mutant is killed when the tests fail (or take longer than --timeout); the tests are the
 model's own (KILL_SET: the model-only tests, quickest first, stopping at the first failure), with
 the kernel's tests left out because a mutant of the model cannot change what the kernel answers.
+A mutant the kill set leaves standing meets the corpus (--corpus N, default 1000; 0: none):
+N of conformance's random scripts, drawn derandomized, whose traces under every profile the
+unmutated model gave first; a mutant that changes any of them is killed
+(tests/mutation_corpus.py says why that is a conformance kill for linux and gvisor).
+
 The score is killed / (mutants - equivalent), where EQUIVALENT lists the mutants argued in
 docs/reliability.md to behave exactly as the original. Exit status 1 if any non-equivalent
 mutant survived.
@@ -54,6 +59,9 @@ KILL_SET = (
     "tests/test_survivors.py", "tests/test_backlog_edges.py", "tests/test_refused.py",
     "tests/test_profiles.py", "tests/test_examples.py",
 )
+#: the second stage (--corpus): random scripts' traces, recorded from the unmutated model
+CORPUS_TEST = "tests/mutation_corpus.py"
+CORPUS_ENV = "LISTENSPEC_MUTATION_CORPUS"
 #: and, with --thorough, these too (minutes per surviving mutant on a shared machine)
 THOROUGH = ("tests/test_done_when.py", "tests/test_proofs.py", "tests/test_declared_calls.py")
 #: Without the kernel's tests, and without the one test that times the proofs (it fails on a
@@ -173,13 +181,37 @@ sys.exit(pytest.main(sys.argv[4:]))
 """
 
 
+def write_corpus(n: int, path: Path) -> None:
+    """n derandomized conformance scripts and the unmutated model's traces of them (this
+    process imports the model unmutated), as tests/mutation_corpus.py reads them."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from mutation_corpus import traces
+
+    from listenspec.models.profiles import PROFILES
+    from listenspec.scriptgen import script_text, scripts
+
+    texts: list[str] = []
+
+    @settings(max_examples=n, derandomize=True, phases=[Phase.generate], database=None,
+              deadline=None, suppress_health_check=list(HealthCheck))
+    @given(scripts(max_steps=30, syn=True))
+    def collect(script: object) -> None:
+        texts.append(script_text(script))  # type: ignore[arg-type]
+
+    collect()
+    data = {"scripts": texts, "traces": {name: traces(texts, name) for name in PROFILES}}
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
 def module_name(file: Path) -> str:
     rel = file.resolve().relative_to(ROOT)
     return ".".join((PACKAGES[rel.parts[0]], *rel.parts[1:-1], rel.stem))
 
 
-def run_tests(file: Path, source: str | None, tests: list[str],
-              timeout: float) -> tuple[bool, str, float]:
+def run_tests(file: Path, source: str | None, tests: list[str], timeout: float,
+              env: dict[str, str] | None = None) -> tuple[bool, str, float]:
     """(passed, the last line pytest printed, seconds) with this source in place of the file."""
     start = time.monotonic()
     with tempfile.NamedTemporaryFile("w", suffix=".py", prefix="mutant-", encoding="utf-8") as f:
@@ -191,7 +223,7 @@ def run_tests(file: Path, source: str | None, tests: list[str],
                *tests]
         try:
             done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                                  timeout=timeout)
+                                  timeout=timeout, env={**os.environ, **(env or {})})
         except subprocess.TimeoutExpired:
             return False, f"timed out after {timeout:.0f} s", time.monotonic() - start
     lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
@@ -207,18 +239,35 @@ def main() -> int:
     ap.add_argument("--file", action="append", help=f"a model file (default {DEFAULT_FILES})")
     ap.add_argument("--only", type=int, action="append", help="only mutant N (repeatable)")
     ap.add_argument("--list", action="store_true", help="list the mutants and stop")
-    ap.add_argument("--timeout", type=float, default=600.0, help="per mutant (killed if over)")
+    ap.add_argument("--timeout", type=float, default=300.0, help="per mutant (killed if over)")
+    ap.add_argument("--corpus", type=int, default=1000,
+                    help="random scripts whose traces a survivor of the kill set must keep "
+                         "(0: none)")
     ap.add_argument("--json", type=Path, help="write every mutant's outcome here")
     ap.add_argument("--thorough", action="store_true", help="also the tests of THOROUGH")
     ap.add_argument("--jobs", type=int, default=1,
                     help=f"mutants tested at once (this machine has {os.cpu_count()} cores)")
     ap.add_argument("pytest", nargs="*", help="tests and pytest arguments (default KILL_SET)")
     args = ap.parse_args()
-    tests = args.pytest or [*KILL_SET, *(THOROUGH if args.thorough else ()), *KILL_ARGS]
+    corpus = [CORPUS_TEST] if args.corpus and not args.pytest else []
+    tests = args.pytest or [*KILL_SET, *(THOROUGH if args.thorough else ()), *corpus,
+                            *KILL_ARGS]
     files = [ROOT / f for f in (args.file or DEFAULT_FILES)]
+    with tempfile.TemporaryDirectory(prefix="mutation-") as tmp:
+        env: dict[str, str] = {}
+        if corpus and not args.list:
+            start = time.monotonic()
+            env[CORPUS_ENV] = str(Path(tmp) / "corpus.json")
+            write_corpus(args.corpus, Path(env[CORPUS_ENV]))
+            print(f"corpus: {args.corpus} random scripts, traced under every profile "
+                  f"({time.monotonic() - start:.0f} s)", flush=True)
+        return _run(args, tests, files, env)
 
+
+def _run(args: argparse.Namespace, tests: list[str], files: list[Path],
+         env: dict[str, str]) -> int:
     for file in [] if args.list else files:  # the tests must pass through the same hook
-        ok, last, secs = run_tests(file, None, tests, args.timeout)
+        ok, last, secs = run_tests(file, None, tests, args.timeout, env)
         if not ok:
             print(f"the tests fail on the unmutated {file.relative_to(ROOT)}: {last}")
             return 2
@@ -239,7 +288,7 @@ def main() -> int:
 
     def one(item: tuple[Path, str, str, int, str]) -> dict[str, object]:
         file, rel, source, k, desc = item
-        ok, last, secs = run_tests(file, mutate(source, k), tests, args.timeout)
+        ok, last, secs = run_tests(file, mutate(source, k), tests, args.timeout, env)
         equivalent = (rel, desc) in EQUIVALENT
         verdict = ("equivalent" if equivalent and ok else "SURVIVED" if ok else "killed")
         print(f"{rel} #{k} {desc}: {verdict} ({secs:.0f} s){'' if ok else ': ' + last}",
