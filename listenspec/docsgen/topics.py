@@ -208,6 +208,8 @@ OUTCOME_WORDS = {
     "eof": "0: end of file",
     "shut": "the directions asked for are shut (SHUT_WR sends a FIN)",
     "stop-listening": "SHUT_RD stops the listener (its queued connections are reset)",
+    "refuse-listening": "SHUT_RD resets the queued connections; the socket stays listening, "
+                        "refusing new ones",
     "listener-abort": "ENOTCONN; SHUT_RD sets so_error to ECONNABORTED",
 }
 EFFECT_WORDS = {
