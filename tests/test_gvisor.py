@@ -301,3 +301,19 @@ def test_sigterm_during_a_gvisor_conform_removes_the_sandbox_and_its_directory()
             proc.kill()
             proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_the_sandbox_directory_goes_where_the_sandbox_can_reach_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from listenspec.targets.gvisor import sandbox_tmp
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    assert sandbox_tmp() == "/tmp"  # runsc failed "cannot create sandbox" under it (measured)
+    private.chmod(0o755)
+    tmp_path.chmod(0o755)
+    reachable = all(os.stat(p).st_mode & 0o001 for p in (private, *private.parents))
+    assert sandbox_tmp() == (str(private) if reachable else "/tmp")

@@ -46,6 +46,24 @@ def runsc_version(runsc: str) -> str:
     return first.removeprefix("runsc version ").strip() or "?"
 
 
+def sandbox_tmp() -> str:
+    """Where the sandbox's directory goes: $TMPDIR if the sandbox, which runs as another user,
+    can reach it (every directory on the way searchable by others: measured, a TMPDIR of mode
+    0700 makes runsc fail "cannot create sandbox"), else /tmp."""
+    base = tempfile.gettempdir()
+    path = os.path.abspath(base)
+    while True:
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                return "/tmp"
+        except OSError:
+            return "/tmp"
+        parent = os.path.dirname(path)
+        if parent == path:
+            return base
+        path = parent
+
+
 def gvisor_problem() -> str | None:
     """Why `--target gvisor` cannot run here, or None if it can be tried."""
     if platform.system() != "Linux":
@@ -76,7 +94,7 @@ class GVisorTarget(ProtocolTarget):
 
     def _started(self) -> _Process:
         if self._proc is None and self._tmp is None:
-            self._tmp = tempfile.mkdtemp(prefix="listenspec-runsc-")
+            self._tmp = tempfile.mkdtemp(prefix="listenspec-runsc-", dir=sandbox_tmp())
             self.env = {"TMPDIR": self._tmp}
         return super()._started()
 
