@@ -21,9 +21,10 @@ A mutant is killed when the tests fail (or take longer than --timeout); the test
 model's own (KILL_SET: the model-only tests, quickest first, stopping at the first failure), with
 the kernel's tests left out because a mutant of the model cannot change what the kernel answers.
 A mutant the kill set leaves standing meets the corpus (--corpus N, default 1000; 0: none):
-N of conformance's random scripts, drawn derandomized, whose traces under every profile the
-unmutated model gave first; a mutant that changes any of them is killed
-(tests/mutation_corpus.py says why that is a conformance kill for linux and gvisor).
+N of conformance's random scripts, drawn derandomized (an equal share with each profile's
+sysctls), whose traces under every profile the unmutated model gave first; a mutant that
+changes any of them is killed (tests/mutation_corpus.py says why that is a conformance kill
+for linux and gvisor).
 
 The score is killed / (mutants - equivalent), where EQUIVALENT lists the mutants argued in
 docs/reliability.md to behave exactly as the original. Exit status 1 if any non-equivalent
@@ -193,14 +194,17 @@ def write_corpus(n: int, path: Path) -> None:
     from listenspec.scriptgen import script_text, scripts
 
     texts: list[str] = []
+    # drawn for each profile in turn: the generator writes the sysctls of the profile it is
+    # given (each at the ends of its range), and a page profile's are not Linux's
+    for name in PROFILES:
+        @settings(max_examples=max(1, n // len(PROFILES)), derandomize=True,
+                  phases=[Phase.generate], database=None, deadline=None,
+                  suppress_health_check=list(HealthCheck))
+        @given(scripts(max_steps=30, syn=True, profile=name))
+        def collect(script: object) -> None:
+            texts.append(script_text(script))  # type: ignore[arg-type]
 
-    @settings(max_examples=n, derandomize=True, phases=[Phase.generate], database=None,
-              deadline=None, suppress_health_check=list(HealthCheck))
-    @given(scripts(max_steps=30, syn=True))
-    def collect(script: object) -> None:
-        texts.append(script_text(script))  # type: ignore[arg-type]
-
-    collect()
+        collect()
     data = {"scripts": texts, "traces": {name: traces(texts, name) for name in PROFILES}}
     path.write_text(json.dumps(data), encoding="utf-8")
 
