@@ -176,3 +176,59 @@ def test_a_half_open_connection_lives_to_its_exact_microsecond(profile: str,
     trace = _trace("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 5)\nsyn(s)\n"
                    f"sleep({before})\nnetstat(s)\nsleep(0.000001)\nnetstat(s)\n", profile)
     assert _netstats(trace) == ["0/1/5", "0/0/5"]
+
+
+# ------------------------------------------------------- accept filters (the mutation run's)
+#: Each filter's predicate, case by case as spec/sources/freebsd.md B3 reads accf_data.c,
+#: accf_http.c, accf_dns.c and accf_tls.c (hiwat 100): written from the source's reading, not
+#: from rules.filter_ready, whose mutants otherwise survived (no example sends such data).
+TLS_HEAD = b"\x16\x03\x01"
+FILTER_CASES = [
+    ("dataready", b"", False, False, False), ("dataready", b"x", False, False, True),
+    ("dataready", b"", True, False, True), ("dataready", b"", False, True, True),
+    ("httpready", b"", False, False, False), ("httpready", b"G", False, False, False),
+    ("httpready", b"", True, False, True), ("httpready", b"a" * 100, False, False, True),
+    ("httpready", b"XY", False, False, True), ("httpready", b"GE", False, False, False),
+    ("httpready", b"GX", False, False, True), ("httpready", b"HEA", False, False, False),
+    ("httpready", b"HEX", False, False, True), ("httpready", b"GET /\r\n", False, False, True),
+    ("httpready", b"GET / HTTP/1.0\r\n", False, False, False),
+    ("httpready", b"GET / HTTP/1.0\r\n\r\n", False, False, True),
+    ("httpready", b"GET / HTTP/1.1\n\n", False, False, True),
+    ("httpready", b"HEAD / HTTP/1.1\r\nHost: x\r\n", False, False, False),
+    ("httpready", b"HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", False, False, True),
+    ("httpready", b"GET / HTTP/1.", False, False, False),
+    ("httpready", b"GET / HTTP/2", False, False, True),
+    ("httpready", b"GET  /  HTTP/1.0\n\n", False, False, True),
+    ("dnsready", b"", False, False, False), ("dnsready", b"\x00", False, False, False),
+    ("dnsready", b"\x00\x01a", False, False, True), ("dnsready", b"\x00\x02a", False, False, False),
+    ("dnsready", b"\x00\x05", True, False, False), ("dnsready", b"\x00\xff" + b"a" * 98, False,
+                                                     False, True),
+    ("tlsready", b"", False, False, False), ("tlsready", b"", True, False, True),
+    ("tlsready", b"", False, True, True), ("tlsready", TLS_HEAD, False, False, False),
+    ("tlsready", b"\x17abcd", False, False, True),
+    ("tlsready", TLS_HEAD + b"\x00\x02a", False, False, False),
+    ("tlsready", TLS_HEAD + b"\x00\x02ab", False, False, True),
+    ("tlsready", TLS_HEAD + b"\x40\x00", False, False, False),  # 16384: waits for it all
+    ("tlsready", TLS_HEAD + b"\x40\x01", False, False, True),  # longer than a record: released
+    ("tlsready", TLS_HEAD + b"\x00\x60" + b"a" * 95, False, False, True),  # a full buffer
+    ("nosuchfilter", b"x", True, True, False),
+]
+
+
+@pytest.mark.parametrize(("name", "data", "eof", "reset", "ready"), FILTER_CASES)
+def test_each_accept_filter_releases_as_its_source_reads(name: str, data: bytes, eof: bool,
+                                                          reset: bool, ready: bool) -> None:
+    from listenspec.models import rules
+
+    assert rules.filter_ready(name, data, eof, 100, reset) is ready
+
+
+def test_the_syncache_retransmits_on_freebsd_s_schedule() -> None:
+    """spec/sources/freebsd.md B12: the first timeout tcp_rexmit_initial (1 s), then
+    TCPT_RANGESET(rexmit_initial * tcp_backoff[rxmits]) plus tcp_rexmit_slop (200 ms), clamped
+    to 64 s; with the defaults the entry expires at 15.6 s (the file's own "15600 ms")."""
+    from listenspec.models import rules
+
+    seconds = [rules.syncache_timeout(n) / 1_000_000 for n in range(13)]
+    assert seconds == [1.0, 2.2, 4.2, 8.2, 16.2, 32.2] + [64.0] * 7
+    assert sum(rules.syncache_timeout(n) for n in range(4)) == 15_600_000
