@@ -97,6 +97,28 @@ def test_a_program_that_is_no_executor_is_refused(tmp_path: Path) -> None:
         ProtocolTarget([str(tmp_path / "missing")]).run(script("open()"))
 
 
+def test_a_handshake_nested_too_deeply_is_refused_not_a_crash() -> None:
+    # found by the fuzzer (entry point "protocol"): json.loads raised RecursionError
+    with pytest.raises(ValueError, match="nested too deeply"):
+        parse_handshake("listenspec-executor 1 " + "[" * 100_000)
+    with pytest.raises(ValueError) as caught:  # a long echo is cut
+        parse_handshake("x" * 100_000)
+    assert len(str(caught.value)) < 1000
+
+
+def test_an_endless_line_stops_the_executor(tmp_path: Path) -> None:
+    # before, the driver buffered an unended line for as long as the executor wrote one
+    argv = fake(tmp_path, """
+        sys.stdout.write('0' * (3 << 20)); sys.stdout.flush(); time.sleep(30)
+    """)
+    start = time.monotonic()
+    with ProtocolTarget(argv) as t:
+        got = t.run(script("listen(1, 1)\nlisten(1, 1)"))
+    assert got[0] == Unsupported(f"stopped: the executor wrote a line of over {proto.MAX_LINE} "
+                                 "bytes")
+    assert time.monotonic() - start < 10
+
+
 def test_target_names() -> None:
     assert isinstance(target("linux"), LinuxTarget)
     assert isinstance(target("exec:prog --flag 'a b'"), ProtocolTarget)

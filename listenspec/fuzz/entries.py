@@ -37,7 +37,7 @@ from ..models.profiles import get
 from ..results import Result, Unsupported, render
 from ..runner import run_model
 from ..script import Script, parse
-from . import inputs
+from . import inputs, protocol_input
 
 Input = Any  # what an entry point's strategy draws
 
@@ -314,4 +314,5 @@ def entries() -> dict[str, Entry]:
         Entry("cli", _argv(None), _cli),
     ]
     out += [Entry(f"cli-{c}", _argv(c), _cli) for c in COMMANDS]
+    out.append(Entry("protocol", protocol_input.OUTPUTS, protocol_input.drive))
     return {e.name: e for e in out}

@@ -77,9 +77,14 @@ def huge_integers(r: random.Random, trace: bool) -> bytes:
 
 
 def mutated(r: random.Random, trace: bool) -> bytes:
-    """An example with a few edits: tokens and odd characters inserted, ranges deleted or
-    doubled, numbers made huge, lines swapped, NULs sprinkled, the end cut off."""
-    data = bytearray(r.choice(corpus(trace)))
+    """An example with a few edits (mutate_bytes)."""
+    return mutate_bytes(r, r.choice(corpus(trace)))
+
+
+def mutate_bytes(r: random.Random, original: bytes) -> bytes:
+    """A few edits: tokens and odd characters inserted, ranges deleted or doubled, numbers
+    made huge, lines swapped, NULs sprinkled, the end cut off."""
+    data = bytearray(original)
     for _ in range(r.randint(1, 6)):
         op = r.choice(("insert", "insert", "delete", "double", "number", "swap", "nul", "cut",
                        "byte"))

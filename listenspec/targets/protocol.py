@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Final
 
 import attrs
 
-from ..errors import ListenspecError
+from ..errors import ListenspecError, cut
 from ..results import Result, Unsupported, parse_result
 from ..script import Script, Step
 
@@ -43,13 +43,17 @@ START_LIMIT: Final = 60.0
 #: call the format has settles in well under a second on a real stack (connect settling is
 #: bounded by the executor itself), so this only catches an executor that is stuck.
 LINE_LIMIT: Final = 10.0
+#: the longest line an executor may answer with (a result is a few dozen bytes; a handshake a
+#: few hundred): past it the driver stops reading, instead of growing a buffer for as long as a
+#: broken executor writes
+MAX_LINE: Final = 1 << 20
 #: How long `%reset` (closing everything a script opened) and `%unbind` may take.
 CONTROL_LIMIT: Final = 10.0
 #: How long an executor told `%quit` gets to exit before it is killed.
 EXIT_WAIT: Final = 2.0
 
 
-class _Stopped(Exception):
+class Stopped(Exception):
     """The executor cannot go on with this script (timed out, ended, broke the protocol)."""
 
 
@@ -67,15 +71,18 @@ def parse_handshake(line: str) -> Handshake:
     """`listenspec-executor 1 {JSON}` -> Handshake; ValueError says what is wrong."""
     head, _, rest = line.strip().partition(" ")
     if head != GREETING:
-        raise ValueError(f"expected a handshake starting {GREETING!r}, got {line.strip()!r}")
+        raise ValueError(f"expected a handshake starting {GREETING!r}, "
+                         f"got {cut(repr(line.strip()))}")
     version, _, body = rest.partition(" ")
     if version != str(VERSION):
-        raise ValueError(f"protocol version {version!r} is not one this driver speaks "
+        raise ValueError(f"protocol version {cut(repr(version))} is not one this driver speaks "
                          f"({VERSION})")
     try:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
         raise ValueError(f"the handshake's JSON does not parse: {exc}") from None
+    except RecursionError:  # found by the fuzzer: "[" nested 100,000 deep
+        raise ValueError("the handshake's JSON is nested too deeply to read") from None
     if not isinstance(data, dict):
         raise ValueError("the handshake's JSON is not an object")
     stack, calls = data.get("stack"), data.get("calls")
@@ -125,7 +132,7 @@ class _Process:
         while data:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise _Stopped(f"the executor did not read its input within {limit:g} s")
+                raise Stopped(f"the executor did not read its input within {limit:g} s")
             _, ready, _ = select.select([], [self._in], [], remaining)
             if not ready:
                 continue
@@ -134,21 +141,23 @@ class _Process:
             except BlockingIOError:
                 continue
             except BrokenPipeError:
-                raise _Stopped(self._ended()) from None
+                raise Stopped(self._ended()) from None
 
     def receive(self, limit: float) -> str:
         deadline = time.monotonic() + limit
         while b"\n" not in self._buf:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise _Stopped(f"no answer within {limit:g} s")
+                raise Stopped(f"no answer within {limit:g} s")
             ready, _, _ = select.select([self._out], [], [], remaining)
             if not ready:
                 continue
             chunk = os.read(self._out, 1 << 16)
             if not chunk:
-                raise _Stopped(self._ended())
+                raise Stopped(self._ended())
             self._buf += chunk
+            if b"\n" not in self._buf and len(self._buf) > MAX_LINE:
+                raise Stopped(f"the executor wrote a line of over {MAX_LINE} bytes")
         line, _, rest = bytes(self._buf).partition(b"\n")
         self._buf = bytearray(rest)
         return line.decode("utf-8", "replace").rstrip("\r")
@@ -168,7 +177,7 @@ class _Process:
 
     def quit(self) -> None:
         """Ask the executor to exit (`%quit`, then EOF); kill it if it does not."""
-        with contextlib.suppress(OSError, _Stopped):
+        with contextlib.suppress(OSError, Stopped):
             self.send("%quit", EXIT_WAIT)
         self.kill(grace=EXIT_WAIT)
 
@@ -224,7 +233,7 @@ class ProtocolTarget:
         try:
             line = proc.receive(START_LIMIT)
             self._handshake = parse_handshake(line)
-        except (_Stopped, ValueError) as exc:
+        except (Stopped, ValueError) as exc:
             proc.kill()
             raise ListenspecError(f"{self.name}: no executor handshake: {exc}") from None
         except BaseException:
@@ -274,15 +283,15 @@ class ProtocolTarget:
                         self._control(proc, f"%unbind {step.bind}")
                     continue
                 try:
-                    results.append(_result(proc.ask(step.text, line_limit(step))))
-                except _Stopped as exc:
+                    results.append(read_result(proc.ask(step.text, line_limit(step))))
+                except Stopped as exc:
                     results.append(Unsupported(f"stopped: {exc}"))
                     results += [Unsupported("not run: an earlier step stopped the executor")
                                 for _ in script.steps[i + 1 :]]
                     self._discard()
                     return results
             self._control(proc, "%reset")
-        except _Stopped as exc:
+        except Stopped as exc:
             # A control line failed; the script's results stand, the executor does not.
             self.notes.append(f"executor discarded: {exc}")
             self._discard()
@@ -300,15 +309,16 @@ class ProtocolTarget:
             if note:
                 self.notes.append(note)
             return
-        raise _Stopped(f"the executor answered {line!r} with {answer!r}, not '%ok'")
+        raise Stopped(f"the executor answered {line!r} with {answer!r}, not '%ok'")
 
 
-def _result(answer: str) -> Result:
+def read_result(answer: str) -> Result:
+    """One result line of an executor; Stopped says why it is not one."""
     def err(message: str, col: int) -> ListenspecError:
         return ListenspecError(f"{message} (column {col})")
 
     try:
         return parse_result(answer, err)
     except ListenspecError as exc:
-        raise _Stopped(f"the executor answered {answer!r}, which is not a result: {exc}") \
-            from None
+        raise Stopped(f"the executor answered {cut(repr(answer))}, which is not a result: "
+                      f"{cut(str(exc))}") from None
