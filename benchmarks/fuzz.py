@@ -48,6 +48,13 @@ def worker(entry: str, inputs: int, seed: int, findings: Path) -> None:
     """Fuzz one entry point; print its tally, with this process's peak memory, as JSON."""
     from listenspec.fuzz import fuzz
 
+    if sys.platform.startswith("linux"):  # the worker ends with the run that started it
+        import signal
+
+        from listenspec.kernel.libc import PR_SET_PDEATHSIG, sys_prctl
+
+        sys_prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
     last = [time.monotonic()]
 
     def progress(tally: Any) -> None:
