@@ -232,3 +232,41 @@ def test_the_syncache_retransmits_on_freebsd_s_schedule() -> None:
     seconds = [rules.syncache_timeout(n) / 1_000_000 for n in range(13)]
     assert seconds == [1.0, 2.2, 4.2, 8.2, 16.2, 32.2] + [64.0] * 7
     assert sum(rules.syncache_timeout(n) for n in range(4)) == 15_600_000
+
+
+def test_the_linux_timers_are_their_constants() -> None:
+    """reqsk_timer_handler(): TCP_TIMEOUT_INIT << n capped at TCP_RTO_MAX (120 s); a client's
+    resend of a segment a request sock dropped: 0.2, 0.4, 0.8, 1.6, 3.2 s after its first
+    sending (spec/sources/linux-6.18.md §8, measured), the gap capped at TCP_RTO_MAX too."""
+    from listenspec.models import rules
+
+    assert [rules.reqsk_timeout(n) // 1_000_000 for n in range(10)] == [
+        1, 2, 4, 8, 16, 32, 64, 120, 120, 120]
+    sent = [sum(rules.client_resend_gap(k) for k in range(n + 1)) for n in range(5)]
+    assert sent == [200_000, 400_000, 800_000, 1_600_000, 3_200_000]
+    assert rules.client_resend_gap(10) == 102_400_000  # 0.2 s << 9
+    assert rules.client_resend_gap(11) == 120_000_000
+
+
+def test_a_client_holds_its_deferred_ack_to_the_microsecond() -> None:
+    """TCP_DELACK_MAX (HZ/5): a client that set TCP_DEFER_ACCEPT sends its final ACK 200 ms
+    after the handshake, not a microsecond before (spec/sources/linux-6.18.md §8)."""
+    got = _trace("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 1)\n"
+                 "c = socket(AF_INET, SOCK_STREAM)\nsetsockopt(c, TCP_DEFER_ACCEPT, 1)\n"
+                 "connect(c, s)\nsleep(0.199999)\nnetstat(s)\nsleep(0.000001)\nnetstat(s)\n",
+                 "linux")
+    assert _netstats(got) == ["0/1/1", "1/0/1"]
+
+
+def test_a_dropped_segment_is_resent_to_the_microsecond() -> None:
+    """TCP_RTO_MIN (HZ/5): the client's first resend of its data, dropped by a deferred
+    request sock on a full accept queue, comes 200 ms after it was sent (example
+    client_resend, measured by the kernel executor)."""
+    head = ("s = socket(AF_INET, SOCK_STREAM)\nsetsockopt(s, TCP_DEFER_ACCEPT, 4)\n"
+            "listen(s, 0)\nc1 = socket(AF_INET, SOCK_STREAM)\nconnect(c1, s)\n"
+            "c2 = socket(AF_INET, SOCK_STREAM)\nconnect(c2, s)\nsend(c1, \"a\")\n"
+            "send(c2, \"b\")\ncounter(\"ListenOverflows\")\n")
+    got = _trace(head + "sleep(0.199999)\ncounter(\"ListenOverflows\")\nsleep(0.000001)\n"
+                 "counter(\"ListenOverflows\")\n", "linux")
+    counts = [line.rsplit(" = ", 1)[1] for line in got if line.startswith("counter")]
+    assert counts[1] == counts[0] and int(counts[2]) == int(counts[1]) + 1, got
