@@ -98,7 +98,7 @@ def scripts(draw: Any, *, max_steps: int = 25, syn: bool = True,
         return name
 
     for _ in range(n_steps):
-        kinds = ["socket", "socket", "sysctl"]
+        kinds = ["socket", "socket"] + (["sysctl"] if knobs else [])  # INtime has none
         if socks:
             kinds += ["bind", "listen", "listen", "connect", "connect", "connect", "accept",
                       "close", "netstat", "netstat", "send", "getsockopt", "counter",
