@@ -199,6 +199,14 @@ FILTER_CASES = [
     ("httpready", b"GET / HTTP/1.", False, False, False),
     ("httpready", b"GET / HTTP/2", False, False, True),
     ("httpready", b"GET  /  HTTP/1.0\n\n", False, False, True),
+    ("httpready", b"GET /\r", False, False, True), ("httpready", b"GET /\n", False, False, True),
+    ("httpready", b"GET  /  X", False, False, True), ("httpready", b"GET / X", False, False, True),
+    ("httpready", b"GET / HTTP/1.0", False, False, False),
+    ("httpready", b"GET / HTTP/2.0x", False, False, True),
+    ("httpready", b"GETX", False, False, True),
+    ("httpready", b"GET  / HTTP/1.0", False, False, False),  # a run of spaces counts once
+    ("httpready", b"GET " + b"/" * 96, False, False, True),  # a full buffer (hiwat)
+    ("httpready", b"GET " + b"/" * 95, False, False, False),
     ("dnsready", b"", False, False, False), ("dnsready", b"\x00", False, False, False),
     ("dnsready", b"\x00\x00", False, False, True), ("dnsready", b"\x00\x01a", False, False, True),
     ("dnsready", b"\x00\x02a", False, False, False),

@@ -73,15 +73,32 @@ KILL_ARGS = ("-x", "-q", "-p", "no:cacheprovider", "-m", "not slow",
 #: Mutants that behave exactly as the original, by file and description (the argument for
 #: each is in docs/reliability.md, "Mutation run").
 EQUIVALENT: dict[tuple[str, str], str] = {
-    ("models/rules.py", "line 91: False -> True"):
+    ("models/rules.py", "line 29:37: > -> >="):
+        "effective_backlog(), signed clamp: a backlog equal to the limit gives the limit either "
+        "way",
+    ("models/rules.py", "line 34:21: < -> <="):
+        "effective_backlog(), 4.4BSD: a backlog of 0 gives 0 either way",
+    ("models/rules.py", "line 34:31: 0 -> 1"):
+        "effective_backlog(), 4.4BSD (`backlog < 1`): a backlog of 0 gives 0 either way",
+    ("models/rules.py", "line 91:42: False -> True"):
         "request_queue_full()'s default for `inclusive`: both callers pass it",
-    ("models/rules.py", "line 219: False -> True"):
+    ("models/rules.py", "line 118:23: 1 -> 2"):
+        "incq_bound() (`cap >= 2`): a capacity of 1 gives 1 either way",
+    ("models/rules.py", "line 219:21: False -> True"):
         "SynArrival.quarter's default: the field is never read",
-    ("models/rules.py", "line 504: 1 -> 2"):
+    ("models/rules.py", "line 280:79: False -> True"):
+        "filter_ready()'s default for `reset`: its one caller (dataplane.py) passes it",
+    ("models/rules.py", "line 328:8: < -> <="):
+        "_http_ready(): where the rest is as long as \"ET \" or \"EAD \", both return whether "
+        "it differs (a bare method and space then waits, as the parse that follows finds)",
+    ("models/rules.py", "line 333:27: False -> True"):
+        "_http_ready(): the first byte is G or H, which clears `inspaces` before any space",
+    ("models/rules.py", "line 504:16: 1 -> 2"):
         "TCP_BACKOFF[0]: syncache_timeout(0) is tcp_rexmit_initial, never the table",
-    **{("models/rules.py", f"line 504: {b} -> {b + 1}"):
+    **{("models/rules.py", f"line 504:{col}: {b} -> {b + 1}"):
        "a TCP_BACKOFF entry of 64 or more: the timeout is clamped to SYNCACHE_MAX (64 s) either "
-       "way" for b in (64, 128, 256, 512)},
+       "way" for col, b in ((36, 64), (40, 128), (45, 256), (50, 512), (55, 512), (60, 512),
+                            (65, 512))},
 }
 
 _COMPARE = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
@@ -107,7 +124,8 @@ def _sites(tree: ast.AST) -> Iterator[tuple[ast.AST, int, str]]:
     """(node, variant, description) for every single-point mutation, in a fixed order."""
     skip = _docstrings(tree)
     for node in ast.walk(tree):
-        line = getattr(node, "lineno", 0)
+        # line:column, so that two mutants of one line are told apart (EQUIVALENT names them)
+        line = f"{getattr(node, 'lineno', 0)}:{getattr(node, 'col_offset', -1) + 1}"
         if isinstance(node, ast.Compare):
             for i, op in enumerate(node.ops):
                 if type(op) in _COMPARE:
