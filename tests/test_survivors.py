@@ -36,8 +36,8 @@ def _kernel_trace(text: str) -> list[str]:
 
 # --- TCP_DEFER_ACCEPT: seconds -> SYN-ACK retransmissions, with the RTO capped at 120 s
 # (net/ipv4/tcp.c secs_to_retrans/retrans_to_secs, TCP_RTO_MAX). A cap of 60 gives 183 for 128.
-DEFER = [(1, 1), (64, 127), (128, 247), (200, 247), (1000, 1087), (100_000, 29887),
-         (2147483647, 29887)]
+DEFER = [(-5, 0), (0, 0), (1, 1), (64, 127), (128, 247), (200, 247), (247, 247), (248, 367),
+         (1000, 1087), (100_000, 29887), (2147483647, 29887)]
 DEFER_SCRIPT = "s = socket(AF_INET, SOCK_STREAM)\n" + "".join(
     f"setsockopt(s, TCP_DEFER_ACCEPT, {n})\ngetsockopt(s, TCP_DEFER_ACCEPT)\n" for n, _ in DEFER)
 DEFER_TRACE = ["s = socket(AF_INET, SOCK_STREAM) = fd"] + [

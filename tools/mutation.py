@@ -93,6 +93,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "it differs (a bare method and space then waits, as the parse that follows finds)",
     ("models/rules.py", "line 333:27: False -> True"):
         "_http_ready(): the first byte is G or H, which clears `inspaces` before any space",
+    ("models/rules.py", "line 478:53: 8 -> 9"):
+        "reqsk_timeout(): 1 s << 8 is already past TCP_RTO_MAX (120 s), so a shift of 9 is "
+        "clamped to the same",
+    ("models/rules.py", "line 515:68: 1 -> 2"):
+        "syncache_timeout(): the index stops at 11 instead of 12; TCP_BACKOFF[11] and [12] are "
+        "both 512 (and clamped to 64 s)",
     ("models/rules.py", "line 504:16: 1 -> 2"):
         "TCP_BACKOFF[0]: syncache_timeout(0) is tcp_rexmit_initial, never the table",
     **{("models/rules.py", f"line 504:{col}: {b} -> {b + 1}"):
