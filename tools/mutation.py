@@ -82,6 +82,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "effective_backlog(), 4.4BSD (`backlog < 1`): a backlog of 0 gives 0 either way",
     ("models/rules.py", "line 91:42: False -> True"):
         "request_queue_full()'s default for `inclusive`: both callers pass it",
+    ("models/rules.py", "line 118:16: >= -> >"):
+        "incq_bound() (`cap > 1`): a capacity of 1 gives 1 either way",
     ("models/rules.py", "line 118:23: 1 -> 2"):
         "incq_bound() (`cap >= 2`): a capacity of 1 gives 1 either way",
     ("models/rules.py", "line 219:21: False -> True"):
