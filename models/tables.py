@@ -106,11 +106,15 @@ def _abstract(c: Ctx) -> bool:
     return any(s.wildcard for s in (c.group or {}).values())
 
 
+def _refuses(s: Socket | None) -> bool:
+    """A listener shut for reading: it refuses new connections (Listener.refusing)."""
+    return s is not None and s.listener is not None and s.listener.refusing
+
+
 def _answers(s: Socket) -> bool:
     """The socket takes connection attempts: it listens, and is not a TCP listener shut for
     reading (gVisor answers those with an RST; an AF_UNIX one refuses by its own row)."""
-    return s.state is L and not (s.domain != "AF_UNIX" and s.listener is not None
-                                 and s.listener.refusing)
+    return s.state is L and not (s.domain != "AF_UNIX" and _refuses(s))
 
 
 def reach(p: Profile, h: Host, target: Target | None,
@@ -315,15 +319,10 @@ def _pinned_elsewhere(p: Profile, c: Ctx) -> bool:
     """gVisor: an AF_INET6 socket whose local address belongs to one family (bound to ::1, or
     set by a datagram connect) aims at an address of the other (profile.v6_pinned_errno)."""
     sock, t = _sock(c), _target(c)
-    if sock.domain != "AF_INET6" or t.domain not in ("AF_INET", "AF_INET6"):
+    if t.domain not in ("AF_INET", "AF_INET6"):
         return False
-    if sock.type == "SOCK_DGRAM" and sock.state is C:
-        pinned = sock.peer_family
-    elif sock.state is B or sock.type == "SOCK_DGRAM":  # (a listening, connected or dead TCP
-        # socket is refused for what it is: rows below)
-        pinned = "AF_INET6" if sock.addr is not None and not sock.wildcard else None
-    else:
-        pinned = None
+    # a listening, connected or dead TCP socket is refused for what it is: rows below
+    pinned = local_family(sock) if sock.state is B or sock.type == "SOCK_DGRAM" else None
     return pinned is not None and pinned != t.domain
 
 
@@ -410,14 +409,8 @@ def _epipe_first(p: Profile) -> bool:
     return p.send_order == "epipe-first"
 
 
-def _refusing_self(c: Ctx) -> bool:
-    lst = _sock(c).listener
-    return lst is not None and lst.refusing
-
-
 def _refusing(c: Ctx) -> bool:
-    return bool(c.lsock is not None and c.lsock.listener is not None
-                and c.lsock.listener.refusing)
+    return _refuses(c.lsock)
 
 
 def _unix_first(p: Profile) -> bool:
@@ -517,7 +510,7 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("the socket is not listening", lambda p, c: _sock(c).state is not L,
               "profile.accept_not_listening", "profile parameter accept_not_listening"),
         Check("a TCP listener shut for reading (gVisor's shutdown(SHUT_RD))",
-              lambda p, c: _tcp(c) and _refusing_self(c), "EINVAL",
+              lambda p, c: _tcp(c) and _refuses(_sock(c)), "EINVAL",
               "profile parameter shutdown_listener: gVisor endpoint.go Accept() (RcvClosed; "
               "measured)", lambda p: p.shutdown_listener == "refuse",
               "profile.shutdown_listener refuse"),
