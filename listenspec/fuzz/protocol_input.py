@@ -4,7 +4,7 @@ one result per line, read as the driver reads them (listenspec.targets.protocol)
 decoded as UTF-8 with replacement, the first must be a handshake, each later one a result.
 
 Every input must end as "ok" (the handshake and every result parsed) or "error" (the driver
-refused a line with one clean line saying why: the handshake's ValueError, or _Stopped for a
+refused a line with one clean line saying why: the handshake's ValueError, or Stopped for a
 line that is not a result); anything else escaping is a crash.
 """
 
@@ -16,6 +16,7 @@ from functools import cache
 
 from hypothesis import strategies as st
 
+from ..targets import protocol
 from ..targets.protocol import GREETING, VERSION, Stopped, parse_handshake, read_result
 from . import inputs
 
@@ -76,12 +77,12 @@ def drive(data: bytes) -> str:
     """Read `data` as the driver reads an executor's output; "ok" or "error"."""
     first, *rest = data.split(b"\n")
     try:
-        parse_handshake(first.decode("utf-8", "replace").rstrip("\r"))
+        parse_handshake(protocol.decode_line(first))
     except ValueError as exc:
         return _one_line(str(exc))
     for line in rest:
         try:
-            read_result(line.decode("utf-8", "replace").rstrip("\r"))
+            read_result(protocol.decode_line(line))
         except Stopped as exc:
             return _one_line(str(exc))
     return "ok"

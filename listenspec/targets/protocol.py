@@ -101,6 +101,12 @@ def parse_handshake(line: str) -> Handshake:
     return Handshake(stack, frozenset(calls), dict(observes), notes)
 
 
+def decode_line(line: bytes) -> str:
+    """An executor's line as the driver reads it: UTF-8 (a bad byte becomes U+FFFD), without
+    its newline or a CR before it."""
+    return line.decode("utf-8", "replace").rstrip("\r")
+
+
 def line_limit(step: Step) -> float:
     """Seconds the driver waits for the answer to this line."""
     sleeps = sum(float(a) for a in step.call.args if isinstance(a, Decimal))
@@ -156,11 +162,11 @@ class _Process:
             if not chunk:
                 raise Stopped(self._ended())
             self._buf += chunk
-            if b"\n" not in self._buf and len(self._buf) > MAX_LINE:
+            if len(self._buf) > MAX_LINE and b"\n" not in self._buf:
                 raise Stopped(f"the executor wrote a line of over {MAX_LINE} bytes")
         line, _, rest = bytes(self._buf).partition(b"\n")
         self._buf = bytearray(rest)
-        return line.decode("utf-8", "replace").rstrip("\r")
+        return decode_line(line)
 
     def ask(self, text: str, limit: float) -> str:
         self.send(text, limit)
