@@ -318,7 +318,8 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
 
 
 def pyroute2_missing() -> str | None:
-    """Why pyroute2 (netstat()'s and syn()'s netlink) cannot be imported, or None."""
+    """Why pyroute2 (the netlink syn()'s peer configures its TUN device with) cannot be
+    imported, or None."""
     try:
         import pyroute2  # noqa: F401
     except ImportError as e:

@@ -20,7 +20,7 @@ import pytest
 
 if not sys.platform.startswith("linux"):
     pytest.skip("the kernel executor runs on Linux only", allow_module_level=True)
-pytest.importorskip("pyroute2", reason="the kernel executor reads sock_diag through pyroute2")
+pytest.importorskip("pyroute2", reason="syn()'s peer configures its TUN device through pyroute2")
 
 from listenspec.errors import ListenspecError
 from listenspec.kernel import kernel_environment, run_on_kernel
@@ -398,6 +398,60 @@ def test_freebsd_options_reach_the_kernel() -> None:
         getsockopt(s, SO_ERROR)
     """, "")[3:]
     assert got == [Ret(1)] + [Err("ENOPROTOOPT")] * 7 + [Ret(0)]
+
+
+@needs_netns
+def test_sock_diag_takes_one_descriptor_and_answers_by_inode() -> None:
+    # The executor's own netlink (listenspec/kernel/diag.py), in a namespace of its own: one
+    # descriptor; each family's listener found by its inode; SO_REUSEPORT members refused
+    # (their requests name no listener); a socket not in the dump is NotFound, not a guess.
+    script = textwrap.dedent("""
+        import os, socket, sys
+        from listenspec.kernel.netns import enter_private_netns
+        from listenspec.kernel.diag import Diag, NotFound
+        enter_private_netns()
+        d = Diag()
+        before = len(os.listdir("/proc/self/fd"))
+        d.open()
+        assert len(d.fds()) == 1 and len(os.listdir("/proc/self/fd")) == before + 1, d.fds()
+        got = []
+        for fam, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
+            lsock = socket.socket(fam)
+            lsock.bind((host, 0))
+            lsock.listen(4)
+            c = socket.socket(fam)
+            c.connect(lsock.getsockname())
+            q = d.listener_queue(lsock.fileno(), fam)
+            got.append((q.qlen, q.incqlen, q.maxqlen))
+        u = socket.socket(socket.AF_UNIX)
+        u.bind("\\0listenspec-diag-test")
+        u.listen(2)
+        q = d.listener_queue(u.fileno(), socket.AF_UNIX)
+        got.append((q.qlen, q.incqlen, q.maxqlen))
+        pair = []
+        for _ in range(2):
+            r = socket.socket()
+            r.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            r.bind(("127.0.0.1", 5555))
+            r.listen(1)
+            pair.append(r)
+        idle = socket.socket()
+        for fd in (pair[0].fileno(), idle.fileno()):
+            try:
+                d.listener_queue(fd, socket.AF_INET)
+                got.append("found")
+            except NotFound as exc:
+                got.append(str(exc).split(":")[0])
+        d.close()
+        assert d.fds() == []
+        print(got)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=60, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == str([(1, 0, 4), (1, 0, 4), (0, 0, 2),
+                                      "2 listeners share port 5555 (SO_REUSEPORT)",
+                                      "listener not in the inet_diag dump"])
 
 
 # --------------------------------------------------------------------------- syn()

@@ -26,7 +26,7 @@ def _cmd(args: argparse.Namespace) -> int:
         described = stack.describe()
         print(f"# {label}: {described}", file=sys.stderr)
         if args.target == "linux" and (missing := pyroute2_missing()) is not None:
-            print(f"# WARNING: pyroute2 is not installed ({missing}): netstat() and syn() steps "
+            print(f"# WARNING: pyroute2 is not installed ({missing}): syn() steps "
                   "cannot be made on the kernel, so they are not compared "
                   "(pip install 'pyroute2>=0.7')", file=sys.stderr)
         if args.all and args.workers > 1:

@@ -17,6 +17,7 @@ Linux-specific is imported on first use, so importing this package works on any 
 
 from __future__ import annotations
 
+import contextlib
 import platform
 from typing import TYPE_CHECKING
 
@@ -101,8 +102,5 @@ def kernel_environment(*, isolate: bool = True) -> str:
 
 def _preload() -> None:
     """Import pyroute2 here, once, rather than in every run's child (~0.15 s each)."""
-    try:
-        import pyroute2.iproute.linux
-        import pyroute2.netlink.diag  # noqa: F401
-    except ImportError:
-        pass  # netstat() and syn() will say that pyroute2 is missing
+    with contextlib.suppress(ImportError):  # syn() will say that pyroute2 is missing
+        import pyroute2.iproute.linux  # noqa: F401

@@ -60,7 +60,7 @@ EXIT_WAIT: Final = 1.0
 _FRAME: Final = struct.Struct("!I")
 
 OBSERVES: Final = {
-    "netstat": "sock_diag netlink (inet_diag for TCP, unix_diag for AF_UNIX), through pyroute2",
+    "netstat": "sock_diag netlink (inet_diag for TCP, unix_diag for AF_UNIX)",
     "counter": "/proc/self/net/netstat and /proc/self/net/snmp of the script's namespace",
     "syslog": "/dev/kmsg from the script's start, lines naming one of its ports",
     "sysctl": "/proc/sys; writes only under net.*, inside the script's private namespace",
