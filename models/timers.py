@@ -5,8 +5,9 @@
   syn_ack_recalc() decides at each firing whether the request expires or a SYN-ACK goes out,
   and a deferred connection's client answers that SYN-ACK, which makes the child once the
   deferral is over and the accept queue has room (spec/sources/linux-6.18.md §8).
-- FreeBSD syncache entries: retransmitted at 1.0, 3.2, 7.4, ... s, dropped once more than
-  net.inet.tcp.syncache.rexmtlimit retransmissions were made (spec/sources/freebsd.md B12).
+- FreeBSD syncache entries: retransmitted at 1.0, 3.2, 7.4, ... s, dropped at the first firing
+  after net.inet.tcp.syncache.rexmtlimit retransmissions (15.6 s with the default 3;
+  spec/sources/freebsd.md B12).
 - 4.4BSD: an embryonic connection is dropped at TCPTV_KEEP_INIT (75 s).
 
 The model fires a timer at its due time; a kernel fires it a little later (its timer wheel
@@ -102,7 +103,11 @@ def _half_open_fires(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) 
         expire, _resend = rules.syn_ack_recalc(e.ticks, setting(p, h, "synack_retries"), 0,
                                                False)
     elif p.half_open == "syncache":
-        expire = e.ticks > setting(p, h, "rexmtlimit")  # syncache_timer(): sc_rxmits > limit
+        # syncache_timer() drops the entry when sc_rxmits > rexmtlimit; syncache_timeout()
+        # counts the insert's timeout too, so at the (ticks + 1)-th firing sc_rxmits is
+        # ticks + 1 (spec/sources/freebsd.md B12: with 3, SYN-ACKs at 1.0, 3.2, 7.4 s and the
+        # entry gone at 15.6 s)
+        expire = e.ticks + 1 > setting(p, h, "rexmtlimit")
     else:
         expire = True
     rest = lst.half_open[:i] + lst.half_open[i + 1:]

@@ -103,6 +103,22 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "both 512 (and clamped to 64 s)",
     ("models/rules.py", "line 504:16: 1 -> 2"):
         "TCP_BACKOFF[0]: syncache_timeout(0) is tcp_rexmit_initial, never the table",
+    ("models/options.py", "line 48:59: True -> False"):
+        "_int_value(): its one caller reads the value as on/off only (bool(n)), and four "
+        "bytes are zero as a signed int exactly when they are as an unsigned one",
+    ("models/timers.py", "line 135:8: and -> or"):
+        "_deferred_fires(): with the request acked, syn_ack_recalc()'s resend is num_timeout >= "
+        "defer - 1 (or always, at defer 0), so resend already implies the incremented ticks >= "
+        "defer: `resend and ...` and `resend or ...` agree",
+    ("models/timers.py", "line 164:39: 0 -> 1"):
+        "_segment_arrives(): only profiles with Linux request socks reach it, and none counts "
+        "half-open connections in admission (the premise is a test: "
+        "test_only_reqsk_timers_admit_segments_and_none_counts_half_open)",
+    ("models/timers.py", "line 103:90: 0 -> 1"):
+        "_half_open_fires(): syn_ack_recalc() of a request not acked reads no deferral "
+        "(expire is num_timeout >= retries and resend is true either way)",
+    ("models/timers.py", "line 104:48: False -> True"):
+        "_half_open_fires(): at deferral 0 syn_ack_recalc() does not read `acked`",
     **{("models/rules.py", f"line 504:{col}: {b} -> {b + 1}"):
        "a TCP_BACKOFF entry of 64 or more: the timeout is clamped to SYNCACHE_MAX (64 s) either "
        "way" for col, b in ((36, 64), (40, 128), (45, 256), (50, 512), (55, 512), (60, 512),
