@@ -506,3 +506,84 @@ def test_only_reqsk_timers_admit_segments_and_none_counts_half_open() -> None:
     # reviewed (tools/mutation.py lists the mutant as equivalent on this premise).
     assert not [name for name, p in PROFILES.items()
                 if p.half_open == "reqsk" and p.admit_counts_half_open]
+
+
+# --- Each half-open request keeps its own timer: three SYNs 0.5 s apart each resend at their
+# own 1 s and expire at their own 3 s (synack_retries 1), whichever fires first leaving the
+# others as they were (reqsk_timer_handler(); measured by the kernel executor).
+STAGGERED = """sysctl("net.ipv4.tcp_synack_retries", 1)
+s = socket(AF_INET, SOCK_STREAM)
+bind(s)
+listen(s, 5)
+syn(s)
+sleep(0.5)
+syn(s)
+sleep(0.5)
+syn(s)
+netstat(s)
+sleep(0.2)
+netstat(s)
+sleep(0.5)
+netstat(s)
+sleep(2.1)
+netstat(s)
+sleep(0.5)
+netstat(s)
+"""
+STAGGERED_QUEUES = ["0/3/5", "0/3/5", "0/3/5", "0/1/5", "0/0/5"]
+
+
+def test_staggered_half_open_requests_keep_their_own_timers() -> None:
+    assert _netstats(_trace(STAGGERED, "linux")) == STAGGERED_QUEUES
+
+
+def test_staggered_half_open_requests_keep_their_own_timers_on_this_kernel() -> None:
+    assert _netstats(_kernel_trace(STAGGERED)) == STAGGERED_QUEUES
+
+
+# --- Deferred requests keep their own timers too: of two made 0.5 s apart, the first's deferral
+# ends (child made) or it expires (accept queue full) while the second stays, until its own
+# time (syn_ack_recalc(); measured by the kernel executor).
+TWO_DEFERRED = """sysctl("net.ipv4.tcp_synack_retries", 1)
+s = socket(AF_INET, SOCK_STREAM)
+setsockopt(s, TCP_DEFER_ACCEPT, 1)
+listen(s, 5)
+c1 = socket(AF_INET, SOCK_STREAM)
+connect(c1, s)
+sleep(0.5)
+c2 = socket(AF_INET, SOCK_STREAM)
+connect(c2, s)
+netstat(s)
+sleep(0.7)
+netstat(s)
+sleep(0.5)
+netstat(s)
+t = socket(AF_INET, SOCK_STREAM)
+setsockopt(t, TCP_DEFER_ACCEPT, 1)
+listen(t, 1)
+d1 = socket(AF_INET, SOCK_STREAM)
+connect(d1, t)
+sleep(0.5)
+d2 = socket(AF_INET, SOCK_STREAM)
+connect(d2, t)
+e1 = socket(AF_INET, SOCK_STREAM)
+connect(e1, t)
+send(e1, "a")
+e2 = socket(AF_INET, SOCK_STREAM)
+connect(e2, t)
+send(e2, "b")
+netstat(t)
+sleep(2.7)
+netstat(t)
+sleep(0.5)
+netstat(t)
+"""
+TWO_DEFERRED_QUEUES = ["0/2/5", "1/1/5", "2/0/5", "2/2/1", "2/1/1", "2/0/1"]
+
+
+def test_two_deferred_requests_keep_their_own_timers() -> None:
+    assert _netstats(_trace(TWO_DEFERRED, "linux")) == TWO_DEFERRED_QUEUES
+
+
+def test_two_deferred_requests_keep_their_own_timers_on_this_kernel() -> None:
+    assert _netstats(_kernel_trace(TWO_DEFERRED)) == TWO_DEFERRED_QUEUES

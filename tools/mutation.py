@@ -119,6 +119,13 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "(expire is num_timeout >= retries and resend is true either way)",
     ("models/timers.py", "line 104:48: False -> True"):
         "_half_open_fires(): at deferral 0 syn_ack_recalc() does not read `acked`",
+    ("models/timers.py", "line 165:61: 0 -> 1"):
+        "_segment_arrives(): the child's `resent` is never read again (it is read only for a "
+        "request whose segment was dropped, and the child's `dropped` is None)",
+    **{("models/timers.py", f"line {line}:{col}: < -> <="):
+       "_next_due(): candidates are (due, socket id, kind, index) tuples, distinct for "
+       "distinct timers, so `<` and `<=` pick the same one"
+       for line, col in ((51, 44), (57, 44), (62, 52), (65, 52))},
     **{("models/rules.py", f"line 504:{col}: {b} -> {b + 1}"):
        "a TCP_BACKOFF entry of 64 or more: the timeout is clamped to SYNCACHE_MAX (64 s) either "
        "way" for col, b in ((36, 64), (40, 128), (45, 256), (50, 512), (55, 512), (60, 512),
