@@ -525,12 +525,14 @@ sleep(0.2)
 netstat(s)
 sleep(0.5)
 netstat(s)
-sleep(2.1)
+sleep(1.5)
+netstat(s)
+sleep(0.6)
 netstat(s)
 sleep(0.5)
 netstat(s)
 """
-STAGGERED_QUEUES = ["0/3/5", "0/3/5", "0/3/5", "0/1/5", "0/0/5"]
+STAGGERED_QUEUES = ["0/3/5", "0/3/5", "0/3/5", "0/2/5", "0/1/5", "0/0/5"]
 
 
 def test_staggered_half_open_requests_keep_their_own_timers() -> None:
@@ -544,7 +546,17 @@ def test_staggered_half_open_requests_keep_their_own_timers_on_this_kernel() -> 
 # --- Deferred requests keep their own timers too: of two made 0.5 s apart, the first's deferral
 # ends (child made) or it expires (accept queue full) while the second stays, until its own
 # time (syn_ack_recalc(); measured by the kernel executor).
-TWO_DEFERRED = """sysctl("net.ipv4.tcp_synack_retries", 1)
+TWO_DEFERRED = """u = socket(AF_INET, SOCK_STREAM)
+setsockopt(u, TCP_DEFER_ACCEPT, 3)
+listen(u, 5)
+b1 = socket(AF_INET, SOCK_STREAM)
+connect(b1, u)
+sleep(0.5)
+b2 = socket(AF_INET, SOCK_STREAM)
+connect(b2, u)
+sleep(0.7)
+netstat(u)
+sysctl("net.ipv4.tcp_synack_retries", 1)
 s = socket(AF_INET, SOCK_STREAM)
 setsockopt(s, TCP_DEFER_ACCEPT, 1)
 listen(s, 5)
@@ -578,7 +590,7 @@ netstat(t)
 sleep(0.5)
 netstat(t)
 """
-TWO_DEFERRED_QUEUES = ["0/2/5", "1/1/5", "2/0/5", "2/2/1", "2/1/1", "2/0/1"]
+TWO_DEFERRED_QUEUES = ["0/2/5", "0/2/5", "1/1/5", "2/0/5", "2/2/1", "2/1/1", "2/0/1"]
 
 
 def test_two_deferred_requests_keep_their_own_timers() -> None:
