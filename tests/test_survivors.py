@@ -599,3 +599,61 @@ def test_two_deferred_requests_keep_their_own_timers() -> None:
 
 def test_two_deferred_requests_keep_their_own_timers_on_this_kernel() -> None:
     assert _netstats(_kernel_trace(TWO_DEFERRED)) == TWO_DEFERRED_QUEUES
+
+
+# --- After shutdown(SHUT_RD) a Linux listener's half-open requests still count, each until its
+# own expiry (3.0 and 3.5 s here): a listen() again finds them in its request queue, so a SYN
+# at 3.2 s finds room for one request and the next gets a cookie (measured by the kernel
+# executor; spec/sources/linux-6.18.md).
+STALE_SCRIPT = """sysctl("net.ipv4.tcp_synack_retries", 1)
+s = socket(AF_INET, SOCK_STREAM)
+bind(s)
+listen(s, 1)
+syn(s)
+sleep(0.5)
+syn(s)
+shutdown(s, SHUT_RD)
+listen(s, 1)
+syn(s)
+counter("SyncookiesSent")
+sleep(2.7)
+syn(s)
+syn(s)
+counter("SyncookiesSent")
+sleep(0.6)
+syn(s)
+counter("SyncookiesSent")
+"""
+STALE_COUNTS = [1, 2, 2]
+
+
+def test_a_stopped_listeners_requests_count_until_each_expires() -> None:
+    assert _counts(_trace(STALE_SCRIPT, "linux")) == STALE_COUNTS
+
+
+def test_a_stopped_listeners_requests_count_until_each_expires_on_this_kernel() -> None:
+    assert _counts(_kernel_trace(STALE_SCRIPT)) == STALE_COUNTS
+
+
+# A divergence found while writing the test above, not yet fixed: Linux's request timer reads
+# tcp_synack_retries at each firing (reqsk_timer_handler()), but the model fixes a stopped
+# listener's request's expiry when the listener stops. Lowered from 2 to 1 after the first
+# shutdown, the kernel expires that request at 3.0 s; the model keeps it until 7.0 s (so the
+# two SYNs at 3.2 s give one cookie in the model, none on the kernel: SyncookiesSent reads
+# 1, 1, 2 on the kernel and 1, 2, 3 in the model).
+STALE_LOWERED = STALE_SCRIPT.replace(
+    'listen(s, 1)\nsyn(s)\nsleep(0.5)\nsyn(s)\nshutdown(s, SHUT_RD)\n',
+    'listen(s, 1)\nsyn(s)\nshutdown(s, SHUT_RD)\n'
+    'sysctl("net.ipv4.tcp_synack_retries", 1)\nlisten(s, 1)\nsyn(s)\nsleep(0.5)\n'
+    'shutdown(s, SHUT_RD)\n').replace('tcp_synack_retries", 1)\ns =',
+                                      'tcp_synack_retries", 2)\ns =')
+
+
+@pytest.mark.xfail(strict=True, reason="model: a stopped listener's requests keep the "
+                   "tcp_synack_retries of the moment it stopped (Linux reads it at each firing)")
+def test_a_stopped_listeners_request_expires_by_the_retries_of_each_firing() -> None:
+    assert _counts(_trace(STALE_LOWERED, "linux")) == [1, 1, 2]
+
+
+def test_the_lowered_retries_reproducer_is_what_the_kernel_was_measured_on() -> None:
+    assert _counts(_kernel_trace(STALE_LOWERED)) == [1, 1, 2]

@@ -45,8 +45,8 @@ UNIX_DIAG_RQLEN: Final = 4
 _NLMSGHDR: Final = struct.Struct("=IHHII")  # len, type, flags, seq, pid
 # inet_diag_req_v2: family, protocol, ext, pad, states, then an inet_diag_sockid of zeros
 _INET_REQ: Final = struct.Struct("=BBBxI48x")
-# inet_diag_msg: family, state, timer, retrans, sockid (sport, dport big-endian; src, dst 16
-# bytes each; if; cookie), expires, rqueue, wqueue, uid, inode (ports in network order)
+# inet_diag_msg: family, state, timer, retrans, sockid (sport, dport in network order; src,
+# dst 16 bytes each; if; cookie), expires, rqueue, wqueue, uid, inode
 _INET_MSG: Final = struct.Struct("=BBBBHH16s16sI8sIIIII")
 # unix_diag_req: family, protocol, pad, states, ino, show, cookie
 _UNIX_REQ: Final = struct.Struct("=BBxxIII8x")
@@ -54,6 +54,8 @@ _UNIX_MSG: Final = struct.Struct("=BBBxI8x")  # family, type, state, ino, cookie
 _NLATTR: Final = struct.Struct("=HH")  # len, type
 _RQLEN: Final = struct.Struct("=II")  # unix_diag_rqlen: rqueue, wqueue
 _RECV: Final = 1 << 16
+#: How long a dump's answer may take (seconds): Linux writes it during the request's send().
+DUMP_WAIT: Final = 2.0
 
 
 class NotFound(Exception):
@@ -91,6 +93,7 @@ class Diag:
             return
         try:
             sock.bind((0, 0))
+            sock.settimeout(DUMP_WAIT)  # every wait bounded, on a stack that never answers too
         except OSError as exc:
             sock.close()
             self.problem = f"the sock_diag socket does not bind ({exc.strerror or exc})"
@@ -167,7 +170,8 @@ class Diag:
 
     def _dump(self, request: bytes) -> list[bytes]:
         """Send one SOCK_DIAG_BY_FAMILY dump request; the bodies of the messages it answers
-        with, up to NLMSG_DONE. A netlink error is an OSError with its errno."""
+        with, up to NLMSG_DONE. A netlink error is an OSError with its errno, and so is an
+        answer that does not come within DUMP_WAIT (TimeoutError)."""
         sock = self._socket()
         self._seq += 1
         seq = self._seq
