@@ -104,7 +104,7 @@ def _shape_value(s: Socket, clock: int) -> tuple[Any, ...]:
     """What a socket looks like with every id left out (encode adds the ids): its plain
     fields and its listener's, with times relative to the clock."""
     lst = s.listener
-    stale = tuple(t - clock for t in s.stale)
+    stale = tuple((born - clock, ticks) for born, ticks in s.stale)
     if lst is None:
         return (_socket_plain(s), None, stale)
     return (_socket_plain(s), (

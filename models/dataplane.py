@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from . import rules
-from .ops import bump, release, reset_socket, setting
+from .ops import bump, release, reset_socket
 from .outcome import Outcome, transition
 from .outcome import put as _put
 from .outcome import sock_of as _s
@@ -315,16 +315,15 @@ def _stop_listening(p: Profile, h: Host, c: Ctx) -> Outcome:
         return Outcome(h, Ret(0))
     lst = sock.listener
     assert lst is not None
-    # the half-open requests stay in the SYN table, resending, until they expire (measured:
-    # still counted 7.5 s later); the timers' expiry at tcp_synack_retries resends
-    retries = setting(p, h, "synack_retries")
-    due = tuple(e.born + rules.reqsk_fires_after(retries) for e in lst.half_open)
+    # the half-open requests stay in the SYN table, each with its timer (timers.py decides at
+    # each firing whether it goes: at once unless the socket listens again)
+    stale = tuple((e.born, e.ticks) for e in lst.half_open)
     h = listener_closes(p, h, sock)
     sock = h.socks[sock.sid]
     if sock.wildcard:
         h = release(h, sock)
     # tcp_disconnect() also clears sk_shutdown: a later listen()'s children are not shut
-    sock = evolve(advance(sock, "unlisten"), listener=None, stale=sock.stale + due,
+    sock = evolve(advance(sock, "unlisten"), listener=None, stale=sock.stale + stale,
                   stopped=True, shut=0)
     return Outcome(_put(h, sock), Ret(0))
 

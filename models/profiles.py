@@ -202,6 +202,10 @@ class Profile:
     linger_int_read: str | None = None
     # an accepted TCP socket keeps its listener's SO_REUSEPORT
     child_keeps_reuseport: bool = True
+    # request socks (half_open "reqsk"): a firing request's retry limit drops while requests
+    # fill over half the request queue's room (rules.reqsk_retries); False: each request has
+    # its own retry limit, whatever the queue holds
+    reqsk_prunes: bool = True
     # bind() to an address of another family, as connect_family_errno's table (None: that table)
     bind_family_errno: tuple[tuple[str, str, str], ...] | None = None
     # connect() of a TCP socket that a shutdown(SHUT_RD) once stopped listening: this errno,
@@ -294,6 +298,10 @@ GVISOR_DEFAULT_CITES: Mapping[str, str] = {
                        "(measured on Linux by the kernel executor)",
     "child_keeps_reuseport": f"{S.CHOICE}: sk_clone_lock() and solisten_clone() copy the "
                              "listener's options (measured on Linux by the kernel executor)",
+    "reqsk_prunes": f"{S.LX_TIMERS} (qlen << 1 > max(8, sk_max_ack_backlog): the young "
+                    "share lowers max_syn_ack_retries, to 2 at least; measured by the kernel "
+                    "executor: tests/test_survivors.py CROWDED_SCRIPT); read only where "
+                    "half_open is reqsk",
     "bind_family_errno": f"{S.CHOICE}: inet_bind() and inet6_bind() answer as connect does "
                          "(profile parameter connect_family_errno)",
     "v6_pinned_errno": f"{S.CHOICE}: profile parameters dgram_v6_takes_v4 and "
@@ -1035,6 +1043,9 @@ GVISOR = derive(
                                   "whether or not the socket has a name (measured)",
         "unix_autobind_per_type": f"{S.GV_DATA}: bind() never autobinds (unix_bind_unnamed), "
                                   "so no abstract name is made that way",
+        "reqsk_prunes": f"{S.GV} §9: pkg/tcpip/transport/tcp/connect.go "
+                        "retransmitHandlerLocked() (each passive handshake has its own backoff "
+                        "timer; read, not observable there)",
         "child_keeps_reuseport": f"{S.GV_OPTIONS} (the accepted endpoint starts with fresh "
                                  "socket options)",
         "connect_address_first": f"{S.GV_CONNECT}; pkg/sentry/socket/netstack/netstack.go "
@@ -1087,6 +1098,7 @@ GVISOR = derive(
                        ("AF_UNIX", "*", "EINVAL")),
     reuseport_unix=None,
     child_keeps_reuseport=False,
+    reqsk_prunes=False,
     unix_autobind_bound_ok=False,
     unix_autobind_per_type=False,
     client_defer_holds_ack=False,

@@ -498,6 +498,21 @@ def syn_ack_recalc(num_timeout: Term, max_retries: Term, defer: Term, acked: Ter
     return num_timeout >= max_retries, True
 
 
+def reqsk_retries(max_retries: int, qlen: int, young: int, backlog: int) -> int:
+    """Linux reqsk_timer_handler() (net/ipv4/inet_connection_sock.c): the retries a firing
+    request sock may have. While the listener's requests (`qlen`, the request queue's length)
+    fill more than half of max(8, its backlog), old ones are pruned: the limit drops by one,
+    to no less than 2, for each doubling of the never-fired (`young`) requests, counted twice,
+    that qlen still reaches ("we reserve half of room for young embrions")."""
+    if qlen << 1 <= max(8, backlog):
+        return max_retries
+    young <<= 1
+    while max_retries > 2 and qlen >= young:
+        max_retries -= 1
+        young <<= 1
+    return max_retries
+
+
 #: FreeBSD tcp_backoff[] (sys/netinet/tcp_timer.c) and the syncache's timing: the first
 #: timeout is tcp_rexmit_initial (1 s), later ones rexmit_initial * backoff + tcp_rexmit_slop
 #: (200 ms), clamped to 64 s (spec/sources/freebsd.md B12)

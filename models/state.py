@@ -315,10 +315,11 @@ class Socket:
     addr: int | None = None  # local address id
     wildcard: bool = False  # the address was taken implicitly, on the wildcard address
     listener: Listener | None = None
-    # Linux: when the half-open requests of a listener stopped by shutdown(SHUT_RD) time out
-    # (their next reqsk timer): until then they still count against this socket's request
-    # queue if it listens again, though netstat no longer shows them (measured)
-    stale: tuple[int, ...] = ()
+    # Linux: the half-open requests of a listener stopped by shutdown(SHUT_RD), each as
+    # (born, ticks) like a HalfOpen: they stay in the SYN table, and count against this
+    # socket's request queue if it listens again (though netstat no longer shows them), until
+    # a timer firing drops them (timers.py; measured)
+    stale: tuple[tuple[int, int], ...] = ()
     # For a client: the listener its connection is queued on, until accepted; then None.
     queued_on: int | None = None
     peer: int | None = None  # socket id of the connected other end, once accepted

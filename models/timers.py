@@ -46,8 +46,8 @@ def advance_clock(p: Profile, h: Host, until: int) -> Host:
 def _next_due(p: Profile, h: Host) -> tuple[int, int, str, int] | None:
     best: tuple[int, int, str, int] | None = None
     for sid, sock in h.socks.items():
-        for i, due in enumerate(sock.stale):
-            cand = (due, sid, "stale", i)
+        for i, (born, ticks) in enumerate(sock.stale):
+            cand = (born + rules.reqsk_fires_after(ticks), sid, "stale", i)
             best = cand if best is None or cand < best else best
         lst = sock.listener
         if lst is None:
@@ -86,8 +86,8 @@ def _deferred_due(d: Pending) -> int:
 
 
 def _fire(p: Profile, h: Host, lsock: Socket, kind: str, index: int) -> Host:
-    if kind == "stale":  # the request expired (reqsk_timer_handler()): it counts no more
-        return put(h, evolve(lsock, stale=lsock.stale[:index] + lsock.stale[index + 1:]))
+    if kind == "stale":
+        return _stale_fires(p, h, lsock, index)
     lst = lsock.listener
     assert lst is not None
     if kind == "half-open":
@@ -97,11 +97,36 @@ def _fire(p: Profile, h: Host, lsock: Socket, kind: str, index: int) -> Host:
     return _deferred_fires(p, h, lsock, lst, index)
 
 
+def _reqsk_limit(p: Profile, h: Host, lsock: Socket) -> int:
+    """The retries a request sock of this Linux listener may have, read at each firing
+    (reqsk_timer_handler()): tcp_synack_retries, lowered by rules.reqsk_retries while the
+    request queue (half-open, deferred and stopped-listener requests alike) is crowded."""
+    retries = setting(p, h, "synack_retries")
+    lst = lsock.listener
+    if lst is None or not p.reqsk_prunes:
+        return retries
+    ticks = [*(e.ticks for e in lst.half_open), *(d.ticks for d in lst.incomp),
+             *(t for _born, t in lsock.stale)]
+    return rules.reqsk_retries(retries, len(ticks), ticks.count(0), lst.qlimit)
+
+
+def _stale_fires(p: Profile, h: Host, lsock: Socket, i: int) -> Host:
+    """The timer of a request left by a listener that shutdown(SHUT_RD) stopped fires
+    (reqsk_timer_handler()): the request goes if its socket does not listen now (`!=
+    TCP_LISTEN`: drop); if it listens again, the request lives on as the new listener's own
+    do, counted in its request queue."""
+    born, ticks = lsock.stale[i]
+    rest = lsock.stale[:i] + lsock.stale[i + 1:]
+    if lsock.listener is None or rules.syn_ack_recalc(ticks, _reqsk_limit(p, h, lsock), 0,
+                                                      False)[0]:
+        return put(h, evolve(lsock, stale=rest))
+    return put(h, evolve(lsock, stale=(*rest[:i], (born, ticks + 1), *rest[i:])))
+
+
 def _half_open_fires(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -> Host:
     e = lst.half_open[i]
     if p.half_open == "reqsk":
-        expire, _resend = rules.syn_ack_recalc(e.ticks, setting(p, h, "synack_retries"), 0,
-                                               False)
+        expire, _resend = rules.syn_ack_recalc(e.ticks, _reqsk_limit(p, h, lsock), 0, False)
     elif p.half_open == "syncache":
         # syncache_timer() drops the entry when sc_rxmits > rexmtlimit; syncache_timeout()
         # counts the insert's timeout too, so at the (ticks + 1)-th firing sc_rxmits is
@@ -123,7 +148,7 @@ def _deferred_fires(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int) -
     others = lst.incomp[:i] + lst.incomp[i + 1:]
     if d.upcall == "ack":
         return _delayed_ack(p, h, lsock, lst, i)
-    expire, resend = rules.syn_ack_recalc(d.ticks, setting(p, h, "synack_retries"),
+    expire, resend = rules.syn_ack_recalc(d.ticks, _reqsk_limit(p, h, lsock),
                                           lsock.defer_accept, True)
     if expire:  # inet_csk_reqsk_queue_drop(): the request goes, its client is not told
         client = h.socks.get(d.client)
