@@ -289,7 +289,8 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
                       half_open=len(lst.half_open) + len(lsock.stale), qlimit=lst.qlimit,
                       cookies=cookies,
                       filtered=lst.accept_filter is not None and p.filter_holds,
-                      deferring=lsock.defer_accept > 0)
+                      deferring=lsock.defer_accept > 0,
+                      max_syn_backlog=setting(p, h, "max_syn_backlog"))
     if d.synflood:
         h, lst = synflood(p, h, lsock, cookies)
         lsock = h.socks[lsock.sid]

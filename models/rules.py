@@ -160,7 +160,7 @@ class Arrival:
 
 def arrival(p: Profile, *, tcp: bool, qlen: Term, incqlen: Term, half_open: Term,
             qlimit: Term, cookies: Term, filtered: bool, deferring: bool,
-            rs: Any = None) -> Arrival:
+            max_syn_backlog: Term = 2048, rs: Any = None) -> Arrival:
     """The whole decision for a connection reaching a listener with these queue lengths.
 
     tcp_conn_request() (reference/linux.md §2): a full request queue without syncookies drops
@@ -176,7 +176,11 @@ def arrival(p: Profile, *, tcp: bool, qlen: Term, incqlen: Term, half_open: Term
         # goes by cookie, and is counted: spec/sources/linux-6.18.md §9.2)
         full = r.request_queue_full(half_open, incqlen, qlimit, p.request_queue_inclusive)
         cookie = or_(cookies == 2, full)
-        dropped = and_(full, cookies == 0)
+        # a connecting peer is never proven alive (no TCP metrics: the kernel executor runs
+        # with tcp_no_metrics_save=1), so its SYN meets the last quarter as a bare one does
+        quarter = and_(cookies == 0, not_(cookie), r.admits(p, qlen, 0, qlimit),
+                       r.syn_backlog_reserved(max_syn_backlog, half_open + incqlen))
+        dropped = or_(and_(full, cookies == 0), quarter)
         full = cookie
     else:
         full = dropped = cookie = False
@@ -219,6 +223,14 @@ class SynArrival:
     quarter: Term = False  # Linux: dropped to keep tcp_max_syn_backlog's last quarter
 
 
+def syn_backlog_reserved(max_syn_backlog: Term, requests: Term) -> Term:
+    """tcp_conn_request() without syncookies: the SYN of a peer not proven alive
+    (tcp_peer_is_proven()) is dropped while the listener's requests leave less than a quarter
+    of tcp_max_syn_backlog free (`max_syn_backlog - inet_csk_reqsk_queue_len(sk) <
+    (max_syn_backlog >> 2)`; spec/sources/linux-6.18.md §9.3)."""
+    return max_syn_backlog - requests < udiv(max_syn_backlog, 4)
+
+
 def syn_arrival(p: Profile, *, qlen: Term, incqlen: Term, half_open: Term, qlimit: Term,
                 cookies: Term, cache_total: Term, max_syn_backlog: Term = 2048,
                 rs: Any = None) -> SynArrival:
@@ -240,7 +252,7 @@ def syn_arrival(p: Profile, *, qlen: Term, incqlen: Term, half_open: Term, qlimi
         # without syncookies the last quarter of tcp_max_syn_backlog is kept for peers proven
         # alive; a bare SYN's peer is not (tcp_conn_request(), linux-6.18.md §9.3)
         quarter = and_(cookies == 0, not_(cookie), not_(overflow),
-                       max_syn_backlog - (half_open + incqlen) < udiv(max_syn_backlog, 4))
+                       r.syn_backlog_reserved(max_syn_backlog, half_open + incqlen))
         dropped = or_(and_(full, cookies == 0), quarter)
         answered = and_(not_(dropped), not_(overflow))
         stored = and_(answered, not_(cookie))

@@ -34,6 +34,7 @@ class Rules:
     incq_bound: RuleFn = model.incq_bound
     arrival: RuleFn = model.arrival
     syn_arrival: RuleFn = model.syn_arrival
+    syn_backlog_reserved: RuleFn = model.syn_backlog_reserved
     poll_events: RuleFn = model.poll_events
     victim: Callable[[Term, Term, Term], Term] = model.evicted
 

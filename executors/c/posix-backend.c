@@ -336,6 +336,10 @@ static int enter_netns(const char **step)
         write_text(IPV4_SYSCTL "tcp_max_syn_backlog", syn_backlog);
         write_text(IPV4_SYSCTL "tcp_max_tw_buckets", tw_buckets);
     }
+    /* no TCP metrics, as listenspec/kernel/netns.py: an earlier connection would make every
+     * later 127.0.0.1 peer "proven" (tcp_peer_is_proven(): exempt from tcp_max_syn_backlog's
+     * last quarter) and seed later RTOs; best effort (a kernel without it saves none) */
+    write_text(IPV4_SYSCTL "tcp_no_metrics_save", "1");
     *step = "bringing up lo (SIOCSIFFLAGS)";
     return link_up("lo");
 }

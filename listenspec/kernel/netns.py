@@ -22,6 +22,7 @@ never reported as unshare's failure.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -65,6 +66,14 @@ def enter_private_netns() -> None:
     """Move this process into a new network namespace and bring its loopback up; NetnsError
     names the step that failed.
 
+    Why no TCP metrics (net.ipv4.tcp_no_metrics_save=1): a connection that closes leaves an
+    RTT for its peer's address in the namespace's metrics cache, and Linux then treats that
+    peer as proven alive (tcp_peer_is_proven(): its SYNs skip tcp_max_syn_backlog's last
+    quarter) and seeds later connections' RTO from it. On loopback every peer is 127.0.0.1, so
+    one earlier connection in a script would change how every later one is answered and timed;
+    without metrics each connection is answered as the first (the model's assumption,
+    spec/sources/linux-6.18.md §9.3; measured both ways).
+
     Why two unshares: a namespace made from the initial one shares the host's TCP established
     hash (262,144 buckets here), and every sock_diag dump of request sockets (netstat's incqlen)
     walks all of it, ~1 ms a dump. A namespace made from a non-initial namespace whose
@@ -94,6 +103,8 @@ def enter_private_netns() -> None:
         set_link_up("lo")
     except OSError as exc:
         raise _step("bringing up lo (SIOCSIFFLAGS)", exc.errno) from None
+    with contextlib.suppress(OSError):  # a kernel without it keeps no metrics per namespace
+        _write(_IPV4 + "tcp_no_metrics_save", "1")
 
 
 def _unshare_net() -> None:
