@@ -45,11 +45,6 @@ def holders(h: Host, addr: int | None) -> tuple[int, ...]:
     return () if addr is None else h.addrs.get(addr, ())
 
 
-def holds(h: Host, sock: Socket) -> bool:
-    """The socket holds its local address (a port, a name): the kernel's bind table has it."""
-    return sock.sid in holders(h, sock.addr)
-
-
 def take_port(h: Host, sock: Socket, *, wildcard: bool = False) -> tuple[Host, Socket]:
     """Give the socket a fresh local address it holds (its state is the caller's business)."""
     h, addr = new_id(h)
@@ -65,7 +60,7 @@ def join(h: Host, sock: Socket, addr: int, wildcard: bool) -> Host:
     return put(h, evolve(moved, addr=addr, wildcard=wildcard))
 
 
-def implicit_bind(h: Host, sock: Socket, *, wildcard: bool = False) -> Host:
+def implicit_bind(h: Host, sock: Socket, *, wildcard: bool) -> Host:
     """bind(2), or an implicit bind (on the wildcard address) by listen/send/connect."""
     moved = advance(sock, "bind") if sock.state is not SockState.BOUND else sock
     h, _sock = take_port(h, moved, wildcard=wildcard)
