@@ -15,7 +15,7 @@ from . import rules
 from .dataplane import poll_facts
 from .host import Outcome, limit
 from .profiles import Profile
-from .state import ORPHAN, Host, Listener
+from .state import FILE, ORPHAN, Host, Listener
 from .values import Ret
 
 #: invariant name -> what it says (the docs and reports print these).
@@ -41,7 +41,7 @@ def _listeners(h: Host) -> dict[int, Listener]:
 
 def check_state(p: Profile, h: Host) -> Iterator[str]:
     for fd, sid in h.fds.items():
-        if sid != -1 and sid not in h.socks:
+        if sid != FILE and sid not in h.socks:
             yield "fds-consistent"
             return
         del fd
