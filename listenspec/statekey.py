@@ -58,7 +58,8 @@ ID_FIELDS: dict[type, tuple[str, ...]] = {
     HalfOpen: ("stamp",),
     Host: ("fds", "socks", "addrs", "next_id"),
 }
-STRUCT_FIELDS: dict[type, tuple[str, ...]] = {Socket: ("listener",), Listener: ("comp", "incomp")}
+STRUCT_FIELDS: dict[type, tuple[str, ...]] = {Socket: ("listener", "stale_requests"),
+                                               Listener: ("comp", "incomp")}
 TIME_FIELDS: dict[type, tuple[str, ...]] = {Listener: ("lastover",), Host: ("clock",),
                                              Socket: ("stale",),
                                              Pending: ("born",), HalfOpen: ("born",)}
@@ -105,28 +106,31 @@ def _shape_value(s: Socket, clock: int) -> tuple[Any, ...]:
     fields and its listener's, with times relative to the clock."""
     lst = s.listener
     stale = tuple((born - clock, ticks) for born, ticks in s.stale)
+    requests = tuple((*_pending_plain(e), e.born - clock) for e in s.stale_requests)
     if lst is None:
-        return (_socket_plain(s), None, stale)
+        return (_socket_plain(s), None, stale, requests)
     return (_socket_plain(s), (
         _listener_plain(lst), tuple((*_pending_plain(e), e.born - clock) for e in lst.comp),
         tuple((*_pending_plain(e), e.born - clock) for e in lst.incomp),
         tuple((*_halfopen_plain(e), e.born - clock) for e in lst.half_open),
         None if lst.lastover is None else lst.lastover - clock,
-    ), stale)
+    ), stale, requests)
 
 
 def _ids(s: Socket) -> tuple[int | None, ...]:
     """The ids a socket holds, in key order: its own, its address, the listener it is queued
-    on, its peer, then each queued connection's (connection, client), then half-open stamps."""
+    on, its peer, then each queued connection's (connection, client), then half-open stamps,
+    then a stopped listener's requests' (connection, client)."""
     lst = s.listener
-    if lst is None:
-        return (s.sid, s.addr, s.queued_on, s.peer, s.dgram_peer)
     out: list[int | None] = [s.sid, s.addr, s.queued_on, s.peer, s.dgram_peer]
-    for e in lst.comp:
+    if lst is not None:
+        for e in lst.comp:
+            out += (e.conn, e.client)
+        for e in lst.incomp:
+            out += (e.conn, e.client)
+        out += [e.stamp for e in lst.half_open]
+    for e in s.stale_requests:
         out += (e.conn, e.client)
-    for e in lst.incomp:
-        out += (e.conn, e.client)
-    out += [e.stamp for e in lst.half_open]
     return tuple(out)
 
 
@@ -277,6 +281,7 @@ def _parse_shape(b: bytes) -> tuple[Any, int]:
         v = unpacked(b)
         lshape = v[1]
         n = 5 if lshape is None else 5 + 2 * (len(lshape[1]) + len(lshape[2])) + len(lshape[3])
+        n += 2 * len(v[3])
         got = _parsed_shapes[b] = (v, n)
     return got
 
@@ -344,13 +349,13 @@ def _row(key: bytes, pos: int, ln: int) -> tuple[Socket, int]:
 def _build(shape: Any, refs: bytes) -> Socket:
     """The socket a row stands for: ids are its labels, times stay relative (the clock of a
     decoded state is 0)."""
-    plain, lshape, stale = shape
+    plain, lshape, stale, sreq = shape
     sid, addr, queued_on, peer = refs[0], refs[1] or None, refs[2] or None, refs[3] or None
     dgram_peer = refs[4] or None
     lst = None
+    at = 5
     if lshape is not None:
         lplain, comp, incomp, half, rel = lshape
-        at = 5
         queues = []
         for entries in (comp, incomp):
             q = []
@@ -359,8 +364,11 @@ def _build(shape: Any, refs: bytes) -> Socket:
                 at += 2
             queues.append(tuple(q))
         half_open = tuple(_halfopen(e[:-1], refs[at + i], e[-1]) for i, e in enumerate(half))
+        at += len(half)
         lst = _listener(lplain, queues[0], queues[1], half_open, rel)
-    sock: Socket = _socket(plain, sid, addr, queued_on, peer, dgram_peer, lst, stale)
+    requests = tuple(_pending(e[:-1], refs[at + 2 * i], refs[at + 2 * i + 1], e[-1])
+                     for i, e in enumerate(sreq))
+    sock: Socket = _socket(plain, sid, addr, queued_on, peer, dgram_peer, lst, stale, requests)
     return sock
 
 
@@ -379,5 +387,5 @@ def _constructor(cls: type, special: tuple[str, ...]) -> Callable[..., Any]:
 _pending = _constructor(Pending, ("conn", "client", "born"))
 _halfopen = _constructor(HalfOpen, ("stamp", "born"))
 _socket = _constructor(Socket, ("sid", "addr", "queued_on", "peer", "dgram_peer", "listener",
-                                "stale"))
+                                "stale", "stale_requests"))
 _listener = _constructor(Listener, ("comp", "incomp", "half_open", "lastover"))

@@ -80,7 +80,8 @@ def feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = 
     assert client.queued_on is not None
     lsock = h.socks[client.queued_on]
     lst = lsock.listener
-    assert lst is not None
+    if lst is None:
+        return stale_request_hit(p, h, lsock, client.sid, answer=not (reset or eof))
     comp = [_touch(e, client, data, eof, reset) for e in lst.comp]
     incomp: list[Pending] = []
     for e in lst.incomp:
@@ -198,8 +199,27 @@ def _migration_heir(p: Profile, h: Host, sock: Socket) -> Socket | None:
     return None
 
 
+def stale_request_hit(p: Profile, h: Host, lsock: Socket, client_sid: int, *,
+                      answer: bool) -> Host:
+    """A request a stopped listener left meets an event while its socket does not listen
+    (reqsk_timer_handler(), tcp_v4_rcv(): `!= TCP_LISTEN`: the request is dropped). A segment
+    of the client then finds no socket and draws an RST (`answer`); a timer, an RST or a FIN
+    (its sender is closing) goes unanswered, the client left established with its peer gone."""
+    h = _put(h, evolve(lsock, stale_requests=tuple(
+        e for e in lsock.stale_requests if e.client != client_sid)))
+    client = h.socks.get(client_sid)
+    if client is None or client.queued_on != lsock.sid:
+        return h
+    if answer:
+        return reset_socket(p, h, client, "peer-reset")
+    return _put(h, evolve(client, queued_on=None, peer_gone=True))
+
+
 def connection_closes(p: Profile, h: Host, sock: Socket) -> Host:
     """What the other end learns when a socket that is not listening closes."""
+    for e in sock.stale_requests:  # its requests go with it, their clients not told
+        h = stale_request_hit(p, h, h.socks[sock.sid], e.client, answer=False)
+    sock = h.socks[sock.sid]
     tcp = sock.domain != "AF_UNIX" and sock.type == "SOCK_STREAM"
     if sock.type == "SOCK_DGRAM" or sock.state is not SockState.CONNECTED:
         return h
@@ -315,16 +335,21 @@ def _stop_listening(p: Profile, h: Host, c: Ctx) -> Outcome:
         return Outcome(h, Ret(0))
     lst = sock.listener
     assert lst is not None
-    # the half-open requests stay in the SYN table, each with its timer (timers.py decides at
-    # each firing whether it goes: at once unless the socket listens again)
+    # the request socks stay in the SYN table, each with its timer (timers.py decides at each
+    # firing whether it goes: at once unless the socket listens again); inet_csk_listen_stop()
+    # only empties the accept queue, so a deferred request keeps its client too
     stale = tuple((e.born, e.ticks) for e in lst.half_open)
+    requests = tuple(evolve(e, hidden=True) for e in lst.incomp if e.upcall in REQUEST_SOCKS)
+    h = _with_listener(h, sock, evolve(lst, incomp=tuple(
+        e for e in lst.incomp if e.upcall not in REQUEST_SOCKS)))
+    sock = h.socks[sock.sid]
     h = listener_closes(p, h, sock)
     sock = h.socks[sock.sid]
     if sock.wildcard:
         h = release(h, sock)
     # tcp_disconnect() also clears sk_shutdown: a later listen()'s children are not shut
     sock = evolve(advance(sock, "unlisten"), listener=None, stale=sock.stale + stale,
-                  stopped=True, shut=0)
+                  stale_requests=sock.stale_requests + requests, stopped=True, shut=0)
     return Outcome(_put(h, sock), Ret(0))
 
 

@@ -131,8 +131,9 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
         h = implicit_bind(h, sock, wildcard=True)
         sock = h.socks[sock.sid]
     refusing = sock.domain == "AF_UNIX" and bool(sock.shut & 1) and p.unix_listener_shut_refuses
-    sock = evolve(advance(sock, "listen"), listener=Listener(qlimit=qlimit,
-                                                                   refusing=refusing))
+    # a stopped listener's requests (dataplane._stop_listening) are this listener's now
+    sock = evolve(advance(sock, "listen"), listener=Listener(
+        qlimit=qlimit, refusing=refusing, incomp=sock.stale_requests), stale_requests=())
     return Outcome(_put(h, sock), Ret(0))
 
 
@@ -521,7 +522,8 @@ def netstat(p: Profile, h: Host, fd: int) -> Outcome:
     lst = _s(c).listener
     if lst is None:
         return Outcome(h, Queue(0, 0, 0))
-    incq = len(lst.incomp) + (len(lst.half_open) if p.half_open != "syncache" else 0)
+    shown = sum(not e.hidden for e in lst.incomp)
+    incq = shown + (len(lst.half_open) if p.half_open != "syncache" else 0)
     return Outcome(h, Queue(len(lst.comp), incq, lst.qlimit))
 
 

@@ -291,6 +291,9 @@ class Pending:
     # on a full accept queue, and how often it has sent it again since (rules.client_resend_gap)
     dropped: int | None = None
     resent: int = 0
+    # Linux: a request an earlier listen() of this socket left (shutdown(SHUT_RD) stopped it):
+    # it waits on that listen's port, so netstat does not count it on this one
+    hidden: bool = False
 
 
 @attrs.frozen
@@ -320,6 +323,11 @@ class Socket:
     # socket's request queue if it listens again (though netstat no longer shows them), until
     # a timer firing drops them (timers.py; measured)
     stale: tuple[tuple[int, int], ...] = ()
+    # Linux: the request socks with a client (TCP_DEFER_ACCEPT-deferred, or a client holding
+    # its ACK) of a listener shutdown(SHUT_RD) stopped: their clients stay queued on this
+    # socket; a listen() again takes them into its incomplete queue (hidden), and until then
+    # their next segment or timer drops them (timers.py, dataplane.feed)
+    stale_requests: tuple[Pending, ...] = ()
     # For a client: the listener its connection is queued on, until accepted; then None.
     queued_on: int | None = None
     peer: int | None = None  # socket id of the connected other end, once accepted

@@ -18,6 +18,7 @@ compares with a kernel keeps its sleeps clear of the moments a timer is due.
 from __future__ import annotations
 
 from . import rules
+from .dataplane import stale_request_hit
 from .ops import bump, reset_socket, setting
 from .outcome import Outcome, put, transition
 from .outcome import with_listener as _with_listener
@@ -49,6 +50,14 @@ def _next_due(p: Profile, h: Host) -> tuple[int, int, str, int] | None:
         for i, (born, ticks) in enumerate(sock.stale):
             cand = (born + rules.reqsk_fires_after(ticks), sid, "stale", i)
             best = cand if best is None or cand < best else best
+        for i, d in enumerate(sock.stale_requests):
+            # the request's own timer, or the client's segment (a held ACK, a resend)
+            cand = (_deferred_due(d), sid, "stale-ack" if d.upcall == "ack" else
+                    "stale-request", i)
+            best = cand if best is None or cand < best else best
+            if d.dropped is not None:
+                cand = (_resend_due(d), sid, "stale-ack", i)
+                best = cand if best is None or cand < best else best
         lst = sock.listener
         if lst is None:
             continue
@@ -88,6 +97,9 @@ def _deferred_due(d: Pending) -> int:
 def _fire(p: Profile, h: Host, lsock: Socket, kind: str, index: int) -> Host:
     if kind == "stale":
         return _stale_fires(p, h, lsock, index)
+    if kind in ("stale-request", "stale-ack"):
+        return stale_request_hit(p, h, lsock, lsock.stale_requests[index].client,
+                                 answer=kind == "stale-ack")
     lst = lsock.listener
     assert lst is not None
     if kind == "half-open":

@@ -137,28 +137,28 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("models/options.py", "line 48:59: True -> False"):
         "_int_value(): its one caller reads the value as on/off only (bool(n)), and four "
         "bytes are zero as a signed int exactly when they are as an unsigned one",
-    ("models/timers.py", "line 160:8: and -> or"):
+    ("models/timers.py", "line 172:8: and -> or"):
         "_deferred_fires(): with the request acked, syn_ack_recalc()'s resend is num_timeout >= "
         "defer - 1 (or always, at defer 0), so resend already implies the incremented ticks >= "
         "defer: `resend and ...` and `resend or ...` agree",
-    ("models/timers.py", "line 189:39: 0 -> 1"):
+    ("models/timers.py", "line 201:39: 0 -> 1"):
         "_segment_arrives(): only profiles with Linux request socks reach it, and none counts "
         "half-open connections in admission (the premise is a test: "
         "test_only_reqsk_timers_admit_segments_and_none_counts_half_open)",
     **{("models/timers.py", f"line {at}: 0 -> 1"):
        f"{where}: syn_ack_recalc() of a request not acked reads no deferral (expire is "
        "num_timeout >= retries and resend is true either way)"
-       for at, where in (("129:84", "_half_open_fires()"), ("120:89", "_stale_fires()"))},
+       for at, where in (("141:84", "_half_open_fires()"), ("132:89", "_stale_fires()"))},
     **{("models/timers.py", f"line {at}: False -> True"):
        f"{where}: at deferral 0 syn_ack_recalc() does not read `acked`"
-       for at, where in (("129:87", "_half_open_fires()"), ("121:55", "_stale_fires()"))},
-    ("models/timers.py", "line 190:61: 0 -> 1"):
+       for at, where in (("141:87", "_half_open_fires()"), ("133:55", "_stale_fires()"))},
+    ("models/timers.py", "line 202:61: 0 -> 1"):
         "_segment_arrives(): the child's `resent` is never read again (it is read only for a "
         "request whose segment was dropped, and the child's `dropped` is None)",
     **{("models/timers.py", f"line {line}:{col}: < -> <="):
        "_next_due(): candidates are (due, socket id, kind, index) tuples, distinct for "
        "distinct timers, so `<` and `<=` pick the same one"
-       for line, col in ((51, 44), (57, 44), (62, 52), (65, 52))},
+       for line, col in ((52, 44), (57, 44), (60, 48), (66, 44), (71, 52), (74, 52))},
     **{("models/rules.py", f"line 531:{col}: {b} -> {b + 1}"):
        "a TCP_BACKOFF entry of 64 or more: the timeout is clamped to SYNCACHE_MAX (64 s) either "
        "way" for col, b in ((36, 64), (40, 128), (45, 256), (50, 512), (55, 512), (60, 512),
