@@ -99,3 +99,35 @@ def test_copies_and_pickles_are_independent() -> None:
     for other in (copy.copy(a), copy.deepcopy(a), pickle.loads(pickle.dumps(a))):
         assert other == a and dict(other) == {1: 1}
     assert dict(b) == {1: 1, 2: 2}
+
+
+def test_iterating_a_version_while_another_changes_its_size() -> None:
+    # the shared dict moves to b (one key more, one less) while a's items are being read
+    a = FMap({i: i for i in range(1, state.SMALL + 2)})
+    b = a.set(1000, -1).remove(5)
+    seen = []
+    for k, v in a.items():
+        assert 1000 in b and 5 not in b
+        seen.append((k, v))
+    # (in some order: rerooting deletes and re-inserts keys)
+    assert sorted(seen) == [(i, i) for i in range(1, state.SMALL + 2)]
+
+
+def test_a_map_of_int_and_str_keys_keeps_its_gaps() -> None:
+    # first_gap() remembers gaps of int keys; removing a key of another type leaves them be
+    m: FMap[object, int] = FMap({**{i: i for i in range(3, 3 + state.SMALL + 4)}, "x": 0})
+    assert m.first_gap(3) == 3 + state.SMALL + 4  # type: ignore[misc]
+    n = m.remove("x").remove(10)
+    assert "x" not in n and n.first_gap(3) == 10  # type: ignore[misc]
+    assert m.first_gap(3) == 3 + state.SMALL + 4 and "x" in m  # type: ignore[misc]
+
+
+def test_the_dict_a_large_version_hands_out_is_its_own() -> None:
+    # a version of SMALL keys made by removing one from a larger, shared family: the dict _d
+    # gives is this version's contents even after another version is read
+    big = FMap({i: i for i in range(state.SMALL + 1)})
+    small = big.remove(0)
+    assert len(small) == state.SMALL
+    d = small._d
+    assert 0 in big  # reading big moves the shared dict back to it
+    assert d == {i: i for i in range(1, state.SMALL + 1)}

@@ -178,3 +178,27 @@ def test_arrivals_evict_the_oldest_and_keep_the_incomplete_bound(profile: object
     # and a step that adds nobody checks no eviction order
     fewer = _with(h, sid, incomp=waiting[1:cap])
     assert _broken(profile, before, "connect", (4, None), fewer) == []
+
+
+def test_the_clamp_at_a_limit_of_zero_and_a_backlog_at_the_limit() -> None:
+    before, _ = _state("s = socket(AF_INET, SOCK_STREAM)\n")
+    after, _ = _state(LISTENING)
+    sid, _ = _listener(after)
+    lim = LINUX.default("limit")
+    # a backlog equal to the limit must be kept as it is
+    assert _broken(LINUX, before, "listen", (3, lim), _with(after, sid, qlimit=lim - 1)) == [
+        "clamp"]
+    # somaxconn 0: the limit is 0, and still held
+    zero = attrs.evolve(before, sysctl=before.sysctl.set("limit", 0))
+    assert _broken(LINUX, zero, "listen", (3, 2), _with(after, sid, qlimit=0)) == []
+    assert _broken(LINUX, zero, "listen", (3, 2), _with(after, sid, qlimit=1)) == ["clamp"]
+
+
+def test_a_step_that_only_releases_a_waiting_connection_is_no_eviction() -> None:
+    # an accept filter releasing the second oldest (its data came) adds nobody: no order check
+    h, _ = _state(FILTERED, SRC)
+    sid, _ = _listener(h)
+    waiting = _pending(3)
+    before = _with(h, sid, incomp=waiting)
+    released = _with(h, sid, incomp=(waiting[0], waiting[2]), comp=(waiting[1],))
+    assert _broken(SRC, before, "connect", (4, None), released) == []

@@ -1002,3 +1002,29 @@ def test_a_stopped_listeners_deferred_request_goes_at_its_next_event() -> None:
 
 def test_a_stopped_listeners_deferred_request_goes_at_its_next_event_on_this_kernel() -> None:
     assert _window_seen(_kernel_trace(STOPPED_WINDOW)) == STOPPED_WINDOW_SEEN
+
+
+# --- An AF_UNIX socket reset by its listener's close keeps its name (Linux releases a port on
+# a TCP reset only: reset_unbinds is about TCP): another socket's bind to it is EADDRINUSE.
+# Measured on this kernel.
+UNIX_RESET_SCRIPT = """c = socket(AF_UNIX, SOCK_STREAM)
+bind(c)
+l = socket(AF_UNIX, SOCK_STREAM)
+bind(l)
+listen(l, 5)
+connect(c, l)
+close(l)
+recv(c)
+x = socket(AF_UNIX, SOCK_STREAM)
+bind(x, c)
+"""
+UNIX_RESET_TAIL = ["recv(c) = -1 ECONNRESET", "x = socket(AF_UNIX, SOCK_STREAM) = fd",
+                   "bind(x, c) = -1 EADDRINUSE"]
+
+
+def test_an_af_unix_socket_reset_keeps_its_name() -> None:
+    assert _trace(UNIX_RESET_SCRIPT, "linux")[-3:] == UNIX_RESET_TAIL
+
+
+def test_an_af_unix_socket_reset_keeps_its_name_on_this_kernel() -> None:
+    assert _kernel_trace(UNIX_RESET_SCRIPT)[-3:] == UNIX_RESET_TAIL

@@ -120,6 +120,26 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "bump(): the host starts every counter that counter() reads at 0 and counter() refuses "
         "the rest, so the default is never read (the premise is a test: "
         "test_every_counter_a_script_can_read_starts_at_zero)",
+    ("models/state.py", "line 78:9: 32 -> 33"):
+        "FMap.SMALL: the size at which a map stops copying on write and starts sharing one "
+        "dict; both ways give every version its own contents (tests/test_fmap.py runs the "
+        "versions at SMALL 0, 4 and 32), only the speed differs",
+    ("models/state.py", "line 204:12: < -> <="):
+        "FMap._derive: at exactly SMALL keys copying on write instead of sharing: both keep "
+        "every version's contents (the SMALL argument above)",
+    ("models/state.py", "line 38:23: False -> True"):
+        "_Store.shared starting true: iteration then copies a dict no other version shares "
+        "yet; the contents seen are the same",
+    ("models/state.py", "line 52:24: < -> <="):
+        "_Store.put(): a remembered gap [start, bound) ends at the first int that was not a "
+        "key; removing exactly `bound` (a key set since) and lowering the gap to it is the "
+        "same gap",
+    ("models/state.py", "line 255:9: 1 -> 2"):
+        "FILE: the socket id of a non-socket descriptor is a label; -2 is, like -1, neither "
+        "ORPHAN (0) nor a socket id (1 and up)",
+    ("models/state.py", "line 408:16: and -> or"):
+        "_evolver(): an assert of what every model class satisfies (checked when the module "
+        "is imported): `or` passes exactly where `and` does",
     ("models/outcome.py", "line 37:59: > -> >="):
         "with_alternatives(): a single outcome evolved with alternatives=() equals it (the "
         "same state object, the same fields)",
