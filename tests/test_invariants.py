@@ -30,6 +30,12 @@ def _state(text: str, profile: object = LINUX) -> tuple[Host, ModelRun]:
 LISTENING = "s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 2)\n"
 
 
+def _fd_of(h: Host) -> int:
+    """The descriptor of the one socket (the model's numbering is its own business)."""
+    ((fd, _sid),) = h.fds.items()
+    return fd
+
+
 def _listener(h: Host) -> tuple[int, Listener]:
     ((sid, lst),) = invariants._listeners(h).items()
     return sid, lst
@@ -105,7 +111,7 @@ def test_listen_clamps_the_backlog() -> None:
     before, _ = _state("s = socket(AF_INET, SOCK_STREAM)\n")
     after, _ = _state(LISTENING)
     sid, _ = _listener(after)
-    fd = 3  # s's descriptor in both states
+    fd = _fd_of(before)  # s's descriptor, the same in both states
     lim = LINUX.default("limit")
 
     def at(q: int) -> Host:
@@ -126,7 +132,7 @@ def test_listen_clamps_the_backlog() -> None:
 def test_a_relisten_keeps_both_queues() -> None:
     h, _ = _state(LISTENING)
     sid, _ = _listener(h)
-    fd = 3
+    fd = _fd_of(h)
     before = _with(h, sid, comp=_pending(1), incomp=_pending(2)[1:])
     assert _broken(LINUX, before, "listen", (fd, 2), before) == []
     for changed in (_with(before, sid, comp=()), _with(before, sid, incomp=())):
@@ -186,12 +192,13 @@ def test_the_clamp_at_a_limit_of_zero_and_a_backlog_at_the_limit() -> None:
     sid, _ = _listener(after)
     lim = LINUX.default("limit")
     # a backlog equal to the limit must be kept as it is
-    assert _broken(LINUX, before, "listen", (3, lim), _with(after, sid, qlimit=lim - 1)) == [
+    fd = _fd_of(before)
+    assert _broken(LINUX, before, "listen", (fd, lim), _with(after, sid, qlimit=lim - 1)) == [
         "clamp"]
     # somaxconn 0: the limit is 0, and still held
     zero = attrs.evolve(before, sysctl=before.sysctl.set("limit", 0))
-    assert _broken(LINUX, zero, "listen", (3, 2), _with(after, sid, qlimit=0)) == []
-    assert _broken(LINUX, zero, "listen", (3, 2), _with(after, sid, qlimit=1)) == ["clamp"]
+    assert _broken(LINUX, zero, "listen", (fd, 2), _with(after, sid, qlimit=0)) == []
+    assert _broken(LINUX, zero, "listen", (fd, 2), _with(after, sid, qlimit=1)) == ["clamp"]
 
 
 def test_a_step_that_only_releases_a_waiting_connection_is_no_eviction() -> None:
