@@ -152,3 +152,17 @@ def test_the_syn_arrival_decision(kw: dict[str, int], fields: tuple[bool, ...]) 
     d = rules.syn_arrival(LINUX, **args)
     assert tuple(_value(bool(x) if isinstance(x, int) else x)
                  for x in (d.synflood, d.dropped, d.overflow, d.stored, d.answered)) == fields
+
+
+def test_a_connecting_peer_meets_the_last_quarter_of_the_default_tcp_max_syn_backlog() -> None:
+    # arrival()'s default, as syn_arrival()'s: 2048 - 1537 < 512 drops without syncookies
+    def connect(half_open: int) -> rules.Arrival:
+        return rules.arrival(LINUX, tcp=True, qlen=0, incqlen=0, half_open=half_open,
+                             qlimit=4096, cookies=0, filtered=False, deferring=False)
+
+    assert _value(connect(1537).dropped) and not _value(connect(1536).dropped)
+
+
+def test_the_syncache_timeout_past_the_backoff_table_stays_at_its_clamp() -> None:
+    # rexmtlimit may be larger than tcp_backoff[] is long: the last entry (and 64 s) holds
+    assert [rules.syncache_timeout(n) for n in (12, 13, 20, 100)] == [rules.SYNCACHE_MAX] * 4

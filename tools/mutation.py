@@ -140,6 +140,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("models/state.py", "line 408:16: and -> or"):
         "_evolver(): an assert of what every model class satisfies (checked when the module "
         "is imported): `or` passes exactly where `and` does",
+    ("models/rules.py", "line 509:30: 0 -> 1"):
+        "syn_ack_recalc(), symbolic branch: the ite picks `True` at a deferral of 0, where "
+        "the general resend (`not acked or num_timeout >= defer - 1`) is true as well, and so "
+        "it is at 1: choosing the ite at 1 instead changes no value",
     ("models/outcome.py", "line 37:59: > -> >="):
         "with_alternatives(): a single outcome evolved with alternatives=() equals it (the "
         "same state object, the same fields)",
