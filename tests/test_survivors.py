@@ -5,6 +5,7 @@ Linux 6.18); the FreeBSD and page ones pin the model to its cited sources."""
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -83,8 +84,13 @@ COOKIE_NETSTATS = ["0/1/1",  # c0 deferred: a request sock until it sends
                    "1/0/8"]  # syncookies=2: every connection, full or not
 
 
+def _seen(trace: list[str], *calls: str) -> list[str]:
+    """The results of the trace's lines that start with one of `calls` (e.g. "netstat(")."""
+    return [line.rsplit(" = ", 1)[1] for line in trace if line.startswith(calls)]
+
+
 def _netstats(trace: list[str]) -> list[str]:
-    return [line.rsplit(" = ", 1)[1] for line in trace if line.startswith("netstat(")]
+    return _seen(trace, "netstat(")
 
 
 def test_a_cookie_connection_is_not_deferred() -> None:
@@ -859,8 +865,7 @@ SYN_QUEUE_SEEN = ["0"] * 7 + ["-1 EINPROGRESS"] * 2 + ["0/7/64", "2", "0"] + ["0
 
 
 def _syn_queue_seen(trace: list[str]) -> list[str]:
-    return [line.rsplit(" = ", 1)[1] for line in trace
-            if line.startswith(("syn(", "netstat(", "counter("))]
+    return _seen(trace, "syn(", "netstat(", "counter(")
 
 
 def test_the_syn_queue_sysctls_without_syncookies() -> None:
@@ -894,8 +899,7 @@ QUARTER_SEEN = ["0"] * 7 + ["-1 EINPROGRESS", "0/7/64", "1", "-1 EINPROGRESS", "
 
 
 def _quarter_seen(trace: list[str]) -> list[str]:
-    return [line.rsplit(" = ", 1)[1] for line in trace
-            if line.startswith(("connect(c", "connect(d", "syn(", "netstat(", "counter("))]
+    return _seen(trace, "connect(c", "connect(d", "syn(", "netstat(", "counter(")
 
 
 def test_a_connecting_peer_meets_the_last_quarter() -> None:
@@ -928,10 +932,9 @@ COOKIES_TWO_SEEN = ["[]", "3", '["TCP: request_sock_TCP: Possible SYN flooding o
 
 
 def _logs_and_counts(trace: list[str]) -> list[str]:
-    import re
-
-    return [re.sub(r"0\.0\.0\.0:\d+", "0.0.0.0:<port>", line.rsplit(" = ", 1)[1])
-            for line in trace if line.startswith(("syslog(", "counter("))]
+    # the kernel's log names the listener's real port
+    return [re.sub(r"0\.0\.0\.0:\d+", "0.0.0.0:<port>", seen)
+            for seen in _seen(trace, "syslog(", "counter(")]
 
 
 def test_syncookies_two_logs_nothing_and_leaves_the_warning_for_later() -> None:
@@ -993,7 +996,7 @@ STOPPED_WINDOW_SEEN = ["-1 ECONNRESET", "0/0/5", "-1 ECONNRESET", "0/0/5", "-1 E
 
 
 def _window_seen(trace: list[str]) -> list[str]:
-    return [line.rsplit(" = ", 1)[1] for line in trace if line.startswith(("recv(", "netstat("))]
+    return _seen(trace, "recv(", "netstat(")
 
 
 def test_a_stopped_listeners_deferred_request_goes_at_its_next_event() -> None:
