@@ -1031,3 +1031,53 @@ def test_an_af_unix_socket_reset_keeps_its_name() -> None:
 
 def test_an_af_unix_socket_reset_keeps_its_name_on_this_kernel() -> None:
     assert _kernel_trace(UNIX_RESET_SCRIPT)[-3:] == UNIX_RESET_TAIL
+
+
+# --- An accept filter's full queue evicts the oldest waiting connection (ACCF-EVICT) even when
+# its client has already closed: the AF_UNIX child keeps waiting on the filter after its peer
+# went (solisten_enqueue()), and its eviction resets nobody (ops.reset_client()'s guard).
+EVICT_CLOSED_SCRIPT = """s = socket(AF_UNIX, SOCK_STREAM)
+bind(s)
+listen(s, 1)
+setsockopt(s, SO_ACCEPTFILTER, "dataready")
+c1 = socket(AF_UNIX, SOCK_STREAM)
+connect(c1, s)
+close(c1)
+netstat(s)
+c2 = socket(AF_UNIX, SOCK_STREAM)
+connect(c2, s)
+netstat(s)
+getsockopt(c2, SO_ERROR)
+"""
+EVICT_CLOSED_TAIL = ["netstat(s) = 0/1/1", "c2 = socket(AF_UNIX, SOCK_STREAM) = fd",
+                     "connect(c2, s) = 0", "netstat(s) = 0/1/1", "getsockopt(c2, SO_ERROR) = 0"]
+
+
+def test_evicting_a_closed_clients_connection_resets_nobody() -> None:
+    assert _trace(EVICT_CLOSED_SCRIPT, "freebsd-13")[-5:] == EVICT_CLOSED_TAIL
+
+
+# --- Premise of the argued-equivalent `take_port()` default (tools/mutation.py): the one caller
+# that takes it is a TCP client's connect, and a socket that has connected never listens, so
+# its `wildcard` (read only for listeners, AF_UNIX names and unconnected AF_INET6 sockets)
+# is never read.
+RELISTEN_CLIENT = """s = socket(AF_INET, SOCK_STREAM)
+listen(s, 1)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+listen(c, 1)
+close(s)
+recv(c)
+listen(c, 1)
+"""
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_a_socket_that_connected_never_listens(profile: str) -> None:
+    results = _results(_trace(RELISTEN_CLIENT, profile))
+    assert results[4] == results[7] == "-1 EINVAL"
+
+
+def test_a_socket_that_connected_never_listens_on_this_kernel() -> None:
+    results = _results(_kernel_trace(RELISTEN_CLIENT))
+    assert results[4] == results[7] == "-1 EINVAL"

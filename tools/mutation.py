@@ -158,6 +158,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "both 512 (and clamped to 64 s)",
     ("models/rules.py", "line 531:16: 1 -> 2"):
         "TCP_BACKOFF[0]: syncache_timeout(0) is tcp_rexmit_initial, never the table",
+    ("models/ops.py", "line 48:58: False -> True"):
+        "take_port()'s `wildcard` default: its one caller that takes it is a TCP client's "
+        "connect, and a socket that has connected never listens (the premise is a test on "
+        "every profile and this kernel: test_a_socket_that_connected_never_listens); "
+        "`wildcard` is read only for listeners, AF_UNIX names and AF_INET6 sockets without "
+        "a peer family, which a connected client has",
     ("models/options.py", "line 48:59: True -> False"):
         "_int_value(): its one caller reads the value as on/off only (bool(n)), and four "
         "bytes are zero as a signed int exactly when they are as an unsigned one",
