@@ -84,9 +84,13 @@ COOKIE_NETSTATS = ["0/1/1",  # c0 deferred: a request sock until it sends
                    "1/0/8"]  # syncookies=2: every connection, full or not
 
 
+def _results(trace: list[str]) -> list[str]:
+    return [line.rsplit(" = ", 1)[1] for line in trace]
+
+
 def _seen(trace: list[str], *calls: str) -> list[str]:
     """The results of the trace's lines that start with one of `calls` (e.g. "netstat(")."""
-    return [line.rsplit(" = ", 1)[1] for line in trace if line.startswith(calls)]
+    return _results([line for line in trace if line.startswith(calls)])
 
 
 def _netstats(trace: list[str]) -> list[str]:
@@ -110,10 +114,6 @@ sysctl("net.ipv4.tcp_syncookies", -1)
 sysctl("net.ipv4.tcp_syncookies", 2)
 """
 SYNCOOKIES_RESULTS = ["0", "0", "-1 EINVAL", "-1 EINVAL", "0"]
-
-
-def _results(trace: list[str]) -> list[str]:
-    return [line.rsplit(" = ", 1)[1] for line in trace]
 
 
 def test_the_syncookies_range_on_this_kernel() -> None:
@@ -283,7 +283,7 @@ def test_a_dropped_segment_is_resent_to_the_microsecond() -> None:
             "send(c2, \"b\")\ncounter(\"ListenOverflows\")\n")
     got = _trace(head + "sleep(0.199999)\ncounter(\"ListenOverflows\")\nsleep(0.000001)\n"
                  "counter(\"ListenOverflows\")\n", "linux")
-    counts = [line.rsplit(" = ", 1)[1] for line in got if line.startswith("counter")]
+    counts = _seen(got, "counter")
     assert counts[1] == counts[0] and int(counts[2]) == int(counts[1]) + 1, got
 
 
@@ -489,7 +489,7 @@ LATE_SEND = ("s = socket(AF_INET, SOCK_STREAM)\nsetsockopt(s, TCP_DEFER_ACCEPT, 
 
 
 def _counts(trace: list[str]) -> list[int]:
-    return [int(line.rsplit(" = ", 1)[1]) for line in trace if line.startswith("counter")]
+    return [int(n) for n in _seen(trace, "counter")]
 
 
 def test_a_late_segment_is_resent_from_when_it_was_sent() -> None:
