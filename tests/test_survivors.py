@@ -1081,3 +1081,36 @@ def test_a_socket_that_connected_never_listens(profile: str) -> None:
 def test_a_socket_that_connected_never_listens_on_this_kernel() -> None:
     results = _results(_kernel_trace(RELISTEN_CLIENT))
     assert results[4] == results[7] == "-1 EINVAL"
+
+
+# --- The overflow log's rate limit at its exact boundary (rules.ratecheck(): kern_time.c
+# ratecheck() fires at `delta >= interval`) and sooverprio 0, the lowest priority that still
+# logs (solisten_clone(): `sooverprio >= 0`; reference/freebsd.md §3). A second overflow
+# 0.999999 s after the logged one is counted, not logged; one at exactly 1 s is logged.
+RATECHECK_SCRIPT = """sysctl("kern.ipc.sooverinterval", 1)
+sysctl("kern.ipc.sooverprio", 0)
+s = socket(AF_INET, SOCK_STREAM)
+listen(s, 0)
+c1 = socket(AF_INET, SOCK_STREAM)
+connect(c1, s)
+c2 = socket(AF_INET, SOCK_STREAM)
+connect(c2, s)
+syslog()
+sleep(0.999999)
+c3 = socket(AF_INET, SOCK_STREAM)
+connect(c3, s)
+syslog()
+sleep(0.000001)
+c4 = socket(AF_INET, SOCK_STREAM)
+connect(c4, s)
+syslog()
+"""
+
+
+def test_the_overflow_log_fires_at_exactly_its_interval_and_at_priority_0() -> None:
+    got = _seen(_trace(RATECHECK_SCRIPT, "freebsd-src"), "sysctl", "syslog")
+    assert got[:2] == ["0", "0"], got
+    first, early, on_time = got[2:]
+    assert "Listen queue overflow: 1 already in queue" in first and "(1 occurrences)" in first
+    assert early == "[]"
+    assert "(2 occurrences)" in on_time, on_time  # c3's overflow counted, not logged
