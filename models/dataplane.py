@@ -139,10 +139,11 @@ def accepted(p: Profile, server: Socket, entry: Pending, client: Socket | None) 
     if entry.reset:  # Linux: a dead connection (tcp_reset() on the child; inet_csk_accept())
         return evolve(advance(server, "peer-reset"), error="ECONNRESET", shut=BOTH,
                             peer_gone=True)
-    if tcp and client is not None and entry.eof:
-        # the client only shut its sending side (SHUT_WR) before accept(): CLOSE_WAIT, with
-        # the client still there to be reset by an abortive close (measured)
-        return evolve(server, peer=client.sid, fin=True, shut=server.shut | RCV)
+    if client is not None and entry.eof:
+        # the client only shut its sending side (SHUT_WR) before accept(): TCP CLOSE_WAIT, with
+        # the client still there to be reset by an abortive close; AF_UNIX: unix_shutdown()
+        # shut the child's read side only, so it still sends to the client (both measured)
+        return evolve(server, peer=client.sid, fin=tcp, shut=server.shut | RCV)
     if client is None or entry.eof:
         # the client closed before accept(): TCP CLOSE_WAIT (the FIN); AF_UNIX: no more either
         # way (unix_release_sock() sets the peer's SHUTDOWN_MASK)

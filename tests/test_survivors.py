@@ -1114,3 +1114,39 @@ def test_the_overflow_log_fires_at_exactly_its_interval_and_at_priority_0() -> N
     assert "Listen queue overflow: 1 already in queue" in first and "(1 occurrences)" in first
     assert early == "[]"
     assert "(2 occurrences)" in on_time, on_time  # c3's overflow counted, not logged
+
+
+# --- An AF_UNIX client that shut only its sending side before accept() (dataplane.accepted()):
+# the child's read side is shut (uipc_shutdown() / unix_shutdown(): socantrcvmore on the peer,
+# spec/sources/freebsd.md B5), but it still sends to the client, and it is not hung up. The
+# model had treated it as a closed client (both sides shut, the peer gone: EPIPE, POLLHUP);
+# found by the mutant `client is None and entry.eof` surviving. This kernel and gVisor agree.
+UNIX_HALF_CLOSED = """s = socket(AF_UNIX, SOCK_STREAM)
+bind(s)
+listen(s, 1)
+c = socket(AF_UNIX, SOCK_STREAM)
+connect(c, s)
+shutdown(c, SHUT_WR)
+a = accept(s)
+send(a, "x")
+recv(c)
+recv(a)
+poll(a)
+send(c, "y")
+"""
+UNIX_HALF_CLOSED_TAIL = ["1", '"x"', "0", "POLLIN|POLLOUT", "-1 EPIPE"]
+
+
+@pytest.mark.parametrize("profile", ["linux", "freebsd-13", "gvisor"])
+def test_a_half_closed_unix_client_still_hears_its_accepted_peer(profile: str) -> None:
+    got = _results(_trace(UNIX_HALF_CLOSED, profile))[-5:]
+    # Linux also reports POLLRDHUP (the profile has it)
+    expected = [*UNIX_HALF_CLOSED_TAIL]
+    if profile == "linux":
+        expected[3] += "|POLLRDHUP"
+    assert got == expected
+
+
+def test_a_half_closed_unix_client_still_hears_its_accepted_peer_on_this_kernel() -> None:
+    got = _results(_kernel_trace(UNIX_HALF_CLOSED))[-5:]
+    assert got == [*UNIX_HALF_CLOSED_TAIL[:3], "POLLIN|POLLOUT|POLLRDHUP", "-1 EPIPE"]
