@@ -1150,3 +1150,70 @@ def test_a_half_closed_unix_client_still_hears_its_accepted_peer(profile: str) -
 def test_a_half_closed_unix_client_still_hears_its_accepted_peer_on_this_kernel() -> None:
     got = _results(_kernel_trace(UNIX_HALF_CLOSED))[-5:]
     assert got == [*UNIX_HALF_CLOSED_TAIL[:3], "POLLIN|POLLOUT|POLLRDHUP", "-1 EPIPE"]
+
+
+# --- recv() reads at most dataplane.RECV_MAX (65536) bytes, the buffer the executors pass
+# (executors/c/README.md): 65537 bytes sent in one send() take two recv() calls.
+BIG = "x" * 65537
+BIG_RECV = f"""s = socket(AF_UNIX, SOCK_STREAM)
+bind(s)
+listen(s, 1)
+c = socket(AF_UNIX, SOCK_STREAM)
+connect(c, s)
+a = accept(s)
+send(c, "{BIG}")
+recv(a)
+recv(a)
+recv(a)
+"""
+BIG_RECV_TAIL = ["65537", '"' + "x" * 65536 + '"', '"x"', "-1 EAGAIN"]
+
+
+def test_one_recv_reads_at_most_65536_bytes() -> None:
+    assert _results(_trace(BIG_RECV, "linux"))[-4:] == BIG_RECV_TAIL
+
+
+def test_one_recv_reads_at_most_65536_bytes_on_this_kernel() -> None:
+    assert _results(_kernel_trace(BIG_RECV))[-4:] == BIG_RECV_TAIL
+
+
+# --- An empty send() (dataplane.deliver()): on SOCK_SEQPACKET it is a record of its own (recv
+# gives 0, then the next record); on a stream it moves nothing (TCP and AF_UNIX).
+EMPTY_SENDS = """s = socket(AF_UNIX, SOCK_SEQPACKET)
+bind(s)
+listen(s, 1)
+c = socket(AF_UNIX, SOCK_SEQPACKET)
+connect(c, s)
+a = accept(s)
+send(c, "")
+send(c, "y")
+recv(a)
+recv(a)
+recv(a)
+t = socket(AF_INET, SOCK_STREAM)
+listen(t, 1)
+d = socket(AF_INET, SOCK_STREAM)
+connect(d, t)
+b = accept(t)
+send(d, "")
+recv(b)
+u = socket(AF_UNIX, SOCK_STREAM)
+bind(u)
+listen(u, 1)
+e = socket(AF_UNIX, SOCK_STREAM)
+connect(e, u)
+f = accept(u)
+send(e, "")
+recv(f)
+poll(f)
+"""
+EMPTY_SENDS_SEEN = ["0", "1", "0", '"y"', "-1 EAGAIN", "0", "-1 EAGAIN", "0", "-1 EAGAIN",
+                    "POLLOUT"]
+
+
+def test_an_empty_send_is_a_record_only_on_seqpacket() -> None:
+    assert _seen(_trace(EMPTY_SENDS, "linux"), "send", "recv", "poll") == EMPTY_SENDS_SEEN
+
+
+def test_an_empty_send_is_a_record_only_on_seqpacket_on_this_kernel() -> None:
+    assert _seen(_kernel_trace(EMPTY_SENDS), "send", "recv", "poll") == EMPTY_SENDS_SEEN
