@@ -144,9 +144,9 @@ def accepted(p: Profile, server: Socket, entry: Pending, client: Socket | None) 
         # the client still there to be reset by an abortive close; AF_UNIX: unix_shutdown()
         # shut the child's read side only, so it still sends to the client (both measured)
         return evolve(server, peer=client.sid, fin=tcp, shut=server.shut | RCV)
-    if client is None or entry.eof:
-        # the client closed before accept(): TCP CLOSE_WAIT (the FIN); AF_UNIX: no more either
-        # way (unix_release_sock() sets the peer's SHUTDOWN_MASK)
+    if client is None:
+        # the client closed before accept() (its close fed the entry a FIN): TCP CLOSE_WAIT;
+        # AF_UNIX: no more either way (unix_release_sock() sets the peer's SHUTDOWN_MASK)
         return evolve(server, peer_gone=True, fin=tcp, shut=server.shut | RCV if tcp else BOTH)
     return evolve(server, peer=client.sid)
 

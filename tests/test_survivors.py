@@ -1217,3 +1217,43 @@ def test_an_empty_send_is_a_record_only_on_seqpacket() -> None:
 
 def test_an_empty_send_is_a_record_only_on_seqpacket_on_this_kernel() -> None:
     assert _seen(_kernel_trace(EMPTY_SENDS), "send", "recv", "poll") == EMPTY_SENDS_SEEN
+
+
+# --- Linux net.ipv4.tcp_migrate_req=1 (dataplane.listener_closes(), _migration_heir()): closing
+# one listener of an SO_REUSEPORT group hands its queued connections to another, which accepts
+# them and their data. Which listener a SYN reaches is the group's hash, so only what holds
+# after the close is compared (netstat and TCPMigrateReqSuccess before it vary with the ports).
+MIGRATE_SCRIPT = """sysctl("net.ipv4.tcp_migrate_req", 1)
+s1 = socket(AF_INET, SOCK_STREAM)
+setsockopt(s1, SO_REUSEPORT, 1)
+bind(s1)
+listen(s1, 4)
+s2 = socket(AF_INET, SOCK_STREAM)
+setsockopt(s2, SO_REUSEPORT, 1)
+bind(s2, s1)
+listen(s2, 4)
+c1 = socket(AF_INET, SOCK_STREAM)
+connect(c1, s1)
+c2 = socket(AF_INET, SOCK_STREAM)
+connect(c2, s1)
+close(s1)
+netstat(s2)
+a = accept(s2)
+b = accept(s2)
+accept(s2)
+send(c1, "x")
+send(c2, "y")
+recv(a)
+recv(b)
+"""
+MIGRATE_TAIL = ["2/0/4", "fd", "fd", "-1 EAGAIN", "1", "1", '"x"', '"y"']
+
+
+def test_closing_a_reuseport_listener_migrates_its_queue() -> None:
+    assert _results(_trace(MIGRATE_SCRIPT, "linux"))[-8:] == MIGRATE_TAIL
+
+
+def test_closing_a_reuseport_listener_migrates_its_queue_on_this_kernel() -> None:
+    got = _results(_kernel_trace(MIGRATE_SCRIPT))[-8:]
+    # the accept order is the order the connections reached s2: by the hash, or migrated
+    assert [*got[:6], *sorted(got[6:])] == MIGRATE_TAIL
