@@ -1257,3 +1257,56 @@ def test_closing_a_reuseport_listener_migrates_its_queue_on_this_kernel() -> Non
     got = _results(_kernel_trace(MIGRATE_SCRIPT))[-8:]
     # the accept order is the order the connections reached s2: by the hash, or migrated
     assert [*got[:6], *sorted(got[6:])] == MIGRATE_TAIL
+
+
+# --- Linux (profile.sticky_connecting): a connect() that settled leaves the socket at
+# SS_CONNECTING, so the next connect() returns 0 once; a shutdown() in between confirms the
+# connection (inet_shutdown() moves SS_CONNECTING to SS_CONNECTED), so that connect() is EISCONN.
+SHUTDOWN_CONFIRMS = """s = socket(AF_INET, SOCK_STREAM)
+listen(s, 1)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+shutdown(c, SHUT_WR)
+connect(c, s)
+d = socket(AF_INET, SOCK_STREAM)
+connect(d, s)
+shutdown(d, SHUT_RD)
+connect(d, s)
+"""
+SHUTDOWN_CONFIRMS_SEEN = ["0", "0", "-1 EISCONN", "0", "0", "-1 EISCONN"]
+
+
+def test_a_shutdown_confirms_a_settled_connect() -> None:
+    got = _seen(_trace(SHUTDOWN_CONFIRMS, "linux"), "connect", "shutdown")
+    assert got == SHUTDOWN_CONFIRMS_SEEN
+
+
+def test_a_shutdown_confirms_a_settled_connect_on_this_kernel() -> None:
+    got = _seen(_kernel_trace(SHUTDOWN_CONFIRMS), "connect", "shutdown")
+    assert got == SHUTDOWN_CONFIRMS_SEEN
+
+
+# --- shutdown(SHUT_RD) and unread data: Linux keeps it readable; FreeBSD's sorflush() discards
+# it (spec/sources/freebsd.md B5, profile.shut_rd_discards); SHUT_WR discards nothing anywhere.
+SHUT_RD_DATA = """s = socket(AF_INET, SOCK_STREAM)
+listen(s, 1)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+a = accept(s)
+send(c, "x")
+send(a, "y")
+shutdown(a, SHUT_RD)
+shutdown(c, SHUT_WR)
+recv(a)
+recv(c)
+recv(a)
+"""
+
+
+@pytest.mark.parametrize(("profile", "first"), [("linux", '"x"'), ("freebsd-13", "0")])
+def test_shut_rd_keeps_or_discards_unread_data(profile: str, first: str) -> None:
+    assert _seen(_trace(SHUT_RD_DATA, profile), "recv") == [first, '"y"', "0"]
+
+
+def test_shut_rd_keeps_unread_data_on_this_kernel() -> None:
+    assert _seen(_kernel_trace(SHUT_RD_DATA), "recv") == ['"x"', '"y"', "0"]
