@@ -1310,3 +1310,73 @@ def test_shut_rd_keeps_or_discards_unread_data(profile: str, first: str) -> None
 
 def test_shut_rd_keeps_unread_data_on_this_kernel() -> None:
     assert _seen(_kernel_trace(SHUT_RD_DATA), "recv") == ['"x"', '"y"', "0"]
+
+
+# --- AF_UNIX shutdown() mirrored on the peer (dataplane._shut(): unix_shutdown() sets the
+# peer's opposite bits): SHUT_RD stops the peer sending (EPIPE) but not reading; SHUT_WR stops
+# the peer reading (0) but not sending. A listener shut for reading refuses new connects (Linux,
+# profile.unix_listener_shut_refuses), and a connection already queued stays.
+UNIX_SHUT_MIRROR = """s = socket(AF_UNIX, SOCK_STREAM)
+bind(s)
+listen(s, 1)
+c = socket(AF_UNIX, SOCK_STREAM)
+connect(c, s)
+a = accept(s)
+shutdown(a, SHUT_RD)
+recv(c)
+send(c, "x")
+send(a, "y")
+recv(c)
+poll(c)
+shutdown(c, SHUT_WR)
+recv(a)
+poll(a)
+send(a, "z")
+recv(c)
+d = socket(AF_UNIX, SOCK_STREAM)
+connect(d, s)
+shutdown(s, SHUT_RD)
+e = socket(AF_UNIX, SOCK_STREAM)
+connect(e, s)
+"""
+UNIX_SHUT_MIRROR_SEEN = ["-1 EAGAIN", "-1 EPIPE", "1", '"y"', "POLLOUT", "0",
+                         "POLLIN|POLLOUT|POLLRDHUP", "1", '"z"', "0", "-1 ECONNREFUSED"]
+
+
+def test_an_af_unix_shutdown_is_mirrored_on_the_peer() -> None:
+    got = _seen(_trace(UNIX_SHUT_MIRROR, "linux"), "recv", "send", "poll", "connect(d",
+                "connect(e")
+    assert got == UNIX_SHUT_MIRROR_SEEN
+
+
+def test_an_af_unix_shutdown_is_mirrored_on_the_peer_on_this_kernel() -> None:
+    got = _seen(_kernel_trace(UNIX_SHUT_MIRROR), "recv", "send", "poll", "connect(d",
+                "connect(e")
+    assert got == UNIX_SHUT_MIRROR_SEEN
+
+
+# --- Linux: closing a listener drops a TCP_DEFER_ACCEPT-deferred request sock quietly; its
+# client stays established until it sends, and its data then draws an RST (measured).
+DEFERRED_LISTENER_CLOSED = """s = socket(AF_INET, SOCK_STREAM)
+setsockopt(s, TCP_DEFER_ACCEPT, 5)
+listen(s, 1)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+close(s)
+send(c, "x")
+recv(c)
+send(c, "y")
+poll(c)
+"""
+DEFERRED_LISTENER_CLOSED_TAIL = ["1", "-1 ECONNRESET", "-1 EPIPE",
+                                 "POLLIN|POLLOUT|POLLHUP|POLLRDHUP"]
+
+
+def test_a_deferred_client_of_a_closed_listener_is_reset_when_it_sends() -> None:
+    assert _results(_trace(DEFERRED_LISTENER_CLOSED, "linux"))[-4:] == \
+        DEFERRED_LISTENER_CLOSED_TAIL
+
+
+def test_a_deferred_client_of_a_closed_listener_is_reset_when_it_sends_on_this_kernel() -> None:
+    assert _results(_kernel_trace(DEFERRED_LISTENER_CLOSED))[-4:] == \
+        DEFERRED_LISTENER_CLOSED_TAIL

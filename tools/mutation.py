@@ -164,6 +164,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "every profile and this kernel: test_a_socket_that_connected_never_listens); "
         "`wildcard` is read only for listeners, AF_UNIX names and AF_INET6 sockets without "
         "a peer family, which a connected client has",
+    ("models/dataplane.py", "line 408:77: 0 -> 1"):
+        "_shut()'s AF_UNIX mirror, `SND if c.how & RCV else 0`: the else arm is taken only for "
+        "SHUT_WR, where the first arm gives RCV already, and RCV is 1, so `| 1` adds nothing",
     ("models/options.py", "line 48:59: True -> False"):
         "_int_value(): its one caller reads the value as on/off only (bool(n)), and four "
         "bytes are zero as a signed int exactly when they are as an unsigned one",
