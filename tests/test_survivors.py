@@ -1380,3 +1380,23 @@ def test_a_deferred_client_of_a_closed_listener_is_reset_when_it_sends() -> None
 def test_a_deferred_client_of_a_closed_listener_is_reset_when_it_sends_on_this_kernel() -> None:
     assert _results(_kernel_trace(DEFERRED_LISTENER_CLOSED))[-4:] == \
         DEFERRED_LISTENER_CLOSED_TAIL
+
+
+# --- A connected datagram socket's send() is never answered with an RST (dataplane.deliver():
+# only a TCP stream whose peer is gone is reset). The model does not carry datagrams to their
+# receiver (a recv() there is EAGAIN; this kernel delivers them): only the sends are compared.
+UDP_SENDS = """u = socket(AF_INET, SOCK_DGRAM)
+bind(u)
+v = socket(AF_INET, SOCK_DGRAM)
+connect(v, u)
+send(v, "x")
+send(v, "y")
+"""
+
+
+def test_a_datagram_send_is_never_reset() -> None:
+    assert _seen(_trace(UDP_SENDS, "linux"), "send") == ["1", "1"]
+
+
+def test_a_datagram_send_is_never_reset_on_this_kernel() -> None:
+    assert _seen(_kernel_trace(UDP_SENDS), "send") == ["1", "1"]
