@@ -498,6 +498,13 @@ def test_a_late_segment_is_resent_from_when_it_was_sent() -> None:
     assert _counts(got) == [1, 1, 2]
 
 
+def test_a_late_segment_is_resent_from_when_it_was_sent_not_from_boot() -> None:
+    # the same a second after boot: the resend is timed from the connection's birth
+    got = _trace("sleep(1)\n" + LATE_SEND + "sleep(0.199999)\ncounter(\"ListenOverflows\")\n"
+                 "sleep(0.000001)\ncounter(\"ListenOverflows\")\n", "linux")
+    assert _counts(got) == [1, 1, 2]
+
+
 def test_a_late_segment_is_resent_from_when_it_was_sent_on_this_kernel() -> None:
     # the kernel's timers come a little late: the sleeps stay 0.1 s clear of the moment
     got = _kernel_trace(LATE_SEND + "sleep(0.1)\ncounter(\"ListenOverflows\")\n"
