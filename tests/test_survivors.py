@@ -1407,3 +1407,32 @@ def test_a_datagram_send_is_never_reset() -> None:
 
 def test_a_datagram_send_is_never_reset_on_this_kernel() -> None:
     assert _seen(_kernel_trace(UDP_SENDS), "send") == ["1", "1"]
+
+
+# --- A TCP client that closed before accept() (dataplane.accepted(): the peer is gone): the
+# accepted socket reads the FIN, its first send() draws an RST from the client's orphan, and
+# the next send() is EPIPE (the RST after the FIN: Linux tcp_reset() in CLOSE_WAIT; FreeBSD
+# reports the RST itself to the recv() in between).
+CLOSED_BEFORE_ACCEPT = """s = socket(AF_INET, SOCK_STREAM)
+listen(s, 1)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+close(c)
+a = accept(s)
+recv(a)
+send(a, "x")
+recv(a)
+send(a, "y")
+"""
+
+
+@pytest.mark.parametrize(("profile", "after_rst"), [("linux", "0"), ("gvisor", "0"),
+                                                    ("freebsd-13", "-1 ECONNRESET")])
+def test_sending_to_a_client_that_closed_before_accept_draws_an_rst(profile: str,
+                                                                     after_rst: str) -> None:
+    assert _results(_trace(CLOSED_BEFORE_ACCEPT, profile))[-4:] == ["0", "1", after_rst,
+                                                                    "-1 EPIPE"]
+
+
+def test_sending_to_a_client_that_closed_before_accept_draws_an_rst_on_this_kernel() -> None:
+    assert _results(_kernel_trace(CLOSED_BEFORE_ACCEPT))[-4:] == ["0", "1", "0", "-1 EPIPE"]
