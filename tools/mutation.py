@@ -167,6 +167,21 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("models/dataplane.py", "line 408:77: 0 -> 1"):
         "_shut()'s AF_UNIX mirror, `SND if c.how & RCV else 0`: the else arm is taken only for "
         "SHUT_WR, where the first arm gives RCV already, and RCV is 1, so `| 1` adds nothing",
+    ("models/dataplane.py", "line 141:39: True -> False"):
+        "accepted()'s reset branch, `peer_gone=True`: peer_gone is read only by deliver(), "
+        "and this socket is DISCONNECTED and shut both ways, so send()'s table refuses it "
+        "(EPIPE) first; if it connects again, the paths that leave it without peer or queue "
+        "set peer_gone anew",
+    ("models/dataplane.py", "line 251:62: True -> False"):
+        "_peer_learns()'s abortive TCP branch, `peer_gone=True` on a peer reset_socket() makes "
+        "DISCONNECTED and shuts both ways: as for accepted()'s reset branch, send() refuses it "
+        "before deliver() reads peer_gone",
+    ("models/dataplane.py", "line 248:71: True -> False"):
+        "_peer_learns()'s AF_UNIX branch, `peer_gone=True`: deliver(), its one reader, reads "
+        "it only for a TCP stream",
+    ("models/dataplane.py", "line 181:81: True -> False"):
+        "listener_closes()'s gVisor AF_UNIX branch, `peer_gone=True`: deliver(), its one "
+        "reader, reads it only for a TCP stream",
     ("models/options.py", "line 48:59: True -> False"):
         "_int_value(): its one caller reads the value as on/off only (bool(n)), and four "
         "bytes are zero as a signed int exactly when they are as an unsigned one",
