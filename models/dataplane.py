@@ -269,7 +269,7 @@ def send_fin(p: Profile, h: Host, sock: Socket) -> Host:
     the peer's FIN came first, in which case its side is over (LAST_ACK -> CLOSE)."""
     if sock.fin:
         return _closed(h, evolve(sock, shut=sock.shut | SND), active=False)
-    return _put(h, evolve(sock, shut=sock.shut | SND, fin_first=True))
+    return _put(h, evolve(sock, shut=sock.shut | SND))
 
 
 def _closed(h: Host, sock: Socket, *, active: bool) -> Host:

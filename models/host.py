@@ -466,7 +466,7 @@ def accept(p: Profile, h: Host, fd: int) -> Outcome:
     inherits = lsock.domain != "AF_UNIX" or p.unix_child_inherits
     shut = SND if _child_shut_wr(p, lsock) else 0
     server = advance(Socket(sid=sid, domain=lsock.domain, type=lsock.type, addr=lsock.addr,
-                            shut=shut, fin_first=bool(shut),
+                            shut=shut,
                             linger=lsock.linger if inherits else None,
                             reuseport=lsock.reuseport and inherits and p.child_keeps_reuseport,
                             reuseport_lb=lsock.reuseport_lb and inherits), "accepted")

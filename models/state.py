@@ -346,7 +346,6 @@ class Socket:
     rcv: tuple[bytes, ...] = ()  # received and not yet read, one entry per send (a record)
     shut: int = 0  # sk_shutdown: RCV (no more to read), SND (no more to send)
     fin: bool = False  # TCP: the peer's FIN arrived (SOCK_DONE): recv gives 0 once data is read
-    fin_first: bool = False  # TCP: it sent its FIN before the peer's came (the active closer)
     peer_gone: bool = False  # the other end's socket is closed: TCP data sent to it draws an RST
     linger: int | None = None  # SO_LINGER's l_linger, when l_onoff is set
     reuseport: bool = False  # SO_REUSEPORT
