@@ -137,7 +137,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("models/state.py", "line 255:9: 1 -> 2"):
         "FILE: the socket id of a non-socket descriptor is a label; -2 is, like -1, neither "
         "ORPHAN (0) nor a socket id (1 and up)",
-    ("models/state.py", "line 408:16: and -> or"):
+    ("models/state.py", "line 407:16: and -> or"):
         "_evolver(): an assert of what every model class satisfies (checked when the module "
         "is imported): `or` passes exactly where `and` does",
     ("models/rules.py", "line 509:30: 0 -> 1"):
