@@ -1505,3 +1505,30 @@ def test_the_active_closer_keeps_its_port(profile: str, script: str, binds: list
 @pytest.mark.parametrize(("script", "binds"), TIME_WAIT_CASES)
 def test_the_active_closer_keeps_its_port_on_this_kernel(script: str, binds: list[str]) -> None:
     assert _seen(_kernel_trace(script), "bind") == binds
+
+
+# --- A TCP socket connected to itself (simultaneous open on one port): its shutdown(SHUT_WR)
+# returns 0 and its own FIN arrives (recv: 0); closed, it is the active closer of its port.
+SELF_CONNECTED = """c = socket(AF_INET, SOCK_STREAM)
+bind(c)
+connect(c, c)
+send(c, "x")
+recv(c)
+shutdown(c, SHUT_WR)
+recv(c)
+close(c)
+d = socket(AF_INET, SOCK_STREAM)
+bind(d, c)
+"""
+SELF_CONNECTED_SEEN = ["0", "1", '"x"', "0", "0", "-1 EADDRINUSE"]
+
+
+@pytest.mark.parametrize("profile", ["linux", "freebsd-13", "gvisor"])
+def test_a_self_connected_socket_hears_its_own_fin(profile: str) -> None:
+    got = _seen(_trace(SELF_CONNECTED, profile), "connect", "send", "recv", "shutdown", "bind(d")
+    assert got == SELF_CONNECTED_SEEN
+
+
+def test_a_self_connected_socket_hears_its_own_fin_on_this_kernel() -> None:
+    got = _seen(_kernel_trace(SELF_CONNECTED), "connect", "send", "recv", "shutdown", "bind(d")
+    assert got == SELF_CONNECTED_SEEN
