@@ -7,7 +7,7 @@ from __future__ import annotations
 from . import rules
 from .outcome import put, with_listener
 from .profiles import Profile
-from .state import BOTH, Host, Listener, Socket, SockState, evolve
+from .state import BOTH, ORPHAN, Host, Listener, Socket, SockState, evolve
 from .tables import advance
 
 
@@ -77,8 +77,16 @@ def release(h: Host, sock: Socket) -> Host:
 
 
 def forget(h: Host, sock: Socket) -> Host:
-    """Remove a closed socket and free its address."""
-    h = release(h, sock)
+    """Remove a closed socket and free its address. A name an AF_UNIX socket bound is a file,
+    which stays until unlink(2), and no call of the format unlinks: the name stays held
+    (ORPHAN), so bind() to it is EADDRINUSE and connect() ECONNREFUSED (unix_bind(),
+    unp_bind(): measured on this kernel and gVisor). An autobound (abstract) name goes."""
+    addr, held = sock.addr, holders(h, sock.addr)
+    if addr is not None and sock.domain == "AF_UNIX" and not sock.wildcard and sock.sid in held:
+        h = evolve(h, addrs=h.addrs.set(addr, tuple(ORPHAN if s == sock.sid else s
+                                                    for s in held)))
+    else:
+        h = release(h, sock)
     return evolve(h, socks=h.socks.remove(sock.sid))
 
 
