@@ -182,6 +182,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("models/dataplane.py", "line 181:81: True -> False"):
         "listener_closes()'s gVisor AF_UNIX branch, `peer_gone=True`: deliver(), its one "
         "reader, reads it only for a TCP stream",
+    ("models/dataplane.py", "line 448:83: == -> !="):
+        "poll_facts()'s `closed` (DISCONNECTED counts only for TCP): every DISCONNECTED "
+        "socket but gVisor's refused one is shut both ways, and each poll table reads `closed` "
+        "only beside that (Linux POLLHUP: both or closed) or, for gVisor TCP, beside `ended` "
+        "(which DISCONNECTED sets); the BSD, select and gVisor AF_UNIX tables never read it",
     ("models/options.py", "line 48:59: True -> False"):
         "_int_value(): its one caller reads the value as on/off only (bool(n)), and four "
         "bytes are zero as a signed int exactly when they are as an unsigned one",
