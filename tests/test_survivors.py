@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -1598,3 +1599,30 @@ def test_an_af_unix_close_is_never_a_tcp_abort() -> None:
 
 def test_an_af_unix_close_is_never_a_tcp_abort_on_this_kernel() -> None:
     assert _seen(_kernel_trace(UNIX_CLOSE_COUNTS), "counter", "recv") == UNIX_CLOSE_COUNTS_SEEN
+
+
+def test_the_drivers_diff_tells_a_killed_mutant_from_an_equivalent_one(tmp_path: Path) -> None:
+    # tools/mutation.py --diff: RECV_MAX's mutant changes BIG_RECV's trace on every profile;
+    # the SHUT_WR mirror arm argued equivalent changes none of UNIX_SHUT_MIRROR's
+    import importlib.util
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    spec = importlib.util.spec_from_file_location("mutation_driver", root / "tools/mutation.py")
+    assert spec is not None and spec.loader is not None
+    driver = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(driver)
+    descs = driver.mutants((root / "models/dataplane.py").read_text())
+    recv_max = descs.index("line 32:12: 65536 -> 65537")
+    mirror = next(k for k, d in enumerate(descs)
+                  if ("models/dataplane.py", d) in driver.EQUIVALENT and "0 -> 1" in d
+                  and "SHUT_WR" in driver.EQUIVALENT[("models/dataplane.py", d)])
+    for k, text, differing in ((recv_max, BIG_RECV, len(PROFILES)),
+                               (mirror, UNIX_SHUT_MIRROR, 0)):
+        script = tmp_path / f"m{k}.lsn"
+        script.write_text(text)
+        done = subprocess.run([sys.executable, "tools/mutation.py", "--file",
+                               "models/dataplane.py", "--only", str(k), "--diff", str(script)],
+                              cwd=root, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert f"{differing} of {len(PROFILES)} traces differ" in done.stdout, done.stdout

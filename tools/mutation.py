@@ -3,6 +3,11 @@ model's tests against each, and print which survived and the score.
 
     python tools/mutation.py [--file models/rules.py ...] [--only N ...] [--list] [--jobs J]
                              [--corpus N] [--timeout SECONDS] [--json OUT] [-- PYTEST ARGS]
+    python tools/mutation.py --file models/FILE.py --only N --diff SCRIPT.lsn ...
+
+`--diff` runs no tests: it traces each script under every profile with the unmutated model and
+with each chosen mutant, and prints the first line that differs (the start of a test that kills
+the mutant, or the evidence that the scripts do not tell the two apart).
 
 A small driver rather than mutmut or cosmic-ray, because the model is not where either looks
 for it: setuptools maps the top-level folder `models/` into the package as `listenspec.models`
@@ -327,6 +332,77 @@ sys.exit(pytest.main(sys.argv[4:]))
 """
 
 
+#: Run in a trace process: the same import hook, then every script under every profile.
+_TRACES = _BOOT.split("import pytest")[0] + """
+import json
+from listenspec.models.profiles import PROFILES
+from listenspec.results import render
+from listenspec.runner import run_model
+from listenspec.script import parse
+out = {}
+for script in sys.argv[4:]:
+    parsed = parse(open(script, encoding="utf-8").read(), script)
+    for profile in sorted(PROFILES):
+        try:
+            out[f"{script} {profile}"] = [f"{t.step.text} = {render(t.result)}"
+                                          for t in run_model(parsed, PROFILES[profile])]
+        except Exception as e:  # a mutant may crash the model: that is a difference too
+            out[f"{script} {profile}"] = [f"the model crashed: {type(e).__name__}: {e}"]
+print(json.dumps(out))
+"""
+
+
+def traces(file: Path, source: str | None, scripts: list[str], timeout: float
+           ) -> dict[str, list[str]]:
+    """Each script's trace under each profile ("SCRIPT PROFILE" -> lines), with this source in
+    place of the file."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", prefix="mutant-", encoding="utf-8") as f:
+        f.write(file.read_text(encoding="utf-8") if source is None else source)
+        f.flush()
+        done = subprocess.run([sys.executable, "-P", "-c", _TRACES, module_name(file),
+                               str(file.resolve()), f.name, *scripts], cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0:
+        err = done.stderr.strip().splitlines()
+        raise SystemExit(f"mutation: tracing failed: {err[-1] if err else done.returncode}")
+    got: dict[str, list[str]] = json.loads(done.stdout)
+    return got
+
+
+def diff(files: list[Path], only: list[int] | None, scripts: list[str], timeout: float) -> int:
+    """--diff (module docstring): the first differing line of each trace, per mutant."""
+    for script in scripts:
+        if not Path(script).is_file():
+            raise SystemExit(f"mutation: --diff {script}: no such file")
+    if not only:
+        raise SystemExit("mutation: --diff needs the mutants to compare (--only N)")
+    for file in files:
+        rel = str(file.relative_to(ROOT))
+        source = file.read_text(encoding="utf-8")
+        descs = mutants(source)
+        base = traces(file, None, scripts, timeout)
+        for k in only:
+            if not 0 <= k < len(descs):
+                raise SystemExit(f"mutation: {rel} has mutants 0..{len(descs) - 1}, not {k}")
+            got = traces(file, mutate(source, k), scripts, timeout)
+            differing = 0
+            for key, lines in base.items():
+                theirs = got[key]
+                if lines == theirs:
+                    continue
+                differing += 1
+                # the first line that differs (a shorter trace: the line after its last)
+                pairs = zip(lines, theirs, strict=False)
+                at = next((i for i, (a, b) in enumerate(pairs) if a != b),
+                          min(len(lines), len(theirs)))
+                mine = lines[at] if at < len(lines) else "(no line)"
+                other = theirs[at] if at < len(theirs) else "(no line)"
+                print(f"{rel} #{k} {key}, line {at + 1}:\n  model:  {mine[:160]}\n"
+                      f"  mutant: {other[:160]}")
+            print(f"{rel} #{k} {descs[k]}: {differing} of {len(base)} traces differ", flush=True)
+    return 0
+
+
 def write_corpus(n: int, path: Path) -> None:
     """n derandomized conformance scripts and the unmutated model's traces of them (this
     process imports the model unmutated), as tests/mutation_corpus.py reads them."""
@@ -396,8 +472,14 @@ def main() -> int:
     ap.add_argument("--thorough", action="store_true", help="also the tests of THOROUGH")
     ap.add_argument("--jobs", type=int, default=1,
                     help=f"mutants tested at once (this machine has {os.cpu_count()} cores)")
+    ap.add_argument("--diff", action="append", metavar="SCRIPT",
+                    help="no tests: trace SCRIPT (repeatable) under every profile with the model "
+                         "and each --only mutant, and print the first differing line")
     ap.add_argument("pytest", nargs="*", help="tests and pytest arguments (default KILL_SET)")
     args = ap.parse_args()
+    if args.diff:
+        return diff([ROOT / f for f in (args.file or DEFAULT_FILES)], args.only, args.diff,
+                    args.timeout)
     corpus = [CORPUS_TEST] if args.corpus and not args.pytest else []
     tests = args.pytest or [*KILL_SET, *(THOROUGH if args.thorough else ()), *corpus,
                             *KILL_ARGS]
