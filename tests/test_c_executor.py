@@ -329,6 +329,24 @@ def test_many_scripts_one_process_and_nothing_left_behind(exe: Path) -> None:
 
 
 @needs_netns
+def test_a_killed_executor_removes_the_running_scripts_names(exe: Path, tmp_path: Path) -> None:
+    # the driver's kill is SIGTERM to the executor, then SIGKILL to its group: the executor,
+    # waiting on a script's process, ends it and removes the script's AF_UNIX directory (a
+    # SIGKILL alone left it: seen with lwIP aborting in a script's %reset)
+    t = ProtocolTarget([str(exe)], env={"TMPDIR": str(tmp_path)})
+    proc = t._started()
+    assert proc.ask("s = socket(AF_UNIX, SOCK_STREAM)", 10) == "fd"
+    assert proc.ask("bind(s)", 10) == "0"
+    made = glob.glob(str(tmp_path / "listenspec-c-*"))
+    assert len(made) == 1 and os.listdir(made[0])  # the directory, with the name in it
+    pid = proc.popen.pid
+    proc.kill()
+    t._proc = None
+    assert glob.glob(str(tmp_path / "listenspec-c-*")) == []
+    assert not running(pid)
+
+
+@needs_netns
 def test_file_mode_prints_the_trace(exe: Path) -> None:
     example = next(ex for ex in LINUX_EXAMPLES if ex.name == "admission_tcp")
     done = subprocess.run([str(exe), str(example.path)], capture_output=True, text=True,

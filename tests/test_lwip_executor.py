@@ -287,3 +287,19 @@ def test_a_lingering_listener_is_closed_with_lingering_off(lwip: ProtocolTarget,
     assert isinstance(got[6], Unsupported), got[6]
     assert f"SO_LINGER {{1, {linger}}}" in got[6].reason and "lingering off" in got[6].reason
     assert got[7:] == [Err("ECONNRESET"), Err("EBADF"), NewFd(), Ret(0), Ret(0)]
+
+
+def test_a_lingering_listener_left_open_is_closed_at_reset(lwip: ProtocolTarget,
+                                                           tmp_path: Path) -> None:
+    # the harness closes what a script left open at %reset: a listener with SO_LINGER among
+    # them made lwIP abort on its assertion, the %reset went unanswered and the executor was
+    # discarded (its AF_UNIX directory left behind); now it is closed with lingering off
+    example = next(ex for ex in EXAMPLES if ex.name == "linger")
+    t = ProtocolTarget(list(lwip.argv), env={"TMPDIR": str(tmp_path)})
+    try:
+        t.run(example.script)  # type: ignore[attr-defined]
+        t.run(example.script)  # type: ignore[attr-defined]
+        assert t.notes == []
+    finally:
+        t.close()
+    assert list(tmp_path.glob("listenspec-c-*")) == []

@@ -1705,6 +1705,11 @@ static void remove_unix_dir(char *dir)
 
 /* ======================================================================== the protocol */
 
+/* A signal that stops the protocol-mode process (the driver's SIGTERM before its SIGKILL,
+ * Ctrl-C, a hang-up): noted, so the wait for the script's process returns (EINTR), and the
+ * script's directory is removed before the exit. */
+static volatile sig_atomic_t g_stop_signal;
+
 /* One line from standard input, read a byte at a time so that nothing past the line is taken
  * from the pipe: a forked script process and its parent read the same input in turn. */
 static char *read_line(size_t *len)
@@ -1714,7 +1719,7 @@ static char *read_line(size_t *len)
     for (;;) {
         char c;
         ssize_t r = read(STDIN_FILENO, &c, 1);
-        if (r < 0 && errno == EINTR)
+        if (r < 0 && errno == EINTR && !g_stop_signal)
             continue;
         if (r <= 0) {
             if (b.len == 0)
@@ -1888,6 +1893,23 @@ static void set_parent_death_signal(pid_t parent)
         _exit(1);
 }
 
+static void note_stop(int sig)
+{
+    g_stop_signal = sig;
+}
+
+static void on_stop_signals(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0; /* no SA_RESTART: a blocked waitpid() returns EINTR */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
 /* Protocol mode: the handshake, then scripts. Each script runs in a forked process of its own
  * (fresh names, a fresh network namespace where the backend makes one, a fresh stack for a
  * user-space stack), which reads its own lines from the shared standard input and exits at
@@ -1896,10 +1918,13 @@ static int protocol_mode(void)
 {
     be_process_start();
     handshake();
+    on_stop_signals(note_stop);
     for (;;) {
         size_t len;
         const char *arg = NULL;
         char *line = read_line(&len);
+        if (g_stop_signal)
+            return 128 + g_stop_signal;
         if (line == NULL)
             return 0;
         int kind = classify(line, len, &arg);
@@ -1924,12 +1949,24 @@ static int protocol_mode(void)
             return 1;
         }
         if (pid == 0) {
+            on_stop_signals(SIG_DFL);
             set_parent_death_signal(parent);
             _exit(script_process(line, len, kind, arg, unix_dir));
         }
         int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-            ;
+        for (;;) {
+            if (g_stop_signal) {
+                /* stopped while a script runs (it may hang: a stack that deadlocked in an
+                 * assertion, say): end it, and leave no directory behind */
+                kill(pid, SIGKILL);
+                while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                    ;
+                remove_unix_dir(unix_dir);
+                _exit(128 + g_stop_signal);
+            }
+            if (waitpid(pid, &status, 0) >= 0 || errno != EINTR)
+                break;
+        }
         remove_unix_dir(unix_dir);
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
             continue;

@@ -51,6 +51,8 @@ MAX_LINE: Final = 1 << 20
 CONTROL_LIMIT: Final = 10.0
 #: How long an executor told `%quit` gets to exit before it is killed.
 EXIT_WAIT: Final = 2.0
+#: how long an executor that did not exit has, after a SIGTERM, before its group is killed
+TERM_WAIT: Final = 1.0
 
 
 class Stopped(Exception):
@@ -198,6 +200,14 @@ class _Process:
         # is the group's id, cannot be reused, so the killpg below reaches only our processes.
         while time.monotonic() < deadline and not self._exited():
             time.sleep(0.005)
+        if not self._exited():
+            # SIGTERM first, which an executor can act on (the C executor ends a hung script
+            # and removes its AF_UNIX directory); SIGKILL the group after TERM_WAIT
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.popen.pid, signal.SIGTERM)
+            deadline = time.monotonic() + TERM_WAIT
+            while time.monotonic() < deadline and not self._exited():
+                time.sleep(0.005)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
