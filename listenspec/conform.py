@@ -19,6 +19,7 @@ script in two ways).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -61,6 +62,10 @@ class Divergence:
                 "reproduced": self.reproduced}
 
 
+#: a port number in a target's reason (the kernel picks ports: each run draws others)
+_PORT = re.compile(r"\bport \d+")
+
+
 @attrs.define
 class ConformStats:
     scripts: int = 0
@@ -90,7 +95,11 @@ class ConformStats:
         reasons the target gave."""
         if not self.skipped_steps:
             return []
-        top = sorted(self.unsupported.items(), key=lambda kv: -kv[1])
+        grouped: dict[str, int] = {}
+        for reason, n in self.unsupported.items():
+            key = _PORT.sub("port N", reason)  # one reason, whatever port the run drew
+            grouped[key] = grouped.get(key, 0) + n
+        top = sorted(grouped.items(), key=lambda kv: -kv[1])
         return ["not comparable: a step the target could not perform (it answered "
                 "unsupported(\"why\")) has no result to hold against the model, so it is "
                 "counted, not compared; the target's reasons:",

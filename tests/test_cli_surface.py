@@ -189,6 +189,17 @@ def test_conform_says_why_fewer_scripts_ran() -> None:
     assert "only 3 of 5 scripts ran" in ConformStats(scripts=3, requested=5).shortfall()
 
 
+def test_conform_counts_one_reason_once_whatever_port_it_names() -> None:
+    from listenspec.conform import ConformStats
+
+    share = "netstat: 2 listeners share port {} (SO_REUSEPORT): incqlen is not observable"
+    stats = ConformStats(skipped_steps=9, unsupported={
+        share.format(36109): 3, share.format(43725): 3, "syn(): AF_UNIX": 2,
+        share.format(5): 1})
+    lines = stats.not_comparable_lines()
+    assert lines[1:] == [f"      7 x {share.format('N')}", "      2 x syn(): AF_UNIX"]
+
+
 def test_prove_fits_a_screen_by_default_with_details_on_request(
         capsys: pytest.CaptureFixture[str]) -> None:
     from listenspec.proofs.run import properties
