@@ -1630,8 +1630,14 @@ def test_the_drivers_diff_tells_a_killed_mutant_from_an_equivalent_one(tmp_path:
 
 def test_the_migration_counters_under_reuseport_are_not_reported_on_this_kernel() -> None:
     # which member of the group each SYN reached is the group's hash of the ports drawn, so
-    # TCPMigrateReq* after the close vary run to run: the kernel executor declines them
+    # with tcp_migrate_req TCPMigrateReq* after the close vary run to run: the kernel executor
+    # declines them
     got = _results(_kernel_trace(MIGRATE_SCRIPT + 'counter("TCPMigrateReqSuccess")\n'
                                  'counter("TCPMigrateReqFailure")\n'))
     assert all(r.startswith('unsupported("counter: TCPMigrateReq') for r in got[-2:]), got[-2:]
     assert got[-10:-2] != [] and not any(r.startswith("unsupported") for r in got[-10:-2])
+    # without tcp_migrate_req nothing migrates: both stay 0 whatever the hash, and are compared
+    unmigrated = MIGRATE_SCRIPT.replace('sysctl("net.ipv4.tcp_migrate_req", 1)\n', "")
+    got = _results(_kernel_trace(unmigrated + 'counter("TCPMigrateReqSuccess")\n'
+                                 'counter("TCPMigrateReqFailure")\n'))
+    assert got[-2:] == ["0", "0"]

@@ -58,6 +58,8 @@ SO_REUSEPORT_LB: Final = 0x10000
 #: (reuseport_select_sock(): a hash of the connection's ports; measured: 0, 1, 2, 0 migrated
 #: for 1 to 4 clients of one member)
 HASHED_COUNTERS: Final = frozenset({"TCPMigrateReqSuccess", "TCPMigrateReqFailure"})
+#: without it no connection migrates, and both counters stay 0 whatever the hash
+MIGRATE_REQ: Final = "net.ipv4.tcp_migrate_req"
 #: option name -> (level, optname)
 SOCKOPTS: Final = {
     "SO_ACCEPTCONN": (socket.SOL_SOCKET, socket.SO_ACCEPTCONN),
@@ -137,6 +139,7 @@ class Executor:
         self.owned: set[int] = set()  # descriptors the script opened and has not closed
         self.ports: set[int] = set()  # local ports of this run (to filter kernel log lines)
         self.reuseport = False  # an SO_REUSEPORT was set: SYNs may reach another group member
+        self.migrating = False  # net.ipv4.tcp_migrate_req was set: a closed member hands on
         self._unix_names = 0
         self._token = f"{os.getpid()}-{os.urandom(4).hex()}"
         self.counters = Counters()
@@ -597,8 +600,11 @@ class Executor:
             return sysctl_read(name)
         value = call.args[1]
         assert isinstance(value, int)
-        return sysctl_write(name, value, isolated=self.isolated,
+        done = sysctl_write(name, value, isolated=self.isolated,
                             sandboxed=self.sandboxed, on_write=self.on_write)
+        if name == MIGRATE_REQ and value and done == Ret(0):
+            self.migrating = True
+        return done
 
     def _netstat(self, call: Call) -> Result:
         fd = self._fd(call.args[0])
@@ -663,7 +669,8 @@ class Executor:
         assert isinstance(name, str)
         if self.counters_problem is not None:
             return Unsupported(f"counter: {self.counters_problem}")
-        if self.reuseport and name in HASHED_COUNTERS:
+        if self.reuseport and name in HASHED_COUNTERS and (
+                self.migrating or sysctl_read(MIGRATE_REQ) not in (Ret(0), Err("ENOENT"))):
             return Unsupported(f"counter: {name} counts the connections of a closed listener "
                                "of an SO_REUSEPORT group, and which member each SYN reached is "
                                "the group's hash of the ports this run drew")
