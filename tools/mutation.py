@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import copy
 import json
 import os
@@ -314,7 +315,7 @@ def mutate(source: str, k: int) -> str:
 
 
 #: Run in the test process: an import hook that compiles the mutant as the module, then pytest.
-_BOOT = """
+_HOOK = """
 import importlib.abc, importlib.util, sys
 name, path, mutant = sys.argv[1:4]
 class Loader(importlib.abc.Loader):
@@ -327,40 +328,50 @@ class Finder(importlib.abc.MetaPathFinder):
         if fullname != name: return None
         return importlib.util.spec_from_file_location(name, path, loader=Loader())
 sys.meta_path.insert(0, Finder())
+"""
+_BOOT = _HOOK + """
 import pytest
 sys.exit(pytest.main(sys.argv[4:]))
 """
 
 
-#: Run in a trace process: the same import hook, then every script under every profile.
-_TRACES = _BOOT.split("import pytest")[0] + """
+#: Run in a trace process: the same import hook, then every script under every profile,
+#: traced as the corpus stage traces (tests/mutation_corpus.py: one rendered result a step).
+_TRACES = _HOOK + """
 import json
+sys.path.insert(0, sys.argv[4])
+from mutation_corpus import traces
 from listenspec.models.profiles import PROFILES
-from listenspec.results import render
-from listenspec.runner import run_model
-from listenspec.script import parse
 out = {}
-for script in sys.argv[4:]:
-    parsed = parse(open(script, encoding="utf-8").read(), script)
+for script in sys.argv[5:]:
+    text = open(script, encoding="utf-8").read()
     for profile in sorted(PROFILES):
         try:
-            out[f"{script} {profile}"] = [f"{t.step.text} = {render(t.result)}"
-                                          for t in run_model(parsed, PROFILES[profile])]
+            out[f"{script} {profile}"] = traces([text], profile)[0]
         except Exception as e:  # a mutant may crash the model: that is a difference too
             out[f"{script} {profile}"] = [f"the model crashed: {type(e).__name__}: {e}"]
 print(json.dumps(out))
 """
 
 
-def traces(file: Path, source: str | None, scripts: list[str], timeout: float
-           ) -> dict[str, list[str]]:
-    """Each script's trace under each profile ("SCRIPT PROFILE" -> lines), with this source in
-    place of the file."""
+@contextlib.contextmanager
+def _hooked(file: Path, source: str | None, boot: str) -> Iterator[list[str]]:
+    """The command that runs `boot` with this source in place of the file (None: the file's
+    own), valid while the context lasts (the source is in a temporary file)."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", prefix="mutant-", encoding="utf-8") as f:
         f.write(file.read_text(encoding="utf-8") if source is None else source)
         f.flush()
-        done = subprocess.run([sys.executable, "-P", "-c", _TRACES, module_name(file),
-                               str(file.resolve()), f.name, *scripts], cwd=ROOT,
+        # -P: not the working directory first on sys.path, so that PYTHONPATH can name the
+        # package to test (a merge tree, say) as tools/typecheck.py builds it
+        yield [sys.executable, "-P", "-c", boot, module_name(file), str(file.resolve()), f.name]
+
+
+def traces(file: Path, source: str | None, scripts: list[str], timeout: float
+           ) -> dict[str, list[str]]:
+    """Each script's results under each profile ("SCRIPT PROFILE" -> one rendered result a
+    step), with this source in place of the file."""
+    with _hooked(file, source, _TRACES) as cmd:
+        done = subprocess.run([*cmd, str(ROOT / "tests"), *scripts], cwd=ROOT,
                               capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         err = done.stderr.strip().splitlines()
@@ -376,6 +387,16 @@ def diff(files: list[Path], only: list[int] | None, scripts: list[str], timeout:
             raise SystemExit(f"mutation: --diff {script}: no such file")
     if not only:
         raise SystemExit("mutation: --diff needs the mutants to compare (--only N)")
+    from listenspec.errors import ListenspecError
+    from listenspec.script import parse
+
+    steps: dict[str, list[str]] = {}
+    for script in scripts:
+        try:
+            steps[script] = [st.text for st in
+                             parse(Path(script).read_text(encoding="utf-8"), script).steps]
+        except ListenspecError as e:
+            raise SystemExit(f"mutation: {e}") from None
     for file in files:
         rel = str(file.relative_to(ROOT))
         source = file.read_text(encoding="utf-8")
@@ -391,14 +412,16 @@ def diff(files: list[Path], only: list[int] | None, scripts: list[str], timeout:
                 if lines == theirs:
                     continue
                 differing += 1
-                # the first line that differs (a shorter trace: the line after its last)
+                # the first step that differs (a shorter trace: the step after its last)
                 pairs = zip(lines, theirs, strict=False)
                 at = next((i for i, (a, b) in enumerate(pairs) if a != b),
                           min(len(lines), len(theirs)))
-                mine = lines[at] if at < len(lines) else "(no line)"
-                other = theirs[at] if at < len(theirs) else "(no line)"
-                print(f"{rel} #{k} {key}, line {at + 1}:\n  model:  {mine[:160]}\n"
-                      f"  mutant: {other[:160]}")
+                texts = steps[key.rsplit(" ", 1)[0]]
+                step = texts[at] if at < len(texts) else "(after the last step)"
+                mine = lines[at] if at < len(lines) else "(no result)"
+                other = theirs[at] if at < len(theirs) else "(no result)"
+                print(f"{rel} #{k} {key}, step {at + 1}: {step[:100]}\n  model:  {mine[:160]}"
+                      f"\n  mutant: {other[:160]}")
             print(f"{rel} #{k} {descs[k]}: {differing} of {len(base)} traces differ", flush=True)
     return 0
 
@@ -439,15 +462,9 @@ def run_tests(file: Path, source: str | None, tests: list[str], timeout: float,
               env: dict[str, str] | None = None) -> tuple[bool, str, float]:
     """(passed, the last line pytest printed, seconds) with this source in place of the file."""
     start = time.monotonic()
-    with tempfile.NamedTemporaryFile("w", suffix=".py", prefix="mutant-", encoding="utf-8") as f:
-        f.write(file.read_text(encoding="utf-8") if source is None else source)
-        f.flush()
-        # -P: not the working directory first on sys.path, so that PYTHONPATH can name the
-        # package to test (a merge tree, say) as tools/typecheck.py builds it
-        cmd = [sys.executable, "-P", "-c", _BOOT, module_name(file), str(file.resolve()), f.name,
-               *tests]
+    with _hooked(file, source, _BOOT) as cmd:
         try:
-            done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
+            done = subprocess.run([*cmd, *tests], cwd=ROOT, capture_output=True, text=True,
                                   timeout=timeout, env={**os.environ, **(env or {})})
         except subprocess.TimeoutExpired:
             return False, f"timed out after {timeout:.0f} s", time.monotonic() - start
