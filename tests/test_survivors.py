@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -798,17 +799,24 @@ def test_the_crowded_queue_counts_deferred_and_stopped_requests_on_this_kernel()
     assert _mixed_seen(_kernel_trace(CROWDED_MIXED)) == CROWDED_MIXED_SEEN
 
 
-def test_every_mutant_argued_equivalent_is_one_the_driver_makes() -> None:
-    # EQUIVALENT names mutants by line:column: an edit that moves a line must move its entry
-    # too, or the argument would silently stop applying (and a new mutant there go unargued)
-    import importlib.util
-    from pathlib import Path
+ROOT = Path(__file__).resolve().parent.parent
 
-    root = Path(__file__).resolve().parent.parent
-    spec = importlib.util.spec_from_file_location("mutation_driver", root / "tools/mutation.py")
+
+def _driver() -> Any:
+    """tools/mutation.py, loaded as a module (tools/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mutation_driver", ROOT / "tools/mutation.py")
     assert spec is not None and spec.loader is not None
     driver = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(driver)
+    return driver
+
+
+def test_every_mutant_argued_equivalent_is_one_the_driver_makes() -> None:
+    # EQUIVALENT names mutants by line:column: an edit that moves a line must move its entry
+    # too, or the argument would silently stop applying (and a new mutant there go unargued)
+    driver, root = _driver(), ROOT
     made = {(f, d) for f in {f for f, _ in driver.EQUIVALENT}
             for d in driver.mutants((root / f).read_text())}
     assert sorted(set(driver.EQUIVALENT) - made) == []
@@ -1604,14 +1612,9 @@ def test_an_af_unix_close_is_never_a_tcp_abort_on_this_kernel() -> None:
 def test_the_drivers_diff_tells_a_killed_mutant_from_an_equivalent_one(tmp_path: Path) -> None:
     # tools/mutation.py --diff: RECV_MAX's mutant changes BIG_RECV's trace on every profile;
     # the SHUT_WR mirror arm argued equivalent changes none of UNIX_SHUT_MIRROR's
-    import importlib.util
     import subprocess
 
-    root = Path(__file__).resolve().parent.parent
-    spec = importlib.util.spec_from_file_location("mutation_driver", root / "tools/mutation.py")
-    assert spec is not None and spec.loader is not None
-    driver = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(driver)
+    driver, root = _driver(), ROOT
     descs = driver.mutants((root / "models/dataplane.py").read_text())
     recv_max = descs.index("line 32:12: 65536 -> 65537")
     mirror = next(k for k, d in enumerate(descs)
