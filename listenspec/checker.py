@@ -88,11 +88,19 @@ def check(trace: Script, profile: Profile | str, *, keep_going: bool = False) ->
 
 
 def _distinct(runs: list[ModelRun]) -> list[ModelRun]:
-    seen: set[object] = set()
+    if len(runs) < 2:  # the usual case: hashing a whole host state costs more than the call
+        return runs
+    # by state first (its hash is cached); the names are compared only among equal states
+    seen: dict[object, list[ModelRun]] = {}
     out = []
     for r in runs:
-        key = (r.state, tuple(sorted((k, b.fd, b.sid, b.target) for k, b in r.names.items())))
-        if key not in seen:
-            seen.add(key)
-            out.append(r)
+        same = seen.setdefault(r.state, [])
+        if any(_names(r) == _names(o) for o in same):
+            continue
+        same.append(r)
+        out.append(r)
     return out
+
+
+def _names(r: ModelRun) -> tuple[object, ...]:
+    return tuple(sorted((k, b.fd, b.sid, b.target) for k, b in r.names.items()))

@@ -136,7 +136,7 @@ class ModelRun:
     def fork(self) -> ModelRun:
         """An independent copy of this run (the state is immutable; the names are copied)."""
         twin = ModelRun(self.profile, self.state)
-        twin.names = {k: attrs.evolve(b) for k, b in self.names.items()}
+        twin.names = {k: Binding(b.fd, b.sid, b.target) for k, b in self.names.items()}
         return twin
 
     def _outcome(self, step: Step) -> Outcome:

@@ -261,7 +261,7 @@ BOTH = RCV | SND
 ORPHAN = 0
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class HalfOpen:
     """A half-open connection: a syncache entry, a Linux request sock or a 4.4BSD q0 socket."""
 
@@ -270,7 +270,7 @@ class HalfOpen:
     ticks: int = 0  # retransmission timer firings so far (Linux num_timeout, FreeBSD sc_rxmits)
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Pending:
     """A connection that reached a listener and waits in one of its queues."""
 
@@ -296,7 +296,7 @@ class Pending:
     hidden: bool = False
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Listener:
     qlimit: int  # the effective backlog
     comp: tuple[Pending, ...] = ()  # completed queue, oldest first
@@ -309,7 +309,7 @@ class Listener:
     refusing: bool = False  # Linux AF_UNIX: shut for reading; new connects are refused
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Socket:
     sid: int
     domain: str  # AF_INET, AF_INET6, AF_UNIX
@@ -362,7 +362,7 @@ class Socket:
     peer_family: str | None = None
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Host:
     # descriptor -> socket id (FILE for a non-socket)
     fds: FMap[int, int] = attrs.field(factory=FMap)
@@ -377,7 +377,7 @@ class Host:
     next_id: int = 1  # socket ids, address ids and connection ids are drawn from here
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Target:
     """Where connect()/syn() go: the address the named socket is (or was) bound to.
 
