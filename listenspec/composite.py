@@ -24,12 +24,13 @@ from .models.state import Host
 Step = tuple[Action, str, tuple[Any, ...]]
 
 
-def run_call(p: Profile, h: Host, call: str, args: tuple[Any, ...]
+def run_call(p: Profile, h: Host, call: str, args: tuple[Any, ...], *, state: bool = True
              ) -> tuple[Outcome | None, list[str]]:
-    """One call through the model and the invariants; a crash of either is a finding."""
+    """One call through the model and the invariants; a crash of either is a finding. With
+    state=False the state invariants of the state reached are the caller's to check."""
     try:
         out = host.CALLS[call](p, h, *args)
-        return out, check_step(p, h, call, args, out)
+        return out, check_step(p, h, call, args, out, state=state)
     except Exception as e:
         return None, [f"model-error: {type(e).__name__}: {e}"]
 
@@ -45,12 +46,13 @@ class Composite:
     plan: Callable[[Profile, Host, Sequence[Outcome]], Step | None]
     unit: bool = True
 
-    def steps(self, p: Profile, h: Host) -> Iterator[tuple[Step, Outcome | None, list[str]]]:
+    def steps(self, p: Profile, h: Host, *, state: bool = True
+              ) -> Iterator[tuple[Step, Outcome | None, list[str]]]:
         """Run the move: each call, its outcome (None: the model crashed) and the invariants
-        it broke. Stops after a crash."""
+        it broke (with state=False, the step invariants only). Stops after a crash."""
         done: list[Outcome] = []
         while (step := self.plan(p, h, done)) is not None:
-            out, broken = run_call(p, h, step[1], step[2])
+            out, broken = run_call(p, h, step[1], step[2], state=state)
             yield step, out, broken
             if out is None:
                 return

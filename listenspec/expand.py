@@ -28,6 +28,7 @@ from . import footprint as fp
 from .alphabet import Action, Prepared, fd_positions, rename_action
 from .composite import Composite, run_call
 from .lazy import LazyMove, rename_lazy
+from .models.invariants import check_state
 from .models.profiles import Profile
 from .models.state import Host
 from .statekey import Key, Memo, decode, encode
@@ -61,6 +62,8 @@ class Expander:
         self.fresh = prep.fresh
         self.symmetry = symmetry
         self.por = por
+        # the state invariants' findings by key (they depend on the key only: statekey.py)
+        self._verdicts: dict[Key, tuple[str, ...]] = {}
 
     def state(self, key: Key) -> Host:
         return decode(key, self.profile, self.symmetry)
@@ -98,19 +101,37 @@ class Expander:
         waiting: list[tuple[Key, int, int, int, list[int], int, int]] = []
 
         def successor(s: Host | None, i: int, action: Action, r: int, w: int,
-                      cost: int) -> None:
+                      cost: int) -> Key | None:
             if por and s is not None and w == 0:
                 loops.setdefault(r, []).append(action)
             if s is None or s is h or (por and w == 0):
                 if por:
                     done.append((action, r, w))
-                return
+                return None
             k, order = encode(s, self.symmetry, memo)
             if por:
                 waiting.append((k, i, r, w, order, len(done), cost))
                 done.append((action, r, w))
             else:
                 successors.append((k, i, None, cost))
+            return k
+
+        verdicts = self._verdicts
+        if len(verdicts) > _VERDICTS:
+            verdicts.clear()
+
+        def with_state(broken: list[str], s: Host, k: Key | None) -> list[str]:
+            """A call's step findings and the state invariants of the state it reached, made
+            once per key. A stored key needs none when the call broke nothing else: it was
+            stored at a smaller depth, so the same findings were made there, shallower."""
+            if k is None:
+                return broken + list(check_state(p, s))
+            if not broken and known is not None and known(k):
+                return broken
+            got = verdicts.get(k)
+            if got is None:
+                got = verdicts[k] = tuple(check_state(p, s))
+            return broken + list(got) if got else broken
 
         for i, (action, call, args) in enumerate(moves):
             if action in skip:
@@ -121,22 +142,34 @@ class Expander:
             tried += 1
             if isinstance(args, Composite):
                 state: Host | None = h
-                for n, (_step, out, broken) in enumerate(args.steps(p, h), 1):
+                # the last call's step findings, the layer it reached and whether it changed
+                # the state, held until it is known whether its state is the move's last
+                held: tuple[list[str], int, bool] | None = None
+                for n, (_step, out, broken) in enumerate(args.steps(p, h, state=False), 1):
                     transitions += 1
-                    if broken:
-                        violations.append((broken, i, 1 if args.unit else n))
+                    at = 1 if args.unit else n
+                    if held is not None and state is not None:  # an inner state: check it
+                        found = held[0] + list(check_state(p, state)) if held[2] else held[0]
+                        if found:
+                            violations.append((found, i, held[1]))
+                    held = None
                     if out is None:
+                        if broken:
+                            violations.append((broken, i, at))
                         state = None
                         break
+                    held = (broken, at, out.state is not state)
                     state = out.state
                     if collect is not None and state is not h:
                         collected.append(collect(state))
-                successor(state, i, action, fp.ALL, fp.ALL, 1 if args.unit else n)
+                sk = successor(state, i, action, fp.ALL, fp.ALL, 1 if args.unit else n)
+                if held is not None and state is not None:
+                    found = with_state(held[0], state, sk) if held[2] else held[0]
+                    if found:
+                        violations.append((found, i, held[1]))
                 continue
             transitions += 1
-            out, broken = run_call(p, h, call, args)
-            if broken:
-                violations.append((broken, i, 1))
+            out, broken = run_call(p, h, call, args, state=False)
             s = None if out is None else out.state
             r, w = (0, 0)
             if reads is not None:
@@ -144,7 +177,11 @@ class Expander:
                                                            fp.writes(h, s))
             if collect is not None and s is not None and s is not h:
                 collected.append(collect(s))
-            successor(s, i, action, r, w, 1)
+            sk = successor(s, i, action, r, w, 1)
+            if s is not None and s is not h:
+                broken = with_state(broken, s, sk)
+            if broken:
+                violations.append((broken, i, 1))
         if self.fresh is not None:
             i = len(moves)
             for kind, data in self.fresh.events(h, remaining):
@@ -166,9 +203,8 @@ class Expander:
                     else:
                         tried += 1
                         transitions += 1
-                        out, broken = run_call(p, lm.state, call, args)
-                        if broken:
-                            violations.append((broken, i, at))
+                        out, broken = run_call(p, lm.state, call, args, state=False)
+                        ls0 = None if out is None else out.state
                         if collect is not None and out is not None and out.state is not lm.state:
                             collected.append(collect(out.state))
                         r = w = 0
@@ -180,10 +216,13 @@ class Expander:
                                 loops.setdefault(fp.below(h.next_id) & r, []).append(lazy)
                             elif ls is not None:
                                 w = fp.writes(h, ls)
-                        if out is not None and out.state is not lm.state:
-                            successor(out.state, i, lazy, r, w, at)
+                        if ls0 is not None and ls0 is not lm.state:
+                            sk = successor(ls0, i, lazy, r, w, at)
+                            broken = with_state(broken, ls0, sk)
                         elif por:
                             done.append((lazy, r, fp.ALL))
+                        if broken:
+                            violations.append((broken, i, at))
                 i += 1
         for k, i, r, w, order, before, cost in waiting:
             z = None if known is not None and known(k) else self._sleep_after(
@@ -214,6 +253,9 @@ def _reads(reads: fp.Reads, action: Action, call: str) -> int:
     return reads(call, [action[j] for j in fds_at],
                  None if target_at is None else action[target_at])
 
+
+#: the most state-invariant findings an expander remembers (then it starts again)
+_VERDICTS = 200_000
 
 #: sleep sets, each stored once (states of a layer share a few hundred of them)
 _SLEEPS: dict[frozenset[Action], frozenset[Action]] = {}
