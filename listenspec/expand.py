@@ -55,6 +55,9 @@ class Expansion:
 class Expander:
     """Expands states of one profile over one alphabet (module docstring)."""
 
+    #: check the state a move ends in once per key (docs/explorer.md); False: on every call
+    state_once = True
+
     def __init__(self, profile: Profile, prep: Prepared, *, symmetry: bool = True,
                  por: bool = False) -> None:
         self.profile = profile
@@ -117,6 +120,7 @@ class Expander:
             return k
 
         verdicts = self._verdicts
+        once = self.state_once
         if len(verdicts) > _VERDICTS:
             verdicts.clear()
 
@@ -124,7 +128,7 @@ class Expander:
             """A call's step findings and the state invariants of the state it reached, made
             once per key. A stored key needs none when the call broke nothing else: it was
             stored at a smaller depth, so the same findings were made there, shallower."""
-            if k is None:
+            if k is None or not once:
                 return broken + list(check_state(p, s))
             if not broken and known is not None and known(k):
                 return broken

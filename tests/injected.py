@@ -37,6 +37,17 @@ def listener_writable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(rules, "poll_events", broken)
 
 
+def acceptable_listener_writable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`poll_events` says a listener with a connection to accept is writable (the
+    poll-listener state invariant breaks only once a connection is queued)."""
+    orig = rules.poll_events
+
+    def broken(p: Any, f: rules.PollFacts) -> dict[str, Any]:
+        ev = orig(p, f)
+        return {**ev, "POLLOUT": True} if f.listening and f.acceptable else ev
+    monkeypatch.setattr(rules, "poll_events", broken)
+
+
 def assert_reproduces(profile: str, script: str, invariant: str) -> None:
     """The script runs with the runner, and its last call is the one breaking `invariant`."""
     steps = parse(script).steps

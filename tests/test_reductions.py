@@ -8,7 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from injected import admit_one_more, assert_reproduces, clamp_one_more, evict_one_fewer
+from injected import (
+    acceptable_listener_writable,
+    admit_one_more,
+    assert_reproduces,
+    clamp_one_more,
+    evict_one_fewer,
+)
 from test_explore import observation
 
 from listenspec import explore as ex
@@ -16,6 +22,7 @@ from listenspec import footprint as fp
 from listenspec import statekey as sk
 from listenspec.alphabet import Alphabet
 from listenspec.composite import run_call
+from listenspec.expand import Expander
 from listenspec.models.profiles import get
 
 #: one reduction off at a time, against all of them on
@@ -140,3 +147,52 @@ def test_any_number_of_workers_gives_the_same_search(monkeypatch: pytest.MonkeyP
     many = ex.explore("freebsd-src", 6, progress=False, **kw)
     assert many.layers == one.layers and many.transitions == one.transitions
     assert many.violations == one.violations and many.violations
+
+
+@pytest.mark.parametrize(("alphabet", "depth"), [("full", 6), ("anchor", 6)])
+def test_state_invariants_once_per_key_find_what_checks_on_every_call_find(
+        monkeypatch: pytest.MonkeyPatch, alphabet: str, depth: int) -> None:
+    # a state invariant that breaks only once a connection is queued, and a step invariant
+    # that breaks on the same calls, so some calls break both (one set of findings)
+    acceptable_listener_writable(monkeypatch)
+    admit_one_more(monkeypatch)
+    got = {}
+    for once in (True, False):
+        monkeypatch.setattr(Expander, "state_once", once)
+        r = ex.explore("freebsd-src", depth, alphabet=alphabet, max_violations=5,
+                       progress=False)
+        got[once] = (r.violations, r.broken, r.depths, r.layers, r.transitions)
+    assert got[True] == got[False]
+    assert ["poll-listener"] in got[True][1]
+    assert_reproduces("freebsd-src", got[True][0][0], got[True][1][0][0])
+
+
+@pytest.mark.parametrize("alphabet", ["full", "anchor"])
+def test_a_stored_successor_still_gets_its_state_findings_with_a_step_finding(
+        monkeypatch: pytest.MonkeyPatch, alphabet: str) -> None:
+    # Each state expanded as if every successor were stored already: a call that also breaks
+    # a step invariant reports its state findings too, exactly as checks on every call do
+    # (else its set of findings would differ); only state findings alone may be left out.
+    acceptable_listener_writable(monkeypatch)
+    admit_one_more(monkeypatch)
+    p = get("freebsd-src")
+    prep = ex._prepare(p, alphabet, 2, 2, ("AF_INET",), False, True)
+    keys = ex.explore(p, 5, alphabet=alphabet, progress=False, max_violations=0,
+                      collect=sk.state_key).states
+    assert keys
+    both = 0
+    for key in keys:
+        found = []
+        for once in (True, False):
+            monkeypatch.setattr(Expander, "state_once", once)
+            e = Expander(p, prep).expand(key, remaining=3, known=lambda k: True)
+            found.append(sorted((sorted(b), i, at) for b, i, at in e.violations))
+        with_step = [[v for v in f if set(v[0]) - STATE_INVARIANTS] for f in found]
+        assert with_step[0] == with_step[1]
+        assert all(v in found[1] for v in found[0])
+        both += any(b == ["poll-listener", "queue-bound"] for b, _, _ in with_step[0])
+    assert both, "no call broke both invariants: the test checks nothing"
+
+
+#: the invariants invariants.check_state makes
+STATE_INVARIANTS = {"fds-consistent", "poll-listener"}
