@@ -190,6 +190,8 @@ class FMap(Mapping[K, V], Generic[K, V]):
         return d if self._len < SMALL else dict(d)
 
     def set(self, key: K, value: V) -> FMap[K, V]:
+        if self.get(key, _ABSENT) is value:  # nothing changes: the same map (see evolve)
+            return self
         return self._derive(key, value)
 
     def remove(self, key: K) -> FMap[K, V]:
@@ -402,7 +404,10 @@ class Target:
 
 def _evolver(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
     """attrs.evolve for one class, as straight-line code: the same new instance (every field
-    is an __init__ argument of the same name, with no converter or validator: checked here)."""
+    is an __init__ argument of the same name, with no converter or validator: checked here),
+    or the instance itself where every change is the value it holds already, so a transition
+    that changes nothing returns the very state it was given (the explorer and the invariant
+    checks skip such a state: nothing about it is new)."""
     fields = attrs.fields(cls)
     assert all(f.init and f.converter is None and f.validator is None and f.alias == f.name
                for f in fields), f"{cls.__name__}: evolve() would differ from attrs.evolve()"
@@ -412,7 +417,10 @@ def _evolver(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
            f"    if not c.keys() <= names:\n"
            f"        raise TypeError(f'{{sorted(c.keys() - names)}} are not fields of "
            f"{cls.__name__}')\n"
-           f"    return cls({args})\n")
+           f"    for k, v in c.items():\n"
+           f"        if getattr(inst, k) is not v:\n"
+           f"            return cls({args})\n"
+           f"    return inst\n")
     ns: dict[str, Any] = {"cls": cls, "names": names}
     exec(src, ns)
     return ns["evolve"]  # type: ignore[no-any-return]

@@ -131,3 +131,12 @@ def test_the_dict_a_large_version_hands_out_is_its_own() -> None:
     d = small._d
     assert 0 in big  # reading big moves the shared dict back to it
     assert d == {i: i for i in range(1, state.SMALL + 1)}
+
+
+def test_setting_the_value_a_key_holds_is_the_same_map() -> None:
+    v = ("a",)
+    fm = FMap({1: v, 2: ("b",)})
+    assert fm.set(1, v) is fm
+    other = fm.set(1, tuple(["a"]))  # an equal value, another object
+    assert other == fm
+    assert fm.set(3, v) is not fm and dict(fm.set(3, v)) == {1: v, 2: ("b",), 3: v}
