@@ -130,7 +130,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "FMap.SMALL: the size at which a map stops copying on write and starts sharing one "
         "dict; both ways give every version its own contents (tests/test_fmap.py runs the "
         "versions at SMALL 0, 4 and 32), only the speed differs",
-    ("models/state.py", "line 204:12: < -> <="):
+    ("models/state.py", "line 206:12: < -> <="):
         "FMap._derive: at exactly SMALL keys copying on write instead of sharing: both keep "
         "every version's contents (the SMALL argument above)",
     ("models/state.py", "line 38:23: False -> True"):
@@ -140,10 +140,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "_Store.put(): a remembered gap [start, bound) ends at the first int that was not a "
         "key; removing exactly `bound` (a key set since) and lowering the gap to it is the "
         "same gap",
-    ("models/state.py", "line 255:9: 1 -> 2"):
+    ("models/state.py", "line 257:9: 1 -> 2"):
         "FILE: the socket id of a non-socket descriptor is a label; -2 is, like -1, neither "
         "ORPHAN (0) nor a socket id (1 and up)",
-    ("models/state.py", "line 407:16: and -> or"):
+    ("models/state.py", "line 412:16: and -> or"):
         "_evolver(): an assert of what every model class satisfies (checked when the module "
         "is imported): `or` passes exactly where `and` does",
     ("models/rules.py", "line 509:30: 0 -> 1"):
