@@ -1,5 +1,6 @@
-"""Conformance speed (issue 13, part 4): scripts/s and steps/s at 1 and 2 workers (and more with
---workers), against SibylFS's 70 scripts/s (21,000 tests in under 5 minutes), for
+"""Conformance speed (issue 13, part 4): scripts/s and steps/s at 1 and 2 workers and at
+conform's default count (and others with --workers), against SibylFS's 70 scripts/s (21,000
+tests in under 5 minutes), for
 
 * the default mix: exactly the scripts `listenspec conform --seed S --examples N` checks
   (conform.conform, the command's own path). The generator puts a sleep() of 0.5 to 3.5 s in
@@ -7,10 +8,12 @@
 * the no-sleep mix: the same scripts with their sleep() steps taken out, checked the same way
   (what the rest costs), clearly labelled;
 
-and the cost of one short run: forked per run as before (run_on_kernel: fork, namespace, kill
-or exit, reap) against a Runner that makes the next namespace ahead of use.
+then where a script's CPU goes (drawing it, the kernel run here and in its child, the model's
+check) and the rate that allows on this machine's cores, and the cost of one short run: forked
+per run as before (run_on_kernel: fork, namespace, kill or exit, reap) against a Runner that
+makes the next namespace ahead of use.
 
-    python benchmarks/bench_conform.py [--examples N] [--seed S] [--workers 1,2]
+    python benchmarks/bench_conform.py [--examples N] [--seed S] [--workers 1,2,8]
 
 The machine is shared: figures move with other people's load (printed: the load average).
 """
@@ -29,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import attrs
 
 from listenspec import conform
-from listenspec.conformpool import InProcess, Workers
+from listenspec.conformpool import InProcess, Workers, default_workers
 from listenspec.kernel import kernel_runner, run_on_kernel
 from listenspec.models.profiles import get
 from listenspec.script import Script, parse
@@ -78,6 +81,37 @@ def _check_all(mix: list[Script], workers: int) -> float:
     return seconds
 
 
+def cpu_split(gen: object, mix: list[Script], examples: int, seed: int) -> None:
+    """Where one script's CPU goes, each part measured alone on the no-sleep mix: Hypothesis
+    drawing it, the kernel run (this process and the run's child), the model's check of the
+    results (and the coverage run); and the rate those allow on this machine's cores."""
+    profile = get("linux")
+    t = time.process_time()
+    conform._draw(gen, examples, seed)
+    draw = (time.process_time() - t) / examples
+    bare = [_without_sleep(s) for s in mix]
+    with target("linux") as stack:
+        stack.run(bare[0])
+        before = os.times()
+        results = [stack.run(s) for s in bare]
+        after = os.times()
+    parent = (after.user + after.system - before.user - before.system) / len(bare)
+    child = (after.children_user + after.children_system
+             - before.children_user - before.children_system) / len(bare)
+    t = time.process_time()
+    for s, r in zip(bare, results, strict=True):
+        conform.first_difference(s, profile, r)
+        conform.rare_outcomes(s, profile)
+    model = (time.process_time() - t) / len(bare)
+    total = draw + parent + child + model
+    cores = os.cpu_count() or 1
+    print(f"CPU a script (no-sleep mix, {len(bare)} scripts): draw {1000 * draw:.1f} ms, "
+          f"kernel run {1000 * parent:.1f} ms here + {1000 * child:.1f} ms in its child, "
+          f"model check {1000 * model:.1f} ms: {1000 * total:.1f} ms in all")
+    print(f"  -> at most {cores / total:.0f} scripts/s on {cores} cores with every wait "
+          f"overlapped (target {TARGET:g}: {1000 * cores / TARGET:.1f} ms a script here)")
+
+
 def short_runs(n: int) -> None:
     script = parse("s = socket(AF_INET, SOCK_STREAM)\nbind(s)\nlisten(s, 1)\n"
                    "c = socket(AF_INET, SOCK_STREAM)\nconnect(c, s)\nnetstat(s)\n"
@@ -105,7 +139,9 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--examples", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--workers", default=f"1,2,{default_workers()}",
+                    help="worker counts, comma-separated (default 1, 2 and conform's own "
+                         "default: four a core)")
     ap.add_argument("--short", type=int, default=100, help="short runs to time")
     args = ap.parse_args()
     counts = [int(x) for x in args.workers.split(",")]
@@ -132,6 +168,7 @@ def main() -> int:
         seconds = _check_all(bare, n)
         print(_line("no-sleep mix (same, no sleep)", len(bare),
                     sum(len(s.steps) for s in bare), seconds))
+    cpu_split(gen, mix, args.examples, args.seed)
     short_runs(args.short)
     return 0
 
