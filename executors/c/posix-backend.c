@@ -81,6 +81,7 @@ static struct {
     char kmsg_why[200];
     int tun, raw4, raw6;
     int next_port;
+    int reuseport;        /* the script set SO_REUSEPORT on a socket (be_counter) */
 #endif
     struct {              /* values to restore after the script (--allow-host-sysctl only) */
         char *name;
@@ -202,7 +203,13 @@ static int be_getsockopt(int fd, int level, int opt, void *val, socklen_t *len)
 
 static int be_setsockopt(int fd, int level, int opt, const void *val, socklen_t len)
 {
-    return setsockopt(fd, level, opt, val, len);
+    int rc = setsockopt(fd, level, opt, val, len);
+#if defined(LSN_LINUX)
+    if (rc == 0 && level == SOL_SOCKET && opt == SO_REUSEPORT && val != NULL &&
+        len >= (socklen_t)sizeof(int) && *(const int *)val != 0)
+        P.reuseport = 1;
+#endif
+    return rc;
 }
 
 static int be_getsockname(int fd, struct sockaddr *a, socklen_t *len)
@@ -1195,6 +1202,7 @@ static void be_script_begin(const char *unix_dir)
     P.diag = P.kmsg = P.tun = P.raw4 = P.raw6 = -1;
     P.counter_fds[0] = P.counter_fds[1] = -1;
     P.next_port = 20000;
+    P.reuseport = 0;
     P.kmsg_why[0] = '\0';
     srandom((unsigned)(time(NULL) ^ (getpid() << 8)));
     if (P.can_isolate) {
@@ -1360,11 +1368,34 @@ static void be_netstat(int fd, struct sbuf *out)
 #endif
 }
 
+#if defined(LSN_LINUX)
+/* Whether net.ipv4.tcp_migrate_req may be on: a closed SO_REUSEPORT listener then hands its
+ * connections to another member of its group (absent: off). */
+static int migrate_req_on(void)
+{
+    char buf[64];
+    int e = read_text("/proc/sys/net/ipv4/tcp_migrate_req", buf, sizeof buf);
+    if (e != 0)
+        return e != ENOENT; /* unreadable otherwise: it may be on (as the Python executor) */
+    return strtol(buf, NULL, 10) != 0;
+}
+#endif
+
 static void be_counter(const char *name, struct sbuf *out)
 {
 #if defined(LSN_LINUX)
     if (!P.counters_ok) {
         r_unsupported(out, "counter: %s", P.counters_why);
+        return;
+    }
+    /* As the Python kernel executor (listenspec/kernel/executor.py, HASHED_COUNTERS): which
+     * member of an SO_REUSEPORT group each SYN reached is the group's hash of the ports this
+     * run drew, so what a closed member migrates varies from run to run. */
+    if (P.reuseport && (strcmp(name, "TCPMigrateReqSuccess") == 0 ||
+                        strcmp(name, "TCPMigrateReqFailure") == 0) && migrate_req_on()) {
+        r_unsupported(out, "counter: %s counts the connections of a closed listener of an "
+                           "SO_REUSEPORT group, and which member each SYN reached is the "
+                           "group's hash of the ports this run drew", name);
         return;
     }
     struct counter_row *rows;
