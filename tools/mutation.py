@@ -193,6 +193,52 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "socket but gVisor's refused one is shut both ways, and each poll table reads `closed` "
         "only beside that (Linux POLLHUP: both or closed) or, for gVisor TCP, beside `ended` "
         "(which DISCONNECTED sets); the BSD, select and gVisor AF_UNIX tables never read it",
+    ("models/dataplane.py", "line 232:8: and -> or"):
+        "connection_closes(), `queued_on is not None and queued_on in h.socks`: with None both "
+        "are false (no socket id is None); a set queued_on always names a socket still in "
+        "h.socks (only close() removes a socket nobody else is dropped with, and closing a "
+        "listener or a stopped one first unhooks every client queued on it)",
+    ("models/dataplane.py", "line 235:42: and -> or"):
+        "connection_closes(), `peer != sock.sid`: only a TCP socket connected to itself has "
+        "itself for peer; the mutant has it learn its own close (reset, or its own FIN) just "
+        "before close() removes it, which leaves the port released or held by ORPHAN as the "
+        "original does (at most twice, and every reader of addrs treats that the same)",
+    ("models/dataplane.py", "line 405:38: and -> or"):
+        "_shut(), `peer != sock.sid`: a peer of None is still None (h.socks.get(None)); only a "
+        "TCP socket connected to itself has itself for peer, and the line before returned "
+        "when it sent a FIN, so the mutant's own-peer reaches only the TCP arm, which needs fin",
+    ("models/dataplane.py", "line 388:11: and -> or"):
+        "_shut()'s `tcp`: with `or` AF_UNIX streams and datagram sockets also reach "
+        "send_fin(), which for them only adds SND (their `fin` is never set), the same shut "
+        "bits; the self-FIN and the peer's FIN need a TCP peer, which they never have",
+    ("models/dataplane.py", "line 104:43: 0 -> 1"):
+        "feed()'s half-open count to admits() for a request sock: request socks arise only on "
+        "profiles with TCP_DEFER_ACCEPT or client_defer_holds_ack, and none counts half-open "
+        "connections in admission (the premise is a test: "
+        "test_request_socks_arise_only_where_half_open_connections_are_not_admitted)",
+    ("models/dataplane.py", "line 105:73: 0 -> 1"):
+        "feed(): the child's `resent` is never read again (only for an incomplete-queue "
+        "entry whose segment was dropped; the child goes to the completed queue with "
+        "`dropped` None, and no transition moves a completed entry back)",
+    ("models/rules.py", "line 388:19: False -> True"):
+        "PollFacts.ended's default: dataplane.poll_facts() always passes it; the one other "
+        "constructor (proofs/readiness.py) makes listeners, whose every poll table reads "
+        "`ended` only in the not-listening arm of ite(listening, ...)",
+    ("models/rules.py", "line 111:38: False -> True"):
+        "incq_capacity()'s u32 flag: only the 3q/2 profiles read it (q and q+1 return first), "
+        "and their qlimit is at most 1431655765 (the signed clamp to somaxconn/soacceptqueue, "
+        "whose range ends there; INtime's fixed 128), so 3q < 2**32 and the wrap is the "
+        "identity",
+    **{("models/rules.py", f"line {at}: False -> True"):
+       f"_gvisor_poll()'s {where} POLLRDHUP: poll_events() drops POLLRDHUP for a profile "
+       "without it, and no profile with the gvisor poll style has it (the premise is a test: "
+       "test_the_gvisor_poll_style_never_reports_pollrdhup)"
+       for at, where in (("449:55", "TCP"), ("454:30", "UDP"), ("457:88", "AF_UNIX"))},
+    ("models/rules.py", "line 456:32: == -> !="):
+        "_gvisor_poll()'s AF_UNIX datagram POLLIN: no AF_UNIX datagram socket ever has data "
+        "to read (the model does not carry datagrams: deliver() writes only to a `peer`, "
+        "which a datagram socket never has), and on gVisor an AF_UNIX stream or seqpacket "
+        "socket with data is connected, where `connected and conn_in` reads it already",
     ("models/options.py", "line 48:59: True -> False"):
         "_int_value(): its one caller reads the value as on/off only (bool(n)), and four "
         "bytes are zero as a signed int exactly when they are as an unsigned one",
