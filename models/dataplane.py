@@ -81,7 +81,7 @@ def feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = 
     lsock = h.socks[client.queued_on]
     lst = lsock.listener
     if lst is None:
-        return stale_request_hit(p, h, lsock, client.sid, answer=not (reset or eof))
+        return stale_request_hit(p, h, lsock, client.sid, answer=not reset)
     comp = [_touch(e, client, data, eof, reset) for e in lst.comp]
     incomp: list[Pending] = []
     for e in lst.incomp:
@@ -204,8 +204,10 @@ def stale_request_hit(p: Profile, h: Host, lsock: Socket, client_sid: int, *,
                       answer: bool) -> Host:
     """A request a stopped listener left meets an event while its socket does not listen
     (reqsk_timer_handler(), tcp_v4_rcv(): `!= TCP_LISTEN`: the request is dropped). A segment
-    of the client then finds no socket and draws an RST (`answer`); a timer, an RST or a FIN
-    (its sender is closing) goes unanswered, the client left established with its peer gone."""
+    of the client then finds no socket and draws an RST (`answer`), a FIN too (measured on
+    this kernel: a client that shut its sending side is reset; one that closed loses its port
+    with it); a timer or an RST goes unanswered, the client left established with its peer
+    gone."""
     h = _put(h, evolve(lsock, stale_requests=tuple(
         e for e in lsock.stale_requests if e.client != client_sid)))
     client = h.socks.get(client_sid)
@@ -231,6 +233,8 @@ def connection_closes(p: Profile, h: Host, sock: Socket) -> Host:
         h = bump(h, p.bumps("abort-on-close"))
     if sock.queued_on is not None and sock.queued_on in h.socks:
         h = feed(p, h, sock, eof=not abort, reset=abort)
+        if h.socks[sock.sid].state is not sock.state:
+            return h  # its FIN drew an RST (stale_request_hit()): over, no orphan holds the port
     else:
         peer = h.socks.get(sock.peer) if sock.peer is not None and sock.peer != sock.sid \
             else None

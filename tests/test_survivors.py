@@ -1762,14 +1762,13 @@ def test_a_stopped_listeners_request_whose_client_closed_goes_quietly_on_this_ke
     assert _results(_kernel_trace(STALE_CLIENT_GONE))[-10:] == STALE_CLIENT_GONE_TAIL
 
 
-# --- A divergence, left for the model's owner: a FIN from the client of a request that a
-# stopped listener (shutdown(SHUT_RD)) left behind. The socket no longer listens, so
-# tcp_v4_rcv() drops the request and, finding no socket for the segment, answers it with an
-# RST (measured on this kernel): a client that shut its sending side is reset (recv
-# ECONNRESET, POLLHUP), and one that closed is gone with its port (bind() to it: 0). The model
-# lets a FIN go unanswered as it does a timer or an RST (dataplane.stale_request_hit(),
-# `answer=not (reset or eof)`): the first client stays established, the second's orphan keeps
-# the port. Strict xfails on the model until it is changed; the kernel's values pass.
+# --- A FIN from the client of a request that a stopped listener (shutdown(SHUT_RD)) left
+# behind. The socket no longer listens, so tcp_v4_rcv() drops the request and, finding no
+# socket for the segment, answers it with an RST (measured on this kernel): a client that shut
+# its sending side is reset (recv ECONNRESET, POLLHUP), and one that closed is gone with its
+# port (bind() to it: 0). The model once let such a FIN go unanswered, as a timer or an RST
+# (dataplane.stale_request_hit(), `answer=not (reset or eof)`, and the orphan of the closed
+# client kept the port): both were strict xfails until it was changed.
 STALE_FIN_SHUT = """s = socket(AF_INET, SOCK_STREAM)
 bind(s)
 setsockopt(s, TCP_DEFER_ACCEPT, 5)
@@ -1799,8 +1798,6 @@ bind(x, d)
 """
 
 
-@pytest.mark.xfail(strict=True, reason="model: a stopped listener's request leaves its "
-                   "client's FIN unanswered (the kernel resets the client)")
 def test_a_stopped_listeners_request_answers_its_clients_fin_with_an_rst() -> None:
     assert _results(_trace(STALE_FIN_SHUT, "linux"))[-5:] == STALE_FIN_SHUT_TAIL
 
@@ -1810,8 +1807,6 @@ def test_a_stopped_listeners_request_answers_its_clients_fin_with_an_rst_on_this
     assert _results(_kernel_trace(STALE_FIN_SHUT))[-5:] == STALE_FIN_SHUT_TAIL
 
 
-@pytest.mark.xfail(strict=True, reason="model: the orphan of a stopped listener's client that "
-                   "closed keeps its port (the kernel's RST frees it)")
 def test_a_stopped_listeners_client_that_closed_frees_its_port() -> None:
     assert _seen(_trace(STALE_FIN_CLOSE, "linux"), "close", "bind(x") == ["0", "0"]
 

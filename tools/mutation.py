@@ -170,7 +170,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "every profile and this kernel: test_a_socket_that_connected_never_listens); "
         "`wildcard` is read only for listeners, AF_UNIX names and AF_INET6 sockets without "
         "a peer family, which a connected client has",
-    ("models/dataplane.py", "line 408:77: 0 -> 1"):
+    ("models/dataplane.py", "line 412:77: 0 -> 1"):
         "_shut()'s AF_UNIX mirror, `SND if c.how & RCV else 0`: the else arm is taken only for "
         "SHUT_WR, where the first arm gives RCV already, and RCV is 1, so `| 1` adds nothing",
     ("models/dataplane.py", "line 141:39: True -> False"):
@@ -178,36 +178,36 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "and this socket is DISCONNECTED and shut both ways, so send()'s table refuses it "
         "(EPIPE) first; if it connects again, the paths that leave it without peer or queue "
         "set peer_gone anew",
-    ("models/dataplane.py", "line 251:62: True -> False"):
+    ("models/dataplane.py", "line 255:62: True -> False"):
         "_peer_learns()'s abortive TCP branch, `peer_gone=True` on a peer reset_socket() makes "
         "DISCONNECTED and shuts both ways: as for accepted()'s reset branch, send() refuses it "
         "before deliver() reads peer_gone",
-    ("models/dataplane.py", "line 248:71: True -> False"):
+    ("models/dataplane.py", "line 252:71: True -> False"):
         "_peer_learns()'s AF_UNIX branch, `peer_gone=True`: deliver(), its one reader, reads "
         "it only for a TCP stream",
     ("models/dataplane.py", "line 181:81: True -> False"):
         "listener_closes()'s gVisor AF_UNIX branch, `peer_gone=True`: deliver(), its one "
         "reader, reads it only for a TCP stream",
-    ("models/dataplane.py", "line 448:83: == -> !="):
+    ("models/dataplane.py", "line 452:83: == -> !="):
         "poll_facts()'s `closed` (DISCONNECTED counts only for TCP): every DISCONNECTED "
         "socket but gVisor's refused one is shut both ways, and each poll table reads `closed` "
         "only beside that (Linux POLLHUP: both or closed) or, for gVisor TCP, beside `ended` "
         "(which DISCONNECTED sets); the BSD, select and gVisor AF_UNIX tables never read it",
-    ("models/dataplane.py", "line 232:8: and -> or"):
+    ("models/dataplane.py", "line 234:8: and -> or"):
         "connection_closes(), `queued_on is not None and queued_on in h.socks`: with None both "
         "are false (no socket id is None); a set queued_on always names a socket still in "
         "h.socks (only close() removes a socket nobody else is dropped with, and closing a "
         "listener or a stopped one first unhooks every client queued on it)",
-    ("models/dataplane.py", "line 235:42: and -> or"):
+    ("models/dataplane.py", "line 239:42: and -> or"):
         "connection_closes(), `peer != sock.sid`: only a TCP socket connected to itself has "
         "itself for peer; the mutant has it learn its own close (reset, or its own FIN) just "
         "before close() removes it, which leaves the port released or held by ORPHAN as the "
         "original does (at most twice, and every reader of addrs treats that the same)",
-    ("models/dataplane.py", "line 405:38: and -> or"):
+    ("models/dataplane.py", "line 409:38: and -> or"):
         "_shut(), `peer != sock.sid`: a peer of None is still None (h.socks.get(None)); only a "
         "TCP socket connected to itself has itself for peer, and the line before returned "
         "when it sent a FIN, so the mutant's own-peer reaches only the TCP arm, which needs fin",
-    ("models/dataplane.py", "line 388:11: and -> or"):
+    ("models/dataplane.py", "line 392:11: and -> or"):
         "_shut()'s `tcp`: with `or` AF_UNIX streams and datagram sockets also reach "
         "send_fin(), which for them only adds SND (their `fin` is never set), the same shut "
         "bits; the self-FIN and the peer's FIN need a TCP peer, which they never have",
