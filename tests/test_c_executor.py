@@ -355,7 +355,8 @@ def test_many_scripts_one_process_and_nothing_left_behind(exe: Path) -> None:
     assert all(render(r[-1]) == "0/0/5" for r in runs)  # each script: a fresh namespace, the
     assert render(t.run(parse('sysctl("net.core.somaxconn")\n'))[0]) == "4096"  # write gone
     t.close()
-    assert set(glob.glob("/tmp/listenspec-c-*")) == before  # AF_UNIX names removed
+    # AF_UNIX names removed (<=: another process may remove its own meanwhile)
+    assert set(glob.glob("/tmp/listenspec-c-*")) <= before
     assert not running(pid)
 
 
