@@ -1849,3 +1849,45 @@ def test_request_socks_arise_only_where_half_open_connections_are_not_admitted()
 def test_the_gvisor_poll_style_never_reports_pollrdhup() -> None:
     styled = [name for name, p in PROFILES.items() if p.poll_style == "gvisor"]
     assert styled and not [name for name in styled if PROFILES[name].poll_rdhup]
+
+
+# --- An accepted socket's address is its listener's, never one taken implicitly
+# (state.Socket.wildcard's default, which accept() leaves): an AF_INET connect() to an accepted
+# AF_UNIX socket aims at a whole sockaddr_un, EAFNOSUPPORT on Linux (this kernel), where an
+# autobound name's short address would read as a family-only one (EINVAL); gVisor answers
+# EINVAL for both (measured with --target gvisor).
+ACCEPTED_UNIX_TARGET = """l = socket(AF_UNIX, SOCK_STREAM)
+bind(l)
+listen(l, 1)
+c = socket(AF_UNIX, SOCK_STREAM)
+connect(c, l)
+a = accept(l)
+x = socket(AF_INET, SOCK_STREAM)
+connect(x, a)
+"""
+
+
+def test_an_accepted_unix_sockets_address_is_its_listeners_name() -> None:
+    assert _results(_trace(ACCEPTED_UNIX_TARGET, "linux"))[-1] == "-1 EAFNOSUPPORT"
+    assert _results(_trace(ACCEPTED_UNIX_TARGET, "gvisor"))[-1] == "-1 EINVAL"
+
+
+def test_an_accepted_unix_sockets_address_is_its_listeners_name_on_this_kernel() -> None:
+    assert _results(_kernel_trace(ACCEPTED_UNIX_TARGET))[-1] == "-1 EAFNOSUPPORT"
+
+
+def test_the_model_passes_every_field_whose_default_is_argued_unread() -> None:
+    # tools/mutation.py EQUIVALENT argues Pending.born's and Listener.refusing's defaults
+    # unread: every constructor of those classes in the model passes them
+    import ast
+
+    wanted = {"Pending": "born", "Listener": "refusing"}
+    seen = dict.fromkeys(wanted, 0)
+    for path in Path(__file__).resolve().parents[1].joinpath("models").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                    and node.func.id in wanted):
+                seen[node.func.id] += 1
+                assert wanted[node.func.id] in {k.arg for k in node.keywords}, \
+                    f"{path.name}:{node.lineno}: {node.func.id}() without {wanted[node.func.id]}"
+    assert all(seen.values()), seen  # the constructors were found
