@@ -103,6 +103,9 @@ SETTLE_WAIT: Final = 0.2
 #: sent over loopback to another socket of the script. Linux delivers inside the call; netstack
 #: delivers on a goroutine of its own, so without this wait the next call would race it.
 DELIVERY_WAIT: Final = 0.05
+#: ... and once one socket's readiness changed, how long no other change must come before the
+#: delivery counts as done (a close() of a listener resets each of its queued clients in turn)
+DELIVERY_QUIET: Final = 0.005
 RESET_GRACE: Final = 0.02
 #: The longest single sleep() a script may ask for; the run's time limit includes sleeps.
 MAX_SLEEP: Final = 60.0
@@ -309,8 +312,9 @@ class Executor:
 
     def _delivered(self, fd: int, act: Callable[[], Result]) -> Result:
         """Run `act` (a call on `fd` that may send a segment to another socket of this script)
-        and, in a sandbox, wait (bounded) until another socket's readiness changes: the
-        delivery is then done, as it is on Linux when the call returns."""
+        and, in a sandbox, wait (bounded) until another socket's readiness changes and no
+        further change follows for DELIVERY_QUIET: the delivery is then done, as it is on Linux
+        when the call returns (one call may reach several sockets: a listener's close)."""
         if not self.sandboxed:
             return act()
         watch = select.epoll()
@@ -324,7 +328,11 @@ class Executor:
                         continue  # a file, or a descriptor the stack cannot watch
             watch.poll(0)  # consume the current readiness: only a change wakes it
             result = act()
-            watch.poll(DELIVERY_WAIT)
+            deadline = time.monotonic() + DELIVERY_WAIT
+            if watch.poll(DELIVERY_WAIT):  # something arrived: wait for the rest, until quiet
+                while (left := deadline - time.monotonic()) > 0 and watch.poll(
+                        min(DELIVERY_QUIET, left)):
+                    pass
             return result
         finally:
             watch.close()
