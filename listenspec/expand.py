@@ -137,6 +137,14 @@ class Expander:
                 got = verdicts[k] = tuple(check_state(p, s))
             return broken + list(got) if got else broken
 
+        def settle(held: tuple[list[str], int, bool], s: Host, k: Key | None, i: int) -> None:
+            """Record a composite call's findings once its state is known to be inner (k None:
+            no key, checked in full) or the move's last (k: its key)."""
+            broken, at, changed = held
+            found = with_state(broken, s, k) if changed else broken
+            if found:
+                violations.append((found, i, at))
+
         for i, (action, call, args) in enumerate(moves):
             if action in skip:
                 if looping is not None and action in looping:
@@ -153,9 +161,7 @@ class Expander:
                     transitions += 1
                     at = 1 if args.unit else n
                     if held is not None and state is not None:  # an inner state: check it
-                        found = held[0] + list(check_state(p, state)) if held[2] else held[0]
-                        if found:
-                            violations.append((found, i, held[1]))
+                        settle(held, state, None, i)
                     held = None
                     if out is None:
                         if broken:
@@ -168,9 +174,7 @@ class Expander:
                         collected.append(collect(state))
                 sk = successor(state, i, action, fp.ALL, fp.ALL, 1 if args.unit else n)
                 if held is not None and state is not None:
-                    found = with_state(held[0], state, sk) if held[2] else held[0]
-                    if found:
-                        violations.append((found, i, held[1]))
+                    settle(held, state, sk, i)
                 continue
             transitions += 1
             out, broken = run_call(p, h, call, args, state=False)
@@ -208,21 +212,20 @@ class Expander:
                         tried += 1
                         transitions += 1
                         out, broken = run_call(p, lm.state, call, args, state=False)
-                        ls0 = None if out is None else out.state
-                        if collect is not None and out is not None and out.state is not lm.state:
-                            collected.append(collect(out.state))
+                        ls = None if out is None else out.state
+                        if collect is not None and ls is not None and ls is not lm.state:
+                            collected.append(collect(ls))
                         r = w = 0
                         if por:
-                            ls = None if out is None else out.state
                             r, w = (fp.ALL, fp.ALL) if ls is None else (
                                 _reads(reads_at(lm.state), a, call), fp.writes(lm.state, ls))
                             if ls is lm.state:
                                 loops.setdefault(fp.below(h.next_id) & r, []).append(lazy)
                             elif ls is not None:
                                 w = fp.writes(h, ls)
-                        if ls0 is not None and ls0 is not lm.state:
-                            sk = successor(ls0, i, lazy, r, w, at)
-                            broken = with_state(broken, ls0, sk)
+                        if ls is not None and ls is not lm.state:
+                            sk = successor(ls, i, lazy, r, w, at)
+                            broken = with_state(broken, ls, sk)
                         elif por:
                             done.append((lazy, r, fp.ALL))
                         if broken:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from choices import first_choice
+from test_survivors import MIGRATE_SCRIPT
 
 from listenspec.calls import BY_NAME as CALLS
 from listenspec.checker import check
@@ -313,34 +314,20 @@ def test_an_abandoned_connect_leaves_no_count(c_target: ProtocolTarget) -> None:
     assert c == run_on_kernel(script)
 
 
-MIGRATING = """sysctl("net.ipv4.tcp_migrate_req", 1)
-s1 = socket(AF_INET, SOCK_STREAM)
-setsockopt(s1, SO_REUSEPORT, 1)
-bind(s1)
-listen(s1, 4)
-s2 = socket(AF_INET, SOCK_STREAM)
-setsockopt(s2, SO_REUSEPORT, 1)
-bind(s2, s1)
-listen(s2, 4)
-c1 = socket(AF_INET, SOCK_STREAM)
-connect(c1, s1)
-close(s1)
-counter("TCPMigrateReqSuccess")
-counter("TCPMigrateReqFailure")
-"""
-
-
 @needs_netns
 def test_the_migration_counters_under_reuseport_are_declined_as_the_python_executor_does(
         c_target: ProtocolTarget) -> None:
     # which member each SYN reached is the group's hash of the ports drawn: both executors
     # answer unsupported(...) with the same reason, and compare the counters (both 0) where
     # nothing can migrate
-    script = parse(MIGRATING, "<migrating>")
+    # (the script of test_survivors' test of the Python executor)
+    counters = 'counter("TCPMigrateReqSuccess")\ncounter("TCPMigrateReqFailure")\n'
+    script = parse(MIGRATE_SCRIPT + counters, "<migrating>")
     c = c_target.run(script)
     assert all(render(r).startswith('unsupported("counter: TCPMigrateReq') for r in c[-2:]), c
     assert c[-2:] == run_on_kernel(script)[-2:]
-    still = parse(MIGRATING.replace('sysctl("net.ipv4.tcp_migrate_req", 1)\n', ""), "<still>")
+    still = parse(MIGRATE_SCRIPT.replace('sysctl("net.ipv4.tcp_migrate_req", 1)\n', "")
+                  + counters, "<still>")
     assert [render(r) for r in c_target.run(still)[-2:]] == ["0", "0"]
 
 
