@@ -799,6 +799,197 @@ def test_the_crowded_queue_counts_deferred_and_stopped_requests_on_this_kernel()
     assert _mixed_seen(_kernel_trace(CROWDED_MIXED)) == CROWDED_MIXED_SEEN
 
 
+def _gvisor_trace(text: str) -> list[str]:
+    """The script's trace on gVisor's netstack (`--target gvisor`: the kernel executor in a
+    runsc sandbox, as tests/test_gvisor.py runs it), skipped where no sandbox can start."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the kernel executor runs on Linux only")
+    from listenspec.errors import ListenspecError
+    from listenspec.targets.gvisor import GVisorTarget, gvisor_problem
+
+    if (problem := gvisor_problem()) is not None:
+        pytest.skip(f"no gVisor sandbox: {problem}")
+    script = parse(text)
+    stack = GVisorTarget()
+    try:
+        try:
+            stack.describe()  # the handshake: the sandbox started and the executor answers
+        except ListenspecError as exc:
+            pytest.skip(f"runsc cannot start a sandbox here: {exc}")
+        results = stack.run(script)
+    finally:
+        stack.close()
+    return [f"{s.text} = {render(r)}" for s, r in zip(script.steps, results, strict=True)]
+
+
+# --- A connect() gives an AF_UNIX client no name (host._arrive() and _dgram(): only an inet
+# socket takes a port): a socket that aims at such a client aims at a family-only address,
+# EINVAL (unix_validate_addr(); unp_connectat(): no path), for a stream client that reached a
+# listener and for a datagram client that recorded its peer. (Linux autobinds a connecting
+# AF_UNIX socket only with SO_PASSCRED, which no script sets.) The same on this kernel and
+# on gVisor. The host.py mutants `tcp or client.addr is None` (_arrive) and
+# `client.domain != "AF_UNIX" or client.addr is None` (_dgram) named the client.
+UNIX_UNNAMED = """l = socket(AF_UNIX, SOCK_STREAM)
+bind(l)
+listen(l, 2)
+c = socket(AF_UNIX, SOCK_STREAM)
+connect(c, l)
+x = socket(AF_UNIX, SOCK_STREAM)
+connect(x, c)
+v = socket(AF_UNIX, SOCK_DGRAM)
+bind(v)
+u = socket(AF_UNIX, SOCK_DGRAM)
+connect(u, v)
+w = socket(AF_UNIX, SOCK_DGRAM)
+connect(w, u)
+"""
+UNIX_UNNAMED_SEEN = ["0", "-1 EINVAL", "0", "-1 EINVAL"]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_a_connect_gives_an_unix_client_no_name(profile: str) -> None:
+    assert _seen(_trace(UNIX_UNNAMED, profile), "connect(") == UNIX_UNNAMED_SEEN
+
+
+def test_a_connect_gives_an_unix_client_no_name_on_this_kernel() -> None:
+    assert _seen(_kernel_trace(UNIX_UNNAMED), "connect(") == UNIX_UNNAMED_SEEN
+
+
+def test_a_connect_gives_an_unix_client_no_name_on_the_gvisor_kernel() -> None:
+    assert _seen(_gvisor_trace(UNIX_UNNAMED), "connect(") == UNIX_UNNAMED_SEEN
+
+
+# --- close() of a descriptor that is not a socket (open()) closes it: 0, then EBADF (host.close:
+# a file has no socket to tear down; the mutant `sock is None and ...` crashed there). The
+# same on this kernel and on gVisor.
+CLOSE_FILE = "f = open()\nclose(f)\nclose(f)\n"
+CLOSE_FILE_SEEN = ["0", "-1 EBADF"]
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_closing_a_file_closes_it(profile: str) -> None:
+    assert _seen(_trace(CLOSE_FILE, profile), "close(") == CLOSE_FILE_SEEN
+
+
+def test_closing_a_file_closes_it_on_this_kernel() -> None:
+    assert _seen(_kernel_trace(CLOSE_FILE), "close(") == CLOSE_FILE_SEEN
+
+
+def test_closing_a_file_closes_it_on_the_gvisor_kernel() -> None:
+    assert _seen(_gvisor_trace(CLOSE_FILE), "close(") == CLOSE_FILE_SEEN
+
+
+# --- Premises of the EQUIVALENT entries for host.py's _keep_peer_family() and _dgram(): the
+# peer's family and address a connect records (Socket.peer_family, dgram_peer) are read only
+# by local_family() (called by connect's rows for profile.local_family_errno and
+# v6_pinned_errno), host._keep_peer_family() itself, and the connect row for
+# profile.dgram_reconnect_same; and a profile sets all three parameters or none (gVisor).
+def _reads_of(names: set[str]) -> set[tuple[str, str, str]]:
+    """(file, where, name) for each read of an attribute (or call of a function) in `names`
+    in models/: where is the enclosing function, or at module level the connect row (its
+    `then`) whose test reads it."""
+    import ast
+
+    found: set[tuple[str, str, str]] = set()
+
+    def visit(node: ast.AST, where: str, path: Path) -> None:
+        for child in ast.iter_child_nodes(node):
+            here = where
+            if isinstance(child, ast.FunctionDef):
+                here = child.name
+            elif (where.startswith("<module>") and isinstance(child, ast.Call)
+                  and isinstance(child.func, ast.Name) and child.func.id == "Check"
+                  and len(child.args) > 2 and isinstance(child.args[2], ast.Constant)):
+                here = f"<module> row {child.args[2].value}"
+            if isinstance(child, ast.Attribute) and child.attr in names \
+                    and isinstance(child.ctx, ast.Load):
+                found.add((path.name, here, child.attr))
+            if isinstance(child, ast.Call) and isinstance(child.func, ast.Name) \
+                    and child.func.id in names:
+                found.add((path.name, here, child.func.id))
+            visit(child, here, path)
+
+    for path in sorted((ROOT / "models").glob("*.py")):
+        visit(ast.parse(path.read_text()), "<module>", path)
+    return found
+
+
+def test_a_recorded_peer_family_is_read_only_where_gvisor_s_parameters_ask() -> None:
+    assert _reads_of({"peer_family", "dgram_peer", "local_family"}) == {
+        ("host.py", "_keep_peer_family", "peer_family"),
+        ("tables.py", "local_family", "peer_family"),
+        ("tables.py", "_local_mismatch", "local_family"),
+        ("tables.py", "_pinned_elsewhere", "local_family"),
+        ("tables.py", "<module> row profile.dgram_reconnect_same", "peer_family"),
+        ("tables.py", "<module> row profile.dgram_reconnect_same", "dgram_peer"),
+    }
+    # and the rows that call _local_mismatch and _pinned_elsewhere are made only by the
+    # profiles with local_family_errno and v6_pinned_errno
+    from listenspec.models.tables import checks
+
+    for name, p in PROFILES.items():
+        rows = {row.then for row in checks("connect", p)}
+        assert ("local-family" in rows) == bool(p.local_family_errno), name
+        assert ("profile.v6_pinned_errno" in rows) == (p.v6_pinned_errno is not None), name
+        assert ("profile.dgram_reconnect_same" in rows) == \
+            (p.dgram_reconnect_same is not None), name
+
+
+def test_a_profile_sets_all_of_gvisor_s_peer_family_parameters_or_none() -> None:
+    sets = {name: (bool(p.local_family_errno), p.v6_pinned_errno is not None,
+                   p.dgram_reconnect_same is not None) for name, p in PROFILES.items()}
+    assert any(any(s) for s in sets.values())  # gVisor sets them
+    assert all(all(s) == any(s) for s in sets.values()), sets
+
+
+# --- Premise of the EQUIVALENT entry for host.accept()'s `server.peer is not None and client
+# is not None`: accept() finds the head entry's client alive but not queued on the listener
+# only after that client closed its side while queued, which takes a Linux listener shut for
+# sending (profile.child_inherits_shut_wr: the child's FIN reaches the client at once, and
+# the client's own FIN ends it, dataplane._closed()). That client is DISCONNECTED and shut both
+# ways, and every call that would read its peer is refused first, on this kernel as in the
+# model: send() EPIPE, shutdown() ENOTCONN, connect() EISCONN, and close() tells nobody.
+CLOSED_WHILE_QUEUED = """s = socket(AF_INET, SOCK_STREAM)
+shutdown(s, SHUT_WR)
+listen(s, 4)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+shutdown(c, SHUT_WR)
+a = accept(s)
+send(c, "x")
+shutdown(c, SHUT_RDWR)
+t = socket(AF_INET, SOCK_STREAM)
+listen(t, 4)
+connect(c, t)
+close(c)
+recv(a)
+send(a, "y")
+"""
+CLOSED_WHILE_QUEUED_TAIL = ["fd", "-1 EPIPE", "-1 ENOTCONN", "fd", "0", "-1 EISCONN", "0", "0",
+                            "-1 EPIPE"]
+
+
+def test_a_client_closed_while_queued_is_refused_every_call_that_reads_its_peer() -> None:
+    from listenspec.models.state import BOTH, SockState
+    from listenspec.runner import ModelRun
+
+    script = parse(CLOSED_WHILE_QUEUED)
+    run = ModelRun(PROFILES["linux"])
+    for step in script.steps[:6]:
+        run.step(step)
+    h = run.state
+    lsock = h.socks[h.fds[run.names["s"].fd]]
+    assert lsock.listener is not None
+    client = h.socks[lsock.listener.comp[0].client]  # alive, but no longer queued on s
+    assert (client.queued_on, client.state, client.shut) == (None, SockState.DISCONNECTED, BOTH)
+    assert _results(_trace(CLOSED_WHILE_QUEUED, "linux"))[6:] == CLOSED_WHILE_QUEUED_TAIL
+
+
+def test_a_client_closed_while_queued_is_refused_every_call_that_reads_its_peer_on_this_kernel(
+        ) -> None:
+    assert _results(_kernel_trace(CLOSED_WHILE_QUEUED))[6:] == CLOSED_WHILE_QUEUED_TAIL
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -319,6 +319,33 @@ EQUIVALENT: dict[tuple[str, str], str] = {
        "a TCP_BACKOFF entry of 64 or more: the timeout is clamped to SYNCACHE_MAX (64 s) either "
        "way" for col, b in ((36, 64), (40, 128), (45, 256), (50, 512), (55, 512), (60, 512),
                             (65, 512))},
+    ("models/host.py", "line 168:8: or -> and"):
+        "_keep_peer_family()'s guard: connect() always has a socket and a target, so the "
+        "mutant records the target's family on every socket a connect leaves without one. "
+        "peer_family is read only by local_family(), for an AF_INET6 socket, in connect's "
+        "rows for local_family_errno and v6_pinned_errno, and by the dgram_reconnect_same "
+        "row, for a datagram socket; a profile sets all three or none (premises are tests: "
+        "test_a_recorded_peer_family_is_read_only_where_gvisor_s_parameters_ask, "
+        "test_a_profile_sets_all_of_gvisor_s_peer_family_parameters_or_none). So only gVisor "
+        "reads it, and there the mutant adds it only to non-AF_INET6 sockets (never read) "
+        "and to datagram ones, which _dgram() gave it already",
+    ("models/host.py", "line 243:8: and -> or"):
+        "_dgram(): connect()'s target is never None, so the mutant records dgram_peer and "
+        "peer_family on every profile; they are read only in the rows of the three gVisor "
+        "parameters, which a profile sets all or none of (the premises of line 168:8's "
+        "entry), and where they are set the original records them too",
+    ("models/host.py", "line 255:12: and -> or"):
+        "_reach(): an assert of two preconditions; where the original's holds the mutant's "
+        "does, and where it fails the mutant's next line (_arrive() reads lsock.listener and "
+        "client.domain at once) raises instead: no input answers differently",
+    ("models/host.py", "line 476:8: and -> or"):
+        "accept(): the mutant also gives the client a peer when accept() finds it alive but "
+        "not queued on the listener, which only a client that closed its side while queued "
+        "is (a Linux listener shut for sending: dataplane._closed() unhooks it); that client "
+        "is DISCONNECTED and shut both ways, so send(), shutdown() and connect() refuse it "
+        "before reading its peer and close() returns before it (the premise is a test, on "
+        "this kernel too: "
+        "test_a_client_closed_while_queued_is_refused_every_call_that_reads_its_peer)",
 }
 
 _COMPARE = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
