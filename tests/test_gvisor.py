@@ -22,7 +22,7 @@ from listenspec import conform
 from listenspec.cli import main
 from listenspec.errors import ListenspecError
 from listenspec.kernel.counters import Counters
-from listenspec.results import Err, Queue, Result, Ret, Unsupported
+from listenspec.results import Err, Queue, Result, Ret, Unsupported, render
 from listenspec.script import parse
 from listenspec.spec.examples import all_examples
 
@@ -209,6 +209,16 @@ def test_what_gvisor_lacks_is_unsupported_and_what_it_has_is_measured(
     assert got[13] == Ret(0)  # a SYN written into the TUN device reaches a wildcard listener
     assert isinstance(got[17], Unsupported) and "wildcard" in got[17].reason
     assert got[18] == Err("EIO")  # somaxconn is a read-only file in gVisor
+
+
+@needs_gvisor
+def test_the_gvisor_sysctls_are_read_only_at_each_end_of_the_range(gvisor: GVisorTarget) -> None:
+    # tests/test_profiles.py SYSCTL_TABLE: each gvisor sysctl reads its default and refuses
+    # every write with EIO (the names of the other profiles: ENOENT), as the profile says
+    from test_profiles import sysctl_edges
+
+    text, want = sysctl_edges("gvisor")
+    assert [render(r) for r in gvisor.run(parse(text))] == want
 
 
 @needs_gvisor

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import trace
 
+from listenspec.calls import limit_sysctl
 from listenspec.models import sources
-from listenspec.models.profiles import FREEBSD_SRC, PROFILES, Profile, derive
+from listenspec.models.profiles import FIXED, FREEBSD_SRC, PROFILES, Profile, derive
 
 SOURCE_RE = re.compile(r"(seeds/\d{3}_[0-9a-f]{16}\.txt|reference/(freebsd|linux)\.md|"
                        r"spec/sources/(freebsd|linux-6\.18|gvisor-2022-12)\.md|listenspec choice)")
@@ -47,3 +49,136 @@ def test_every_gvisor_difference_from_linux_cites_gvisor() -> None:
     for param in gv.parameters:
         if getattr(gv, param) != getattr(lx, param):
             assert "spec/sources/gvisor-2022-12.md" in gv.cite[param], param
+
+
+# --- Each profile's sysctls, written out from the sources their cites name (not from the
+# model): name, default, the values a write accepts (lo..hi, inclusive), and what a write
+# answers where it never succeeds. Every one is an int in the kernel (sysctl_handle_int,
+# proc_dointvec_minmax, proc_dou8vec_minmax), so each range lies within a C int, which is also
+# all a script can write.
+C_INT_MIN, C_INT_MAX = -(2**31), 2**31 - 1
+FB_LIMIT = 1431655765  # freebsd.md A7: sysctl_somaxconn(), val < 1 || val > UINT_MAX / 3
+_FB = [("kern.ipc.soacceptqueue", 128, 1, FB_LIMIT),  # A7: SOMAXCONN 128
+       ("kern.ipc.somaxconn", 128, 1, FB_LIMIT),  # A7: the same handler, CTLFLAG_SKIP
+       ("kern.ipc.sooverinterval", 60, 0, C_INT_MAX),  # A4: sysctl_sec_to_timeval(), secs < 0
+       ("kern.ipc.sooverprio", 7, C_INT_MIN, C_INT_MAX),  # A4: SYSCTL_INT, LOG_DEBUG
+       ("net.inet.tcp.syncache.rst_on_sock_fail", 1, C_INT_MIN, C_INT_MAX),  # A5
+       ("net.inet.tcp.syncookies", 1, C_INT_MIN, C_INT_MAX),  # A6
+       ("net.inet.tcp.syncache.rexmtlimit", 3, 0, 12)]  # B12: 0..TCP_MAXRXTSHIFT
+SYSCTL_TABLE: dict[str, list[tuple[str, int, int, int]]] = {
+    "freebsd-9": _FB[1:2],  # the page names kern.ipc.somaxconn
+    "freebsd-10": _FB[:2],  # soacceptqueue, somaxconn hidden
+    "freebsd-13": _FB[:3],  # and sooverinterval
+    "freebsd-src": _FB,
+    "freebsd-main": _FB,
+    # reference/freebsd.md §8: a plain SYSCTL_INT with no range check, default SOMAXCONN
+    "dragonfly": [("kern.ipc.somaxconn", 128, C_INT_MIN, C_INT_MAX)],
+    "intime": [],  # "Not supported by INtime"
+    "bsd-4.4": [],  # a compile-time SOMAXCONN
+    # linux-6.18.md §9 (and measured: tests/test_survivors.py, on this kernel)
+    "linux": [("net.core.somaxconn", 4096, 0, C_INT_MAX),
+              ("net.ipv4.tcp_syncookies", 1, 0, 255),
+              ("net.ipv4.tcp_abort_on_overflow", 0, 0, 255),
+              ("net.ipv4.tcp_max_syn_backlog", 2048, C_INT_MIN, C_INT_MAX),
+              ("net.ipv4.tcp_synack_retries", 5, 0, 255),
+              ("net.ipv4.tcp_migrate_req", 0, 0, 1)],
+    # gvisor-2022-12.md §6: read-only files (0444), every write EIO (tests/test_gvisor.py)
+    "gvisor": [("net.core.somaxconn", 128, 0, C_INT_MAX),
+               ("net.ipv4.tcp_synack_retries", 5, 0, 255)],
+}
+SYSCTL_HIDDEN = {(p, "kern.ipc.somaxconn")  # freebsd.md A7 (CTLFLAG_SKIP); seed page 10
+                 for p in ("freebsd-10", "freebsd-13", "freebsd-src", "freebsd-main")}
+SYSCTL_READ_ONLY = {"gvisor": "EIO"}
+#: names that read and write one variable (freebsd.md A7: somaxconn is soacceptqueue's old name)
+SAME_VARIABLE = {"kern.ipc.somaxconn": "kern.ipc.soacceptqueue"}
+ALL_SYSCTL_NAMES = sorted({n for rows in SYSCTL_TABLE.values() for n, *_ in rows})
+
+
+def test_each_profiles_sysctls_are_as_their_sources_state() -> None:
+    assert set(SYSCTL_TABLE) == set(PROFILES)
+    for name, p in PROFILES.items():
+        assert [(s.name, s.default, s.lo, s.hi) for s in p.sysctls] == SYSCTL_TABLE[name], name
+        assert {(name, s.name) for s in p.sysctls if s.hidden} == {
+            h for h in SYSCTL_HIDDEN if h[0] == name}, name
+        assert {s.write_errno for s in p.sysctls} <= {SYSCTL_READ_ONLY.get(name)}, name
+        for s in p.sysctls:
+            assert C_INT_MIN <= s.lo <= s.default <= s.hi <= C_INT_MAX, (name, s.name)
+
+
+def sysctl_edges(profile: str) -> tuple[str, list[str]]:
+    """A script that reads every sysctl name any profile has, and writes each of the profile's
+    own just outside, at and just inside both ends of its range (each write read back), with
+    the trace SYSCTL_TABLE says it gives."""
+    rows = {n: (d, lo, hi) for n, d, lo, hi in SYSCTL_TABLE[profile]}
+    refused = SYSCTL_READ_ONLY.get(profile)
+    lines, want = [], []
+    values = {SAME_VARIABLE.get(n, n): d for n, (d, _, _) in rows.items()}
+    for name in ALL_SYSCTL_NAMES:
+        var = SAME_VARIABLE.get(name, name)
+        lines.append(f'sysctl("{name}")')
+        if name not in rows:
+            lines.append(f'sysctl("{name}", 1)')
+            want += ["-1 ENOENT", "-1 ENOENT"]
+            continue
+        _, lo, hi = rows[name]
+        want.append(str(values[var]))
+        for v in sorted({lo - 1, lo, lo + 1, hi - 1, hi, hi + 1}):
+            if not C_INT_MIN <= v <= C_INT_MAX:
+                continue
+            lines += [f'sysctl("{name}", {v})', f'sysctl("{name}")']
+            if refused is None and lo <= v <= hi:
+                values[var] = v
+                want.append("0")
+            else:
+                want.append(f"-1 {refused or 'EINVAL'}")
+            want.append(str(values[var]))
+    return "".join(line + "\n" for line in lines), want
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_sysctl_writes_at_each_end_of_the_range(profile: str) -> None:
+    text, want = sysctl_edges(profile)
+    assert trace(text, profile) == want
+
+
+@pytest.mark.parametrize("profile", list(PROFILES))
+def test_the_explorer_sets_the_limit_through_the_visible_sysctl(profile: str) -> None:
+    # calls.limit_sysctl(): the sysctl the explorer writes to vary the hard limit
+    visible = [(n, max(lo, 0)) for n, _, lo, _ in SYSCTL_TABLE[profile]
+               if n.endswith(("somaxconn", "soacceptqueue")) and (profile, n) not in SYSCTL_HIDDEN
+               and profile != "gvisor"]  # gVisor's somaxconn does not set the limit (§6)
+    assert limit_sysctl(PROFILES[profile]) == (visible[0] if visible else None)
+
+
+def test_the_fixed_settings_are_the_sources_compiled_in_defaults() -> None:
+    # profiles.FIXED: a setting no sysctl of the profile sets runs with the default of the
+    # sysctl that sets it in the source (freebsd-src: FreeBSD's; linux: Linux's)
+    for key, value in FIXED.items():
+        defaults = {s.default for name in ("freebsd-src", "linux")
+                    for s in PROFILES[name].sysctls if s.key == key}
+        assert defaults == {value}, key
+
+
+def test_uint_max_is_read_only_as_its_third() -> None:
+    # the premise of tools/mutation.py's EQUIVALENT entry for profiles.UINT_MAX's `- 1` made
+    # `+ 1`: every read of the name is `UINT_MAX // 3` (the FreeBSD limit's range), and
+    # (2**32 + 1) // 3 == (2**32 - 1) // 3
+    import ast
+    from pathlib import Path
+
+    assert (2**32 + 1) // 3 == (2**32 - 1) // 3 == FB_LIMIT
+    root = Path(__file__).resolve().parents[1]
+    reads = 0
+    for folder in ("models", "listenspec", "proofs", "spec", "tools", "tests"):
+        for path in (root / folder).rglob("*.py"):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            thirds = {id(n.left) for n in ast.walk(tree) if isinstance(n, ast.BinOp)
+                      and isinstance(n.op, ast.FloorDiv) and isinstance(n.right, ast.Constant)
+                      and n.right.value == 3}
+            for n in ast.walk(tree):
+                if isinstance(n, ast.ImportFrom):
+                    assert "UINT_MAX" not in {a.name for a in n.names}, path
+                if isinstance(n, ast.Name) and n.id == "UINT_MAX" and isinstance(n.ctx, ast.Load):
+                    assert id(n) in thirds, f"{path}:{n.lineno}"
+                    reads += 1
+    assert reads  # the FreeBSD limit sysctls of profiles.py

@@ -2082,3 +2082,13 @@ def test_the_model_passes_every_field_whose_default_is_argued_unread() -> None:
                 assert wanted[node.func.id] in {k.arg for k in node.keywords}, \
                     f"{path.name}:{node.lineno}: {node.func.id}() without {wanted[node.func.id]}"
     assert all(seen.values()), seen  # the constructors were found
+
+
+# --- Linux's sysctls at each end of their ranges (tests/test_profiles.py SYSCTL_TABLE, which
+# kills profiles.py's range and default mutants on the model): the same on this kernel, in the
+# private namespace, with the FreeBSD names absent (ENOENT).
+def test_the_linux_sysctl_ranges_on_this_kernel() -> None:
+    from test_profiles import sysctl_edges
+
+    text, want = sysctl_edges("linux")
+    assert _results(_kernel_trace(text)) == want

@@ -346,6 +346,10 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "before reading its peer and close() returns before it (the premise is a test, on "
         "this kernel too: "
         "test_a_client_closed_while_queued_is_refused_every_call_that_reads_its_peer)",
+    ("models/profiles.py", "line 21:12: - -> +"):
+        "UINT_MAX = 2**32 + 1 instead of 2**32 - 1: every read of the name is `UINT_MAX // 3` "
+        "(the FreeBSD limit sysctls' range), and (2**32 + 1) // 3 == (2**32 - 1) // 3 == "
+        "1431655765 (the premise is a test: test_uint_max_is_read_only_as_its_third)",
 }
 
 _COMPARE = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
