@@ -84,6 +84,7 @@ def feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = 
         return stale_request_hit(p, h, lsock, client.sid, answer=not reset)
     comp = [_touch(e, client, data, eof, reset) for e in lst.comp]
     incomp: list[Pending] = []
+    made = False  # a request sock of this client became a child
     for e in lst.incomp:
         if e.client != client.sid:
             incomp.append(e)
@@ -103,6 +104,7 @@ def feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = 
             # Linux: data or a FIN ends the deferral; the child needs room in the accept queue.
             if rules.admits(p, len(comp), 0, lst.qlimit):
                 comp.append(evolve(e, upcall=None, dropped=None, resent=0))
+                made = True
             elif h.sysctl.get("abort_on_overflow", 0):  # tcp_check_req(): embryonic_reset
                 h = bump(bump(h, p.overflow_counters), p.bumps("embryonic-reset"))
                 h = reset_socket(p, h, h.socks[client.sid], "peer-reset")
@@ -116,8 +118,26 @@ def feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = 
             comp.append(evolve(e, upcall=None))  # soisconnected(): no limit check
         else:
             incomp.append(e)
-    return _with_listener(h, h.socks[lsock.sid],
-                          evolve(lst, comp=tuple(comp), incomp=tuple(incomp)))
+    h = _with_listener(h, h.socks[lsock.sid], evolve(lst, comp=tuple(comp), incomp=tuple(incomp)))
+    return child_made(p, h, lsock, client.sid) if made else h
+
+
+def child_shut_wr(p: Profile, lsock: Socket) -> bool:
+    """A Linux TCP listener shut for sending (shutdown(SHUT_WR) before listen()) makes its
+    children shut for sending too (profile.child_inherits_shut_wr)."""
+    return (p.child_inherits_shut_wr and lsock.domain != "AF_UNIX"
+            and lsock.type == "SOCK_STREAM" and bool(lsock.shut & SND))
+
+
+def child_made(p: Profile, h: Host, lsock: Socket, client_sid: int) -> Host:
+    """A request sock of `lsock` became a child in its accept queue (tcp_check_req(): the
+    deferral ended, or the client's held ACK came): a child shut for sending (child_shut_wr)
+    sends its FIN to the client then, as one made at the handshake does (host._arrive());
+    measured on this kernel."""
+    client = h.socks.get(client_sid)
+    if client is None or client.queued_on != lsock.sid or not child_shut_wr(p, lsock):
+        return h
+    return receive_fin(p, h, client)
 
 
 def _touch(e: Pending, client: Socket, data: bytes, eof: bool, reset: bool) -> Pending:

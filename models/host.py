@@ -329,7 +329,7 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     client = advance(advance(client, "connect"), "established")
     client = evolve(client, queued_on=lsock.sid,
                           connect_pending=_pending(p, "ok") if tcp else None)
-    if tcp and _child_shut_wr(p, lsock) and not d.to_incomp and not _holds_ack(p, client):
+    if tcp and dataplane.child_shut_wr(p, lsock) and not d.to_incomp and not _holds_ack(p, client):
         # the child is made shut for sending, so its FIN reaches the client at once
         client = evolve(client, fin=True, shut=client.shut | RCV)
     if tcp and client.addr is None:  # the connect bound an ephemeral port
@@ -341,13 +341,6 @@ def _holds_ack(p: Profile, client: Socket) -> bool:
     """The client set TCP_DEFER_ACCEPT and so holds the handshake's final ACK
     (profile.client_defer_holds_ack)."""
     return p.client_defer_holds_ack and client.defer_accept > 0
-
-
-def _child_shut_wr(p: Profile, lsock: Socket) -> bool:
-    """A Linux TCP listener shut for sending (shutdown(SHUT_WR) before listen()) makes its
-    children shut for sending too (profile.child_inherits_shut_wr)."""
-    return (p.child_inherits_shut_wr and lsock.domain != "AF_UNIX"
-            and lsock.type == "SOCK_STREAM" and bool(lsock.shut & SND))
 
 
 def _refused_unix(p: Profile, h: Host, client: Socket) -> Outcome:
@@ -464,7 +457,7 @@ def accept(p: Profile, h: Host, fd: int) -> Outcome:
     # the child's options: a copy of the listener's (sk_clone_lock(), solisten_clone()), but
     # a Linux AF_UNIX child is a fresh socket (unix_create1())
     inherits = lsock.domain != "AF_UNIX" or p.unix_child_inherits
-    shut = SND if _child_shut_wr(p, lsock) else 0
+    shut = SND if dataplane.child_shut_wr(p, lsock) else 0
     server = advance(Socket(sid=sid, domain=lsock.domain, type=lsock.type, addr=lsock.addr,
                             shut=shut,
                             linger=lsock.linger if inherits else None,

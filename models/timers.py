@@ -18,7 +18,7 @@ compares with a kernel keeps its sleeps clear of the moments a timer is due.
 from __future__ import annotations
 
 from . import rules
-from .dataplane import stale_request_hit
+from .dataplane import child_made, stale_request_hit
 from .ops import bump, reset_socket, setting
 from .outcome import Outcome, put, transition
 from .outcome import with_listener as _with_listener
@@ -200,7 +200,8 @@ def _segment_arrives(p: Profile, h: Host, lsock: Socket, lst: Listener, i: int,
     others = lst.incomp[:i] + lst.incomp[i + 1:]
     if rules.admits(p, len(lst.comp), 0, lst.qlimit):
         child = evolve(d, upcall=None, dropped=None, resent=0)
-        return _with_listener(h, lsock, evolve(lst, comp=(*lst.comp, child), incomp=others))
+        h = _with_listener(h, lsock, evolve(lst, comp=(*lst.comp, child), incomp=others))
+        return child_made(p, h, lsock, d.client)
     h = bump(h, p.overflow_counters)
     if setting(p, h, "abort_on_overflow"):
         h = bump(h, p.bumps("embryonic-reset"))

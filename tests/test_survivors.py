@@ -990,6 +990,124 @@ def test_a_client_closed_while_queued_is_refused_every_call_that_reads_its_peer_
     assert _results(_kernel_trace(CLOSED_WHILE_QUEUED))[6:] == CLOSED_WHILE_QUEUED_TAIL
 
 
+# --- A Linux listener shut for sending makes its children shut for sending, and a child sends
+# its FIN when it is made: at the handshake (host._arrive()), and also when a request sock
+# becomes one (dataplane.child_made()): the listener's deferral ended by the client's data,
+# by the SYN-ACK retransmission it answers, or by its FIN (then the client, which sent its
+# own first, is over: POLLHUP, EPIPE, and its TIME_WAIT keeps the port), or the final ACK a
+# TCP_DEFER_ACCEPT client held (200 ms). Until then the client reads nothing (EAGAIN).
+# Found triaging host.py's mutant 332:65 (`not _holds_ack(...)` dropped): the model gave a
+# request sock's child no FIN (recv() EAGAIN where this kernel reads the end of file); fixed.
+CHILD_FIN = """s = socket(AF_INET, SOCK_STREAM)
+shutdown(s, SHUT_WR)
+setsockopt(s, TCP_DEFER_ACCEPT, 5)
+listen(s, 4)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+recv(c)
+send(c, "x")
+sleep(0.1)
+netstat(s)
+recv(c)
+t = socket(AF_INET, SOCK_STREAM)
+shutdown(t, SHUT_WR)
+listen(t, 4)
+d = socket(AF_INET, SOCK_STREAM)
+setsockopt(d, TCP_DEFER_ACCEPT, 1)
+connect(d, t)
+netstat(t)
+recv(d)
+sleep(0.3)
+netstat(t)
+recv(d)
+u = socket(AF_INET, SOCK_STREAM)
+shutdown(u, SHUT_WR)
+setsockopt(u, TCP_DEFER_ACCEPT, 1)
+listen(u, 4)
+e = socket(AF_INET, SOCK_STREAM)
+connect(e, u)
+recv(e)
+sleep(3.5)
+netstat(u)
+recv(e)
+v = socket(AF_INET, SOCK_STREAM)
+shutdown(v, SHUT_WR)
+setsockopt(v, TCP_DEFER_ACCEPT, 5)
+listen(v, 4)
+f = socket(AF_INET, SOCK_STREAM)
+connect(f, v)
+shutdown(f, SHUT_WR)
+sleep(0.1)
+netstat(v)
+recv(f)
+poll(f)
+send(f, "y")
+close(f)
+x = socket(AF_INET, SOCK_STREAM)
+bind(x, f)
+"""
+CHILD_FIN_SEEN = ["-1 EAGAIN", "1", "1/0/4", "0",  # s: the data ends the deferral
+                  "0/1/4", "-1 EAGAIN", "1/0/4", "0",  # t: the held ACK comes
+                  "-1 EAGAIN", "1/0/4", "0",  # u: the retransmission's answer
+                  "1/0/4", "0", "POLLIN|POLLOUT|POLLHUP|POLLRDHUP", "-1 EPIPE",  # v: a FIN
+                  "-1 EADDRINUSE"]
+
+
+def _child_fin_seen(trace: list[str]) -> list[str]:
+    return _seen(trace, "recv(", "netstat(", "poll(", "send(", "bind(")
+
+
+def test_a_request_socks_child_of_a_listener_shut_for_sending_sends_its_fin() -> None:
+    assert _child_fin_seen(_trace(CHILD_FIN, "linux")) == CHILD_FIN_SEEN
+
+
+def test_a_request_socks_child_of_a_listener_shut_for_sending_sends_its_fin_on_this_kernel(
+        ) -> None:
+    assert _child_fin_seen(_kernel_trace(CHILD_FIN)) == CHILD_FIN_SEEN
+
+
+# --- Linux: an AF_UNIX socket shut for reading before listen() listens refusing (sk_shutdown
+# stays: unix_stream_connect() ECONNREFUSED; profile.unix_listener_shut_refuses), where a TCP
+# one shut so (ENOTCONN, the direction marked) takes connections (host.listen()'s `refusing`:
+# the mutant `sock.domain != "AF_UNIX"` swapped the two). The same on this kernel.
+SHUT_RD_FIRST = """u = socket(AF_UNIX, SOCK_STREAM)
+bind(u)
+shutdown(u, SHUT_RD)
+listen(u, 4)
+d = socket(AF_UNIX, SOCK_STREAM)
+connect(d, u)
+s = socket(AF_INET, SOCK_STREAM)
+shutdown(s, SHUT_RD)
+listen(s, 4)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+netstat(s)
+"""
+SHUT_RD_FIRST_SEEN = ["0", "-1 ECONNREFUSED", "-1 ENOTCONN", "0", "1/0/4"]
+
+
+def test_an_unix_socket_shut_for_reading_before_listen_refuses_and_a_tcp_one_does_not() -> None:
+    assert _seen(_trace(SHUT_RD_FIRST, "linux"), "shutdown(", "connect(", "netstat(") == \
+        SHUT_RD_FIRST_SEEN
+
+
+def test_bind_joins_only_a_target_with_an_address() -> None:
+    # premise of the EQUIVALENT entry for host.bind()'s assert (`target is not None and
+    # target.addr is not None`): on every profile the "-> wildcard" row, which takes each
+    # target without an address, comes before the "-> join" row, which needs a target
+    from listenspec.models.tables import checks
+
+    for name, p in PROFILES.items():
+        thens = [row.then for row in checks("bind", p)]
+        assert "-> wildcard" in thens and thens.index("-> wildcard") < thens.index("-> join"), \
+            name
+
+
+def test_an_unix_socket_shut_for_reading_before_listen_refuses_on_this_kernel() -> None:
+    assert _seen(_kernel_trace(SHUT_RD_FIRST), "shutdown(", "connect(", "netstat(") == \
+        SHUT_RD_FIRST_SEEN
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -221,53 +221,53 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "every profile and this kernel: test_a_socket_that_connected_never_listens); "
         "`wildcard` is read only for listeners, AF_UNIX names and AF_INET6 sockets without "
         "a peer family, which a connected client has",
-    ("models/dataplane.py", "line 412:77: 0 -> 1"):
+    ("models/dataplane.py", "line 432:77: 0 -> 1"):
         "_shut()'s AF_UNIX mirror, `SND if c.how & RCV else 0`: the else arm is taken only for "
         "SHUT_WR, where the first arm gives RCV already, and RCV is 1, so `| 1` adds nothing",
-    ("models/dataplane.py", "line 141:39: True -> False"):
+    ("models/dataplane.py", "line 161:39: True -> False"):
         "accepted()'s reset branch, `peer_gone=True`: peer_gone is read only by deliver(), "
         "and this socket is DISCONNECTED and shut both ways, so send()'s table refuses it "
         "(EPIPE) first; if it connects again, the paths that leave it without peer or queue "
         "set peer_gone anew",
-    ("models/dataplane.py", "line 255:62: True -> False"):
+    ("models/dataplane.py", "line 275:62: True -> False"):
         "_peer_learns()'s abortive TCP branch, `peer_gone=True` on a peer reset_socket() makes "
         "DISCONNECTED and shuts both ways: as for accepted()'s reset branch, send() refuses it "
         "before deliver() reads peer_gone",
-    ("models/dataplane.py", "line 252:71: True -> False"):
+    ("models/dataplane.py", "line 272:71: True -> False"):
         "_peer_learns()'s AF_UNIX branch, `peer_gone=True`: deliver(), its one reader, reads "
         "it only for a TCP stream",
-    ("models/dataplane.py", "line 181:81: True -> False"):
+    ("models/dataplane.py", "line 201:81: True -> False"):
         "listener_closes()'s gVisor AF_UNIX branch, `peer_gone=True`: deliver(), its one "
         "reader, reads it only for a TCP stream",
-    ("models/dataplane.py", "line 452:83: == -> !="):
+    ("models/dataplane.py", "line 472:83: == -> !="):
         "poll_facts()'s `closed` (DISCONNECTED counts only for TCP): every DISCONNECTED "
         "socket but gVisor's refused one is shut both ways, and each poll table reads `closed` "
         "only beside that (Linux POLLHUP: both or closed) or, for gVisor TCP, beside `ended` "
         "(which DISCONNECTED sets); the BSD, select and gVisor AF_UNIX tables never read it",
-    ("models/dataplane.py", "line 234:8: and -> or"):
+    ("models/dataplane.py", "line 254:8: and -> or"):
         "connection_closes(), `queued_on is not None and queued_on in h.socks`: with None both "
         "are false (no socket id is None); a set queued_on always names a socket still in "
         "h.socks (only close() removes a socket nobody else is dropped with, and closing a "
         "listener or a stopped one first unhooks every client queued on it)",
-    ("models/dataplane.py", "line 239:42: and -> or"):
+    ("models/dataplane.py", "line 259:42: and -> or"):
         "connection_closes(), `peer != sock.sid`: only a TCP socket connected to itself has "
         "itself for peer; the mutant has it learn its own close (reset, or its own FIN) just "
         "before close() removes it, which leaves the port released or held by ORPHAN as the "
         "original does (at most twice, and every reader of addrs treats that the same)",
-    ("models/dataplane.py", "line 409:38: and -> or"):
+    ("models/dataplane.py", "line 429:38: and -> or"):
         "_shut(), `peer != sock.sid`: a peer of None is still None (h.socks.get(None)); only a "
         "TCP socket connected to itself has itself for peer, and the line before returned "
         "when it sent a FIN, so the mutant's own-peer reaches only the TCP arm, which needs fin",
-    ("models/dataplane.py", "line 392:11: and -> or"):
+    ("models/dataplane.py", "line 412:11: and -> or"):
         "_shut()'s `tcp`: with `or` AF_UNIX streams and datagram sockets also reach "
         "send_fin(), which for them only adds SND (their `fin` is never set), the same shut "
         "bits; the self-FIN and the peer's FIN need a TCP peer, which they never have",
-    ("models/dataplane.py", "line 104:43: 0 -> 1"):
+    ("models/dataplane.py", "line 105:43: 0 -> 1"):
         "feed()'s half-open count to admits() for a request sock: request socks arise only on "
         "profiles with TCP_DEFER_ACCEPT or client_defer_holds_ack, and none counts half-open "
         "connections in admission (the premise is a test: "
         "test_request_socks_arise_only_where_half_open_connections_are_not_admitted)",
-    ("models/dataplane.py", "line 105:73: 0 -> 1"):
+    ("models/dataplane.py", "line 106:73: 0 -> 1"):
         "feed(): the child's `resent` is never read again (only for an incomplete-queue "
         "entry whose segment was dropped; the child goes to the completed queue with "
         "`dropped` None, and no transition moves a completed entry back)",
@@ -334,11 +334,16 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "peer_family on every profile; they are read only in the rows of the three gVisor "
         "parameters, which a profile sets all or none of (the premises of line 168:8's "
         "entry), and where they are set the original records them too",
+    ("models/host.py", "line 105:16: and -> or"):
+        "bind()'s assert before a join: the join row comes after the row that takes every "
+        "target without an address, on every profile (the premise is a test: "
+        "test_bind_joins_only_a_target_with_an_address), and needs a target, so both sides "
+        "of the assert hold whenever it runs",
     ("models/host.py", "line 255:12: and -> or"):
         "_reach(): an assert of two preconditions; where the original's holds the mutant's "
         "does, and where it fails the mutant's next line (_arrive() reads lsock.listener and "
         "client.domain at once) raises instead: no input answers differently",
-    ("models/host.py", "line 476:8: and -> or"):
+    ("models/host.py", "line 469:8: and -> or"):
         "accept(): the mutant also gives the client a peer when accept() finds it alive but "
         "not queued on the listener, which only a client that closed its side while queued "
         "is (a Linux listener shut for sending: dataplane._closed() unhooks it); that client "
