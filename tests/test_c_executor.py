@@ -477,7 +477,8 @@ def test_conform_runs_on_the_c_executor(exe: Path, tmp_path: Path,
     from listenspec.cli import main
 
     with ProtocolTarget([str(exe)]) as stack:
-        stats, report = conform.conform("linux", 60, None, tmp_path, stack=stack)
+        # four workers (each with an executor of its own): the scripts sleep() half a second each
+        stats, report = conform.conform("linux", 60, None, tmp_path, stack=stack, workers=4)
     assert stats.mismatches == 0, report  # the same sample is clean on the Python executor
     assert stats.scripts == 60 and stats.steps > stats.skipped_steps
     assert main(["conform", "--examples", "10", "--target", f"exec:{exe}", "--json",

@@ -52,7 +52,8 @@ def _needs_netns() -> None:
 
 def test_a_clean_sample_has_no_mismatch(tmp_path: Path) -> None:
     _needs_netns()
-    stats, report = conform.conform("linux", 60, None, tmp_path)
+    # four workers, as conform runs by default: the scripts sleep() for about half a second each
+    stats, report = conform.conform("linux", 60, None, tmp_path, workers=4)
     assert stats.mismatches == 0, report
     assert stats.scripts == 60 and stats.steps > 60
     assert not list(tmp_path.iterdir())
@@ -63,7 +64,7 @@ def test_a_planted_divergence_is_found_shrunk_and_saved(
     _needs_netns()
     wrong = attrs.evolve(profiles.PROFILES["linux"], accept_not_listening="EOPNOTSUPP")
     monkeypatch.setitem(profiles.PROFILES, "linux", wrong)
-    stats, report = conform.conform("linux", 300, 1, tmp_path)
+    stats, report = conform.conform("linux", 300, 1, tmp_path, workers=4)
     assert stats.mismatches == 1
     assert "EOPNOTSUPP" in report and "EINVAL" in report and "<-- differs" in report
     saved = Path(stats.saved or "")
