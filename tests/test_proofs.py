@@ -540,10 +540,23 @@ def test_an_unexpected_failure_exits_1() -> None:
     assert "UNEXPECTED" in quiet.getvalue()
 
 
-def test_verify_stage_reports_the_table() -> None:
+def test_verify_stage_reports_the_table(results: list[ProofResult],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from listenspec.proofs import run as proof_run
     from listenspec.stages import proofs as verify_stage
 
+    # the stage's own work is the table and the figures; the proofs it would run are the ones
+    # this module's fixture ran (run_all() with no arguments), so it reads those
+    asked: list[dict[str, object]] = []
+
+    def ran(**kw: object) -> list[ProofResult]:
+        asked.append(kw)
+        return results
+
+    monkeypatch.setattr(proof_run, "run_all", ran)
     res = verify_stage(quick=True)
+    assert asked == [{"progress": None}]  # every proof, with no bar when piped
     assert res.ok and res.name == "proofs"
     assert res.figures["unexpected"] == []
+    assert res.figures["cells"] == len(results) and len(res.figures["results"]) == len(results)
     assert any(line.startswith("syncache-independence") for line in res.lines)
