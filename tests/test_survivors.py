@@ -26,7 +26,6 @@ def _trace(text: str, profile: str) -> list[str]:
 def _kernel_trace(text: str) -> list[str]:
     if not sys.platform.startswith("linux"):
         pytest.skip("the kernel executor runs on Linux only")
-    pytest.importorskip("pyroute2")
     from listenspec.kernel import run_on_kernel
     from listenspec.kernel.netns import isolation_problem
 
