@@ -326,16 +326,6 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
     return stats, report
 
 
-def pyroute2_missing() -> str | None:
-    """Why pyroute2 (the netlink syn()'s peer configures its TUN device with) cannot be
-    imported, or None."""
-    try:
-        import pyroute2  # noqa: F401
-    except ImportError as e:
-        return str(e)
-    return None
-
-
 def _settings(seed_value: int | None, examples: int, phases: list[Phase]) -> settings:
     return settings(max_examples=examples, deadline=None, database=None,
                     derandomize=seed_value is None, suppress_health_check=list(HealthCheck),

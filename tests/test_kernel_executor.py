@@ -20,7 +20,6 @@ import pytest
 
 if not sys.platform.startswith("linux"):
     pytest.skip("the kernel executor runs on Linux only", allow_module_level=True)
-pytest.importorskip("pyroute2", reason="syn()'s peer configures its TUN device through pyroute2")
 
 from listenspec.errors import ListenspecError
 from listenspec.kernel import kernel_environment, run_on_kernel
@@ -589,11 +588,11 @@ def test_raw_descriptors_cannot_reach_the_executors_own() -> None:
 
 _UNPRIVILEGED = textwrap.dedent("""
     import ctypes, os, stat, sys
-    import listenspec.kernel.runner
-    from listenspec.kernel import _preload, kernel_environment, run_on_kernel
+    # this interpreter's files are root's: import all before becoming nobody
+    import listenspec.kernel.runner, listenspec.kernel.synpeer, listenspec.kernel.rtnl
+    from listenspec.kernel import kernel_environment, run_on_kernel
     from listenspec.results import render
     from listenspec.script import parse
-    _preload()  # this interpreter's files are root's: import all before becoming nobody
     if sys.argv[1] == "user-tun":
         # As on the many systems where /dev/net/tun is 0666: a TUN node of that mode over it,
         # in a mount namespace of this process alone (the host's /dev is never touched).

@@ -13,7 +13,7 @@ from .types import Sub
 
 
 def _cmd(args: argparse.Namespace) -> int:
-    from ..conform import conform, pyroute2_missing
+    from ..conform import conform
     from ..errors import ListenspecError
     from ..targets import target
 
@@ -25,10 +25,6 @@ def _cmd(args: argparse.Namespace) -> int:
         label = "kernel" if args.target == "linux" else "target"
         described = stack.describe()
         print(f"# {label}: {described}", file=sys.stderr)
-        if args.target == "linux" and (missing := pyroute2_missing()) is not None:
-            print(f"# WARNING: pyroute2 is not installed ({missing}): syn() steps "
-                  "cannot be made on the kernel, so they are not compared "
-                  "(pip install 'pyroute2>=0.7')", file=sys.stderr)
         if args.all and args.workers > 1:
             print("# --all searches with one worker", file=sys.stderr)
         stats, report = conform(args.profile, args.examples, args.seed, Path(args.out),

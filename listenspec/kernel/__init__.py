@@ -17,7 +17,6 @@ Linux-specific is imported on first use, so importing this package works on any 
 
 from __future__ import annotations
 
-import contextlib
 import platform
 from typing import TYPE_CHECKING
 
@@ -57,7 +56,6 @@ def run_on_kernel(
     limit = default_time_limit(script.steps) if timeout is None else timeout
     if limit <= 0:
         raise ListenspecError(f"the time limit must be positive, not {timeout}")
-    _preload()
     isolated = (isolate and isolation_problem() is None) if runner is None else runner.isolated
     probes = probes_for(script, isolated=isolated)
     if runner is not None:
@@ -85,7 +83,6 @@ def kernel_runner(*, isolate: bool = True) -> Runner:
     from .netns import isolation_problem
     from .runner import Runner
 
-    _preload()
     return Runner(isolated=isolate and isolation_problem() is None)
 
 
@@ -99,8 +96,3 @@ def kernel_environment(*, isolate: bool = True) -> str:
     isolated = isolate and isolation_problem() is None
     return describe(isolated, tun_problem() if isolated else None)
 
-
-def _preload() -> None:
-    """Import pyroute2 here, once, rather than in every run's child (~0.15 s each)."""
-    with contextlib.suppress(ImportError):  # syn() will say that pyroute2 is missing
-        import pyroute2.iproute.linux  # noqa: F401

@@ -550,8 +550,6 @@ class Executor:
             self.peer = SynPeer(method, wait=wait)  # type: ignore[arg-type]
         try:
             return self.peer.syn(family, host, port, self._drops)
-        except ImportError as exc:
-            return Unsupported(f"syn() is not supported by the kernel executor here: {exc}")
         except OSError as exc:
             where = f" ({exc.filename})" if exc.filename else ""
             return Unsupported(

@@ -376,11 +376,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import attrs
 
-    from . import _preload
     from .netns import isolation_problem
     from .probes import probed, syn_probed
 
-    _preload()
     isolated = not args.no_isolate and isolation_problem() is None
     signal.signal(signal.SIGTERM, _terminate)
     probes = attrs.evolve(probed(isolated=isolated),

@@ -39,6 +39,7 @@ from functools import cache
 from typing import Final, Literal
 
 from ..results import Err, Result, Ret, Unsupported
+from . import rtnl
 from .libc import errno_name
 from .netns import enter_private_netns, set_link_up
 
@@ -130,14 +131,12 @@ class SynPeer:
             self._setup()
             for family in (socket.AF_INET, socket.AF_INET6):
                 self._raw_socket(family)
-        except (ImportError, OSError):
+        except OSError:
             pass
 
     def _setup(self) -> int:
         if self._tun is not None:
             return self._tun
-        from pyroute2.iproute.linux import IPRoute
-
         tun = os.open("/dev/net/tun", os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
             ifr = struct.pack("16sH22x", IFNAME.encode(), IFF_TUN | IFF_NO_PI)
@@ -146,16 +145,12 @@ class SynPeer:
                 with open(f"/proc/sys/net/ipv4/conf/{IFNAME}/route_localnet", "w") as f:
                     f.write("1")
             set_link_up(IFNAME)
-            with IPRoute() as ipr:
-                index = ipr.link_lookup(ifname=IFNAME)[0]
-                if self.method == "raw":
-                    ipr.route("add", dst=NET4, oif=index)
-                    ipr.route("add", dst=NET6, oif=index, family=socket.AF_INET6)
-                else:  # an address routes its subnet to the device (RTM_NEWADDR); gVisor
-                    # reads IFA_LOCAL only, which pyroute2 sends for IPv6 only when asked
-                    ipr.addr("add", index=index, address=LOCAL4, local=LOCAL4, prefixlen=24)
-                    ipr.addr("add", index=index, address=LOCAL6, local=LOCAL6, prefixlen=64,
-                             family=socket.AF_INET6)
+            if self.method == "raw":
+                rtnl.add_route(NET4, IFNAME)
+                rtnl.add_route(NET6, IFNAME)
+            else:  # an address routes its subnet to the device (RTM_NEWADDR)
+                rtnl.add_address(LOCAL4, 24, IFNAME)
+                rtnl.add_address(LOCAL6, 64, IFNAME)
         except BaseException:
             os.close(tun)
             raise
