@@ -154,11 +154,18 @@ def gvisor() -> Iterator[GVisorTarget]:
     stack.close()
 
 
+@pytest.fixture(scope="module")
+def example_runs(gvisor: GVisorTarget) -> dict[str, list[Result]]:
+    """Every example, run once on gVisor (two tests read these runs: a run takes as long as
+    the example's sleeps)."""
+    return {ex.name: gvisor.run(ex.script) for ex in all_examples()}
+
+
 @needs_gvisor
 def test_every_example_runs_and_every_line_is_a_result_or_unsupported(
-        gvisor: GVisorTarget) -> None:
+        example_runs: dict[str, list[Result]]) -> None:
     for ex in all_examples():
-        results = gvisor.run(ex.script)
+        results = example_runs[ex.name]
         assert len(results) == len(ex.script.steps)
         for step, r in zip(ex.script.steps, results, strict=True):
             if isinstance(r, Unsupported):
@@ -262,14 +269,14 @@ def test_conform_cli_on_gvisor(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 @needs_gvisor
 def test_the_gvisor_profile_gives_gvisors_answer_on_every_example(
-        gvisor: GVisorTarget) -> None:
+        example_runs: dict[str, list[Result]]) -> None:
     # the examples' gvisor traces (spec/examples/*.gvisor.trace) are the profile's; gVisor
     # itself gives the same wherever it can be observed
     for ex in all_examples():
         if "gvisor" not in ex.profiles:
             continue
         model = conform.run_model(ex.script, conform.get("gvisor"))
-        got = gvisor.run(ex.script)
+        got = example_runs[ex.name]
         at = conform.first_difference(ex.script, conform.get("gvisor"), got)
         assert at is None, (ex.name, ex.script.steps[at].text, model[at].result, got[at])
 
