@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -94,10 +94,11 @@ def trace_of(script: Script, results: list[Result], name: str) -> Script:
 
 @needs_netns
 @pytest.mark.parametrize("example", LINUX_EXAMPLES, ids=[ex.name for ex in LINUX_EXAMPLES])
-def test_same_trace_as_the_python_kernel_executor(example: object,
-                                                  c_target: ProtocolTarget) -> None:
+def test_same_trace_as_the_python_kernel_executor(
+        example: object, c_target: ProtocolTarget,
+        kernel_run: Callable[[object], list[Result]]) -> None:
     script = example.script  # type: ignore[attr-defined]
-    python = run_on_kernel(script)
+    python = kernel_run(example)
     c = c_target.run(script)
     choice = first_choice(script, python)
     end = len(script.steps) if choice is None else choice

@@ -14,6 +14,7 @@ import re
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -259,15 +260,15 @@ def comparable(result: Result) -> Result:
 
 
 @needs_netns
-def test_the_kernel_server_gives_the_kernel_executors_traces() -> None:
-    from listenspec.kernel import run_on_kernel
+def test_the_kernel_server_gives_the_kernel_executors_traces(
+        kernel_run: Callable[[object], list[Result]]) -> None:
     from listenspec.spec.examples import all_examples
 
     examples = [ex for ex in all_examples() if "linux" in ex.profiles]
     with ProtocolTarget(SERVE) as served:
         assert served.handshake().calls == set(CALLS)
         for ex in examples:
-            direct = run_on_kernel(ex.script)
+            direct = kernel_run(ex)
             via = served.run(ex.script)
             assert len(direct) == len(via)
             # from the first step where the system may choose (a SO_REUSEPORT group picks its

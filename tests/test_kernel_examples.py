@@ -4,20 +4,20 @@ must be one the linux profile allows (issue: the kernel adapter and differential
 from __future__ import annotations
 
 import platform
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from listenspec.checker import check
 from listenspec.models.profiles import PROFILES
-from listenspec.results import render
+from listenspec.results import Result, render
 from listenspec.script import parse
 from listenspec.spec.examples import all_examples
 
 if platform.system() != "Linux":  # pragma: no cover
     pytest.skip("the kernel executor needs Linux", allow_module_level=True)
 
-from listenspec.kernel import run_on_kernel
 from listenspec.kernel.netns import isolation_problem
 
 PROBLEM = isolation_problem()
@@ -26,9 +26,10 @@ LINUX_EXAMPLES = [ex for ex in all_examples() if "linux" in ex.profiles]
 
 @pytest.mark.skipif(PROBLEM is not None, reason=f"no private network namespace: {PROBLEM}")
 @pytest.mark.parametrize("example", LINUX_EXAMPLES, ids=[ex.name for ex in LINUX_EXAMPLES])
-def test_example_on_the_kernel_is_allowed_by_the_linux_profile(example: object) -> None:
+def test_example_on_the_kernel_is_allowed_by_the_linux_profile(
+        example: object, kernel_run: Callable[[object], list[Result]]) -> None:
     script = example.script  # type: ignore[attr-defined]
-    results = run_on_kernel(script)
+    results = kernel_run(example)
     text = "".join(f"{s.text} = {render(r)}\n"
                    for s, r in zip(script.steps, results, strict=True))
     verdicts = check(parse(text, f"{example.name}.kernel.trace", trace=True),  # type: ignore[attr-defined]
