@@ -77,8 +77,20 @@ class Counters:
 
     def lookup(self, name: str) -> int | None:
         """A counter by field name (`ListenOverflows`), by nstat name (`TcpExtListenOverflows`)
-        or as `Section.Field`; None when this kernel has no such counter."""
-        return self.snapshot().get(name)
+        or as `Section.Field`; None when this kernel has no such counter. The value
+        `snapshot()[name]` holds, found without building the snapshot (every run's executor
+        looks one up before its first step): the first section in snapshot's order with a
+        field the name can mean, and in it the last such field, as snapshot's writes leave it."""
+        for prefix, fields in self._ordered():
+            meant = [name] if name in fields else []
+            if name.startswith(prefix):
+                rest = name[len(prefix):]
+                meant += [k for k in (rest, rest[1:] if rest.startswith(".") else None)
+                          if k is not None and k in fields]
+            if meant:
+                order = {k: i for i, k in enumerate(fields)} if len(meant) > 1 else {}
+                return fields[max(meant, key=lambda k: order.get(k, 0))]
+        return None
 
     def snapshot(self) -> dict[str, int]:
         """Every counter under every name `lookup` accepts for it."""
