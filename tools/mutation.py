@@ -42,6 +42,7 @@ import argparse
 import ast
 import contextlib
 import copy
+import hashlib
 import json
 import os
 import signal
@@ -618,7 +619,13 @@ def main() -> int:
     ap.add_argument("--corpus", type=int, default=1000,
                     help="random scripts whose traces a survivor of the kill set must keep "
                          "(0: none)")
-    ap.add_argument("--json", type=Path, help="write every mutant's outcome here")
+    ap.add_argument("--json", type=Path,
+                    help="write every mutant's outcome here (rewritten after each mutant, so "
+                         "a run stopped part way keeps what it found)")
+    ap.add_argument("--resume", type=Path, metavar="JSON",
+                    help="a --json file of an earlier run: its killed mutants of a file whose "
+                         "source is unchanged since are carried over, not run again (a "
+                         "survivor or an equivalent one is run again)")
     ap.add_argument("--thorough", action="store_true", help="also the tests of THOROUGH")
     ap.add_argument("--jobs", type=int, default=1,
                     help=f"mutants tested at once (this machine has {os.cpu_count()} cores)")
@@ -656,6 +663,8 @@ def _run(args: argparse.Namespace, tests: list[str], files: list[Path],
 
     outcomes = []
     todo: list[tuple[Path, str, str, int, str]] = []
+    earlier = _earlier_kills(args.resume)
+    carried: list[dict[str, object]] = []
     for file in files:
         rel = str(file.relative_to(ROOT))
         source = file.read_text(encoding="utf-8")
@@ -664,10 +673,27 @@ def _run(args: argparse.Namespace, tests: list[str], files: list[Path],
             for k, desc in enumerate(descs):
                 print(f"{rel} #{k} {desc}")
             continue
-        todo += [(file, rel, source, k, desc) for k, desc in enumerate(descs)
-                 if not args.only or k in args.only]
+        digest = _digest(source)
+        for k, desc in enumerate(descs):
+            if args.only and k not in args.only:
+                continue
+            kept = earlier.get((rel, digest, k, desc))
+            if kept is not None:
+                carried.append(kept)
+            else:
+                todo.append((file, rel, source, k, desc))
+    if args.resume is not None and not args.list:
+        print(f"{len(carried)} killed mutants carried over from {args.resume}; "
+              f"{len(todo)} to run", flush=True)
 
     lock = threading.Lock()
+    done: list[dict[str, object]] = list(carried)
+
+    def record(outcome: dict[str, object]) -> None:
+        with lock:
+            done.append(outcome)
+            if args.json:
+                _write_json(args.json, done)
 
     def one(item: tuple[Path, str, str, int, str]) -> dict[str, object]:
         file, rel, source, k, desc = item
@@ -680,14 +706,18 @@ def _run(args: argparse.Namespace, tests: list[str], files: list[Path],
         verdict = ("equivalent" if equivalent and ok else "SURVIVED" if ok else "killed")
         print(f"{rel} #{k} {desc}: {verdict} ({secs:.0f} s){'' if ok else ': ' + last}",
               flush=True)
-        return {"file": rel, "mutant": k, "what": desc, "verdict": verdict,
-                "by": None if ok else last}
+        outcome: dict[str, object] = {"file": rel, "mutant": k, "what": desc,
+                                      "verdict": verdict, "by": None if ok else last,
+                                      "source_sha256": _digest(source)}
+        record(outcome)
+        return outcome
 
     # threads only wait on the test processes; results keep the mutants' order
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
         outcomes = list(pool.map(one, todo))
     if args.list:
         return 0
+    outcomes = sorted([*carried, *outcomes], key=lambda o: (str(o["file"]), int(str(o["mutant"]))))
     killed = sum(o["verdict"] == "killed" for o in outcomes)
     equivalent = sum(o["verdict"] == "equivalent" for o in outcomes)
     survived = [o for o in outcomes if o["verdict"] == "SURVIVED"]
@@ -698,8 +728,37 @@ def _run(args: argparse.Namespace, tests: list[str], files: list[Path],
     for o in survived:
         print(f"  survivor: {o['file']} #{o['mutant']} {o['what']}")
     if args.json:
-        args.json.write_text(json.dumps(outcomes, indent=1) + "\n", encoding="utf-8")
+        _write_json(args.json, outcomes)
     return 1 if survived else 0
+
+
+def _digest(source: str) -> str:
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def _write_json(path: Path, outcomes: list[dict[str, object]]) -> None:
+    """Replace `path` whole (a reader never sees half a file)."""
+    part = path.with_name(path.name + ".part")
+    part.write_text(json.dumps(outcomes, indent=1) + "\n", encoding="utf-8")
+    os.replace(part, path)
+
+
+def _earlier_kills(path: Path | None) -> dict[tuple[str, str, int, str], dict[str, object]]:
+    """(file, its source's sha256, mutant number, what) -> the outcome, for each mutant an
+    earlier --json run killed; a record without the source's digest (older runs) counts for
+    nothing, since its file may have changed."""
+    if path is None:
+        return {}
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise SystemExit(f"mutation.py: --resume {path}: {e}") from None
+    kept = {}
+    for o in records if isinstance(records, list) else []:
+        if isinstance(o, dict) and o.get("verdict") == "killed" and o.get("source_sha256"):
+            kept[(str(o["file"]), str(o["source_sha256"]), int(o["mutant"]), str(o["what"]))] = \
+                {**o, "resumed": True}
+    return kept
 
 
 if __name__ == "__main__":
