@@ -1065,6 +1065,42 @@ def test_a_request_socks_child_of_a_listener_shut_for_sending_sends_its_fin_on_t
     assert _child_fin_seen(_kernel_trace(CHILD_FIN)) == CHILD_FIN_SEEN
 
 
+# --- ... and only a child sends it: on backlog 0, c1 waits as a deferred request, c2's SYN
+# meets the full request queue and its cookie makes a child at once (with its FIN), so c1's
+# data meets a full accept queue and is dropped (ListenOverflows): no child, no FIN, c1 reads
+# nothing (dataplane.feed()'s `made`; the mutant `made = True` sent the FIN anyway).
+NO_CHILD_NO_FIN = """s = socket(AF_INET, SOCK_STREAM)
+shutdown(s, SHUT_WR)
+setsockopt(s, TCP_DEFER_ACCEPT, 4)
+listen(s, 0)
+c1 = socket(AF_INET, SOCK_STREAM)
+connect(c1, s)
+netstat(s)
+c2 = socket(AF_INET, SOCK_STREAM)
+connect(c2, s)
+netstat(s)
+send(c1, "a")
+sleep(0.05)
+netstat(s)
+counter("ListenOverflows")
+recv(c1)
+recv(c2)
+"""
+NO_CHILD_NO_FIN_SEEN = ["0/1/0", "1/1/0", "1/1/0", "1", "-1 EAGAIN", "0"]
+
+
+def _no_child_seen(trace: list[str]) -> list[str]:
+    return _seen(trace, "netstat(", "counter(", "recv(")
+
+
+def test_a_request_sock_whose_segment_is_dropped_sends_no_fin() -> None:
+    assert _no_child_seen(_trace(NO_CHILD_NO_FIN, "linux")) == NO_CHILD_NO_FIN_SEEN
+
+
+def test_a_request_sock_whose_segment_is_dropped_sends_no_fin_on_this_kernel() -> None:
+    assert _no_child_seen(_kernel_trace(NO_CHILD_NO_FIN)) == NO_CHILD_NO_FIN_SEEN
+
+
 # --- Linux: an AF_UNIX socket shut for reading before listen() listens refusing (sk_shutdown
 # stays: unix_stream_connect() ECONNREFUSED; profile.unix_listener_shut_refuses), where a TCP
 # one shut so (ENOTCONN, the direction marked) takes connections (host.listen()'s `refusing`:
@@ -1090,6 +1126,11 @@ def test_an_unix_socket_shut_for_reading_before_listen_refuses_and_a_tcp_one_doe
         SHUT_RD_FIRST_SEEN
 
 
+def test_an_unix_socket_shut_for_reading_before_listen_refuses_on_this_kernel() -> None:
+    assert _seen(_kernel_trace(SHUT_RD_FIRST), "shutdown(", "connect(", "netstat(") == \
+        SHUT_RD_FIRST_SEEN
+
+
 def test_bind_joins_only_a_target_with_an_address() -> None:
     # premise of the EQUIVALENT entry for host.bind()'s assert (`target is not None and
     # target.addr is not None`): on every profile the "-> wildcard" row, which takes each
@@ -1102,9 +1143,79 @@ def test_bind_joins_only_a_target_with_an_address() -> None:
             name
 
 
-def test_an_unix_socket_shut_for_reading_before_listen_refuses_on_this_kernel() -> None:
-    assert _seen(_kernel_trace(SHUT_RD_FIRST), "shutdown(", "connect(", "netstat(") == \
-        SHUT_RD_FIRST_SEEN
+# --- Premises of the EQUIVALENT entries for `sent_syn=True` in host._self_connect(),
+# _refused_dead() and _refused_drop(): Socket.sent_syn is read only by listen()'s row for
+# profile.listen_once_connected, which comes after the row that refuses a connected or reset
+# socket (or one with a pending connect); no profile whose refused connect drops the socket
+# (refused_drops) has that row; a gVisor socket a refusal closed for good stays so, and a
+# self-connected socket stays connected until its own FIN, then reset for good: each listen()
+# of them is refused by its state first (EINVAL), in the model, on this kernel and on gVisor.
+SENT_SYN_SCRIPTS = {"self": """s = socket(AF_INET, SOCK_STREAM)
+bind(s)
+connect(s, s)
+listen(s, 1)
+connect(s, s)
+listen(s, 1)
+shutdown(s, SHUT_RDWR)
+listen(s, 1)
+connect(s, s)
+listen(s, 1)
+t = socket(AF_INET, SOCK_STREAM)
+bind(t)
+connect(t, t)
+shutdown(t, SHUT_WR)
+listen(t, 1)
+recv(t)
+listen(t, 1)
+""", "refused": """l = socket(AF_INET, SOCK_STREAM)
+bind(l)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, l)
+listen(c, 1)
+connect(c, l)
+listen(c, 1)
+shutdown(c, SHUT_RDWR)
+listen(c, 1)
+bind(c)
+listen(c, 1)
+"""}
+
+
+def test_sent_syn_is_read_only_past_the_row_for_connected_and_reset_sockets() -> None:
+    from listenspec.models.tables import checks
+
+    assert _reads_of({"sent_syn"}) == {("tables.py", "<module> row profile.listen_once_connected",
+                                        "sent_syn")}
+    for name, p in PROFILES.items():
+        thens = [row.then for row in checks("listen", p)]
+        if "profile.listen_once_connected" in thens:
+            assert not p.refused_drops, name
+            assert thens.index("profile.listen_connected") < \
+                thens.index("profile.listen_once_connected"), name
+
+
+@pytest.mark.parametrize(("script", "profile"), [("self", "linux"), ("self", "gvisor"),
+                                                 ("refused", "gvisor")])
+def test_a_self_connected_or_dead_socket_never_listens(script: str, profile: str) -> None:
+    assert set(_seen(_trace(SENT_SYN_SCRIPTS[script], profile), "listen(")) == {"-1 EINVAL"}
+
+
+def test_a_self_connected_socket_never_listens_on_this_kernel() -> None:
+    assert set(_seen(_kernel_trace(SENT_SYN_SCRIPTS["self"]), "listen(")) == {"-1 EINVAL"}
+
+
+@pytest.mark.parametrize("script", ["self", "refused"])
+def test_a_self_connected_or_dead_socket_never_listens_on_the_gvisor_kernel(script: str) -> None:
+    assert set(_seen(_gvisor_trace(SENT_SYN_SCRIPTS[script]), "listen(")) == {"-1 EINVAL"}
+
+
+# --- Premise of the EQUIVALENT entry for host.syn()'s `d.answered and p.half_open == "reqsk"`:
+# only profiles with Linux request socks count a cookie SYN-ACK (a "cookie-sent" counter), so
+# the mutant's `or` bumps no counter elsewhere (and on them a SYN neither dropped, overflowed
+# nor stored was answered, with a cookie).
+def test_only_request_sock_profiles_count_cookies_sent() -> None:
+    counting = {name for name, p in PROFILES.items() if p.bumps("cookie-sent")}
+    assert counting and all(PROFILES[name].half_open == "reqsk" for name in counting)
 
 
 ROOT = Path(__file__).resolve().parent.parent

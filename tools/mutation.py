@@ -335,6 +335,30 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "peer_family on every profile; they are read only in the rows of the three gVisor "
         "parameters, which a profile sets all or none of (the premises of line 168:8's "
         "entry), and where they are set the original records them too",
+    ("models/host.py", "line 243:9: or -> and"):
+        "_dgram(), `dgram_reconnect_same is not None or v6_pinned_errno is not None`: a "
+        "profile sets both or neither (the premise is a test: "
+        "test_a_profile_sets_all_of_gvisor_s_peer_family_parameters_or_none), so `and` is "
+        "the same",
+    **{("models/host.py", f"line {at}: True -> False"):
+       f"{where}'s `sent_syn=True`: sent_syn is read only by listen()'s "
+       "listen_once_connected row, which comes after the row that refuses a connected or "
+       f"reset socket, and {why} (the premises are tests: "
+       "test_sent_syn_is_read_only_past_the_row_for_connected_and_reset_sockets, "
+       "test_a_self_connected_or_dead_socket_never_listens, on this kernel and gVisor too)"
+       for at, where, why in (
+           ("191:73", "_self_connect()", "a self-connected socket is connected until its own "
+            "FIN, then reset with no connect pending, which no call undoes"),
+           ("228:65", "_refused_dead()", "gVisor's refused socket is reset with no connect "
+            "pending, for good"),
+           ("235:76", "_refused_drop()", "no profile whose refusal drops the socket "
+            "(refused_drops) has that row"))},
+    ("models/host.py", "line 433:10: and -> or"):
+        "syn(), `elif d.answered and p.half_open == \"reqsk\"` (a cookie SYN-ACK counted): on "
+        "a reqsk profile a SYN neither dropped, overflowed nor stored was answered, so both "
+        "agree; elsewhere the mutant bumps the profile's cookie-sent counters, and only reqsk "
+        "profiles have any (the premise is a test: "
+        "test_only_request_sock_profiles_count_cookies_sent), so it bumps none",
     ("models/host.py", "line 105:16: and -> or"):
         "bind()'s assert before a join: the join row comes after the row that takes every "
         "target without an address, on every profile (the premise is a test: "
