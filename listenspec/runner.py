@@ -30,6 +30,9 @@ class Binding:
     fd: int | None  # None: the call that bound the name failed
     sid: int | None
     target: Target = attrs.field(factory=lambda: Target(None, None, None))
+    #: the socket object `target` was last refreshed from: states are immutable, so the same
+    #: object gives the same target again (a checker refreshes every name at every step)
+    seen: Socket | None = None
 
 
 @attrs.frozen
@@ -87,7 +90,8 @@ class ModelRun:
         # A NAME stands for the last address its socket had: one the socket gives up (a
         # refused or reset connect on Linux) is still where connect()/syn() would aim.
         sock = self.state.socks.get(b.sid) if b.sid is not None else None
-        if sock is not None:
+        if sock is not None and sock is not b.seen:
+            b.seen = sock
             b.target = _target_of(sock) if sock.addr is not None else attrs.evolve(
                 b.target, domain=sock.domain, type=sock.type)
 
@@ -136,7 +140,7 @@ class ModelRun:
     def fork(self) -> ModelRun:
         """An independent copy of this run (the state is immutable; the names are copied)."""
         twin = ModelRun(self.profile, self.state)
-        twin.names = {k: Binding(b.fd, b.sid, b.target) for k, b in self.names.items()}
+        twin.names = {k: Binding(b.fd, b.sid, b.target, b.seen) for k, b in self.names.items()}
         return twin
 
     def _outcome(self, step: Step) -> Outcome:
