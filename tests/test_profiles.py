@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from conftest import trace
@@ -182,3 +183,68 @@ def test_uint_max_is_read_only_as_its_third() -> None:
                     assert id(n) in thirds, f"{path}:{n.lineno}"
                     reads += 1
     assert reads  # the FreeBSD limit sysctls of profiles.py
+
+
+# --- The premise of tools/mutation.py's EQUIVALENT entry for child_inherits_shut_wr's default
+# (profiles.py 223:36): the profiles that leave it False (FreeBSD's, the pages', 4.4BSD) never
+# have a TCP listener shut for sending, so dataplane.child_shut_wr() is False there either way.
+# The ways to one: shutdown(SHUT_WR) before listen() (ENOTCONN, nothing marked:
+# soshutdown()), of the listener itself (ENOTCONN), or of a connection that then listens
+# (EINVAL: a socket that was connected never listens); then random scripts.
+SHUT_WR_WAYS = """s = socket(AF_INET, SOCK_STREAM)
+shutdown(s, SHUT_WR)
+listen(s, 4)
+shutdown(s, SHUT_WR)
+t = socket(AF_INET6, SOCK_STREAM)
+shutdown(t, SHUT_RDWR)
+listen(t, 4)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+shutdown(c, SHUT_WR)
+a = accept(s)
+close(a)
+listen(c, 4)
+close(s)
+listen(c, 4)
+"""
+
+
+def _never_a_listener_shut_for_sending(profile: Profile, script: Any) -> None:
+    from listenspec.models.state import SND
+    from listenspec.runner import ModelRun
+
+    run = ModelRun(profile)
+    for step in script.steps:
+        run.step(step)
+        for sock in run.state.socks.values():
+            assert not (sock.listener is not None and sock.type == "SOCK_STREAM"
+                        and sock.domain != "AF_UNIX" and sock.shut & SND), (profile.name, step)
+
+
+NO_SHUT_WR_CHILDREN = [n for n, p in PROFILES.items() if not p.child_inherits_shut_wr]
+
+
+@pytest.mark.parametrize("profile", NO_SHUT_WR_CHILDREN)
+def test_where_children_do_not_inherit_shut_wr_no_tcp_listener_is_shut_for_sending(
+        profile: str) -> None:
+    assert set(NO_SHUT_WR_CHILDREN) == set(PROFILES) - {"linux", "gvisor"}
+    from listenspec.script import parse
+
+    _never_a_listener_shut_for_sending(PROFILES[profile], parse(SHUT_WR_WAYS))
+
+
+@pytest.mark.parametrize("profile", NO_SHUT_WR_CHILDREN)
+def test_no_random_script_shuts_a_tcp_listener_for_sending_there(profile: str) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from listenspec.scriptgen import scripts
+
+    @settings(max_examples=60, derandomize=True, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def check(data: st.DataObject) -> None:
+        script = data.draw(scripts(profile=profile))
+        _never_a_listener_shut_for_sending(PROFILES[profile], script)
+
+    check()

@@ -380,6 +380,14 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "UINT_MAX = 2**32 + 1 instead of 2**32 - 1: every read of the name is `UINT_MAX // 3` "
         "(the FreeBSD limit sysctls' range), and (2**32 + 1) // 3 == (2**32 - 1) // 3 == "
         "1431655765 (the premise is a test: test_uint_max_is_read_only_as_its_third)",
+    ("models/profiles.py", "line 223:36: False -> True"):
+        "child_inherits_shut_wr's default (every profile but linux and gvisor): it is read only "
+        "through dataplane.child_shut_wr(), beside `lsock.shut & SND` of a TCP listener, and "
+        "those profiles never have a TCP listener shut for sending (shutdown() of an "
+        "unconnected socket or a listener marks nothing there, and a socket that was "
+        "connected never listens; the premise is two tests: "
+        "test_where_children_do_not_inherit_shut_wr_no_tcp_listener_is_shut_for_sending and "
+        "test_no_random_script_shuts_a_tcp_listener_for_sending_there)",
 }
 
 _COMPARE = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
