@@ -1213,6 +1213,70 @@ def test_a_self_connected_or_dead_socket_never_listens_on_the_gvisor_kernel(scri
 # only profiles with Linux request socks count a cookie SYN-ACK (a "cookie-sent" counter), so
 # the mutant's `or` bumps no counter elsewhere (and on them a SYN neither dropped, overflowed
 # nor stored was answered, with a cookie).
+# --- A stopped listener's half-open requests count against its request queue when a
+# connect() arrives after it listens again (host._arrive(): `half_open + len(lsock.stale)`;
+# the mutant subtracted them): three of them on backlog 2 fill it, so the client's SYN is
+# answered with a cookie. The same on this kernel.
+STALE_CONNECT = """s = socket(AF_INET, SOCK_STREAM)
+bind(s)
+listen(s, 4)
+syn(s)
+syn(s)
+syn(s)
+shutdown(s, SHUT_RD)
+listen(s, 2)
+counter("SyncookiesSent")
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+counter("SyncookiesSent")
+netstat(s)
+"""
+STALE_CONNECT_SEEN = ["0", "0", "1", "1/0/2"]
+
+
+def test_a_stopped_listeners_requests_count_when_a_client_connects() -> None:
+    assert _seen(_trace(STALE_CONNECT, "linux"), "counter(", "connect(", "netstat(") == \
+        STALE_CONNECT_SEEN
+
+
+def test_a_stopped_listeners_requests_count_when_a_client_connects_on_this_kernel() -> None:
+    assert _seen(_kernel_trace(STALE_CONNECT), "counter(", "connect(", "netstat(") == \
+        STALE_CONNECT_SEEN
+
+
+# --- Premise of the EQUIVALENT entry for host._end_connect()'s `peer_gone=False`: the socket
+# it leaves (a Linux connect() reported the reset) is unconnected, so send() refuses it
+# (EPIPE) before deliver() reads peer_gone, and once it connects again the ways it loses its
+# peer set peer_gone anew (the peer's close: the first send draws the RST, then EPIPE). The
+# same on this kernel.
+RESET_REPORTED = """s = socket(AF_INET, SOCK_STREAM)
+listen(s, 4)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+close(s)
+t = socket(AF_INET, SOCK_STREAM)
+listen(t, 4)
+connect(c, t)
+send(c, "q")
+connect(c, t)
+a = accept(t)
+close(a)
+recv(c)
+send(c, "y")
+send(c, "z")
+"""
+RESET_REPORTED_TAIL = ["-1 ECONNRESET", "-1 EPIPE", "0", "fd", "0", "0", "1", "-1 EPIPE"]
+
+
+def test_a_socket_whose_reset_connect_reported_sends_only_once_reconnected() -> None:
+    assert _results(_trace(RESET_REPORTED, "linux"))[7:] == RESET_REPORTED_TAIL
+
+
+def test_a_socket_whose_reset_connect_reported_sends_only_once_reconnected_on_this_kernel(
+        ) -> None:
+    assert _results(_kernel_trace(RESET_REPORTED))[7:] == RESET_REPORTED_TAIL
+
+
 def test_only_request_sock_profiles_count_cookies_sent() -> None:
     counting = {name for name, p in PROFILES.items() if p.bumps("cookie-sent")}
     assert counting and all(PROFILES[name].half_open == "reqsk" for name in counting)
@@ -2320,3 +2384,44 @@ def test_the_linux_sysctl_ranges_on_this_kernel() -> None:
 
     text, want = sysctl_edges("linux")
     assert _results(_kernel_trace(text)) == want
+
+
+# --- shutdown() of a datagram socket that is not connected answers ENOTCONN, yet marks its
+# directions shut (FreeBSD soshutdown(): "the work is still done", spec/sources/freebsd.md B5;
+# Linux inet_shutdown() falls through; the pages and 4.4BSD inherit FreeBSD's), so a send()
+# once it connects is EPIPE; gVisor marks nothing (gvisor-2022-12.md: send() works). Kills
+# profiles.py 195:34 (shutdown_dgram_marks' default made false).
+DGRAM_SHUT = """u = socket(AF_INET, SOCK_DGRAM)
+shutdown(u, SHUT_RDWR)
+l = socket(AF_INET, SOCK_DGRAM)
+bind(l)
+connect(u, l)
+send(u, "x")
+"""
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_an_unconnected_datagram_sockets_shutdown_still_marks_it(profile: str) -> None:
+    sent = "1" if profile == "gvisor" else "-1 EPIPE"
+    assert _results(_trace(DGRAM_SHUT, profile)) == ["fd", "-1 ENOTCONN", "fd", "0", "0", sent]
+
+
+def test_an_unconnected_datagram_sockets_shutdown_still_marks_it_on_this_kernel() -> None:
+    assert _results(_kernel_trace(DGRAM_SHUT)) == ["fd", "-1 ENOTCONN", "fd", "0", "0",
+                                                   "-1 EPIPE"]
+
+
+# --- ... and a bound one is no different: shutdown() looks at the connection, not the address
+# (ENOTCONN; gVisor alone answers 0). Kills profiles.py 200:34 (dgram_shutdown_bound's default
+# made true).
+DGRAM_BOUND_SHUT = "u = socket(AF_INET, SOCK_DGRAM)\nbind(u)\nshutdown(u, SHUT_WR)\n"
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_a_bound_unconnected_datagram_sockets_shutdown_is_enotconn(profile: str) -> None:
+    assert _results(_trace(DGRAM_BOUND_SHUT, profile))[-1] == (
+        "0" if profile == "gvisor" else "-1 ENOTCONN")
+
+
+def test_a_bound_unconnected_datagram_sockets_shutdown_is_enotconn_on_this_kernel() -> None:
+    assert _results(_kernel_trace(DGRAM_BOUND_SHUT))[-1] == "-1 ENOTCONN"

@@ -359,6 +359,14 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "agree; elsewhere the mutant bumps the profile's cookie-sent counters, and only reqsk "
         "profiles have any (the premise is a test: "
         "test_only_request_sock_profiles_count_cookies_sent), so it bumps none",
+    ("models/host.py", "line 276:46: False -> True"):
+        "_end_connect()'s `peer_gone=False` (tcp_disconnect()): peer_gone is read only by "
+        "deliver() for a TCP sender with neither a queued connection nor a peer; the socket "
+        "left is unconnected, so send() refuses it first (EPIPE), and after a connect again "
+        "it is queued, self-connected or refused, and every way it then loses its queue or "
+        "peer without an RST sets peer_gone (as for Socket.peer_gone's default; the premise is "
+        "a test, on this kernel too: "
+        "test_a_socket_whose_reset_connect_reported_sends_only_once_reconnected)",
     ("models/host.py", "line 105:16: and -> or"):
         "bind()'s assert before a join: the join row comes after the row that takes every "
         "target without an address, on every profile (the premise is a test: "
