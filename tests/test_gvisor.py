@@ -229,6 +229,23 @@ def test_the_gvisor_sysctls_are_read_only_at_each_end_of_the_range(gvisor: GViso
 
 
 @needs_gvisor
+def test_an_unconnected_datagram_sockets_shutdown_marks_nothing_on_gvisor(
+        gvisor: GVisorTarget) -> None:
+    # tests/test_survivors.py DGRAM_SHUT: ENOTCONN, and the send() after a connect goes out
+    from test_survivors import DGRAM_SHUT
+
+    assert [render(r) for r in gvisor.run(parse(DGRAM_SHUT))][-2:] == ["0", "1"]
+
+
+@needs_gvisor
+def test_a_bound_unconnected_datagram_sockets_shutdown_succeeds_on_gvisor(
+        gvisor: GVisorTarget) -> None:
+    from test_survivors import DGRAM_BOUND_SHUT
+
+    assert [render(r) for r in gvisor.run(parse(DGRAM_BOUND_SHUT))][-1] == "0"
+
+
+@needs_gvisor
 def test_a_sysctl_a_script_wrote_is_put_back_before_the_next(gvisor: GVisorTarget) -> None:
     # net.ipv4.tcp_sack is writable in gVisor; the sandbox is shared by every script
     before = gvisor.run(parse('sysctl("net.ipv4.tcp_sack")\n'))

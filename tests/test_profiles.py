@@ -248,3 +248,33 @@ def test_no_random_script_shuts_a_tcp_listener_for_sending_there(profile: str) -
         _never_a_listener_shut_for_sending(PROFILES[profile], script)
 
     check()
+
+
+def test_the_syncache_limits_are_tcp_syncache_cs_defaults() -> None:
+    # freebsd.md A5: TCP_SYNCACHE_HASHSIZE 512, TCP_SYNCACHE_BUCKETLIMIT 30, and cache_limit =
+    # hashsize * bucket_limit (syncache_init()); the profiles without a syncache have none
+    for name, p in PROFILES.items():
+        want = (30, 512 * 30) if p.half_open == "syncache" else (0, 0)
+        assert (p.syncache_bucket_limit, p.syncache_cache_limit) == want, name
+
+
+#: the receive buffer an accept filter's sbfull() reads (profile.recv_hiwat): FreeBSD's
+#: net.inet.tcp.recvspace (freebsd.md B3, and tests/test_survivors.py at the boundary), Linux's
+#: net.ipv4.tcp_rmem default (read only by accept filters, which Linux has none of: pinned
+#: here, and against this kernel below)
+LINUX_RCVBUF = 131072
+
+
+def test_the_receive_buffers_are_the_systems_defaults() -> None:
+    for name, p in PROFILES.items():
+        want = LINUX_RCVBUF if p.half_open == "reqsk" else 65536
+        assert p.recv_hiwat == want, name
+
+
+def test_the_linux_receive_buffer_is_this_kernels_tcp_rmem_default() -> None:
+    import sys
+    from pathlib import Path
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("Linux only")
+    assert int(Path("/proc/sys/net/ipv4/tcp_rmem").read_text().split()[1]) == LINUX_RCVBUF

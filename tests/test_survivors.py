@@ -2425,3 +2425,39 @@ def test_a_bound_unconnected_datagram_sockets_shutdown_is_enotconn(profile: str)
 
 def test_a_bound_unconnected_datagram_sockets_shutdown_is_enotconn_on_this_kernel() -> None:
     assert _results(_kernel_trace(DGRAM_BOUND_SHUT))[-1] == "-1 ENOTCONN"
+
+
+# --- DragonFly's somaxconn takes any int (a plain SYSCTL_INT, reference/freebsd.md §8), so a
+# negative backlog can give a listener a negative limit; the profile's admission is the page's
+# real-number "maximum length the queue may grow to" (admit_u32 False: no machine arithmetic),
+# so such a listener admits nobody (the SYN is dropped). Kills profiles.py 524:18 (the pages'
+# admit_u32 made true: an unsigned compare would admit).
+NEGATIVE_LIMIT = """sysctl("kern.ipc.somaxconn", -5)
+s = socket(AF_INET, SOCK_STREAM)
+listen(s, -1)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+netstat(s)
+"""
+
+
+def test_a_negative_limit_admits_nobody_on_dragonfly() -> None:
+    assert _results(_trace(NEGATIVE_LIMIT, "dragonfly")) == ["0", "fd", "0", "fd",
+                                                             "-1 EINPROGRESS", "0/0/-5"]
+
+
+# --- An accept filter releases a connection whose receive buffer is full (sbfull()) even
+# mid-request: at so_rcv's high-water mark, net.inet.tcp.recvspace's default 65536
+# (profile.recv_hiwat; accf_http.c, spec/sources/freebsd.md B3). A GET request line 65535
+# bytes long is held, one more byte releases it. Kills profiles.py 389:16 (65536 made 65537).
+def _long_get(n: int) -> str:
+    return ('s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 4)\n'
+            'setsockopt(s, SO_ACCEPTFILTER, "httpready")\n'
+            'c = socket(AF_INET, SOCK_STREAM)\nconnect(c, s)\n'
+            f'send(c, "GET {"a" * (n - 4)}")\nnetstat(s)\nsend(c, "a")\nnetstat(s)\n')
+
+
+@pytest.mark.parametrize("profile", ["freebsd-13", "freebsd-main"])
+def test_an_accept_filter_releases_at_the_receive_buffers_high_water_mark(profile: str) -> None:
+    assert _results(_trace(_long_get(65535), profile))[-4:] == ["65535", "0/1/4", "1", "1/0/4"]
+    assert _results(_trace(_long_get(65534), profile))[-4:] == ["65534", "0/1/4", "1", "0/1/4"]
