@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import json
 import os
 import platform
 import sys
@@ -24,7 +25,7 @@ from . import __version__
 from .errors import ListenspecError
 
 #: summary keys that are not stages
-_CORE = ("clauses", "examples", "seconds")
+_CORE = ("clauses", "examples", "seconds", "quick")
 _MAX_CELL = 300  # a figure longer than this is cut: a report must stay readable
 
 
@@ -389,12 +390,17 @@ def document(ok: bool, summary: Mapping[str, Any]) -> list[Block]:
         if name in _CORE:
             continue
         doc.append(Heading(2, f"Stage: {name}", f"stage-{name}"))
+        printed: list[str] = []
         if isinstance(value, Mapping) and "ok" in value:
             doc.append(Para(f"Result: {'ok' if value['ok'] else 'FAILED'}."))
-            value = {k: v for k, v in value.items() if k != "ok"}
+            lines = value.get("lines")
+            printed = [str(x) for x in lines] if isinstance(lines, list) else []
+            value = {k: v for k, v in value.items() if k not in ("ok", "lines")}
         render_stage = _STAGE_BLOCKS.get(name)
         doc.extend(render_stage(value) if render_stage and isinstance(value, Mapping)
                    else figures(value))
+        if printed:  # what verify printed for the stage
+            doc.append(Details("What the stage printed", (Pre("\n".join(printed)),)))
 
     if traces:
         doc.append(Heading(2, "Traces", "traces"))
@@ -569,15 +575,19 @@ def to_html(doc: list[Block]) -> str:
 
 
 def write_report(path: Path, ok: bool, summary: dict[str, Any]) -> None:
-    """Write the report to `path`: Markdown for .md / .markdown, HTML for .html / .htm."""
+    """Write the report to `path`: Markdown for .md / .markdown, HTML for .html / .htm, and for
+    .json what `verify --json` prints, with "ok" (what `listenspec docs` reads from
+    LISTENSPEC_DOCS_VERIFY)."""
     suffix = path.suffix.lower()
     if suffix in (".md", ".markdown"):
         text = to_markdown(document(ok, summary))
     elif suffix in (".html", ".htm"):
         text = to_html(document(ok, summary))
+    elif suffix == ".json":
+        text = json.dumps({"ok": ok, **summary}, indent=1, default=str) + "\n"
     else:
         raise ListenspecError(f"cannot tell the report format from {suffix or 'no extension'!r}:"
-                              " use .md or .html", file=str(path))
+                              " use .md, .html or .json", file=str(path))
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as e:

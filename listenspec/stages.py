@@ -34,7 +34,8 @@ def proofs(quick: bool) -> StageResult:
         # each cell, with what it should give: a report tells an expected counterexample (a
         # bound that needs its hypothesis) from a failure
         "results": [{"property": r.property, "profile": r.profile, "status": r.status,
-                     "expected": r.expected, "ok": r.ok, "seconds": round(r.seconds, 4)}
+                     "expected": r.expected, "ok": r.ok, "seconds": round(r.seconds, 4),
+                     "counterexample": r.counterexample or ""}
                     for r in results],
     }
     return StageResult("proofs", all(r.ok for r in results), tuple(lines), figures)

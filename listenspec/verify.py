@@ -115,8 +115,11 @@ def verify(out: TextIO = sys.stdout, *, quick: bool = False,
             print(line, file=out)
         print(f"{name}: {'ok' if res.ok else 'FAILED'} ({time.monotonic() - t0:.1f} s)",
               file=out, flush=True)
-        summary[name] = {"ok": res.ok, **res.figures}
+        # the stage's own lines and time too: a docs build shows these (LISTENSPEC_DOCS_VERIFY)
+        summary[name] = {"ok": res.ok, **res.figures, "lines": list(res.lines),
+                         "stage_seconds": round(time.monotonic() - t0, 2)}
         ok = ok and res.ok
     summary["seconds"] = round(time.monotonic() - started, 2)
+    summary["quick"] = quick
     print(f"\nverify: {'all passed' if ok else 'FAILED'} in {summary['seconds']} s", file=out)
     return ok, summary

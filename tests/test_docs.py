@@ -335,7 +335,7 @@ def test_report_writes_both_formats(tmp_path: Path, suffix: str) -> None:
 
 
 def test_report_refuses_an_unknown_extension(tmp_path: Path) -> None:
-    with pytest.raises(ListenspecError, match=r"\.md or \.html"):
+    with pytest.raises(ListenspecError, match=r"\.md, \.html or \.json"):
         write_report(tmp_path / "report.txt", True, SUMMARY)
 
 

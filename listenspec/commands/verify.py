@@ -16,13 +16,13 @@ def _cmd(args: argparse.Namespace) -> int:
     # with --json, stdout carries the JSON alone (a program reads it); the text goes nowhere
     out = io.StringIO() if args.json else sys.stdout
     ok, summary = verify(out, quick=args.quick, only=args.only)
-    if args.report:
+    for report in args.report or ():
         from pathlib import Path
 
         from ..report import write_report
 
-        write_report(Path(args.report), ok, summary)
-        print(f"report written to {args.report}", file=sys.stderr if args.json else sys.stdout)
+        write_report(Path(report), ok, summary)
+        print(f"report written to {report}", file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(summary, indent=1, default=str))
     return 0 if ok else 1
@@ -38,6 +38,8 @@ def register(sub: Sub) -> None:
                         f"{', '.join(STAGE_NAMES)} (repeatable)")
     p.add_argument("--json", action="store_true",
                    help="print only a JSON summary (no text) on stdout")
-    p.add_argument("--report", metavar="FILE", help="write what verify found to FILE "
-                                                    "(.md or .html): a file for a bug report")
+    p.add_argument("--report", metavar="FILE", action="append",
+                   help="write what verify found to FILE (.md or .html: a file for a bug "
+                        "report; .json: the --json summary, which `listenspec docs` can show "
+                        "through LISTENSPEC_DOCS_VERIFY); repeatable")
     p.set_defaults(func=_cmd)

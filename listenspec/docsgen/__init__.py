@@ -75,13 +75,19 @@ SKIP = {"kernel": "LISTENSPEC_DOCS_KERNEL=0", "proofs": "LISTENSPEC_DOCS_PROOFS=
 
 
 def build(out: Path | None = None, *, serve: bool = False, addr: str | None = None,
-          skip: list[str] | None = None) -> int:
+          skip: list[str] | None = None, verified: Path | None = None) -> int:
     """Build the site into `out` (default: site/ in the checkout), or serve it; the exit code.
 
     skip: leave out this machine's kernel traces, the proofs or the verify stages (the pages
-    then say they were not run), for a faster or machine-independent build.
+    then say they were not run), for a faster or machine-independent build. verified: a
+    verify run's summary (`verify --report FILE.json`) whose proofs and stages the pages show
+    instead of running them (CI builds the site right after verify).
     """
     _require_mkdocs()
+    if verified is not None:
+        from .assurance import read_summary
+
+        read_summary(verified)  # a file that is not one fails here, naming it
     note = graphviz_note()
     if note:
         print(f"listenspec docs: note: {note}", file=sys.stderr)
@@ -90,6 +96,10 @@ def build(out: Path | None = None, *, serve: bool = False, addr: str | None = No
     for what in skip or ():
         key, value = SKIP[what].split("=")
         env[key] = value
+    if verified is not None:
+        from .assurance import VERIFY_ENV
+
+        env[VERIFY_ENV] = str(verified.resolve())
     t0 = time.monotonic()
     code = subprocess.run(cmd, cwd=repo_root(), env=env, check=False).returncode
     if not serve:
@@ -102,7 +112,7 @@ def build(out: Path | None = None, *, serve: bool = False, addr: str | None = No
 
 def _cmd(args: argparse.Namespace) -> int:
     return build(Path(args.out) if args.out else None, serve=args.serve, addr=args.addr,
-                 skip=args.skip)
+                 skip=args.skip, verified=Path(args.verify) if args.verify else None)
 
 
 def _add_options(p: argparse.ArgumentParser) -> None:
@@ -113,6 +123,9 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip", action="append", choices=list(SKIP), metavar="WHAT",
                    help="leave out kernel traces, proofs or verify stages (repeatable; "
                         "one of: kernel, proofs, stages)")
+    p.add_argument("--verify", metavar="FILE.json",
+                   help="show the proofs and stages of this `listenspec verify --report "
+                        "FILE.json` run instead of running them again (the pages name it)")
 
 
 def register(sub: Sub) -> None:

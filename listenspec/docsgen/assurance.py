@@ -7,17 +7,23 @@ rather than inventing a result. What is available is run once per build, in its 
 
     LISTENSPEC_DOCS_PROOFS=0                 do not run the proofs
     LISTENSPEC_DOCS_STAGES=none | a,b        run no stage, or only these (default: all)
+    LISTENSPEC_DOCS_VERIFY=FILE              show what `listenspec verify --report FILE.json`
+                                             found, instead of running the proofs and the
+                                             stages it holds again (the page says so)
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import inspect
+import json
 import os
 import re
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -44,6 +50,7 @@ class Proofs:
     problem: str  # why there are no rows ("" when the proofs ran)
     seconds: float = 0.0
     statements: tuple[tuple[str, str], ...] = ()  # property -> what it says, where known
+    given: str = ""  # where the rows come from when not run by this build (given_by())
 
     def for_property(self, name: str) -> list[ProofRow]:
         return [r for r in self.rows if r.name == name]
@@ -81,10 +88,67 @@ def _statements(mod: ModuleType) -> tuple[tuple[str, str], ...]:
         return ()
 
 
+VERIFY_ENV = "LISTENSPEC_DOCS_VERIFY"
+
+
+@functools.cache
+def _verified() -> tuple[dict[str, Any], str]:
+    """The summary of the verify run the build was given (LISTENSPEC_DOCS_VERIFY), and how
+    the pages name it; ({}, "") when none was."""
+    path = os.environ.get(VERIFY_ENV, "")
+    if not path:
+        return {}, ""
+    data = read_summary(Path(path))
+    form = " --quick" if data.get("quick") else ""
+    return data, f"the `listenspec verify{form}` run this build was given (`docs --verify`)"
+
+
+def read_summary(path: Path) -> dict[str, Any]:
+    """What `listenspec verify --report FILE.json` wrote, or a ListenspecError naming FILE."""
+    from ..errors import ListenspecError
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ListenspecError(f"cannot read a verify summary: {e}", file=str(path)) from None
+    if not isinstance(data, dict) or "clauses" not in data or "ok" not in data:
+        raise ListenspecError("not what `listenspec verify --report FILE.json` writes",
+                              file=str(path))
+    return data
+
+
+def given_by() -> str:
+    """How the pages name the verify run whose results they show ("" when the build ran
+    everything it shows itself)."""
+    return _verified()[1]
+
+
+def _given_proofs() -> Proofs | None:
+    summary, by = _verified()
+    got = summary.get("proofs")
+    if not isinstance(got, dict) or not isinstance(got.get("results"), list):
+        return None
+    rows = tuple(ProofRow(name=str(r.get("property", "?")), profile=str(r.get("profile", "—")),
+                          status=str(r.get("status", "?")),
+                          seconds=r["seconds"] if isinstance(r.get("seconds"), int | float)
+                          else None,
+                          counterexample=str(r.get("counterexample") or ""),
+                          expected=str(r.get("expected") or ""))
+                 for r in got["results"] if isinstance(r, dict))
+    statements: tuple[tuple[str, str], ...] = ()
+    with contextlib.suppress(ImportError):
+        statements = _statements(importlib.import_module("listenspec.proofs"))
+    secs = got.get("seconds")
+    return Proofs(rows, "", float(secs) if isinstance(secs, int | float) else 0.0, statements,
+                  by)
+
+
 @functools.cache
 def proofs() -> Proofs:
     if os.environ.get("LISTENSPEC_DOCS_PROOFS", "1") == "0":
         return Proofs((), "the proofs were not run for this build (LISTENSPEC_DOCS_PROOFS=0)")
+    if (given := _given_proofs()) is not None:
+        return given
     try:
         mod = importlib.import_module("listenspec.proofs")
         run_all = mod.run_all
@@ -137,6 +201,7 @@ class StageRun:
     figures: dict[str, Any]
     seconds: float
     problem: str = ""
+    given: str = ""  # where the results come from when not run by this build (given_by())
 
 
 def verify_stages() -> list[tuple[str, Callable[[bool], Any]]]:
@@ -167,6 +232,16 @@ def stage(name: str) -> StageRun:
     if wanted is not None and name not in wanted:
         return StageRun(name, module, None, (), {}, 0.0, "not run for this build "
                         f"(LISTENSPEC_DOCS_STAGES={','.join(sorted(wanted)) or 'none'})")
+    summary, by = _verified()
+    got = summary.get(name)
+    if isinstance(got, dict) and "ok" in got:  # (a stage verify --only left out is run here)
+        lines = got.get("lines")
+        secs = got.get("stage_seconds")
+        return StageRun(name, module, bool(got["ok"]),
+                        tuple(str(x) for x in lines) if isinstance(lines, list) else (),
+                        {k: v for k, v in got.items() if k not in ("ok", "lines",
+                                                                   "stage_seconds")},
+                        float(secs) if isinstance(secs, int | float) else 0.0, given=by)
     t0 = time.monotonic()
     try:
         res = fn(True)

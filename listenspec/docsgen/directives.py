@@ -377,7 +377,8 @@ def _proofs(w: Where, args: list[str]) -> str:
     names = pr.properties()
     ok = all(r.ok for r in pr.rows)
     head = (f"{len(names)} properties on {len(set(r.profile for r in pr.rows))} profiles, "
-            f"{len(pr.rows)} proof runs in {pr.seconds:.1f} s, run when this page was built: "
+            f"{len(pr.rows)} proof runs in {pr.seconds:.1f} s, "
+            f"{'from ' + pr.given if pr.given else 'run when this page was built'}: "
             + ("every result as expected." if ok else "**some results are not as expected**."))
     body = [head, md.table(["property", "what it says", "what the proofs found"],
                            topics.proof_rows(names, pr))]
@@ -395,8 +396,9 @@ def _stage_block(run: assurance.StageRun) -> str:
     if run.ok is None:
         return f"{head}\n\nResults: {md.text(run.problem)}.".strip()
     verdict = "all passed" if run.ok else "**FAILED**"
-    body = (f"{head}\n\nRun when this page was built, as `listenspec verify --quick --only "
-            f"{run.name}` would: {verdict} in {run.seconds:.1f} s.")
+    how = (f"From {run.given}" if run.given else "Run when this page was built, as `listenspec "
+           f"verify --quick --only {run.name}` would")
+    body = f"{head}\n\n{how}: {verdict} in {run.seconds:.1f} s."
     if run.problem:
         body += f" {md.text(run.problem)}."
     if run.lines:

@@ -30,7 +30,7 @@ def on_config(config: Any) -> Any:
     _build = directives.Build(docs_dir=docs_dir, repo_dir=Path(config["config_file_path"]).parent)
     # a fresh build (e.g. a rebuild under `listenspec docs --serve`) recomputes everything
     for f in (traces._model, traces._kernel, _assurance.proofs, _assurance.stage,
-              _assurance.module_doc, systems._ran, systems._seed_anchors):
+              _assurance._verified, _assurance.module_doc, systems._ran, systems._seed_anchors):
         f.cache_clear()
     return config
 

@@ -340,8 +340,9 @@ def proofs_section(t: Topic) -> str:
     names = list(t.invariants)
     if not pr.problem:
         names += [n for n in pr.properties(t.proofs or t.invariants) if n not in names]
-    note = (f"Z3 proofs over the model's own rules, for every value rather than samples, run "
-            f"when this page was built ({pr.seconds:.1f} s for all proofs)." if not pr.problem
+    when = f"from {pr.given}" if pr.given else "run when this page was built"
+    note = (f"Z3 proofs over the model's own rules, for every value rather than samples, "
+            f"{when} ({pr.seconds:.1f} s for all proofs)." if not pr.problem
             else f"Proofs: {md.text(pr.problem)}.")
     parts = ["## Invariants and their proofs",
              note + " See also [how sure we are](../assurance.md).",
