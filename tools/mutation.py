@@ -632,25 +632,56 @@ def module_name(file: Path) -> str:
     return ".".join((PACKAGES[rel.parts[0]], *rel.parts[1:-1], rel.stem))
 
 
+#: the test processes running now: a SIGTERM or Ctrl-C kills them (_stop), so the threads
+#: that wait on them return at once and the run ends (it waited for the mutant in hand before)
+_RUNNING: set[subprocess.Popen[str]] = set()
+_RUNNING_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+class Stopped(Exception):
+    """The run was stopped while this mutant's tests ran: no verdict (not a kill)."""
+
+
+def _stop(signum: int, _frame: object) -> None:
+    _STOPPING.set()
+    with _RUNNING_LOCK:
+        for proc in _RUNNING:
+            proc.kill()
+    sys.exit(128 + signum)
+
+
 def run_tests(file: Path, source: str | None, tests: list[str], timeout: float,
               env: dict[str, str] | None = None) -> tuple[bool, str, float]:
     """(passed, the last line pytest printed, seconds) with this source in place of the file."""
     start = time.monotonic()
     with _hooked(file, source, _BOOT) as cmd:
+        proc = subprocess.Popen([*cmd, *tests], cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, **(env or {})})
+        with _RUNNING_LOCK:
+            _RUNNING.add(proc)
         try:
-            done = subprocess.run([*cmd, *tests], cwd=ROOT, capture_output=True, text=True,
-                                  timeout=timeout, env={**os.environ, **(env or {})})
+            out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
             return False, f"timed out after {timeout:.0f} s", time.monotonic() - start
-    lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
+    if _STOPPING.is_set():
+        raise Stopped(f"stopped while {file.name}'s tests ran")
+    lines = [ln for ln in out.splitlines() if ln.strip()]
     failed = [ln for ln in lines if ln.startswith(("FAILED", "ERROR", "E  "))]
-    last = failed[0] if failed else (lines[-1] if lines else done.stderr.strip()[-200:])
-    return done.returncode == 0, last, time.monotonic() - start
+    last = failed[0] if failed else (lines[-1] if lines else err.strip()[-200:])
+    return proc.returncode == 0, last, time.monotonic() - start
 
 
 def main() -> int:
-    # SIGTERM unwinds like Ctrl-C: the test process is killed and the mutant's file removed
-    signal.signal(signal.SIGTERM, lambda signum, _: sys.exit(128 + signum))
+    # SIGTERM unwinds like Ctrl-C: the test processes are killed and the mutants' files removed
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--file", action="append", help=f"a model file (default {DEFAULT_FILES})")
     ap.add_argument("--only", type=int, action="append", help="only mutant N (repeatable)")
