@@ -1277,6 +1277,135 @@ def test_a_socket_whose_reset_connect_reported_sends_only_once_reconnected_on_th
     assert _results(_kernel_trace(RESET_REPORTED))[7:] == RESET_REPORTED_TAIL
 
 
+# --- FreeBSD with net.inet.tcp.syncache.rst_on_sock_fail=0: a connection the full queue could
+# not take is established for its client and unknown to the listener (spec/sources/freebsd.md
+# via reference/freebsd.md §6: the final ACK finds the syncache entry gone), so the client's
+# data draws an RST (host._unqueued()'s `peer_gone=True`; the mutant left the client waiting).
+UNQUEUED = """sysctl("net.inet.tcp.syncache.rst_on_sock_fail", 0)
+s = socket(AF_INET, SOCK_STREAM)
+listen(s, 0)
+c1 = socket(AF_INET, SOCK_STREAM)
+connect(c1, s)
+c2 = socket(AF_INET, SOCK_STREAM)
+connect(c2, s)
+send(c2, "x")
+recv(c2)
+send(c2, "y")
+"""
+
+
+@pytest.mark.parametrize("profile", ["freebsd-src", "freebsd-main"])
+def test_an_unqueued_freebsd_client_is_reset_when_it_sends(profile: str) -> None:
+    assert _results(_trace(UNQUEUED, profile))[-4:] == ["0", "1", "-1 ECONNRESET", "-1 EPIPE"]
+
+
+# --- An AF_UNIX listener's full queue is no TCP overflow: Linux counts nothing in
+# ListenOverflows (host._unix_overflow(): `overflow(..., tcp=False)`). The same on this kernel.
+UNIX_OVERFLOW = """u = socket(AF_UNIX, SOCK_STREAM)
+bind(u)
+listen(u, 0)
+d1 = socket(AF_UNIX, SOCK_STREAM)
+connect(d1, u)
+d2 = socket(AF_UNIX, SOCK_STREAM)
+connect(d2, u)
+d3 = socket(AF_UNIX, SOCK_STREAM)
+connect(d3, u)
+counter("ListenOverflows")
+"""
+UNIX_OVERFLOW_SEEN = ["0", "-1 EAGAIN", "-1 EAGAIN", "0"]
+
+
+def test_an_unix_overflow_is_no_listen_overflow() -> None:
+    assert _seen(_trace(UNIX_OVERFLOW, "linux"), "connect(", "counter(") == UNIX_OVERFLOW_SEEN
+
+
+def test_an_unix_overflow_is_no_listen_overflow_on_this_kernel() -> None:
+    assert _seen(_kernel_trace(UNIX_OVERFLOW), "connect(", "counter(") == UNIX_OVERFLOW_SEEN
+
+
+# --- FreeBSD: an accepted socket copies its listener's options (solisten_clone():
+# so_options), so a listener without SO_REUSEPORT_LB makes children without it
+# (host.accept()'s `reuseport_lb=lsock.reuseport_lb and inherits`; the mutant set it).
+@pytest.mark.parametrize("profile", ["freebsd-src", "freebsd-main"])
+def test_an_accepted_socket_has_so_reuseport_lb_only_from_its_listener(profile: str) -> None:
+    text = ("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 1)\nc = socket(AF_INET, SOCK_STREAM)\n"
+            "connect(c, s)\na = accept(s)\ngetsockopt(a, SO_REUSEPORT_LB)\n")
+    assert _results(_trace(text, profile))[-1] == "0"
+
+
+# --- A socket that joins a SO_REUSEPORT address by bind(S, T) is bound to T's address, a
+# specific one (127.0.0.1), not the wildcard (host.bind()'s `join(..., wildcard=False)`): the
+# SYN-flood line names 127.0.0.1 (the mutant printed 0.0.0.0). The same on this kernel.
+JOINED_LOG = """s = socket(AF_INET, SOCK_STREAM)
+setsockopt(s, SO_REUSEPORT, 1)
+bind(s)
+t = socket(AF_INET, SOCK_STREAM)
+setsockopt(t, SO_REUSEPORT, 1)
+bind(t, s)
+listen(t, 1)
+syn(t)
+syn(t)
+syn(t)
+syslog()
+"""
+
+
+def _logged_address(trace: list[str]) -> str:
+    line = _results(trace)[-1]
+    found = re.search(r"on port ([0-9.]+):", line)
+    assert found is not None, line
+    return found.group(1)
+
+
+def test_a_joined_socket_is_bound_to_its_targets_address() -> None:
+    assert _logged_address(_trace(JOINED_LOG, "linux")) == "127.0.0.1"
+
+
+def test_a_joined_socket_is_bound_to_its_targets_address_on_this_kernel() -> None:
+    assert _logged_address(_kernel_trace(JOINED_LOG)) == "127.0.0.1"
+
+
+# --- Premise of the EQUIVALENT entry for host._dgram()'s `take_port(..., wildcard=True)`: on
+# the profiles that read a datagram socket's wildcard (dgram_v6_takes_v4's connect row, and
+# gVisor's local_family()) connect() binds an unbound UDP socket by an earlier row
+# (dgram_send_autobinds), so _dgram() never takes a port for one there.
+def test_connect_binds_an_unbound_udp_socket_before_dgram_where_its_wildcard_is_read() -> None:
+    from listenspec.models.tables import checks
+
+    for name, p in PROFILES.items():
+        if not (p.dgram_v6_takes_v4 or p.local_family_errno or p.v6_pinned_errno):
+            continue
+        rows = [(row.then, row.effect) for row in checks("connect", p)]
+        assert p.dgram_send_autobinds, name
+        assert rows.index(("", "autobind")) < rows.index(("-> dgram", None)), name
+
+
+# --- A divergence found triaging host.py's 250:51, not fixed: on this kernel an AF_INET6 UDP
+# socket that connected to an IPv4 address (v4-mapped) has a v4-mapped local address, and a
+# connect() to ::1 is then EAFNOSUPPORT; the model gives 0 (it has the other direction only:
+# profile.dgram_v6_takes_v4, bound to ::1 and aiming at IPv4).
+V4_THEN_V6 = """l4 = socket(AF_INET, SOCK_DGRAM)
+bind(l4)
+l6 = socket(AF_INET6, SOCK_DGRAM)
+bind(l6)
+x = socket(AF_INET6, SOCK_DGRAM)
+connect(x, l4)
+connect(x, l6)
+connect(x, l4)
+"""
+V4_THEN_V6_SEEN = ["0", "-1 EAFNOSUPPORT", "0"]
+
+
+@pytest.mark.xfail(strict=True, reason="divergence: the model has no v4-mapped local address "
+                   "for an AF_INET6 UDP socket that connected to IPv4")
+def test_an_inet6_udp_socket_connected_to_ipv4_cannot_connect_to_ipv6() -> None:
+    assert _seen(_trace(V4_THEN_V6, "linux"), "connect(x") == V4_THEN_V6_SEEN
+
+
+def test_an_inet6_udp_socket_connected_to_ipv4_cannot_connect_to_ipv6_on_this_kernel() -> None:
+    assert _seen(_kernel_trace(V4_THEN_V6), "connect(x") == V4_THEN_V6_SEEN
+
+
 def test_only_request_sock_profiles_count_cookies_sent() -> None:
     counting = {name for name, p in PROFILES.items() if p.bumps("cookie-sent")}
     assert counting and all(PROFILES[name].half_open == "reqsk" for name in counting)

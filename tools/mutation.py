@@ -367,6 +367,26 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "peer without an RST sets peer_gone (as for Socket.peer_gone's default; the premise is "
         "a test, on this kernel too: "
         "test_a_socket_whose_reset_connect_reported_sends_only_once_reconnected)",
+    **{("models/host.py", f"line {at}: - -> +"):
+       "the message of host.py's assert that every declared call has a transition: Python "
+       "evaluates it only when the assert fails, and it holds (the module would not import)"
+       for at in ("545:43", "546:48")},
+    **{("models/host.py", f"line {at}: True -> False"):
+       "_arrive()'s eviction, zip(lst.incomp, gone, strict=True): gone is made from "
+       "range(len(lst.incomp)), so the lengths are equal and strict never raises"
+       for at in ("314:52", "317:67")},
+    ("models/host.py", "line 532:48: 0 -> 1"):
+        "counter()'s h.counters.get(name, 0): counter() refuses a name not in p.counters and "
+        "the host starts each of those at 0, so the default is never read (the premise is a "
+        "test: test_every_counter_a_script_can_read_starts_at_zero)",
+    ("models/host.py", "line 250:51: True -> False"):
+        "_dgram()'s take_port(..., wildcard=True) for an unbound UDP socket: a UDP socket's "
+        "wildcard is read only by dgram_v6_takes_v4's connect row and by local_family() on "
+        "gVisor, and on those profiles an earlier connect row binds the socket first "
+        "(dgram_send_autobinds: the premise is a test, "
+        "test_connect_binds_an_unbound_udp_socket_before_dgram_where_its_wildcard_is_read); "
+        "elsewhere, runner._target_of gives a connected datagram socket's target "
+        "anywhere=False either way, and the other readers are AF_UNIX's and listeners'",
     ("models/host.py", "line 105:16: and -> or"):
         "bind()'s assert before a join: the join row comes after the row that takes every "
         "target without an address, on every profile (the premise is a test: "
