@@ -192,3 +192,24 @@ def test_a_clause_added_later_is_linked_from_the_sentence_it_backs(
     shut = [s for s in systems.life(PROFILES["linux"]) if "SHUT_RD" in s.text]
     assert len(shut) == 1 and "NEW-SHUTDOWN" in shut[0].clauses
     assert not any("NEW-SHUTDOWN" in s.clauses for s in systems.life(PROFILES["freebsd-src"]))
+
+
+def test_the_link_check_parses_each_page_once_from_a_relative_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `python -m listenspec.docsgen.layout site`: with the site named relatively, each link
+    # with an anchor used to parse its target page again (130 s for the real site in CI)
+    site = tmp_path / "site"
+    (site / "a").mkdir(parents=True)
+    (site / "index.html").write_text('<h1 id="top">x</h1>' + '<a href="a/b.html#s">b</a>' * 50)
+    (site / "a" / "b.html").write_text('<h2 id="s">s</h2><a href="../index.html#top">i</a>')
+    parsed: list[Path] = []
+    real = layout._parse
+
+    def counting(path: Path) -> object:
+        parsed.append(path)
+        return real(path)
+
+    monkeypatch.setattr(layout, "_parse", counting)
+    monkeypatch.chdir(tmp_path)
+    assert layout.links(Path("site")) == []
+    assert sorted(parsed) == sorted([site / "index.html", site / "a" / "b.html"])

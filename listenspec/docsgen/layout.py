@@ -80,6 +80,9 @@ def _parse(path: Path) -> _Refs:
 def links(site: Path) -> list[str]:
     """What goes wrong following the site's links from disk: a missing file, a folder, an
     anchor its page lacks. External links (http:, https:, mailto:) are not followed."""
+    # absolute, as the targets below are: with `site` relative no target was found among the
+    # parsed pages, and every link with an anchor parsed its page again (130 s for this site)
+    site = site.resolve()
     # 404.html is served for a missing URL by a web server, from the site root: its links are
     # absolute (/...) on purpose and never followed from disk
     pages = {p: _parse(p) for p in site.rglob("*.html") if p.name != "404.html"}
@@ -270,6 +273,7 @@ def check(site: Path, shots: Path | None = None, *, only: Iterable[str] | None =
           ) -> tuple[list[str], list[PageLayout], list[Path]]:
     """The links, then every page of the plan in the browser, then search; the problems, the
     measurements and the screenshots taken."""
+    site = site.resolve()
     problems = [f"link: {p}" for p in links(site)]
     layouts: list[PageLayout] = []
     taken: list[Path] = []
