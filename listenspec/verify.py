@@ -111,13 +111,13 @@ def verify(out: TextIO = sys.stdout, *, quick: bool = False,
         print(f"\n== {name}", file=out, flush=True)
         t0 = time.monotonic()
         res = stage(quick)
+        took = time.monotonic() - t0
         for line in res.lines:
             print(line, file=out)
-        print(f"{name}: {'ok' if res.ok else 'FAILED'} ({time.monotonic() - t0:.1f} s)",
-              file=out, flush=True)
+        print(f"{name}: {'ok' if res.ok else 'FAILED'} ({took:.1f} s)", file=out, flush=True)
         # the stage's own lines and time too: a docs build shows these (LISTENSPEC_DOCS_VERIFY)
         summary[name] = {"ok": res.ok, **res.figures, "lines": list(res.lines),
-                         "stage_seconds": round(time.monotonic() - t0, 2)}
+                         "stage_seconds": round(took, 2)}
         ok = ok and res.ok
     summary["seconds"] = round(time.monotonic() - started, 2)
     summary["quick"] = quick

@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import attrs
@@ -128,13 +128,8 @@ def _given_proofs() -> Proofs | None:
     got = summary.get("proofs")
     if not isinstance(got, dict) or not isinstance(got.get("results"), list):
         return None
-    rows = tuple(ProofRow(name=str(r.get("property", "?")), profile=str(r.get("profile", "—")),
-                          status=str(r.get("status", "?")),
-                          seconds=r["seconds"] if isinstance(r.get("seconds"), int | float)
-                          else None,
-                          counterexample=str(r.get("counterexample") or ""),
-                          expected=str(r.get("expected") or ""))
-                 for r in got["results"] if isinstance(r, dict))
+    # a record holds what a ProofResult's attributes hold: the one conversion, _row()
+    rows = tuple(_row(SimpleNamespace(**r)) for r in got["results"] if isinstance(r, dict))
     statements: tuple[tuple[str, str], ...] = ()
     with contextlib.suppress(ImportError):
         statements = _statements(importlib.import_module("listenspec.proofs"))

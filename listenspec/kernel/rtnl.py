@@ -21,14 +21,15 @@ import socket
 import struct
 from typing import Final
 
+# the netlink header, its request flag and its error message: diag.py's (netlink.h)
+from .diag import _NLATTR, _NLMSGHDR, NLM_F_REQUEST, NLMSG_ERROR, _align
+
 # include/uapi/linux/netlink.h, rtnetlink.h, if_addr.h
 RTM_NEWADDR: Final = 20
 RTM_NEWROUTE: Final = 24
-NLM_F_REQUEST: Final = 0x1
 NLM_F_ACK: Final = 0x4
 NLM_F_EXCL: Final = 0x200
 NLM_F_CREATE: Final = 0x400
-NLMSG_ERROR: Final = 2
 RT_TABLE_MAIN: Final = 254
 RTPROT_STATIC: Final = 4
 RT_SCOPE_UNIVERSE: Final = 0
@@ -38,19 +39,17 @@ RTA_OIF: Final = 4
 IFA_ADDRESS: Final = 1
 IFA_LOCAL: Final = 2
 
-_NLMSGHDR: Final = struct.Struct("=IHHII")  # len, type, flags, seq, pid
 _RTMSG: Final = struct.Struct("=BBBBBBBBI")  # family, dst_len, src_len, tos, table, protocol,
 #                                              scope, type, flags
 _IFADDRMSG: Final = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
-_RTATTR: Final = struct.Struct("=HH")  # len, type
 _ERR: Final = struct.Struct("=i")
 #: How long the kernel's acknowledgement may take (seconds): it is written during send().
 ACK_WAIT: Final = 2.0
 
 
 def _attr(kind: int, value: bytes) -> bytes:
-    raw = _RTATTR.pack(_RTATTR.size + len(value), kind) + value
-    return raw + b"\0" * (-len(raw) % 4)
+    raw = _NLATTR.pack(_NLATTR.size + len(value), kind) + value
+    return raw.ljust(_align(len(raw)), b"\0")
 
 
 def _family(address: str) -> int:
