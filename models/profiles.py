@@ -101,6 +101,7 @@ class Profile:
     accept_dgram: str  # accept() on a datagram socket
     connect_on_listener: str
     connect_on_unix_listener: str
+    send_on_listener: str | None  # send() on a listening socket, first (None: the rows after)
     # (client domain, target domain [/unbound] or *, errno); anything else is EAFNOSUPPORT
     connect_family_errno: tuple[tuple[str, str, str], ...]
     # Linux: after a non-blocking TCP connect settles, the socket stays SS_CONNECTING until the
@@ -371,6 +372,7 @@ FREEBSD_SRC = Profile(
     accept_dgram="EINVAL",
     connect_on_listener="EOPNOTSUPP",
     connect_on_unix_listener="EOPNOTSUPP",
+    send_on_listener="ENOTCONN",
     connect_family_errno=(),
     sticky_connecting=False,
     dgram_v6_takes_v4=False,
@@ -449,6 +451,7 @@ FREEBSD_SRC = Profile(
         "accept_dgram": f"{S.FB_DEQUEUE} (kern_accept4: !SOLISTENING -> EINVAL)",
         "connect_on_listener": f"{S.CHOICE}: soconnectat() refuses a listening socket",
         "connect_on_unix_listener": f"{S.CHOICE}: soconnectat() refuses a listening socket",
+        "send_on_listener": S.FB14_SEND_LISTENER,
         "connect_family_errno": f"{S.CHOICE}: tcp_usr_connect() and unp_connectat(): "
                                 "another family is EAFNOSUPPORT",
         "sticky_connecting": f"{S.CHOICE}: soconnectat() on a connected socket is EISCONN",
@@ -735,6 +738,7 @@ LINUX = Profile(
     accept_dgram="EOPNOTSUPP",
     connect_on_listener="EISCONN",
     connect_on_unix_listener="EINVAL",
+    send_on_listener=None,
     connect_family_errno=(
         ("AF_UNIX", "*", "EINVAL"),
         ("AF_INET6", "AF_INET", "EINVAL"),
@@ -832,6 +836,9 @@ LINUX = Profile(
         "connect_on_listener": f"{S.CHOICE}: __inet_stream_connect() on a non-CLOSE socket",
         "connect_on_unix_listener": f"{S.CHOICE}, measured by the kernel executor: "
                                     "unix_stream_connect() on a listening socket",
+        "send_on_listener": f"{S.CHOICE}, measured by the kernel executor: no check of its own; "
+                            "a TCP listener's send() is EPIPE (sk_stream_wait_connect()), an "
+                            "AF_UNIX one's ENOTCONN",
         "connect_family_errno": f"{S.CHOICE}, measured by the kernel executor: "
                                 "unix_mkname_bsd() and tcp_v6_connect() check the length first",
         "sticky_connecting": f"{S.CHOICE}, measured by the kernel executor: after a "

@@ -87,6 +87,9 @@ FB14_REUSEPORT = f"{F14} B7: in_pcb.c in_pcbbind_setup(), in_pcblookup_hash_wild
 FB14_LINGER = f"{F14} B8: uipc_socket.c sosetopt() (EDOM), tcp_usrreq.c tcp_disconnect()"
 FB14_ACCEPT_RESET = f"{F14} B9: tcp_usrreq.c tcp_usr_accept() (ECONNABORTED)"
 FB14_SEND = f"{F14} B10: uipc_socket.c sosend_generic_locked() (CANTSENDMORE first)"
+FB14_SEND_LISTENER = (f"{F14} B10: uipc_socket.c sosend_generic_locked() takes "
+                      "SOCK_IO_SEND_LOCK(): soiolock() answers a listening socket ENOTCONN "
+                      "before anything else")
 FB14_CLOSE_UNREAD = f"{F14} B11: tcp_usrreq.c tcp_disconnect() (sbflush, FIN)"
 FB14_SYNCACHE_TIMER = f"{F14} B12: tcp_syncache.c syncache_timer(), tcp_timer.h"
 FB14_OTHER = f"{F14} B13: uipc_socket.c socreate(), soconnectat()"

@@ -688,6 +688,10 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               "(profile parameters send_order, unix_stream_send_error)",
               _error_first, "profile.send_order error-first", effect="clear-error"),
         *DESC,
+        Check("the socket is listening (before its send buffer and any pending error)",
+              lambda p, c: _sock(c).state is L, "profile.send_on_listener",
+              "profile parameter send_on_listener: FreeBSD soiolock()",
+              lambda p: p.send_on_listener is not None, "profile.send_on_listener"),
         Check("no more to send (CANTSENDMORE)", lambda p, c: _shut_send(c), "EPIPE",
               "sosend_generic_locked(): SBS_CANTSENDMORE before so_error (profile parameter "
               "send_order)", _epipe_first, "profile.send_order epipe-first"),

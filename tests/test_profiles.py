@@ -186,7 +186,7 @@ def test_uint_max_is_read_only_as_its_third() -> None:
 
 
 # --- The premise of tools/mutation.py's EQUIVALENT entry for child_inherits_shut_wr's default
-# (profiles.py 223:36): the profiles that leave it False (FreeBSD's, the pages', 4.4BSD) never
+# (profiles.py 224:36): the profiles that leave it False (FreeBSD's, the pages', 4.4BSD) never
 # have a TCP listener shut for sending, so dataplane.child_shut_wr() is False there either way.
 # The ways to one: shutdown(SHUT_WR) before listen() (ENOTCONN, nothing marked:
 # soshutdown()), of the listener itself (ENOTCONN), or of a connection that then listens
@@ -246,6 +246,79 @@ def test_no_random_script_shuts_a_tcp_listener_for_sending_there(profile: str) -
     def check(data: st.DataObject) -> None:
         script = data.draw(scripts(profile=profile))
         _never_a_listener_shut_for_sending(PROFILES[profile], script)
+
+    check()
+
+
+# --- The premise of tools/mutation.py's EQUIVALENT entry for freebsd-src's
+# unix_stream_send_error (profiles.py 399:28): where send() looks at a pending error after
+# CANTSENDMORE (send_order epipe-first) and refuses a listener first (send_on_listener), an
+# AF_UNIX stream socket that is not listening has a pending error only once it is shut for
+# sending (unp_drop(), the peer's close: spec/sources/freebsd.md B4), so the EPIPE row answers
+# first and the flag is never read. The ways to one: the listener closed with the client
+# queued, the peer closed with data unread, the listener shut (its ECONNABORTED stays on the
+# listener); then random scripts.
+UNIX_ERROR_WAYS = """s = socket(AF_UNIX, SOCK_STREAM)
+bind(s)
+listen(s, 2)
+c = socket(AF_UNIX, SOCK_STREAM)
+connect(c, s)
+d = socket(AF_UNIX, SOCK_STREAM)
+connect(d, s)
+a = accept(s)
+send(d, "unread")
+close(a)
+shutdown(s, SHUT_RDWR)
+close(s)
+q = socket(AF_UNIX, SOCK_SEQPACKET)
+bind(q)
+listen(q, 1)
+e = socket(AF_UNIX, SOCK_SEQPACKET)
+connect(e, q)
+close(q)
+"""
+
+
+def _unix_errors_come_shut(profile: Profile, script: Any) -> int:
+    from listenspec.models.state import SND
+    from listenspec.runner import ModelRun
+
+    run, errors = ModelRun(profile), 0
+    for step in script.steps:
+        run.step(step)
+        for sock in run.state.socks.values():
+            if (sock.domain == "AF_UNIX" and sock.type == "SOCK_STREAM"
+                    and sock.error is not None and sock.listener is None):
+                assert sock.shut & SND, (profile.name, step)
+                errors += 1
+    return errors
+
+
+UNIX_SEND_ERROR_UNREAD = [n for n, p in PROFILES.items()
+                          if p.send_order == "epipe-first" and p.send_on_listener is not None]
+
+
+@pytest.mark.parametrize("profile", UNIX_SEND_ERROR_UNREAD)
+def test_where_send_sees_epipe_first_a_unix_streams_error_comes_with_shut_wr(
+        profile: str) -> None:
+    assert set(UNIX_SEND_ERROR_UNREAD) == set(PROFILES) - {"linux", "gvisor"}
+    from listenspec.script import parse
+
+    assert _unix_errors_come_shut(PROFILES[profile], parse(UNIX_ERROR_WAYS)) > 0
+
+
+@pytest.mark.parametrize("profile", UNIX_SEND_ERROR_UNREAD)
+def test_no_random_script_gives_an_unshut_unix_stream_an_error_there(profile: str) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from listenspec.scriptgen import scripts
+
+    @settings(max_examples=60, derandomize=True, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def check(data: st.DataObject) -> None:
+        _unix_errors_come_shut(PROFILES[profile], data.draw(scripts(profile=profile)))
 
     check()
 

@@ -2590,3 +2590,150 @@ def _long_get(n: int) -> str:
 def test_an_accept_filter_releases_at_the_receive_buffers_high_water_mark(profile: str) -> None:
     assert _results(_trace(_long_get(65535), profile))[-4:] == ["65535", "0/1/4", "1", "1/0/4"]
     assert _results(_trace(_long_get(65534), profile))[-4:] == ["65534", "0/1/4", "1", "0/1/4"]
+
+
+# --- send() on a listening socket: FreeBSD takes the send I/O lock first, and soiolock()
+# answers a listener ENOTCONN before the send buffer or so_error is looked at
+# (spec/sources/freebsd.md B10), so the ECONNABORTED that shutdown(SHUT_RD) leaves on a
+# listener (B5) is not consumed by send() and the next accept() returns it. The model gave it
+# to send() (found from profiles.py 399:28, unix_stream_send_error made false, whose only
+# witness was this wrong answer). Linux: a TCP listener's send() is EPIPE, an AF_UNIX one's
+# ENOTCONN, and shutdown(SHUT_RD) leaves no error: it stops a TCP listener (accept() EINVAL),
+# not an AF_UNIX one (EAGAIN) (this kernel).
+LISTENER_SEND = """u = socket(AF_UNIX, SOCK_STREAM)
+bind(u)
+listen(u, 1)
+send(u, "x")
+shutdown(u, SHUT_RD)
+send(u, "x")
+send(u, "x")
+s = socket(AF_INET, SOCK_STREAM)
+listen(s, 1)
+shutdown(s, SHUT_RD)
+send(s, "x")
+accept(s)
+accept(u)
+"""
+
+
+@pytest.mark.parametrize("profile", sorted(set(PROFILES) - {"linux", "gvisor"}))
+def test_send_on_a_listener_is_enotconn_and_leaves_its_error(profile: str) -> None:
+    assert _results(_trace(LISTENER_SEND, profile)) == [
+        "fd", "0", "0", "-1 ENOTCONN", "-1 ENOTCONN", "-1 ENOTCONN", "-1 ENOTCONN",
+        "fd", "0", "-1 ENOTCONN", "-1 ENOTCONN", "-1 ECONNABORTED", "-1 ECONNABORTED"]
+
+
+LINUX_LISTENER_SEND = ["fd", "0", "0", "-1 ENOTCONN", "0", "-1 ENOTCONN", "-1 ENOTCONN",
+                       "fd", "0", "0", "-1 EPIPE", "-1 EINVAL", "-1 EAGAIN"]
+
+
+def test_send_on_a_listener_on_linux() -> None:
+    assert _results(_trace(LISTENER_SEND, "linux")) == LINUX_LISTENER_SEND
+
+
+def test_send_on_a_listener_on_this_kernel() -> None:
+    assert _results(_kernel_trace(LISTENER_SEND)) == LINUX_LISTENER_SEND
+
+
+# --- FreeBSD's admission compares in C's u_int (sol_qlen > 3 * sol_qlimit / 2): at the largest
+# limit the bound is 2^31 - 1, and a 2^31st queued connection is refused. As the proofs see it,
+# over 32-bit words, a signed compare would read 2^31 as negative and admit it. Kills
+# profiles.py 350:15 (freebsd-src's admit_u32 made false; no trace can queue 2^31 connections).
+def test_freebsd_admission_is_unsigned_over_32_bit_words() -> None:
+    import z3
+
+    from listenspec.models.rules import admits
+
+    p = PROFILES["freebsd-src"]
+    word = lambda n: z3.BitVecVal(n, 32)  # noqa: E731
+    top = 0xFFFFFFFF // 3  # kern.ipc.soacceptqueue's largest value
+    assert z3.is_false(z3.simplify(admits(p, word(2**31), word(0), word(top))))
+    assert z3.is_true(z3.simplify(admits(p, word(2**31 - 1), word(0), word(top))))
+    # and plain ints agree
+    assert not admits(p, 2**31, 0, top) and admits(p, 2**31 - 1, 0, top)
+
+
+# --- A listening AF_UNIX socket's connect() is refused for what it is (EOPNOTSUPP: FreeBSD
+# soconnectat() looks at SOLISTENING before the protocol reads the address), whatever it aims
+# at: an unbound socket, itself, a bound non-listener. Linux reads the address first
+# (unix_address_first: EINVAL for an unbound target, ECONNREFUSED for one that does not
+# listen). Kills profiles.py 380:24 (freebsd-src's unix_address_first made true).
+UNIX_LISTENER_CONNECT = """s = socket(AF_UNIX, SOCK_STREAM)
+bind(s)
+listen(s, 1)
+n = socket(AF_UNIX, SOCK_STREAM)
+connect(s, n)
+connect(s, s)
+b = socket(AF_UNIX, SOCK_STREAM)
+bind(b)
+connect(s, b)
+"""
+
+
+@pytest.mark.parametrize("profile", sorted(set(PROFILES) - {"linux", "gvisor"}))
+def test_a_listening_unix_socket_is_refused_before_its_target_is_read(profile: str) -> None:
+    assert _results(_trace(UNIX_LISTENER_CONNECT, profile))[-5:] == [
+        "-1 EOPNOTSUPP", "-1 EOPNOTSUPP", "fd", "0", "-1 EOPNOTSUPP"]
+
+
+def test_a_listening_unix_socket_reads_its_target_first_on_linux() -> None:
+    want = ["-1 EINVAL", "-1 EINVAL", "fd", "0", "-1 ECONNREFUSED"]
+    assert _results(_trace(UNIX_LISTENER_CONNECT, "linux"))[-5:] == want
+    assert _results(_kernel_trace(UNIX_LISTENER_CONNECT))[-5:] == want
+
+
+# --- A TCP socket reset by its peer gives its port back (FreeBSD: tcp_close() -> in_pcbdrop()
+# takes the PCB out of the hash, spec/sources/freebsd.md B10's RST; Linux tcp_done()): another
+# socket can then bind to it and listen. Kills profiles.py 383:19 (freebsd-src's reset_unbinds
+# made false).
+RESET_PORT = """s = socket(AF_INET, SOCK_STREAM)
+listen(s, 5)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+a = accept(s)
+setsockopt(a, SO_LINGER, 0)
+close(a)
+getsockopt(c, SO_ERROR)
+n = socket(AF_INET, SOCK_STREAM)
+bind(n, c)
+listen(n, 1)
+"""
+
+
+@pytest.mark.parametrize("profile", ["freebsd-src", "freebsd-13", "bsd-4.4", "linux"])
+def test_a_reset_socket_gives_its_port_back(profile: str) -> None:
+    assert _results(_trace(RESET_PORT, profile))[-4:] == ["ECONNRESET", "fd", "0", "0"]
+
+
+def test_a_reset_socket_gives_its_port_back_on_this_kernel() -> None:
+    assert _results(_kernel_trace(RESET_PORT))[-4:] == ["ECONNRESET", "fd", "0", "0"]
+
+
+# --- An AF_UNIX SOCK_SEQPACKET socket whose peer closed with data unread: FreeBSD's
+# soreceive_generic_locked() returns the queued record first, then so_error (ECONNRESET), then
+# end of file (spec/sources/freebsd.md B4); Linux's __skb_recv_datagram() reports the error
+# first (this kernel). Kills profiles.py 400:27 (freebsd-src's seqpacket_error_first made true).
+SEQPACKET_UNREAD = """s = socket(AF_UNIX, SOCK_SEQPACKET)
+bind(s)
+listen(s, 1)
+c = socket(AF_UNIX, SOCK_SEQPACKET)
+connect(c, s)
+a = accept(s)
+send(a, "rec")
+send(c, "unread")
+close(a)
+recv(c)
+recv(c)
+recv(c)
+"""
+
+
+@pytest.mark.parametrize("profile", sorted(set(PROFILES) - {"linux", "gvisor"}))
+def test_a_seqpacket_record_comes_before_the_reset(profile: str) -> None:
+    assert _results(_trace(SEQPACKET_UNREAD, profile))[-3:] == ['"rec"', "-1 ECONNRESET", "0"]
+
+
+def test_a_seqpacket_reset_comes_before_the_record_on_linux() -> None:
+    want = ["-1 ECONNRESET", '"rec"', "0"]
+    assert _results(_trace(SEQPACKET_UNREAD, "linux"))[-3:] == want
+    assert _results(_kernel_trace(SEQPACKET_UNREAD))[-3:] == want

@@ -408,7 +408,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "UINT_MAX = 2**32 + 1 instead of 2**32 - 1: every read of the name is `UINT_MAX // 3` "
         "(the FreeBSD limit sysctls' range), and (2**32 + 1) // 3 == (2**32 - 1) // 3 == "
         "1431655765 (the premise is a test: test_uint_max_is_read_only_as_its_third)",
-    ("models/profiles.py", "line 223:36: False -> True"):
+    ("models/profiles.py", "line 224:36: False -> True"):
         "child_inherits_shut_wr's default (every profile but linux and gvisor): it is read only "
         "through dataplane.child_shut_wr(), beside `lsock.shut & SND` of a TCP listener, and "
         "those profiles never have a TCP listener shut for sending (shutdown() of an "
@@ -416,6 +416,15 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "connected never listens; the premise is two tests: "
         "test_where_children_do_not_inherit_shut_wr_no_tcp_listener_is_shut_for_sending and "
         "test_no_random_script_shuts_a_tcp_listener_for_sending_there)",
+    ("models/profiles.py", "line 399:28: True -> False"):
+        "freebsd-src's unix_stream_send_error (and every profile's that inherits it): send() "
+        "reads it only in its pending-error row, which these profiles put after the listener row "
+        "(send_on_listener) and the EPIPE row (send_order epipe-first), and an AF_UNIX stream "
+        "socket there has a pending error only as a listener (shutdown(SHUT_RD)'s "
+        "ECONNABORTED) or once it is shut for sending (the peer's close, unp_drop()); the "
+        "premise is two tests: "
+        "test_where_send_sees_epipe_first_a_unix_streams_error_comes_with_shut_wr and "
+        "test_no_random_script_gives_an_unshut_unix_stream_an_error_there",
 }
 
 _COMPARE = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,

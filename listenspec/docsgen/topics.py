@@ -51,7 +51,7 @@ TOPICS: dict[str, Topic] = {t.slug: t for t in (
     Topic("logging", "Overflow logging", ("overflow_log", "log_suffix", "sysctls")),
     Topic("errors", "Errors", ("unbound_unix_listen", "listen_connected",
                                "accept_not_listening", "accept_dgram", "connect_on_listener",
-                               "send_unconnected", "inet6", "inet_seqpacket"),
+                               "send_on_listener", "send_unconnected", "inet6", "inet_seqpacket"),
           guards=("listen", "accept"), invariants=("refused-unchanged", "fds-consistent")),
     Topic("observing", "Observing the queues", ("listenq_sockopts", "counters",
                                                 "overflow_counters")),
