@@ -931,7 +931,8 @@ BSD44 = derive(
         "sysctls": f"{S.BSD44_SOLISTEN} (a compile-time SOMAXCONN, no sysctl)",
         "admit_base": S.BSD44_SONEWCONN,
         "admit_inclusive": S.BSD44_SONEWCONN,
-        "admit_u32": f"{S.BSD44_SONEWCONN} (qlimit <= 5: no wrap possible)",
+        "admit_u32": f"{S.BSD44_SONEWCONN} (so_qlen, so_q0len, so_qlimit are shorts, "
+                     "compared as int: signed; qlimit <= 5, so nothing wraps)",
         "admit_counts_half_open": S.BSD44_SONEWCONN,
         "accept_filters": f"{S.CHOICE}: accept filters came with FreeBSD 4.0",
         "tcp_overflow": f"{S.BSD44_SONEWCONN} (sonewconn on SYN fails: the SYN is dropped)",

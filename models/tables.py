@@ -47,6 +47,7 @@ LIFECYCLE: dict[tuple[SockState, str], SockState] = {
     (C, "closed"): D,  # TCP: both FINs went through (TIME_WAIT / LAST_ACK done): CLOSE
     (D, "bind"): D,  # Linux: the reset gave the port back; the socket may bind again
     (D, "disconnect"): F,  # Linux: connect() reported the reset; tcp_disconnect(): unconnected
+    (D, "listen"): L,  # FreeBSD: a bound AF_UNIX socket whose peer went (unix_listen_disconnected)
     # gVisor (profile.dead_after_error): a refused connect leaves the endpoint in its error state
     (CG, "failed"): D,
     (C, "bind"): C,  # an AF_UNIX client connects without a name and may take one later
@@ -657,6 +658,10 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("AF_UNIX stream: nobody listens at the name",
               lambda p, c: _unix_stream(p, c) and c.lsock is None, "ECONNREFUSED",
               "unp_connectat()", _unix_later, "not " + UNIX_FIRST),
+        Check("AF_UNIX stream: the listener is shut for reading",
+              lambda p, c: _unix_stream(p, c) and _refusing(c), "ECONNREFUSED",
+              "profile parameter unix_listener_shut_refuses, read here where the address is "
+              "read after the socket's state", _unix_later, "not " + UNIX_FIRST),
         Check("TCP: nobody listens there (the SYN is answered by an RST)",
               lambda p, c: _tcp_unanswered(c), "ECONNREFUSED",
               "tcp_input(): a SYN to a closed port",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Any
 
@@ -321,6 +322,69 @@ def test_no_random_script_gives_an_unshut_unix_stream_an_error_there(profile: st
         _unix_errors_come_shut(PROFILES[profile], data.draw(scripts(profile=profile)))
 
     check()
+
+
+# --- The premise of tools/mutation.py's EQUIVALENT entry for linux's filter_holds
+# (profiles.py 767:18; gvisor inherits it): host.py reads filter_holds only beside a listener's
+# accept filter, and a listener gets one only from options._set_accept_filter(), after the name
+# was found among its profile's accept_filters, which Linux and gVisor have none of.
+def test_a_listener_gets_an_accept_filter_only_by_a_name_its_profile_has() -> None:
+    import ast
+    from pathlib import Path
+
+    setters = []
+    for path in Path(__file__).resolve().parents[1].joinpath("models").glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.keyword) and node.arg == "accept_filter" and not (
+                        isinstance(node.value, ast.Constant) and node.value.value is None):
+                    setters.append((path.name, fn.name, ast.unparse(node.value)))
+    assert setters == [("options.py", "_set_accept_filter", "name")]
+    from listenspec.models.options import _set_accept_filter
+
+    assert "if name not in p.accept_filters:" in inspect.getsource(_set_accept_filter)
+    assert [n for n, p in PROFILES.items() if not p.accept_filters] == ["linux", "bsd-4.4",
+                                                                        "gvisor"]
+
+
+@pytest.mark.parametrize("profile", ["linux", "gvisor", "bsd-4.4"])
+def test_no_filter_name_gives_a_listener_an_accept_filter_there(profile: str) -> None:
+    from listenspec.runner import ModelRun
+    from listenspec.script import parse
+
+    names = sorted({f for p in PROFILES.values() for f in p.accept_filters})
+    script = parse("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 4)\n" + "".join(
+        f'setsockopt(s, SO_ACCEPTFILTER, "{n}")\n' for n in names)
+        + "c = socket(AF_INET, SOCK_STREAM)\nconnect(c, s)\n")
+    run = ModelRun(PROFILES[profile])
+    for step in script.steps:
+        run.step(step)
+        assert all(s.listener is None or s.listener.accept_filter is None
+                   for s in run.state.socks.values()), step
+
+
+# --- The premise of tools/mutation.py's EQUIVALENT entry for bsd-4.4's poll_rdhup (profiles.py
+# 977:16): poll_rdhup only takes POLLRDHUP out of what the poll style computes, and the select
+# style (4.4BSD's soo_select(): a read set and a write set) never computes it, for any socket.
+def test_select_style_readiness_never_names_pollrdhup() -> None:
+    import itertools
+
+    import attrs
+
+    from listenspec.models import rules
+
+    p = PROFILES["bsd-4.4"]
+    assert p.poll_style == "select"
+    on = attrs.evolve(p, poll_rdhup=True)
+    names = [f.name for f in attrs.fields(rules.PollFacts) if f.name != "kind"]
+    for kind in ("tcp", "udp", "unix-stream", "unix-seqpacket", "unix-dgram"):
+        for values in itertools.product((False, True), repeat=len(names)):
+            facts = rules.PollFacts(kind=kind, **dict(zip(names, values, strict=True)))
+            assert rules.poll_events(on, facts) == rules.poll_events(p, facts), facts
+            assert not rules.poll_events(on, facts).get("POLLRDHUP", False), facts
 
 
 def test_the_syncache_limits_are_tcp_syncache_cs_defaults() -> None:

@@ -2737,3 +2737,94 @@ def test_a_seqpacket_reset_comes_before_the_record_on_linux() -> None:
     want = ["-1 ECONNRESET", '"rec"', "0"]
     assert _results(_trace(SEQPACKET_UNREAD, "linux"))[-3:] == want
     assert _results(_kernel_trace(SEQPACKET_UNREAD))[-3:] == want
+
+
+# --- A bound AF_UNIX socket whose connection was reset (its listener closed with it queued:
+# unp_drop(), so_error ECONNRESET) may listen on FreeBSD: uipc_listen() finds unp_conn NULL
+# and solisten_proto_check() does not mask SS_ISDISCONNECTED (spec/sources/freebsd.md B2), and
+# the new listener takes connections (B5: nothing refuses them). The model crashed there ("no
+# lifecycle transition from disconnected on listen", every BSD profile). Linux refuses the
+# listen() (EINVAL: unix_listen() wants an unconnected socket; this kernel). Kills profiles.py
+# 411:30 (freebsd-src's unix_listen_disconnected made false), 410:32 (its
+# unix_listener_shut_refuses made true: the reset shut the socket, and a connect() would be
+# refused) and 785:30 (linux's unix_listen_disconnected made true).
+UNIX_RESET_LISTEN = """s = socket(AF_UNIX, SOCK_STREAM)
+bind(s)
+listen(s, 1)
+c = socket(AF_UNIX, SOCK_STREAM)
+bind(c)
+connect(c, s)
+close(s)
+recv(c)
+listen(c, 1)
+x = socket(AF_UNIX, SOCK_STREAM)
+connect(x, c)
+netstat(c)
+a = accept(c)
+"""
+
+
+@pytest.mark.parametrize("profile", sorted(set(PROFILES) - {"linux", "gvisor"}))
+def test_a_reset_unix_socket_may_listen_on_the_bsds(profile: str) -> None:
+    assert _results(_trace(UNIX_RESET_LISTEN, profile))[-6:] == [
+        "-1 ECONNRESET", "0", "fd", "0", "1/0/1", "fd"]
+
+
+def test_a_reset_unix_socket_may_not_listen_on_linux() -> None:
+    want = ["-1 ECONNRESET", "-1 EINVAL", "fd", "-1 ECONNREFUSED", "0/0/0", "-1 EINVAL"]
+    assert _results(_trace(UNIX_RESET_LISTEN, "linux"))[-6:] == want
+    assert _results(_kernel_trace(UNIX_RESET_LISTEN))[-6:] == want
+
+
+# --- Linux's unix_stream_sendmsg() never reads sk_err: an AF_UNIX stream client whose
+# listener closed with it queued (ECONNRESET pending) gets EPIPE from send(), and the error is
+# left for recv() (this kernel). Kills profiles.py 773:28 (linux's unix_stream_send_error made
+# true: send() would report ECONNRESET first).
+UNIX_RESET_SEND = """s = socket(AF_UNIX, SOCK_STREAM)
+bind(s)
+listen(s, 1)
+c = socket(AF_UNIX, SOCK_STREAM)
+connect(c, s)
+close(s)
+send(c, "x")
+recv(c)
+"""
+
+
+def test_a_reset_unix_streams_send_is_epipe_on_linux() -> None:
+    want = ["0", "-1 EPIPE", "-1 ECONNRESET"]
+    assert _results(_trace(UNIX_RESET_SEND, "linux"))[-3:] == want
+    assert _results(_kernel_trace(UNIX_RESET_SEND))[-3:] == want
+
+
+# --- Linux's accept queue compares u32 (sk_ack_backlog > sk_max_ack_backlog): with
+# net.core.somaxconn at INT_MAX a 2^31st queued connection is refused; over 32-bit words a
+# signed compare would read it as negative and admit it. Kills profiles.py 710:15 (linux's
+# admit_u32 made false; no trace can queue 2^31 connections).
+def test_linux_admission_is_unsigned_over_32_bit_words() -> None:
+    import z3
+
+    from listenspec.models.rules import admits
+
+    p = PROFILES["linux"]
+    word = lambda n: z3.BitVecVal(n, 32)  # noqa: E731
+    top = 2**31 - 1
+    assert z3.is_false(z3.simplify(admits(p, word(2**31), word(0), word(top))))
+    assert z3.is_true(z3.simplify(admits(p, word(2**31 - 1), word(0), word(top))))
+
+
+# --- 4.4BSD's sonewconn1() compares `so_qlen + so_q0len > 3 * so_qlimit / 2` on shorts
+# promoted to int (4.4BSD-Lite2 sys/sys/socketvar.h): a signed compare. Over 32-bit words, as
+# the proofs see it, a count of 0xFFFFFFFF is -1 and admitted, where an unsigned compare (the
+# FreeBSD and Linux profiles', above) refuses it. Kills profiles.py 961:15 (bsd-4.4's admit_u32
+# made true; with its fixed limit of 5 no trace tells the two apart).
+def test_bsd44_admission_is_signed_over_32_bit_words() -> None:
+    import z3
+
+    from listenspec.models.rules import admits
+
+    p = PROFILES["bsd-4.4"]
+    word = lambda n: z3.BitVecVal(n, 32)  # noqa: E731
+    assert z3.is_true(z3.simplify(admits(p, word(0xFFFFFFFF), word(0), word(5))))
+    assert z3.is_false(z3.simplify(admits(p, word(8), word(0), word(5))))
+    assert z3.is_true(z3.simplify(admits(p, word(7), word(0), word(5))))

@@ -425,6 +425,17 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "premise is two tests: "
         "test_where_send_sees_epipe_first_a_unix_streams_error_comes_with_shut_wr and "
         "test_no_random_script_gives_an_unshut_unix_stream_an_error_there",
+    ("models/profiles.py", "line 767:18: False -> True"):
+        "linux's filter_holds (gvisor inherits it): host.py reads it only beside a listener's "
+        "accept filter, and a listener gets one only from options._set_accept_filter() with a "
+        "name among its profile's accept_filters, which Linux and gVisor have none of (the "
+        "premise is two tests: test_a_listener_gets_an_accept_filter_only_by_a_name_its_profile_"
+        "has and test_no_filter_name_gives_a_listener_an_accept_filter_there)",
+    ("models/profiles.py", "line 977:16: False -> True"):
+        "bsd-4.4's poll_rdhup: rules.poll_events() reads it only to take POLLRDHUP out of what "
+        "the poll style computes, and the select style never computes it (the premise is a "
+        "test over every socket kind and every combination of facts: "
+        "test_select_style_readiness_never_names_pollrdhup)",
 }
 
 _COMPARE = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
