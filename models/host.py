@@ -286,7 +286,7 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     if tcp:
         client = evolve(client, sent_syn=True)
     cookies = setting(p, h, "syncookies")
-    d = rules.arrival(p, tcp=tcp, qlen=len(lst.comp), incqlen=len(lst.incomp),
+    d = rules.arrival(p, tcp=tcp, qlen=len(lst.comp), incqlen=lst.requests,
                       half_open=len(lst.half_open) + len(lsock.stale), qlimit=lst.qlimit,
                       cookies=cookies,
                       filtered=lst.accept_filter is not None and p.filter_holds,
@@ -322,7 +322,7 @@ def _arrive(p: Profile, h: Host, lsock: Socket, client: Socket) -> Outcome:
     elif tcp and _holds_ack(p, client):
         # a client that set TCP_DEFER_ACCEPT holds its final ACK (for data to carry it): the
         # listener keeps a request sock until the ACK, data or a FIN comes
-        lst = evolve(lst, incomp=(*lst.incomp, evolve(entry, upcall="ack")))
+        lst = evolve(lst, incomp=(*lst.incomp, evolve(entry, upcall="ack", cookie=d.cookie)))
     else:
         lst = evolve(lst, comp=(*lst.comp, entry))
     h = _with_listener(h, h.socks[lsock.sid], lst)
@@ -415,7 +415,7 @@ def _syn_once(p: Profile, h: Host, target: Target, pick: int) -> Outcome:
     assert lst is not None
     cookies = setting(p, h, "syncookies")
     total = sum(len(s.listener.half_open) for s in h.socks.values() if s.listener)
-    d = rules.syn_arrival(p, qlen=len(lst.comp), incqlen=len(lst.incomp),
+    d = rules.syn_arrival(p, qlen=len(lst.comp), incqlen=lst.requests,
                           half_open=len(lst.half_open) + len(lsock.stale), qlimit=lst.qlimit,
                           cookies=cookies,
                           cache_total=total, max_syn_backlog=setting(p, h, "max_syn_backlog"))
@@ -515,7 +515,7 @@ def netstat(p: Profile, h: Host, fd: int) -> Outcome:
     lst = _s(c).listener
     if lst is None:
         return Outcome(h, Queue(0, 0, 0))
-    shown = sum(not e.hidden for e in lst.incomp)
+    shown = sum(not (e.hidden or e.cookie) for e in lst.incomp)
     incq = shown + (len(lst.half_open) if p.half_open != "syncache" else 0)
     return Outcome(h, Queue(len(lst.comp), incq, lst.qlimit))
 

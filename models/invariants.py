@@ -97,8 +97,8 @@ def check_step(p: Profile, before: Host, call: str, args: tuple[Any, ...],
                     broken.append("evict-oldest")
                 cap = rules.incq_bound(p, new.qlimit)
                 if p.incq_evict == "loop":
-                    if len(new.incomp) > cap:
+                    if new.requests > cap:
                         broken.append("incq-bound")
-                elif len(new.incomp) > cap and len(old.incomp) < cap:
+                elif new.requests > cap and old.requests < cap:
                     broken.append("incq-bound")
     return broken

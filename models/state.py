@@ -296,6 +296,10 @@ class Pending:
     # Linux: a request an earlier listen() of this socket left (shutdown(SHUT_RD) stopped it):
     # it waits on that listen's port, so netstat does not count it on this one
     hidden: bool = False
+    # Linux: a syncookie answered its SYN (a full request queue), so no request sock holds it:
+    # the client holds its final ACK (TCP_DEFER_ACCEPT), and until that ACK the listener keeps
+    # nothing, so neither netstat nor the request queue counts it (measured on this kernel)
+    cookie: bool = False
 
 
 @attrs.frozen(cache_hash=True)
@@ -309,6 +313,12 @@ class Listener:
     lastover: int | None = None  # clock of the last logged overflow; None: never
     synflood_warned: bool = False  # Linux: the one "Possible SYN flooding" line was logged
     refusing: bool = False  # Linux AF_UNIX: shut for reading; new connects are refused
+
+    @property
+    def requests(self) -> int:
+        """How many entries of the incomplete queue the listener keeps state for (the request
+        queue's count on Linux): all but those a syncookie answered."""
+        return sum(not e.cookie for e in self.incomp)
 
 
 @attrs.frozen(cache_hash=True)

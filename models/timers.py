@@ -117,7 +117,7 @@ def _reqsk_limit(p: Profile, h: Host, lsock: Socket) -> int:
     lst = lsock.listener
     if lst is None or not p.reqsk_prunes:
         return retries
-    ticks = [*(e.ticks for e in lst.half_open), *(d.ticks for d in lst.incomp),
+    ticks = [*(e.ticks for e in lst.half_open), *(d.ticks for d in lst.incomp if not d.cookie),
              *(t for _born, t in lsock.stale)]
     return rules.reqsk_retries(retries, len(ticks), ticks.count(0), lst.qlimit)
 

@@ -165,7 +165,8 @@ REVIEWED_PLAIN = {
              "sent_syn", "stopped", "rcv", "shut", "fin", "peer_gone", "linger",
              "reuseport", "reuseport_lb", "last_error", "peer_family"},
     Listener: {"qlimit", "accept_filter", "overcount", "synflood_warned", "refusing"},
-    Pending: {"data", "records", "eof", "upcall", "reset", "ticks", "dropped", "resent", "hidden"},
+    Pending: {"data", "records", "eof", "upcall", "reset", "ticks", "dropped", "resent", "hidden",
+              "cookie"},
 }
 
 

@@ -387,6 +387,63 @@ def test_select_style_readiness_never_names_pollrdhup() -> None:
             assert not rules.poll_events(on, facts).get("POLLRDHUP", False), facts
 
 
+# --- The premise of tools/mutation.py's EQUIVALENT entry for gvisor's unix_autobind_per_type
+# (profiles.py 1111:28): it is read only for an autobound (abstract) AF_UNIX name, and gVisor
+# makes none: bind() to a family-only address is EINVAL (unix_bind_unnamed), listen() and
+# connect() of an unbound AF_UNIX socket do not autobind it. The ways that autobind on Linux,
+# then random scripts.
+AUTOBIND_WAYS = """n = socket(AF_UNIX, SOCK_STREAM)
+u = socket(AF_UNIX, SOCK_STREAM)
+bind(u, n)
+listen(u, 1)
+g = socket(AF_UNIX, SOCK_DGRAM)
+bind(g, n)
+d = socket(AF_UNIX, SOCK_DGRAM)
+bind(d)
+connect(g, d)
+send(g, "x")
+s = socket(AF_UNIX, SOCK_SEQPACKET)
+bind(s, n)
+listen(s, 1)
+c = socket(AF_UNIX, SOCK_STREAM)
+connect(c, u)
+"""
+
+
+def _autobound_unix_names(profile: Profile, script: Any) -> int:
+    from listenspec.runner import ModelRun
+
+    run, named = ModelRun(profile), 0
+    for step in script.steps:
+        run.step(step)
+        named += sum(s.domain == "AF_UNIX" and s.addr is not None and s.wildcard
+                     for s in run.state.socks.values())
+    return named
+
+
+def test_gvisor_autobinds_no_unix_socket_where_linux_does() -> None:
+    from listenspec.script import parse
+
+    assert _autobound_unix_names(PROFILES["linux"], parse(AUTOBIND_WAYS)) > 0
+    assert _autobound_unix_names(PROFILES["gvisor"], parse(AUTOBIND_WAYS)) == 0
+
+
+def test_no_random_script_autobinds_a_unix_socket_on_gvisor() -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from listenspec.scriptgen import scripts
+
+    @settings(max_examples=100, derandomize=True, deadline=None,
+              suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def check(data: st.DataObject) -> None:
+        script = data.draw(scripts(profile="gvisor"))
+        assert _autobound_unix_names(PROFILES["gvisor"], script) == 0
+
+    check()
+
+
 def test_the_syncache_limits_are_tcp_syncache_cs_defaults() -> None:
     # freebsd.md A5: TCP_SYNCACHE_HASHSIZE 512, TCP_SYNCACHE_BUCKETLIMIT 30, and cache_limit =
     # hashsize * bucket_limit (syncache_init()); the profiles without a syncache have none

@@ -2828,3 +2828,70 @@ def test_bsd44_admission_is_signed_over_32_bit_words() -> None:
     assert z3.is_true(z3.simplify(admits(p, word(0xFFFFFFFF), word(0), word(5))))
     assert z3.is_false(z3.simplify(admits(p, word(8), word(0), word(5))))
     assert z3.is_true(z3.simplify(admits(p, word(7), word(0), word(5))))
+
+
+# --- A client holding its final ACK (its own TCP_DEFER_ACCEPT, up to TCP_DELACK_MAX) whose
+# SYN met a full request queue was answered with a syncookie: the listener keeps nothing for
+# it until the ACK comes (netstat does not count it, nor does the request queue), then the
+# cookie makes the child at once. The model kept a request sock for it (0/2/0 where this
+# kernel shows 0/1/0); found by `listenspec explore --profile linux --domain AF_INET --domain
+# AF_INET6 --domain AF_UNIX --reads --depth 8` (invariant incq-bound).
+COOKIE_HELD_ACK = """s1 = socket(AF_INET, SOCK_STREAM)
+setsockopt(s1, TCP_DEFER_ACCEPT, 1)
+listen(s1, 0)
+s2 = socket(AF_INET, SOCK_STREAM)
+setsockopt(s2, TCP_DEFER_ACCEPT, 1)
+s3 = socket(AF_INET, SOCK_STREAM)
+connect(s3, s1)
+connect(s2, s1)
+netstat(s1)
+sleep(0.1)
+netstat(s1)
+sleep(0.2)
+netstat(s1)
+a = accept(s1)
+send(s2, "x")
+recv(a)
+netstat(s1)
+"""
+COOKIE_HELD_ACK_SEEN = ["0/1/0", "0/1/0", "1/1/0", "0/1/0"]
+
+
+def test_a_cookie_answered_client_holding_its_ack_is_not_counted() -> None:
+    assert _seen(_trace(COOKIE_HELD_ACK, "linux"), "netstat(") == COOKIE_HELD_ACK_SEEN
+    assert _results(_trace(COOKIE_HELD_ACK, "linux"))[-3:] == ["1", '"x"', "0/1/0"]
+
+
+def test_a_cookie_answered_client_holding_its_ack_is_not_counted_on_this_kernel() -> None:
+    trace = _kernel_trace(COOKIE_HELD_ACK)
+    assert _seen(trace, "netstat(") == COOKIE_HELD_ACK_SEEN
+    assert _results(trace)[-3:] == ["1", '"x"', "0/1/0"]
+
+
+# --- gVisor: bind() of a named AF_UNIX socket to a socket that never had a name is EINVAL (a
+# family-only address), where Linux's unix_autobind() returns 0 at once for a socket that has
+# a name (measured on gVisor's netstack and on this kernel). Kills profiles.py 1110:28
+# (gvisor's unix_autobind_bound_ok made true).
+BIND_NAMED_TO_UNNAMED = """u = socket(AF_UNIX, SOCK_STREAM)
+bind(u)
+n = socket(AF_UNIX, SOCK_STREAM)
+bind(u, n)
+g = socket(AF_UNIX, SOCK_DGRAM)
+bind(g)
+bind(g, n)
+"""
+
+
+def test_gvisor_refuses_binding_a_named_unix_socket_to_no_name() -> None:
+    assert _results(_trace(BIND_NAMED_TO_UNNAMED, "gvisor"))[-4:] == [
+        "-1 EINVAL", "fd", "0", "-1 EINVAL"]
+    assert _results(_trace(BIND_NAMED_TO_UNNAMED, "linux"))[-4:] == ["0", "fd", "0", "0"]
+
+
+def test_gvisor_refuses_binding_a_named_unix_socket_to_no_name_on_gvisor() -> None:
+    assert _results(_gvisor_trace(BIND_NAMED_TO_UNNAMED))[-4:] == [
+        "-1 EINVAL", "fd", "0", "-1 EINVAL"]
+
+
+def test_linux_binds_a_named_unix_socket_to_no_name_as_a_no_op_on_this_kernel() -> None:
+    assert _results(_kernel_trace(BIND_NAMED_TO_UNNAMED))[-4:] == ["0", "fd", "0", "0"]

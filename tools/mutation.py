@@ -152,20 +152,20 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "Pending.resent's default: resent is read only with `dropped` set (timers.py "
         "_resend_due(), _client_resends()), and the one transition that sets `dropped` "
         "(dataplane.feed) sets resent=0 with it",
-    ("models/state.py", "line 311:22: False -> True"):
+    ("models/state.py", "line 315:22: False -> True"):
         "Listener.refusing's default: the model's one constructor of a Listener (host.py "
         "listen) passes refusing, and statekey.decode passes every field (premise: "
         "test_the_model_passes_every_field_whose_default_is_argued_unread)",
-    ("models/state.py", "line 351:23: False -> True"):
+    ("models/state.py", "line 361:23: False -> True"):
         "Socket.peer_gone's default (socket() and accept() leave it): it is read only in "
         "dataplane.deliver() for a sender with neither a queued connection nor a live peer; a "
         "fresh socket never sends (ENOTCONN), a connect sets it False, and every way a "
         "connected socket loses its peer or its queue without an RST sets it True",
-    ("models/state.py", "line 377:18: 0 -> 1"):
+    ("models/state.py", "line 387:18: 0 -> 1"):
         "Host.clock's default, the boot time: the model reads the clock only as a difference "
         "from a time the state holds and no call returns it (statekey.py: translating every "
         "time by the same amount changes nothing observable), so booting at 1 us is the same",
-    ("models/state.py", "line 379:20: 1 -> 2"):
+    ("models/state.py", "line 389:20: 1 -> 2"):
         "Host.next_id's default: ids are only compared for equality and fresh ones are drawn "
         "above every id in use, so starting at 2 renames every id (statekey.py's renaming "
         "argument); 0 (ORPHAN) and -1 (FILE) are never drawn either way",
@@ -175,27 +175,27 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("models/state.py", "line 275:26: True -> False"):
         "Pending's cache_hash: a frozen instance's hash computed once instead of on every "
         "hash() call; the value is the same, only the speed differs",
-    ("models/state.py", "line 301:26: True -> False"):
+    ("models/state.py", "line 305:26: True -> False"):
         "Listener's cache_hash: a frozen instance's hash computed once instead of on every "
         "hash() call; the value is the same, only the speed differs",
-    ("models/state.py", "line 314:26: True -> False"):
+    ("models/state.py", "line 324:26: True -> False"):
         "Socket's cache_hash: a frozen instance's hash computed once instead of on every "
         "hash() call; the value is the same, only the speed differs",
-    ("models/state.py", "line 367:26: True -> False"):
+    ("models/state.py", "line 377:26: True -> False"):
         "Host's cache_hash: a frozen instance's hash computed once instead of on every "
         "hash() call; the value is the same, only the speed differs",
-    ("models/state.py", "line 382:26: True -> False"):
+    ("models/state.py", "line 392:26: True -> False"):
         "Target's cache_hash: a frozen instance's hash computed once instead of on every "
         "hash() call; the value is the same, only the speed differs",
-    ("models/state.py", "line 396:19: False -> True"):
+    ("models/state.py", "line 406:19: False -> True"):
         "Target.short's default: read only for a target with an address (tables.py "
         "_dynamic_errno), and every such Target is made by runner._target_of, which passes "
         "short (an evolve of one keeps it); the default is left only on targets without one",
-    ("models/state.py", "line 399:22: False -> True"):
+    ("models/state.py", "line 409:22: False -> True"):
         "Target.anywhere's default: read only as `anywhere or addr is None` (tables.py), so on "
         "a target without an address it changes nothing, and every target with one is made "
         "by runner._target_of, which passes anywhere",
-    ("models/state.py", "line 412:16: and -> or"):
+    ("models/state.py", "line 422:16: and -> or"):
         "_evolver(): an assert of what every model class satisfies (checked when the module "
         "is imported): `or` passes exactly where `and` does",
     ("models/rules.py", "line 509:30: 0 -> 1"):
@@ -436,6 +436,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "the poll style computes, and the select style never computes it (the premise is a "
         "test over every socket kind and every combination of facts: "
         "test_select_style_readiness_never_names_pollrdhup)",
+    ("models/profiles.py", "line 1111:28: False -> True"):
+        "gvisor's unix_autobind_per_type: the rows that read it ask about an autobound "
+        "(abstract) AF_UNIX name, and gVisor makes none (bind() to a family-only address is "
+        "EINVAL, listen() and connect() of an unbound socket do not autobind; the premise is "
+        "two tests: test_gvisor_autobinds_no_unix_socket_where_linux_does and "
+        "test_no_random_script_autobinds_a_unix_socket_on_gvisor)",
 }
 
 _COMPARE = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
