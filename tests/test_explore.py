@@ -61,6 +61,22 @@ def test_shortest_counterexample_first(monkeypatch: pytest.MonkeyPatch) -> None:
 # --------------------------------------------------------------------------- the clean model
 
 
+def test_the_bsds_explore_clean_over_unix_sockets_at_depth_9() -> None:
+    # at depth 9 the explorer reaches listen() of a bound AF_UNIX socket whose listener closed
+    # with it queued, which crashed the model on every BSD profile before stop 25 ("no
+    # lifecycle transition from disconnected on listen", a model-error violation)
+    r = ex.explore("freebsd-src", 9, domains=("AF_UNIX",), progress=False)
+    assert r.complete and not r.violations, r.violations[:1]
+
+
+@pytest.mark.slow
+def test_linux_explores_clean_at_depth_8() -> None:
+    # about 20 s: at depth 8 a client holding its ACK (TCP_DEFER_ACCEPT) behind a syncookie
+    # broke incq-bound before stop 25 (the model kept a request sock the kernel does not)
+    r = ex.explore("linux", 8, progress=False)
+    assert r.complete and not r.violations, r.violations[:1]
+
+
 @pytest.mark.parametrize("profile", list(PROFILES))
 def test_every_profile_explores_clean_at_small_depth(profile: str) -> None:
     r = ex.explore(profile, 4, progress=False)
