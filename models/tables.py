@@ -127,8 +127,7 @@ def reach(p: Profile, h: Host, target: Target | None,
     if target is None or target.addr is None:
         return (None,)
     group = [h.socks[s] for s in h.addrs.get(target.addr, ()) if s in h.socks]
-    if stype is not None and len(group) > 1:
-        group = [s for s in group if s.type == stype] or group
+    group = [s for s in group if s.type == stype] or group  # stype None: every holder
     if not group:
         return (None,)
     if len(group) == 1:

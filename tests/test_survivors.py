@@ -1434,6 +1434,15 @@ def test_every_mutant_argued_equivalent_is_one_the_driver_makes() -> None:
     assert sorted(set(driver.EQUIVALENT) - made) == []
 
 
+def test_only_an_assertions_and_made_or_is_equivalent_by_rule() -> None:
+    driver = _driver()
+    source = ("def f(a, b):\n    assert a and b\n    assert a or b\n    assert not (a and b)\n"
+              "    x = a and b\n    assert a and (b and a), 'why'\n    return x\n")
+    assert sorted(driver.weakened_assertions(source)) == ["line 2:12: and -> or",
+                                                          "line 6:12: and -> or"]
+    assert set(driver.weakened_assertions(source)) <= set(driver.mutants(source))
+
+
 # --- shutdown(SHUT_RD) leaves a TCP_DEFER_ACCEPT-deferred request sock in place as it leaves a
 # half-open one (inet_csk_listen_stop() empties only the accept queue), so once the socket
 # listens again the client's data completes the handshake and the child is queued on the new
@@ -2895,3 +2904,78 @@ def test_gvisor_refuses_binding_a_named_unix_socket_to_no_name_on_gvisor() -> No
 
 def test_linux_binds_a_named_unix_socket_to_no_name_as_a_no_op_on_this_kernel() -> None:
     assert _results(_kernel_trace(BIND_NAMED_TO_UNNAMED))[-4:] == ["0", "fd", "0", "0"]
+
+
+# --- tables.reach() answers (None,) for a target without an address, or none at all: nobody
+# is reached (its guard; resolve() asks only about addresses, connect() about any target).
+# Kills tables.py 127:8 (`or` made `and`: a target of None crashed).
+def test_nobody_is_reached_without_an_address() -> None:
+    from listenspec.models.state import Host, Target
+    from listenspec.models.tables import reach
+
+    for name in ("linux", "freebsd-src"):
+        assert reach(PROFILES[name], Host(), None) == (None,)
+        assert reach(PROFILES[name], Host(), Target(None, "AF_INET", "SOCK_STREAM")) == (None,)
+
+
+# --- TCP and UDP ports are apart: a UDP socket bound to a TCP listener's port is not among the
+# listeners a TCP connect() may reach (reach() keeps the holders of the connecting socket's
+# type), so the connection is queued, and a UDP connect() to the port works too (this kernel).
+# On the profiles whose lookup takes the last socket bound (reuseport_pick "last") counting the
+# UDP socket would refuse it. Kills tables.py 130:13 (`or group` made `and group`).
+MIXED_PORT = """s = socket(AF_INET, SOCK_STREAM)
+listen(s, 2)
+u = socket(AF_INET, SOCK_DGRAM)
+bind(u, s)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+netstat(s)
+d = socket(AF_INET, SOCK_DGRAM)
+connect(d, s)
+"""
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_a_udp_socket_on_a_tcp_listeners_port_is_not_reached(profile: str) -> None:
+    assert _results(_trace(MIXED_PORT, profile))[-5:] == ["fd", "0", "1/0/2", "fd", "0"]
+
+
+def test_a_udp_socket_on_a_tcp_listeners_port_is_not_reached_on_this_kernel() -> None:
+    assert _results(_kernel_trace(MIXED_PORT))[-5:] == ["fd", "0", "1/0/2", "fd", "0"]
+
+
+# --- The premises of tools/mutation.py's EQUIVALENT entries for tables.py's Ctx.holds_addr
+# default (81:24) and resolve()'s `pick` default (146:51): the two Ctx() calls that leave
+# holds_addr to its default describe a descriptor that is no socket, which every table answers
+# before any row reads holds_addr (its descriptor rows, or a target row before them, as
+# first() shows under every profile with either value); and every resolve() that passes a
+# profile, the one case reach()[pick] is read, passes pick.
+def test_no_table_reads_holds_addr_of_a_descriptor_that_is_no_socket() -> None:
+    import attrs
+
+    from listenspec.models.state import FILE, FMap, Host, Target
+    from listenspec.models.tables import CHECKS, first, resolve
+
+    targets = (None, Target(None, "AF_INET", "SOCK_STREAM", errno="EBADF"),
+               Target(None, "AF_INET", "SOCK_STREAM"))
+    files = Host(fds=FMap().set(3, FILE))
+    for name, p in PROFILES.items():
+        for call in CHECKS:
+            for target in targets[call in ("connect", "syn"):]:  # those two always aim
+                for c in (resolve(Host(), 3, target), resolve(files, 3, target)):
+                    assert c.sock is None and not c.holds_addr
+                    a, b = first(call, p, c), first(call, p, attrs.evolve(c, holds_addr=True))
+                    assert a == b, (name, call, target)
+
+
+def test_every_resolve_given_a_profile_is_given_its_pick() -> None:
+    import ast
+
+    calls = 0
+    for path in ROOT.joinpath("models").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "resolve":
+                kw = {k.arg for k in node.keywords}
+                assert "p" not in kw or "pick" in kw, f"{path.name}:{node.lineno}"
+                calls += "p" in kw
+    assert calls == 2
