@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -234,21 +235,26 @@ def test_where_children_do_not_inherit_shut_wr_no_tcp_listener_is_shut_for_sendi
     _never_a_listener_shut_for_sending(PROFILES[profile], parse(SHUT_WR_WAYS))
 
 
-@pytest.mark.parametrize("profile", NO_SHUT_WR_CHILDREN)
-def test_no_random_script_shuts_a_tcp_listener_for_sending_there(profile: str) -> None:
+def _for_random_scripts(profile: str, n: int, check: Callable[[Any], object]) -> None:
+    """check() each of n random scripts of the profile (scriptgen, drawn derandomized)."""
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     from listenspec.scriptgen import scripts
 
-    @settings(max_examples=60, derandomize=True, deadline=None,
+    @settings(max_examples=n, derandomize=True, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(st.data())
-    def check(data: st.DataObject) -> None:
-        script = data.draw(scripts(profile=profile))
-        _never_a_listener_shut_for_sending(PROFILES[profile], script)
+    def run(data: st.DataObject) -> None:
+        check(data.draw(scripts(profile=profile)))
 
-    check()
+    run()
+
+
+@pytest.mark.parametrize("profile", NO_SHUT_WR_CHILDREN)
+def test_no_random_script_shuts_a_tcp_listener_for_sending_there(profile: str) -> None:
+    _for_random_scripts(profile, 60, lambda script: _never_a_listener_shut_for_sending(
+        PROFILES[profile], script))
 
 
 # --- The premise of tools/mutation.py's EQUIVALENT entry for freebsd-src's
@@ -310,18 +316,8 @@ def test_where_send_sees_epipe_first_a_unix_streams_error_comes_with_shut_wr(
 
 @pytest.mark.parametrize("profile", UNIX_SEND_ERROR_UNREAD)
 def test_no_random_script_gives_an_unshut_unix_stream_an_error_there(profile: str) -> None:
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import strategies as st
-
-    from listenspec.scriptgen import scripts
-
-    @settings(max_examples=60, derandomize=True, deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(st.data())
-    def check(data: st.DataObject) -> None:
-        _unix_errors_come_shut(PROFILES[profile], data.draw(scripts(profile=profile)))
-
-    check()
+    _for_random_scripts(profile, 60,
+                        lambda script: _unix_errors_come_shut(PROFILES[profile], script))
 
 
 # --- The premise of tools/mutation.py's EQUIVALENT entry for linux's filter_holds
@@ -429,19 +425,10 @@ def test_gvisor_autobinds_no_unix_socket_where_linux_does() -> None:
 
 
 def test_no_random_script_autobinds_a_unix_socket_on_gvisor() -> None:
-    from hypothesis import HealthCheck, given, settings
-    from hypothesis import strategies as st
-
-    from listenspec.scriptgen import scripts
-
-    @settings(max_examples=100, derandomize=True, deadline=None,
-              suppress_health_check=list(HealthCheck))
-    @given(st.data())
-    def check(data: st.DataObject) -> None:
-        script = data.draw(scripts(profile="gvisor"))
+    def check(script: Any) -> None:
         assert _autobound_unix_names(PROFILES["gvisor"], script) == 0
 
-    check()
+    _for_random_scripts("gvisor", 100, check)
 
 
 def test_the_syncache_limits_are_tcp_syncache_cs_defaults() -> None:
