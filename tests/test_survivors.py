@@ -2970,3 +2970,40 @@ def test_every_resolve_given_a_profile_is_given_its_pick() -> None:
                 assert "p" not in kw or "pick" in kw, f"{path.name}:{node.lineno}"
                 calls += "p" in kw
     assert calls == 2
+
+
+# --- tables.checks() computes a call's rows for a profile once (the hot path of every call):
+# asked again, it hands back the very tuple, and a profile equal to another but not the same
+# object gets its own. Kills tables.py 834:27 (the memo's `got[0]` made `got[1]`: it would
+# recompute every time, the same rows, slower).
+def test_a_profiles_rows_are_computed_once() -> None:
+    import attrs
+
+    from listenspec.models.tables import checks
+
+    p = PROFILES["linux"]
+    assert checks("connect", p) is checks("connect", p)
+    twin = attrs.evolve(p)
+    assert checks("connect", twin) == checks("connect", p)
+    assert checks("connect", twin) is checks("connect", twin)
+
+
+# --- The premise of tools/mutation.py's EQUIVALENT entry for tables.py 610:19 (the connect
+# row "an unbound UDP socket: it is bound first" with its `not c.holds_addr` dropped): that
+# row's errno is empty (the walk goes on) and its effect, walk._autobind(), leaves a socket
+# that holds an address as it is, so the row holding for a bound socket changes nothing.
+def test_autobind_leaves_a_socket_that_holds_an_address_alone() -> None:
+    from listenspec.models.tables import CHECKS, resolve
+    from listenspec.models.walk import EFFECTS
+    from listenspec.runner import ModelRun
+
+    row = next(r for r in CHECKS["connect"] if r.effect == "autobind")
+    assert row.then == ""
+    for name in ("linux", "gvisor"):
+        run = ModelRun(PROFILES[name])
+        for step in parse("u = socket(AF_INET, SOCK_DGRAM)\nbind(u)\n").steps:
+            run.step(step)
+        h = run.state
+        (fd,) = list(h.fds.keys())
+        c = resolve(h, fd)
+        assert c.holds_addr and EFFECTS["autobind"](PROFILES[name], h, c) is h
