@@ -3007,3 +3007,30 @@ def test_autobind_leaves_a_socket_that_holds_an_address_alone() -> None:
         (fd,) = list(h.fds.keys())
         c = resolve(h, fd)
         assert c.holds_addr and EFFECTS["autobind"](PROFILES[name], h, c) is h
+
+
+# --- The connect table's refusal rows compose: an RST answering a TCP connect leaves the
+# socket dead where the profile says so (dead_after_error), whatever its other refusal
+# parameters, so a gVisor-like profile that were not sticky_connecting answers as gVisor does
+# (ECONNREFUSED, left for SO_ERROR too; the next connect ECONNABORTED), not through the plain
+# ECONNREFUSED row, which no profile of the project uses (each is sticky_connecting or
+# refused_drops). Kills tables.py 668:19 (that row's `not p.dead_after_error` dropped).
+REFUSED_TWICE = """l = socket(AF_INET, SOCK_STREAM)
+bind(l)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, l)
+getsockopt(c, SO_ERROR)
+connect(c, l)
+listen(c, 1)
+"""
+
+
+def test_a_dead_after_error_profile_is_dead_whatever_else_it_says() -> None:
+    import attrs
+
+    gvisor = PROFILES["gvisor"]
+    want = ["fd", "0", "fd", "-1 ECONNREFUSED", "ECONNREFUSED", "-1 ECONNABORTED", "-1 EINVAL"]
+    got = [render(t.result) for t in run_model(parse(REFUSED_TWICE),
+                                               attrs.evolve(gvisor, sticky_connecting=False))]
+    assert _results(_trace(REFUSED_TWICE, "gvisor")) == want == got
+    assert all(p.sticky_connecting or p.refused_drops for p in PROFILES.values())
