@@ -3034,3 +3034,25 @@ def test_a_dead_after_error_profile_is_dead_whatever_else_it_says() -> None:
                                                attrs.evolve(gvisor, sticky_connecting=False))]
     assert _results(_trace(REFUSED_TWICE, "gvisor")) == want == got
     assert all(p.sticky_connecting or p.refused_drops for p in PROFILES.values())
+
+
+# --- Linux hashes an abstract (autobound) AF_UNIX name with its socket type
+# (unix_autobind_per_type): a datagram or SEQPACKET socket connecting to a stream socket's
+# autobound name finds nobody there (ECONNREFUSED), where a path name of the wrong type would
+# be EPROTOTYPE (this kernel). Kills tables.py 631:53 (the datagram row's stream=False made
+# True: the datagram connect would answer EPROTOTYPE).
+ABSTRACT_OTHER_TYPE = """s = socket(AF_UNIX, SOCK_STREAM)
+n = socket(AF_UNIX, SOCK_STREAM)
+bind(s, n)
+listen(s, 1)
+d = socket(AF_UNIX, SOCK_DGRAM)
+connect(d, s)
+q = socket(AF_UNIX, SOCK_SEQPACKET)
+connect(q, s)
+"""
+
+
+def test_an_abstract_name_of_another_type_is_nobody_on_linux() -> None:
+    want = ["fd", "-1 ECONNREFUSED", "fd", "-1 ECONNREFUSED"]
+    assert _results(_trace(ABSTRACT_OTHER_TYPE, "linux"))[-4:] == want
+    assert _results(_kernel_trace(ABSTRACT_OTHER_TYPE))[-4:] == want
