@@ -2935,12 +2935,12 @@ def test_a_udp_socket_on_a_tcp_listeners_port_is_not_reached_on_this_kernel() ->
     assert _results(_kernel_trace(MIXED_PORT)) == MIXED_PORT_RESULTS
 
 
-# --- The premises of tools/mutation.py's EQUIVALENT entries for tables.py's Ctx.holds_addr
-# default (81:24) and resolve()'s `pick` default (146:51): the two Ctx() calls that leave
-# holds_addr to its default describe a descriptor that is no socket, which every table answers
-# before any row reads holds_addr (its descriptor rows, or a target row before them, as
-# first() shows under every profile with either value); and every resolve() that passes a
-# profile, the one case reach()[pick] is read, passes pick.
+# --- A descriptor that is no socket (not open, or a file) holds no address, and every table
+# answers it before any row reads holds_addr (its descriptor rows, or a target row before
+# them, as first() shows under every profile with either value): kills tables.py 81:24
+# (Ctx.holds_addr's default made true). And the premise of tools/mutation.py's EQUIVALENT
+# entry for resolve()'s `pick` default (146:51): every resolve() that passes a profile, the one
+# case reach()[pick] is read, passes pick.
 def test_no_table_reads_holds_addr_of_a_descriptor_that_is_no_socket() -> None:
     import attrs
 

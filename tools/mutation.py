@@ -443,11 +443,6 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "EINVAL, listen() and connect() of an unbound socket do not autobind; the premise is "
         "two tests: test_gvisor_autobinds_no_unix_socket_where_linux_does and "
         "test_no_random_script_autobinds_a_unix_socket_on_gvisor)",
-    ("models/tables.py", "line 81:24: False -> True"):
-        "Ctx.holds_addr's default: the two Ctx() calls that leave it describe a descriptor that "
-        "is not a socket, and every table answers those by a row that does not read it (the "
-        "premise is a test: test_no_table_reads_holds_addr_of_a_descriptor_that_is_no_socket, "
-        "first() under every profile with either value)",
     ("models/tables.py", "line 146:51: 0 -> 1"):
         "resolve()'s `pick` default: it is read only through reach()[pick], when a profile is "
         "passed, and every such call passes pick (the premise is a test: "
