@@ -209,3 +209,16 @@ def test_a_step_that_only_releases_a_waiting_connection_is_no_eviction() -> None
     before = _with(h, sid, incomp=waiting)
     released = _with(h, sid, incomp=(waiting[0], waiting[2]), comp=(waiting[1],))
     assert _broken(SRC, before, "connect", (4, None), released) == []
+
+
+def test_a_step_checks_the_state_it_reaches_once() -> None:
+    # check_step() checks the state a call reached (by default), not again a state the call
+    # returned unchanged (the step that reached it did), and leaves them to the caller with
+    # state=False (the explorer checks once per state key)
+    h, _ = _state(LISTENING)
+    ghost = attrs.evolve(h, fds=h.fds.set(9, 12345))
+    assert _broken(LINUX, h, "netstat", (3,), ghost) == ["fds-consistent"]
+    assert _broken(LINUX, ghost, "netstat", (3,), ghost) == []
+    out = Outcome(ghost, Ret(0))
+    assert invariants.check_step(LINUX, h, "netstat", (3,), out, state=False) == []
+    assert invariants.check_step(LINUX, h, "netstat", (3,), out, state=True) == ["fds-consistent"]
