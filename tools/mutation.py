@@ -804,6 +804,7 @@ def _run(args: argparse.Namespace, tests: list[str], files: list[Path],
     outcomes = []
     todo: list[tuple[Path, str, str, int, str]] = []
     earlier = _earlier_kills(args.resume)
+    weakened: dict[str, set[str]] = {}  # file -> its mutants equivalent by the assertion rule
     carried: list[dict[str, object]] = []
     for file in files:
         rel = str(file.relative_to(ROOT))
@@ -814,6 +815,7 @@ def _run(args: argparse.Namespace, tests: list[str], files: list[Path],
                 print(f"{rel} #{k} {desc}")
             continue
         digest = _digest(source)
+        weakened[rel] = weakened_assertions(source)
         for k, desc in enumerate(descs):
             if args.only and k not in args.only:
                 continue
@@ -828,7 +830,6 @@ def _run(args: argparse.Namespace, tests: list[str], files: list[Path],
 
     lock = threading.Lock()
     done: list[dict[str, object]] = list(carried)
-    weakened = {rel: weakened_assertions(source) for _, rel, source, _, _ in todo}
 
     def record(outcome: dict[str, object]) -> None:
         with lock:
