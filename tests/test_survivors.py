@@ -1480,6 +1480,46 @@ def test_the_deferred_stopped_reproducer_is_what_the_kernel_was_measured_on() ->
     assert _kernel_trace(DEFERRED_STOPPED)[-7:] == DEFERRED_STOPPED_TAIL
 
 
+# --- A deferred request whose client's data was dropped on a full accept queue, left behind by
+# shutdown(SHUT_RD): the client sends the data again 0.2 s on (its loss probe), before the
+# request's own timer (1 s), and that segment finds no listener: an RST, so the client is reset
+# by 0.45 s. Later its recv() reads the end. Kills timers.py's mutant of _next_due() that never
+# picked the stale request's resend (line 60:32, `or` made `and`): the timer at 1 s then drops
+# the request unanswered and the client learns nothing by 0.45 s. Measured on this kernel.
+STALE_RESEND = """s = socket(AF_INET, SOCK_STREAM)
+bind(s)
+setsockopt(s, TCP_DEFER_ACCEPT, 5)
+listen(s, 0)
+c2 = socket(AF_INET, SOCK_STREAM)
+connect(c2, s)
+c1 = socket(AF_INET, SOCK_STREAM)
+connect(c1, s)
+send(c1, "a")
+sleep(0.05)
+send(c2, "b")
+sleep(0.05)
+netstat(s)
+shutdown(s, SHUT_RD)
+poll(c2)
+sleep(0.35)
+poll(c2)
+recv(c2)
+sleep(1.5)
+recv(c2)
+"""
+STALE_RESEND_TAIL = ["netstat(s) = 1/1/0", "shutdown(s, SHUT_RD) = 0", "poll(c2) = POLLOUT",
+                     "sleep(0.35) = 0", "poll(c2) = POLLIN|POLLOUT|POLLERR|POLLHUP|POLLRDHUP",
+                     "recv(c2) = -1 ECONNRESET", "sleep(1.5) = 0", "recv(c2) = 0"]
+
+
+def test_a_stale_requests_client_resending_is_reset_before_the_requests_timer() -> None:
+    assert _trace(STALE_RESEND, "linux")[-8:] == STALE_RESEND_TAIL
+
+
+def test_the_stale_resend_reproducer_is_what_the_kernel_does() -> None:
+    assert _kernel_trace(STALE_RESEND)[-8:] == STALE_RESEND_TAIL
+
+
 # --- The SYN queue's sysctls without syncookies (spec/sources/linux-6.18.md §9.3, §9.4): a
 # bare SYN is dropped for tcp_max_syn_backlog's last quarter (8 - 7 < 8 >> 2: the eighth;
 # ListenDrops only), for a full request queue (more than the backlog: ListenDrops and
