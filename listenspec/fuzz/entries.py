@@ -37,7 +37,7 @@ from ..models.profiles import get
 from ..results import Result, Unsupported, render
 from ..runner import run_model
 from ..script import Script, parse
-from . import inputs, protocol_input
+from . import inputs, protocol_input, walks
 
 Input = Any  # what an entry point's strategy draws
 
@@ -309,8 +309,9 @@ def entries() -> dict[str, Entry]:
         Entry("trace", inputs.documents(trace=True), _parse_entry(True)),
         Entry("check", st.one_of(st.tuples(inputs.documents(trace=True), inputs.PROFILE_NAMES),
                                  _MODEL_TRACES), _check),
-        Entry("run", st.tuples(st.one_of(inputs.documents(trace=False), inputs.VALID_SCRIPTS),
-                               inputs.PROFILE_NAMES), _run),
+        Entry("run", st.one_of(st.tuples(st.one_of(inputs.documents(trace=False),
+                                                   inputs.VALID_SCRIPTS), inputs.PROFILE_NAMES),
+                               walks.WALKS), _run),
         Entry("cli", _argv(None), _cli),
     ]
     out += [Entry(f"cli-{c}", _argv(c), _cli) for c in COMMANDS]
