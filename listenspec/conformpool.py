@@ -7,7 +7,10 @@ mismatch it finds the same for any number of workers.
 
 `Workers(n)` forks n worker processes; each makes its own target (for `linux`: its own runner,
 so every run still gets a network namespace of its own, made ahead of use) and checks the
-scripts it is sent, one at a time, up to `DEPTH` queued so it never waits for the parent.
+scripts it is sent, one at a time, up to `DEPTH` queued so it never waits for the parent. A
+script's sleep() steps are real seconds on a real stack, so the scripts that sleep are sent
+first, the longest first (as in longest-processing-time scheduling), each to a worker of its
+own, while a core's worth of workers stays with the scripts that do not sleep.
 Nothing is left behind: `close()` (also on Ctrl-C) ends the workers with SIGTERM, which unwinds
 their runs (each kills and reaps its child and removes its directory), and SIGKILLs a worker
 that is not gone within `EXIT_WAIT`; a worker dies with the parent (PR_SET_PDEATHSIG).
@@ -25,6 +28,7 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from typing import Any, Final, Protocol
 
 import attrs
@@ -43,11 +47,29 @@ PER_CORE: Final = 4
 MOST_WORKERS: Final = 32
 
 
+def cores() -> int:
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        os.cpu_count() or 1
+
+
 def default_workers() -> int:
     """How many workers conformance uses unless told: PER_CORE per core, at most MOST_WORKERS."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-        os.cpu_count() or 1
-    return min(PER_CORE * cores, MOST_WORKERS)
+    return min(PER_CORE * cores(), MOST_WORKERS)
+
+
+def waits(script: Script) -> float:
+    """The seconds a script's sleep() steps take on a real stack: time a worker spends waiting,
+    using no core."""
+    return sum(float(a) for st in script.steps if st.call.name == "sleep"
+               for a in st.call.args if isinstance(a, Decimal))
+
+
+def sleeper_lanes(n: int, ncores: int) -> int:
+    """Of n workers, how many may be running a script that sleeps at once while scripts that
+    do not are waiting: the rest (one a core, at most half the workers) stay with those, so
+    the cores are kept busy while the sleepers wait."""
+    return n - min(ncores, n // 2)
 #: how long a worker may go without answering before the run is given up (a check is bounded
 #: by its kernel run's own limit, at most 60 s of sleep plus ~16 s for 25 steps)
 STALL_LIMIT: Final = 300.0
@@ -111,18 +133,37 @@ class Workers:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def checks(self, scripts: Sequence[Script]) -> Iterator[tuple[int, Any]]:
-        todo = deque(enumerate(scripts))
+        """Scripts that sleep go first, the longest first, each to a worker with nothing else
+        queued, and at most `sleeper_lanes` of them at once while others wait; the others go
+        in order, up to DEPTH a worker, never behind a sleeper. The answers are the same in
+        any order (conform puts them back in the scripts' order)."""
+        wait = [waits(s) for s in scripts]
+        sleepers = deque(sorted((i for i in range(len(scripts)) if wait[i] > 0),
+                                key=lambda i: (-wait[i], i)))
+        others = deque(i for i in range(len(scripts)) if wait[i] == 0)
+        lanes = sleeper_lanes(len(self.workers), cores())
+        sleeping: set[int] = set()  # indexes of the sleepers under way
         waiting = 0
-        while todo or waiting:
+
+        def give(w: _Worker, i: int) -> None:
+            nonlocal waiting
+            _send(w.jobs, (i, scripts[i]))
+            w.queued.append(i)
+            waiting += 1
+            if wait[i] > 0:
+                sleeping.add(i)
+
+        while sleepers or others or waiting:
+            for w in self.workers:
+                if sleepers and not w.queued and (len(sleeping) < lanes or not others):
+                    give(w, sleepers.popleft())
             for depth in range(1, DEPTH + 1):  # every worker busy before any gets a second
                 for w in self.workers:
-                    if todo and len(w.queued) < depth:
-                        i, script = todo.popleft()
-                        _send(w.jobs, (i, script))
-                        w.queued.append(i)
-                        waiting += 1
+                    if others and len(w.queued) < depth and not sleeping & set(w.queued):
+                        give(w, others.popleft())
             for i, got in self._answers():
                 waiting -= 1
+                sleeping.discard(i)
                 yield i, got
 
     def check(self, script: Script) -> Any:

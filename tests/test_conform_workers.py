@@ -3,6 +3,7 @@ number of workers, and a runner's child exits by itself with its namespace made 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -12,7 +13,7 @@ from typing import Any
 import attrs
 import pytest
 
-from listenspec import conform
+from listenspec import conform, conformpool
 from listenspec.conformpool import Workers
 from listenspec.kernel import executor as kexec
 from listenspec.kernel import libc
@@ -174,3 +175,47 @@ def test_the_shrinking_pass_draws_the_scripts_the_first_pass_drew(seed_value: in
     conform._hypothesis(gen, 15, seed_value, [Phase.generate, Phase.shrink],
                         lambda s: again.append(script_text(s)))
     assert again == first
+
+
+# --- the scheduler: sleepers first, the longest first, and nothing queued behind one
+
+
+def _timed(script: Script, stack: Any) -> tuple[int, float, float]:
+    started = time.monotonic()
+    time.sleep(conformpool.waits(script))  # as a kernel run waits out its sleep() steps
+    return os.getpid(), started, time.monotonic()
+
+
+def test_sleepers_go_first_and_nothing_waits_behind_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    quick = parse("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 1)\n")
+    short = parse("s = socket(AF_INET, SOCK_STREAM)\nsleep(0.2)\n")
+    long = parse("s = socket(AF_INET, SOCK_STREAM)\nsleep(0.5)\nsleep(0.5)\n")
+    scripts = [quick, short, quick, long, quick, quick, quick]
+    pool = Workers(3, contextlib.nullcontext, _timed)
+    sent: list[int] = []
+    real_send = conformpool._send
+
+    def spy(fd: int, obj: Any) -> None:  # the parent's sends only: the workers are forked
+        sent.append(obj[0])
+        real_send(fd, obj)
+
+    monkeypatch.setattr(conformpool, "_send", spy)
+    try:
+        got = dict(pool.checks(scripts))
+    finally:
+        pool.close()
+    assert sorted(got) == list(range(len(scripts)))
+    assert sent[:2] == [3, 1]  # the sleepers first, the longest first
+    # of 3 workers on this machine's cores one at least is kept for scripts that do not sleep,
+    # and none is queued behind a sleeper: every quick script is done before the long one is
+    assert all(got[i][2] < got[3][2] for i in (0, 2, 4, 5, 6))
+    assert {got[i][0] for i in (0, 2, 4, 5, 6)}.isdisjoint({got[3][0]})
+
+
+def test_the_sleeper_lanes_leave_a_core_to_the_rest() -> None:
+    assert conformpool.sleeper_lanes(2, 2) == 1
+    assert conformpool.sleeper_lanes(3, 2) == 2
+    assert conformpool.sleeper_lanes(8, 2) == 6
+    assert conformpool.sleeper_lanes(32, 2) == 30
+    assert conformpool.sleeper_lanes(32, 64) == 16
+    assert conformpool.waits(parse("sleep(0.25)\nsleep(1)\nlisten(3, 1)\n")) == 1.25
