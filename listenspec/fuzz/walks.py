@@ -9,7 +9,7 @@ one of its moves in the state the walk has reached. Half of `run`'s inputs are w
 
 What that buys, measured by removing one LIFECYCLE row at a time (1,000 inputs each, seed 0;
 docs/reliability.md): walks are weaker than scriptgen's scenarios at what needs a handshake,
-and find more of the close and bind rows of sockets that never connected. Neither found that
+and find more of the close rows of sockets that never connected. Neither found that
 listen() crash in 1,000 inputs; the walks find it about once in 10,000 on bsd-4.4.
 """
 
