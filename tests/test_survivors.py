@@ -1793,6 +1793,16 @@ def test_the_overflow_log_fires_at_exactly_its_interval_and_at_priority_0() -> N
     assert "(2 occurrences)" in on_time, on_time  # c3's overflow counted, not logged
 
 
+def test_the_overflow_log_interval_counts_from_the_last_log_not_from_boot() -> None:
+    # the same, 5 s after boot: the interval is `now - last`, so a clock far from 0 changes
+    # nothing (kills rules.py's ratecheck() mutant `now + last`, which logged c3 here)
+    got = _seen(_trace("sleep(5)\n" + RATECHECK_SCRIPT, "freebsd-src"), "sysctl", "syslog")
+    first, early, on_time = got[2:]
+    assert "(1 occurrences)" in first
+    assert early == "[]"
+    assert "(2 occurrences)" in on_time, on_time
+
+
 # --- An AF_UNIX client that shut only its sending side before accept() (dataplane.accepted()):
 # the child's read side is shut (uipc_shutdown() / unix_shutdown(): socantrcvmore on the peer,
 # spec/sources/freebsd.md B5), but it still sends to the client, and it is not hung up. The
