@@ -278,7 +278,7 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
     if keep_going:
         return _conform_all(profile_name, examples, seed_value, out_dir, max_steps, progress,
                             stack, max_divergences)
-    from .conformpool import InProcess, Pool, Workers
+    from .conformpool import Drawing, InProcess, Pool, Workers
     from .targets import target
 
     profile = get(profile_name)  # an unknown name fails before anything runs
@@ -288,26 +288,33 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
     gen = scripts(max_steps=max_steps, syn=True, profile=profile_name)
     own = stack is None
     name = "linux" if stack is None else stack.name
-    drawn = _draw(gen, examples, seed_value)
     pool: Pool | None = None
+    source: Drawing | None = None
     try:
         if workers > 1:
             pool = Workers(workers, lambda: target(name),
                            lambda script, st: check_one(script, profile, st))
+            # drawn while the workers check the first ones (after they are forked)
+            source = Drawing(lambda put: _hypothesis(gen, examples, seed_value,
+                                                     [Phase.generate], put))
+            drawn = source.scripts
         else:
+            drawn = _draw(gen, examples, seed_value)
             if stack is None:
                 stack = target("linux")
             local = stack
             pool = InProcess(lambda script: check_one(script, profile, local))
         done: dict[int, Checked] = {}
         bad: int | None = None
-        for i, got in pool.checks(drawn):
+        for i, got in pool.checks(drawn if source is None else source):
             done[i] = got
             if got.at is not None and (bad is None or i < bad):
                 bad = i
             bar.update(min(len(done), examples), examples, f"{len(done)} scripts checked")
             if bad is not None and all(j in done for j in range(bad)):
                 break  # what comes after the first mismatch is not counted
+        if source is not None:
+            source.stop()  # every script before the mismatch is drawn: the rest is not needed
         upto = len(drawn) if bad is None else bad + 1
         for i in range(upto):
             stats.add(drawn[i], done[i])
@@ -317,6 +324,8 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
                                                   for i in range(upto)},
                                                  pool, out_dir, name)
     finally:
+        if source is not None:
+            source.stop()
         if pool is not None:
             pool.close()
         if own and stack is not None:

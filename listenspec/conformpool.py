@@ -19,11 +19,13 @@ that is not gone within `EXIT_WAIT`; a worker dies with the parent (PR_SET_PDEAT
 from __future__ import annotations
 
 import contextlib
+import heapq
 import os
 import pickle
 import select
 import signal
 import struct
+import threading
 import time
 import traceback
 from collections import deque
@@ -73,13 +75,15 @@ def sleeper_lanes(n: int, ncores: int) -> int:
 #: how long a worker may go without answering before the run is given up (a check is bounded
 #: by its kernel run's own limit, at most 60 s of sleep plus ~16 s for 25 steps)
 STALL_LIMIT: Final = 300.0
+#: while scripts are still being drawn, how often the dispatcher looks for new ones (s)
+DRAW_POLL: Final = 0.002
 EXIT_WAIT: Final = 2.0
 
 _FRAME: Final = struct.Struct("!I")
 
 
 class Pool(Protocol):
-    def checks(self, scripts: Sequence[Script]) -> Iterator[tuple[int, Any]]:
+    def checks(self, scripts: Sequence[Script] | Drawing) -> Iterator[tuple[int, Any]]:
         """(index, check) for every script, in any order; stopping early is allowed."""
         ...
 
@@ -96,8 +100,8 @@ class InProcess:
 
     check: Callable[[Script], Any]
 
-    def checks(self, scripts: Sequence[Script]) -> Iterator[tuple[int, Any]]:
-        for i, s in enumerate(scripts):
+    def checks(self, scripts: Sequence[Script] | Drawing) -> Iterator[tuple[int, Any]]:
+        for i, s in enumerate(scripts.result() if isinstance(scripts, Drawing) else scripts):
             yield i, self.check(s)
 
     def close(self) -> None:
@@ -111,6 +115,63 @@ class _Worker:
     answers: int  # read end: frames ("check", index, check) or ("error", text)
     buf: bytearray = attrs.field(factory=bytearray)
     queued: deque[int] = attrs.field(factory=deque)
+
+
+class _Stopped(Exception):
+    """Raised in a drawing thread's callback to end the draw early."""
+
+
+class Drawing:
+    """Scripts drawn in a thread of this process while the workers check the first ones, so
+    that drawing them (Hypothesis: milliseconds a script, in this process) overlaps the checks
+    instead of coming first. `draw(put)` calls put(script) for each script, in order. Start it
+    after the workers are forked: a process that forks should have no other thread."""
+
+    def __init__(self, draw: Callable[[Callable[[Script], None]], None] | None = None) -> None:
+        self.scripts: list[Script] = []
+        self.complete = draw is None
+        self._stop = False
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if draw is not None:
+            self._thread = threading.Thread(target=self._run, args=(draw,), daemon=True,
+                                            name="listenspec-draw")
+            self._thread.start()
+
+    @classmethod
+    def done(cls, scripts: Sequence[Script]) -> Drawing:
+        d = cls()
+        d.scripts = list(scripts)
+        return d
+
+    def _put(self, script: Script) -> None:
+        if self._stop:
+            raise _Stopped
+        self.scripts.append(script)
+
+    def _run(self, draw: Callable[[Callable[[Script], None]], None]) -> None:
+        try:
+            draw(self._put)
+        except _Stopped:
+            pass
+        except BaseException as e:  # given to the caller by result()
+            self._error = e
+        finally:
+            self.complete = True
+
+    def result(self) -> list[Script]:
+        """Every script drawn (after the draw ends); the draw's own error, if it failed."""
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.scripts
+
+    def stop(self) -> None:
+        """End the draw at its next script and wait for it (the scripts drawn so far stay)."""
+        self._stop = True
+        if self._thread is not None:
+            self._thread.join()
 
 
 class Workers:
@@ -132,39 +193,57 @@ class Workers:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
-    def checks(self, scripts: Sequence[Script]) -> Iterator[tuple[int, Any]]:
+    def checks(self, scripts: Sequence[Script] | Drawing) -> Iterator[tuple[int, Any]]:
         """Scripts that sleep go first, the longest first, each to a worker with nothing else
         queued, and at most `sleeper_lanes` of them at once while others wait; the others go
         in order, up to DEPTH a worker, never behind a sleeper. The answers are the same in
-        any order (conform puts them back in the scripts' order)."""
-        wait = [waits(s) for s in scripts]
-        sleepers = deque(sorted((i for i in range(len(scripts)) if wait[i] > 0),
-                                key=lambda i: (-wait[i], i)))
-        others = deque(i for i in range(len(scripts)) if wait[i] == 0)
+        any order (conform puts them back in the scripts' order). With a Drawing, the scripts
+        are taken as they are drawn."""
+        source = scripts if isinstance(scripts, Drawing) else Drawing.done(scripts)
+        arrived = source.scripts
+        wait: list[float] = []
+        sleepers: list[tuple[float, int]] = []  # a heap: the longest first, then in order
+        others: deque[int] = deque()
         lanes = sleeper_lanes(len(self.workers), cores())
         sleeping: set[int] = set()  # indexes of the sleepers under way
         waiting = 0
+        quiet_since = time.monotonic()
 
         def give(w: _Worker, i: int) -> None:
             nonlocal waiting
-            _send(w.jobs, (i, scripts[i]))
+            _send(w.jobs, (i, arrived[i]))
             w.queued.append(i)
             waiting += 1
             if wait[i] > 0:
                 sleeping.add(i)
 
-        while sleepers or others or waiting:
+        while True:
+            complete = source.complete  # read first: what it covers has arrived
+            for i in range(len(wait), len(arrived)):
+                wait.append(waits(arrived[i]))
+                if wait[i] > 0:
+                    heapq.heappush(sleepers, (-wait[i], i))
+                else:
+                    others.append(i)
+            if complete and not (sleepers or others or waiting):
+                break
             for w in self.workers:
                 if sleepers and not w.queued and (len(sleeping) < lanes or not others):
-                    give(w, sleepers.popleft())
+                    give(w, heapq.heappop(sleepers)[1])
             for depth in range(1, DEPTH + 1):  # every worker busy before any gets a second
                 for w in self.workers:
                     if others and len(w.queued) < depth and not sleeping & set(w.queued):
                         give(w, others.popleft())
-            for i, got in self._answers():
+            got = self._answers(STALL_LIMIT if complete else DRAW_POLL)
+            if got or not waiting:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since > STALL_LIMIT:
+                raise ListenspecError(f"a conformance worker gave no answer in {STALL_LIMIT:g} s")
+            for i, answer in got:
                 waiting -= 1
                 sleeping.discard(i)
-                yield i, got
+                yield i, answer
+        source.result()  # a draw that failed fails here
 
     def check(self, script: Script) -> Any:
         w = self.workers[0]
@@ -175,10 +254,10 @@ class Workers:
                 if i == -1:
                     return got
 
-    def _answers(self) -> list[tuple[int, Any]]:
+    def _answers(self, timeout: float = STALL_LIMIT) -> list[tuple[int, Any]]:
         busy = {w.answers: w for w in self.workers if w.queued}
-        ready, _, _ = select.select(list(busy), [], [], STALL_LIMIT)
-        if not ready:
+        ready, _, _ = select.select(list(busy), [], [], timeout)
+        if not ready and timeout >= STALL_LIMIT:
             raise ListenspecError(f"a conformance worker gave no answer in {STALL_LIMIT:g} s")
         out = []
         for fd in ready:

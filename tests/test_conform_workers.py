@@ -219,3 +219,48 @@ def test_the_sleeper_lanes_leave_a_core_to_the_rest() -> None:
     assert conformpool.sleeper_lanes(32, 2) == 30
     assert conformpool.sleeper_lanes(32, 64) == 16
     assert conformpool.waits(parse("sleep(0.25)\nsleep(1)\nlisten(3, 1)\n")) == 1.25
+
+
+def test_checks_start_while_the_scripts_are_still_being_drawn() -> None:
+    quick = parse("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 1)\n")
+    pool = Workers(2, contextlib.nullcontext, _timed)
+    drawn_at: list[float] = []
+
+    def draw(put: Any) -> None:  # a slow draw: 6 scripts, 0.1 s apart
+        for _ in range(6):
+            time.sleep(0.1)
+            drawn_at.append(time.monotonic())
+            put(quick)
+
+    try:
+        source = conformpool.Drawing(draw)
+        got = dict(pool.checks(source))
+    finally:
+        pool.close()
+    assert sorted(got) == list(range(6)) and source.result() == [quick] * 6
+    assert got[0][2] < drawn_at[-1]  # the first was checked before the last was drawn
+
+
+def test_a_failed_draw_fails_the_checks_and_a_stopped_one_keeps_its_scripts() -> None:
+    quick = parse("listen(3, 1)\n")
+
+    def broken(put: Any) -> None:
+        put(quick)
+        raise ValueError("the generator failed")
+
+    pool = Workers(2, contextlib.nullcontext, _timed)
+    try:
+        with pytest.raises(ValueError, match="the generator failed"):
+            list(pool.checks(conformpool.Drawing(broken)))
+    finally:
+        pool.close()
+
+    def endless(put: Any) -> None:
+        while True:
+            put(quick)
+            time.sleep(0.001)
+
+    source = conformpool.Drawing(endless)
+    time.sleep(0.05)
+    source.stop()
+    assert source.complete and source.scripts and source.result() == source.scripts
