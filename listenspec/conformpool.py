@@ -10,7 +10,8 @@ so every run still gets a network namespace of its own, made ahead of use) and c
 scripts it is sent, one at a time, up to `DEPTH` queued so it never waits for the parent. A
 script's sleep() steps are real seconds on a real stack, so the scripts that sleep are sent
 first, the longest first (as in longest-processing-time scheduling), each to a worker of its
-own, while a core's worth of workers stays with the scripts that do not sleep.
+own, while a core's worth of workers stays with the scripts that do not sleep, and those run
+on at most BUSY_PER_CORE workers a core (each keeps a core busy).
 Nothing is left behind: `close()` (also on Ctrl-C) ends the workers with SIGTERM, which unwinds
 their runs (each kills and reaps its child and removes its directory), and SIGKILLs a worker
 that is not gone within `EXIT_WAIT`; a worker dies with the parent (PR_SET_PDEATHSIG).
@@ -45,6 +46,8 @@ DEPTH: Final = 2
 #: so more runs than cores keep the cores busy. Measured here (2 cores, `listenspec conform
 #: --examples 400 --workers N`): 95 s with 2 workers, 56 s with 4, 36 s with 8.
 PER_CORE: Final = 4
+#: workers a core that may hold scripts that do not sleep (the rest wait out sleep() steps)
+BUSY_PER_CORE: Final = 2
 #: ... but never more than this many (each holds a process and a namespace made ahead of use)
 MOST_WORKERS: Final = 32
 
@@ -65,6 +68,13 @@ def waits(script: Script) -> float:
     using no core."""
     return sum(float(a) for st in script.steps if st.call.name == "sleep"
                for a in st.call.args if isinstance(a, Decimal))
+
+
+def busy_lanes(n: int, ncores: int) -> int:
+    """Of n workers, how many may hold scripts that do not sleep at once: BUSY_PER_CORE a
+    core. Such a script keeps a core busy nearly all its run, so more at once only makes
+    them take turns (and the sleepers' timers late)."""
+    return min(n, BUSY_PER_CORE * ncores)
 
 
 def sleeper_lanes(n: int, ncores: int) -> int:
@@ -205,6 +215,7 @@ class Workers:
         sleepers: list[tuple[float, int]] = []  # a heap: the longest first, then in order
         others: deque[int] = deque()
         lanes = sleeper_lanes(len(self.workers), cores())
+        busy = busy_lanes(len(self.workers), cores())
         sleeping: set[int] = set()  # indexes of the sleepers under way
         waiting = 0
         quiet_since = time.monotonic()
@@ -230,9 +241,13 @@ class Workers:
             for w in self.workers:
                 if sleepers and not w.queued and (len(sleeping) < lanes or not others):
                     give(w, heapq.heappop(sleepers)[1])
+            # the scripts that do not sleep use a core all along: on at most `busy` workers
+            holding = sum(1 for w in self.workers if w.queued and not sleeping & set(w.queued))
             for depth in range(1, DEPTH + 1):  # every worker busy before any gets a second
                 for w in self.workers:
-                    if others and len(w.queued) < depth and not sleeping & set(w.queued):
+                    if others and len(w.queued) < depth and not sleeping & set(w.queued) \
+                            and (w.queued or holding < busy):
+                        holding += not w.queued
                         give(w, others.popleft())
             got = self._answers(STALL_LIMIT if complete else DRAW_POLL)
             if got or not waiting:

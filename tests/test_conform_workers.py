@@ -219,6 +219,19 @@ def test_the_sleeper_lanes_leave_a_core_to_the_rest() -> None:
     assert conformpool.sleeper_lanes(32, 2) == 30
     assert conformpool.sleeper_lanes(32, 64) == 16
     assert conformpool.waits(parse("sleep(0.25)\nsleep(1)\nlisten(3, 1)\n")) == 1.25
+    assert conformpool.busy_lanes(32, 2) == 4 and conformpool.busy_lanes(3, 2) == 3
+
+
+def test_scripts_that_do_not_sleep_hold_at_most_the_busy_lanes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    quick = parse("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 1)\n")
+    monkeypatch.setattr(conformpool, "cores", lambda: 1)  # busy lanes: 2 of the 6 workers
+    pool = Workers(6, contextlib.nullcontext, _timed)
+    try:
+        got = dict(pool.checks([quick] * 12))
+    finally:
+        pool.close()
+    assert len({pid for pid, _, _ in got.values()}) <= 2
 
 
 def test_checks_start_while_the_scripts_are_still_being_drawn() -> None:
