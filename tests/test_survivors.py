@@ -2247,6 +2247,25 @@ def test_a_closed_unix_sockets_name_stays_on_this_kernel() -> None:
     assert got == UNIX_NAME_STAYS_SEEN
 
 
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_a_closed_unix_sockets_name_is_held_by_the_orphan_not_by_the_closed_socket(
+        profile: str) -> None:
+    # the name is held by state.ORPHAN, not by the id of a socket that is gone: every step
+    # keeps the state consistent (kills ops.forget()'s mutant `s != sock.sid`, 86:63, which
+    # left the closed socket's id holding it, and an ORPHAN for nobody)
+    from listenspec.models.invariants import check_state
+    from listenspec.models.state import ORPHAN
+    from listenspec.runner import ModelRun
+
+    p = PROFILES[profile]
+    run = ModelRun(p)
+    for step in parse(UNIX_NAME_STAYS).steps:
+        run.step(step)
+        assert list(check_state(p, run.state)) == [], step.text
+    assert sorted(held for _, held in run.state.addrs.items()
+                  if ORPHAN in held) == [(ORPHAN,), (ORPHAN,)]
+
+
 # --- Closing an AF_UNIX connection is never a TCP abort (dataplane.connection_closes(): only
 # an inet stream counts TCPAbortOnClose / TCPAbortOnData), even with unread data or SO_LINGER 0;
 # the peer sees a reset for the unread data (unix_release_sock()), else an end of file.
