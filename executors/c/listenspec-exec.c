@@ -1631,6 +1631,10 @@ static void run_step(const struct step *st, struct sbuf *out)
         int fd = X.newfd;
         struct name *nm = name_set(st->bind);
         nm->fd = fd;
+        if (fd != NOT_OPEN) { /* an accepted socket is born with an address */
+            struct arg named = {.kind = V_NAME, .s = st->bind};
+            remember_addr(&named, fd);
+        }
     }
 }
 

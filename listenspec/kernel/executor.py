@@ -191,6 +191,8 @@ class Executor:
             # NAME standing for a descriptor that is certainly not open.
             self.fd_of[step.bind] = self._last_fd if isinstance(result, NewFd) else NOT_OPEN
             self.addr_of.pop(step.bind, None)
+            if isinstance(result, NewFd):  # an accepted socket is born with an address
+                self._remember_addr(Name(step.bind), self._last_fd)
         return result
 
     def unbind(self, name: str) -> None:
