@@ -43,13 +43,15 @@ from .targets import Target
 #: scripts queued on a worker at once (one running, the next ready to start)
 DEPTH: Final = 2
 #: Workers per core by default: a kernel run mostly waits (its sleep()s, a connect settling),
-#: so more runs than cores keep the cores busy. Measured here (2 cores, `listenspec conform
-#: --examples 400 --workers N`): 95 s with 2 workers, 56 s with 4, 36 s with 8.
-PER_CORE: Final = 4
+#: so more runs than cores keep the cores busy. Measured here (2 cores, `python
+#: benchmarks/bench_conform.py --examples 400 --workers 8,16,32,64`, seed 1, with the
+#: sleepers-first dispatch): 28.8 s with 8 workers, 15.7 s with 16, 9.5 s with 32, 10.8 s
+#: with 64 (the cores are the bound by then).
+PER_CORE: Final = 16
 #: workers a core that may hold scripts that do not sleep (the rest wait out sleep() steps)
 BUSY_PER_CORE: Final = 2
 #: ... but never more than this many (each holds a process and a namespace made ahead of use)
-MOST_WORKERS: Final = 32
+MOST_WORKERS: Final = 64
 
 
 def cores() -> int:
