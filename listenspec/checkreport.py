@@ -43,12 +43,28 @@ class CheckReport:
 
     @property
     def differences(self) -> tuple[Verdict, ...]:
-        """The lines the profile does not allow (at most one without keep_going)."""
-        return tuple(v for v in self.verdicts if not v.ok)
+        """The lines the profile does not allow (at most one without keep_going); a line the
+        checker could not decide (Verdict.undecided) is not one."""
+        return tuple(v for v in self.verdicts if not v.ok and v.undecided is None)
 
     @property
     def first_difference(self) -> Verdict | None:
-        return next((v for v in self.verdicts if not v.ok), None)
+        return next((v for v in self.verdicts if not v.ok and v.undecided is None), None)
+
+    @property
+    def first_undecided(self) -> Verdict | None:
+        """The first line the checker could not decide, if it comes before any difference."""
+        for v in self.verdicts:
+            if not v.ok:
+                return v if v.undecided is not None else None
+        return None
+
+    @property
+    def verdict(self) -> str:
+        """allowed, differs, or undecided (the first line not allowed is undecided)."""
+        if self.ok:
+            return "allowed"
+        return "undecided" if self.first_undecided is not None else "differs"
 
     @property
     def skipped(self) -> int:
@@ -70,14 +86,18 @@ class CheckReport:
                 "skipped": v.skipped,
                 # judged after an earlier difference (keep-going): maybe a consequence of it
                 "after_difference": seen_difference,
+                # only on a line the checker could not decide (docs/cli.md#undecided)
+                **({"undecided": v.undecided} if v.undecided is not None else {}),
             })
             seen_difference = seen_difference or not v.ok
         return {
             "trace": self.trace,
             "profile": self.profile,
-            "verdict": "allowed" if first is None else "differs",
+            "verdict": self.verdict,
             "keep_going": self.keep_going,
             "first_difference": None if first is None else _difference(first),
+            "undecided": None if (u := self.first_undecided) is None else
+            {**_difference(u), "why": u.undecided},
             "differences": len(self.differences),
             "not_compared": self.skipped,
             "lines": rows,
@@ -92,6 +112,13 @@ class CheckReport:
             return [f"{file}: all {len(self.verdicts) - self.skipped} lines allowed by "
                     f"{self.profile}{note}"]
         out = []
+        undecided = self.first_undecided
+        if undecided is not None:
+            out.append(f"{file}:{undecided.step.line}:{undecided.step.result_col}: undecided: "
+                       f"`{undecided.step.text}` has `{render(undecided.actual)}`; "
+                       f"{undecided.undecided}")
+            if not self.differences:
+                return out
         first = self.differences[0]
         for v in self.differences:
             after = f" (after the difference at line {first.step.line})" if v is not first else ""

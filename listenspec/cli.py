@@ -31,6 +31,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # a check or a verification failed
 EXIT_USAGE = 2  # malformed input or arguments
 EXIT_INTERNAL = 3  # a bug in listenspec itself
+EXIT_UNDECIDED = 4  # check: the first line not allowed may be allowed by a way the checker left out
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # Ctrl-C; SIGTERM and SIGHUP during a run: 128 + signal
 
 
@@ -97,7 +98,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_json(), indent=1))
     else:
         print("\n".join(report.lines(args.trace)))
-    return 0 if report.ok else 1
+    return {"allowed": EXIT_OK, "differs": EXIT_FAILED, "undecided": EXIT_UNDECIDED}[
+        report.verdict]
 
 
 def cmd_profiles(args: argparse.Namespace) -> int:

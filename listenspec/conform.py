@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import attrs
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -62,6 +62,10 @@ class Divergence:
                 "reproduced": self.reproduced}
 
 
+#: the reason counted for the steps from one the checker could not decide on (checker.py)
+UNDECIDED: Final = ("undecided by the checker: at a line no way of reading the trace it kept "
+                    "explains, after it left ways out (it follows at most MAX_WORLDS at once), "
+                    "and every line after it")
 #: a port number in a target's reason (the kernel picks ports: each run draws others)
 _PORT = re.compile(r"\bport \d+")
 
@@ -102,7 +106,8 @@ class ConformStats:
         top = sorted(grouped.items(), key=lambda kv: -kv[1])
         return ["not comparable: a step the target could not perform (it answered "
                 "unsupported(\"why\")) has no result to hold against the model, so it is "
-                "counted, not compared; the target's reasons:",
+                "counted, not compared; the target's reasons"
+                + (" (and the checker's):" if UNDECIDED in self.unsupported else ":"),
                 *(f"  {n:>5} x {reason}" for reason, n in top[:5]),
                 *([f"  ... and {len(top) - 5} other reasons"] if len(top) > 5 else [])]
 
@@ -151,10 +156,13 @@ class ConformStats:
         """Count one checked script."""
         self.scripts += 1
         self.steps += len(script.steps)
-        for k in got.kernel:
+        for i, k in enumerate(got.kernel):
             if isinstance(k, Unsupported):
                 self.skipped_steps += 1
                 self.unsupported[k.reason] = self.unsupported.get(k.reason, 0) + 1
+            elif got.undecided is not None and i >= got.undecided[0]:
+                self.skipped_steps += 1
+                self.unsupported[UNDECIDED] = self.unsupported.get(UNDECIDED, 0) + 1
         for step, kind in zip(script.steps, got.kinds, strict=True):
             per = self.outcomes.setdefault(step.call.name, {})
             per[kind] = per.get(kind, 0) + 1
@@ -202,13 +210,20 @@ class Mismatch(AssertionError):
 def first_difference(script: Script, profile: Profile, kernel: list[Result]) -> int | None:
     """Index of the first step the profile does not allow, reading the target's results as a
     trace (the checker follows every way the system may answer; unsupported steps are
-    skipped)."""
+    skipped); None also where the checker could not decide (see `judge`)."""
+    return judge(script, profile, kernel)[0]
+
+
+def judge(script: Script, profile: Profile,
+          kernel: list[Result]) -> tuple[int | None, tuple[int, str] | None]:
+    """The first step the profile does not allow, and else the first the checker could not
+    decide with the ways it kept (checker.MAX_WORLDS): its index and why."""
     trace = Script(script.file, tuple(attrs.evolve(step, expected=r)
                                       for step, r in zip(script.steps, kernel, strict=True)))
     for i, v in enumerate(check(trace, profile)):
         if not v.ok:
-            return i
-    return None
+            return (i, None) if v.undecided is None else (None, (i, v.undecided))
+    return None, None
 
 
 def result_kind(r: Result) -> str:
@@ -251,13 +266,16 @@ class Checked:
     at: int | None
     kinds: tuple[str, ...]  # per step, the outcome's kind as the target answered
     rare: frozenset[str]
+    # the first step the checker could not decide (its index, why); it and the steps after it
+    # are not compared
+    undecided: tuple[int, str] | None = None
 
 
 def check_one(script: Script, profile: Profile, stack: Target) -> Checked:
     kernel = stack.run(script)
-    return Checked(tuple(kernel), first_difference(script, profile, kernel),
-                   tuple(_outcome_kind(r) for r in kernel),
-                   frozenset(rare_outcomes(script, profile)))
+    at, undecided = judge(script, profile, kernel)
+    return Checked(tuple(kernel), at, tuple(_outcome_kind(r) for r in kernel),
+                   frozenset(rare_outcomes(script, profile)), undecided)
 
 
 def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: Path,
