@@ -127,8 +127,10 @@ def listen(p: Profile, h: Host, fd: int, backlog: int) -> Outcome:
                            incomp=lst.incomp[len(lst.incomp) - keep_inc:],
                            refusing=lst.refusing and sock.domain == "AF_UNIX")
         return Outcome(_with_listener(h, sock, lst), Ret(0))
-    if not c.holds_addr:  # TCP binds an ephemeral port, on the wildcard address
-        h = implicit_bind(h, sock, wildcard=True)
+    if not c.holds_addr:
+        # TCP binds an ephemeral port, on the wildcard address, or on the address a stopped
+        # listener kept (SOCK_BINDADDR_LOCK: tcp_disconnect() resets only an unlocked one)
+        h = implicit_bind(h, sock, wildcard=sock.addr is None or sock.wildcard)
         sock = h.socks[sock.sid]
     refusing = sock.domain == "AF_UNIX" and bool(sock.shut & 1) and p.unix_listener_shut_refuses
     # a stopped listener's requests (dataplane._stop_listening) are this listener's now

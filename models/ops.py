@@ -49,7 +49,7 @@ def take_port(h: Host, sock: Socket, *, wildcard: bool = False) -> tuple[Host, S
     """Give the socket a fresh local address it holds (its state is the caller's business)."""
     h, addr = new_id(h)
     h = evolve(h, addrs=h.addrs.set(addr, (sock.sid,)))
-    sock = evolve(sock, addr=addr, wildcard=wildcard)
+    sock = evolve(sock, addr=addr, wildcard=wildcard, port_given=False)
     return put(h, sock), sock
 
 
@@ -57,7 +57,7 @@ def join(h: Host, sock: Socket, addr: int, wildcard: bool) -> Host:
     """The socket binds to an address others hold too (SO_REUSEPORT): it joins them."""
     moved = advance(sock, "bind") if sock.state is not SockState.BOUND else sock
     h = evolve(h, addrs=h.addrs.set(addr, (*holders(h, addr), sock.sid)))
-    return put(h, evolve(moved, addr=addr, wildcard=wildcard))
+    return put(h, evolve(moved, addr=addr, wildcard=wildcard, port_given=True))
 
 
 def implicit_bind(h: Host, sock: Socket, *, wildcard: bool) -> Host:

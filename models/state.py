@@ -329,6 +329,9 @@ class Socket:
     state: SockState = SockState.FRESH
     addr: int | None = None  # local address id
     wildcard: bool = False  # the address was taken implicitly, on the wildcard address
+    # the caller named the port (bind(S, T)): Linux sets SOCK_BINDPORT_LOCK, and a listener a
+    # shutdown(SHUT_RD) stops keeps it; a port the kernel chose goes (dataplane._stop_listening)
+    port_given: bool = False
     listener: Listener | None = None
     # Linux: the half-open requests of a listener stopped by shutdown(SHUT_RD), each as
     # (born, ticks) like a HalfOpen: they stay in the SYN table, and count against this

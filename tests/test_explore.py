@@ -178,7 +178,7 @@ connect(c, s)
 REVIEWED_PLAIN = {
     Host: {"sysctl", "counters", "log"},
     Socket: {"domain", "type", "state", "error", "defer_accept", "connect_pending", "wildcard",
-             "sent_syn", "stopped", "rcv", "shut", "fin", "peer_gone", "linger",
+             "port_given", "sent_syn", "stopped", "rcv", "shut", "fin", "peer_gone", "linger",
              "reuseport", "reuseport_lb", "last_error", "peer_family"},
     Listener: {"qlimit", "accept_filter", "overcount", "synflood_warned", "refusing"},
     Pending: {"data", "records", "eof", "upcall", "reset", "ticks", "dropped", "resent", "hidden",

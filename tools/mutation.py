@@ -128,6 +128,13 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "bump(): the host starts every counter that counter() reads at 0 and counter() refuses "
         "the rest, so the default is never read (the premise is a test: "
         "test_every_counter_a_script_can_read_starts_at_zero)",
+    ("models/state.py", "line 334:24: False -> True"):
+        "Socket.port_given's default: it is read only by dataplane._stop_listening(), of a "
+        "listener, and every socket that listens took its port through ops.take_port() (bind(S), "
+        "listen()'s autobind), which sets it False, or ops.join() (bind(S, T)), which sets it "
+        "True; the other sockets given an address (an accepted child, a refused client) never "
+        "listen on the one profile that stops listeners (linux: a connected or once-connected "
+        "socket's listen() is refused, test_a_socket_that_connected_never_listens)",
     ("models/state.py", "line 78:9: 32 -> 33"):
         "FMap.SMALL: the size at which a map stops copying on write and starts sharing one "
         "dict; both ways give every version its own contents (tests/test_fmap.py runs the "
@@ -157,16 +164,16 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "Listener.refusing's default: the model's one constructor of a Listener (host.py "
         "listen) passes refusing, and statekey.decode passes every field (premise: "
         "test_the_model_passes_every_field_whose_default_is_argued_unread)",
-    ("models/state.py", "line 361:23: False -> True"):
+    ("models/state.py", "line 364:23: False -> True"):
         "Socket.peer_gone's default (socket() and accept() leave it): it is read only in "
         "dataplane.deliver() for a sender with neither a queued connection nor a live peer; a "
         "fresh socket never sends (ENOTCONN), a connect sets it False, and every way a "
         "connected socket loses its peer or its queue without an RST sets it True",
-    ("models/state.py", "line 387:18: 0 -> 1"):
+    ("models/state.py", "line 390:18: 0 -> 1"):
         "Host.clock's default, the boot time: the model reads the clock only as a difference "
         "from a time the state holds and no call returns it (statekey.py: translating every "
         "time by the same amount changes nothing observable), so booting at 1 us is the same",
-    ("models/state.py", "line 389:20: 1 -> 2"):
+    ("models/state.py", "line 392:20: 1 -> 2"):
         "Host.next_id's default: ids are only compared for equality and fresh ones are drawn "
         "above every id in use, so starting at 2 renames every id (statekey.py's renaming "
         "argument); 0 (ORPHAN) and -1 (FILE) are never drawn either way",
@@ -182,21 +189,21 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("models/state.py", "line 324:26: True -> False"):
         "Socket's cache_hash: a frozen instance's hash computed once instead of on every "
         "hash() call; the value is the same, only the speed differs",
-    ("models/state.py", "line 377:26: True -> False"):
+    ("models/state.py", "line 380:26: True -> False"):
         "Host's cache_hash: a frozen instance's hash computed once instead of on every "
         "hash() call; the value is the same, only the speed differs",
-    ("models/state.py", "line 392:26: True -> False"):
+    ("models/state.py", "line 395:26: True -> False"):
         "Target's cache_hash: a frozen instance's hash computed once instead of on every "
         "hash() call; the value is the same, only the speed differs",
-    ("models/state.py", "line 406:19: False -> True"):
+    ("models/state.py", "line 409:19: False -> True"):
         "Target.short's default: read only for a target with an address (tables.py "
         "_dynamic_errno), and every such Target is made by runner._target_of, which passes "
         "short (an evolve of one keeps it); the default is left only on targets without one",
-    ("models/state.py", "line 409:22: False -> True"):
+    ("models/state.py", "line 412:22: False -> True"):
         "Target.anywhere's default: read only as `anywhere or addr is None` (tables.py), so on "
         "a target without an address it changes nothing, and every target with one is made "
         "by runner._target_of, which passes anywhere",
-    ("models/state.py", "line 422:16: and -> or"):
+    ("models/state.py", "line 425:16: and -> or"):
         "_evolver(): an assert of what every model class satisfies (checked when the module "
         "is imported): `or` passes exactly where `and` does",
     ("models/rules.py", "line 509:30: 0 -> 1"):
@@ -223,7 +230,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "every profile and this kernel: test_a_socket_that_connected_never_listens); "
         "`wildcard` is read only for listeners, AF_UNIX names and AF_INET6 sockets without "
         "a peer family, which a connected client has",
-    ("models/dataplane.py", "line 432:77: 0 -> 1"):
+    ("models/dataplane.py", "line 436:77: 0 -> 1"):
         "_shut()'s AF_UNIX mirror, `SND if c.how & RCV else 0`: the else arm is taken only for "
         "SHUT_WR, where the first arm gives RCV already, and RCV is 1, so `| 1` adds nothing",
     ("models/dataplane.py", "line 161:39: True -> False"):
@@ -241,7 +248,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ("models/dataplane.py", "line 201:81: True -> False"):
         "listener_closes()'s gVisor AF_UNIX branch, `peer_gone=True`: deliver(), its one "
         "reader, reads it only for a TCP stream",
-    ("models/dataplane.py", "line 472:83: == -> !="):
+    ("models/dataplane.py", "line 476:83: == -> !="):
         "poll_facts()'s `closed` (DISCONNECTED counts only for TCP): every DISCONNECTED "
         "socket but gVisor's refused one is shut both ways, and each poll table reads `closed` "
         "only beside that (Linux POLLHUP: both or closed) or, for gVisor TCP, beside `ended` "
@@ -256,11 +263,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "itself for peer; the mutant has it learn its own close (reset, or its own FIN) just "
         "before close() removes it, which leaves the port released or held by ORPHAN as the "
         "original does (at most twice, and every reader of addrs treats that the same)",
-    ("models/dataplane.py", "line 429:38: and -> or"):
+    ("models/dataplane.py", "line 433:38: and -> or"):
         "_shut(), `peer != sock.sid`: a peer of None is still None (h.socks.get(None)); only a "
         "TCP socket connected to itself has itself for peer, and the line before returned "
         "when it sent a FIN, so the mutant's own-peer reaches only the TCP arm, which needs fin",
-    ("models/dataplane.py", "line 412:11: and -> or"):
+    ("models/dataplane.py", "line 416:11: and -> or"):
         "_shut()'s `tcp`: with `or` AF_UNIX streams and datagram sockets also reach "
         "send_fin(), which for them only adds SND (their `fin` is never set), the same shut "
         "bits; the self-FIN and the peer's FIN need a TCP peer, which they never have",
@@ -321,7 +328,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
        "a TCP_BACKOFF entry of 64 or more: the timeout is clamped to SYNCACHE_MAX (64 s) either "
        "way" for col, b in ((36, 64), (40, 128), (45, 256), (50, 512), (55, 512), (60, 512),
                             (65, 512))},
-    ("models/host.py", "line 168:8: or -> and"):
+    ("models/host.py", "line 170:8: or -> and"):
         "_keep_peer_family()'s guard: connect() always has a socket and a target, so the "
         "mutant records the target's family on every socket a connect leaves without one. "
         "peer_family is read only by local_family(), for an AF_INET6 socket, in connect's "
@@ -331,12 +338,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "test_a_profile_sets_all_of_gvisor_s_peer_family_parameters_or_none). So only gVisor "
         "reads it, and there the mutant adds it only to non-AF_INET6 sockets (never read) "
         "and to datagram ones, which _dgram() gave it already",
-    ("models/host.py", "line 243:8: and -> or"):
+    ("models/host.py", "line 245:8: and -> or"):
         "_dgram(): connect()'s target is never None, so the mutant records dgram_peer and "
         "peer_family on every profile; they are read only in the rows of the three gVisor "
         "parameters, which a profile sets all or none of (the premises of line 168:8's "
         "entry), and where they are set the original records them too",
-    ("models/host.py", "line 243:9: or -> and"):
+    ("models/host.py", "line 245:9: or -> and"):
         "_dgram(), `dgram_reconnect_same is not None or v6_pinned_errno is not None`: a "
         "profile sets both or neither (the premise is a test: "
         "test_a_profile_sets_all_of_gvisor_s_peer_family_parameters_or_none), so `and` is "
@@ -348,19 +355,19 @@ EQUIVALENT: dict[tuple[str, str], str] = {
        "test_sent_syn_is_read_only_past_the_row_for_connected_and_reset_sockets, "
        "test_a_self_connected_or_dead_socket_never_listens, on this kernel and gVisor too)"
        for at, where, why in (
-           ("191:73", "_self_connect()", "a self-connected socket is connected until its own "
+           ("193:73", "_self_connect()", "a self-connected socket is connected until its own "
             "FIN, then reset with no connect pending, which no call undoes"),
-           ("228:65", "_refused_dead()", "gVisor's refused socket is reset with no connect "
+           ("230:65", "_refused_dead()", "gVisor's refused socket is reset with no connect "
             "pending, for good"),
-           ("235:76", "_refused_drop()", "no profile whose refusal drops the socket "
+           ("237:76", "_refused_drop()", "no profile whose refusal drops the socket "
             "(refused_drops) has that row"))},
-    ("models/host.py", "line 433:10: and -> or"):
+    ("models/host.py", "line 435:10: and -> or"):
         "syn(), `elif d.answered and p.half_open == \"reqsk\"` (a cookie SYN-ACK counted): on "
         "a reqsk profile a SYN neither dropped, overflowed nor stored was answered, so both "
         "agree; elsewhere the mutant bumps the profile's cookie-sent counters, and only reqsk "
         "profiles have any (the premise is a test: "
         "test_only_request_sock_profiles_count_cookies_sent), so it bumps none",
-    ("models/host.py", "line 276:46: False -> True"):
+    ("models/host.py", "line 278:46: False -> True"):
         "_end_connect()'s `peer_gone=False` (tcp_disconnect()): peer_gone is read only by "
         "deliver() for a TCP sender with neither a queued connection nor a peer; the socket "
         "left is unconnected, so send() refuses it first (EPIPE), and after a connect again "
@@ -371,16 +378,16 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     **{("models/host.py", f"line {at}: - -> +"):
        "the message of host.py's assert that every declared call has a transition: Python "
        "evaluates it only when the assert fails, and it holds (the module would not import)"
-       for at in ("545:43", "546:48")},
+       for at in ("547:43", "548:48")},
     **{("models/host.py", f"line {at}: True -> False"):
        "_arrive()'s eviction, zip(lst.incomp, gone, strict=True): gone is made from "
        "range(len(lst.incomp)), so the lengths are equal and strict never raises"
-       for at in ("314:52", "317:67")},
-    ("models/host.py", "line 532:48: 0 -> 1"):
+       for at in ("316:52", "319:67")},
+    ("models/host.py", "line 534:48: 0 -> 1"):
         "counter()'s h.counters.get(name, 0): counter() refuses a name not in p.counters and "
         "the host starts each of those at 0, so the default is never read (the premise is a "
         "test: test_every_counter_a_script_can_read_starts_at_zero)",
-    ("models/host.py", "line 250:51: True -> False"):
+    ("models/host.py", "line 252:51: True -> False"):
         "_dgram()'s take_port(..., wildcard=True) for an unbound UDP socket: a UDP socket's "
         "wildcard is read only by dgram_v6_takes_v4's connect row and by local_family() on "
         "gVisor, and on those profiles an earlier connect row binds the socket first "
@@ -393,11 +400,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "target without an address, on every profile (the premise is a test: "
         "test_bind_joins_only_a_target_with_an_address), and needs a target, so both sides "
         "of the assert hold whenever it runs",
-    ("models/host.py", "line 255:12: and -> or"):
+    ("models/host.py", "line 257:12: and -> or"):
         "_reach(): an assert of two preconditions; where the original's holds the mutant's "
         "does, and where it fails the mutant's next line (_arrive() reads lsock.listener and "
         "client.domain at once) raises instead: no input answers differently",
-    ("models/host.py", "line 469:8: and -> or"):
+    ("models/host.py", "line 471:8: and -> or"):
         "accept(): the mutant also gives the client a peer when accept() finds it alive but "
         "not queued on the listener, which only a client that closed its side while queued "
         "is (a Linux listener shut for sending: dataplane._closed() unhooks it); that client "
