@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from choices import first_choice
+from test_kernel_executor import SYN_TO_A_CLOSED_CHILD
 from test_survivors import MIGRATE_SCRIPT
 
 from listenspec.calls import BY_NAME as CALLS
@@ -313,19 +314,6 @@ def test_an_abandoned_connect_leaves_no_count(c_target: ProtocolTarget) -> None:
     c = c_target.run(script)
     assert [render(r) for r in c[-2:]] == ["-1 EINPROGRESS", "0"]
     assert c == run_on_kernel(script)
-
-
-#: a closed accepted socket still names its port for syn() (the address is remembered when
-#: accept() makes the NAME); found by `listenspec conform --seed 3` in the Python executor
-SYN_TO_A_CLOSED_CHILD = """s = socket(AF_INET, SOCK_STREAM)
-listen(s, 2)
-c = socket(AF_INET, SOCK_STREAM)
-connect(c, s)
-a = accept(s)
-close(a)
-syn(a)
-netstat(s)
-"""
 
 
 @needs_netns

@@ -499,15 +499,14 @@ def test_syn_to_a_full_accept_queue_is_dropped() -> None:
 #: an accepted socket, closed, still names its address for syn() (as the model's runner has
 #: it): the address is remembered when accept() makes the NAME, not only when a call uses it.
 #: Found by `listenspec conform --examples 400 --seed 3` (stop 26): the executors said EBADF.
-SYN_TO_A_CLOSED_CHILD = """
-    s = socket(AF_INET, SOCK_STREAM)
-    listen(s, 2)
-    c = socket(AF_INET, SOCK_STREAM)
-    connect(c, s)
-    a = accept(s)
-    close(a)
-    syn(a)
-    netstat(s)
+SYN_TO_A_CLOSED_CHILD = """s = socket(AF_INET, SOCK_STREAM)
+listen(s, 2)
+c = socket(AF_INET, SOCK_STREAM)
+connect(c, s)
+a = accept(s)
+close(a)
+syn(a)
+netstat(s)
 """
 
 
