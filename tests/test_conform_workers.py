@@ -1,5 +1,6 @@
 """conform --workers: parallel runs never see each other, the result does not depend on the
-number of workers, and a runner's child exits by itself with its namespace made ahead of use."""
+number of workers, and a runner keeps its child for the next run, in a fresh namespace made
+ahead of use."""
 
 from __future__ import annotations
 
@@ -121,10 +122,10 @@ def test_a_planted_divergence_is_shrunk_alike_by_any_number_of_workers(
     assert len(shrunk.steps) <= 12 and any(s.call.name == "accept" for s in shrunk.steps)
 
 
-def test_a_runner_child_exits_by_itself_and_the_next_is_made_ahead(
+def test_a_runner_keeps_its_child_and_gives_each_script_a_fresh_namespace(
         monkeypatch: pytest.MonkeyPatch) -> None:
     _needs_netns()
-    from listenspec.kernel import kernel_runner, runner
+    from listenspec.kernel import kernel_runner, run_on_kernel, runner
 
     killed: list[int] = []
     real_kill = runner._kill_and_reap
@@ -134,31 +135,43 @@ def test_a_runner_child_exits_by_itself_and_the_next_is_made_ahead(
         real_kill(pid)
 
     monkeypatch.setattr(runner, "_kill_and_reap", spy)
-    script = parse("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 1)\nnetstat(s)\n")
+    # each run writes a sysctl and leaves a listener and a connection open: the next must see
+    # neither (a fresh namespace, nothing open but the pipes)
+    script = parse('sysctl("net.core.somaxconn")\nsysctl("net.core.somaxconn", 7)\n'
+                   "s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 100)\nnetstat(s)\n"
+                   "c = socket(AF_INET, SOCK_STREAM)\nconnect(c, s)\n")
     r = kernel_runner()
+    namespaces, pids = [], []
     try:
         for _ in range(3):
-            assert render(r.run(script.steps, 10.0)[1]) == "0"  # listen(s, 1)
-        spare = r._spare
-        assert spare is not None  # the next run's child, already forked
-        assert os.readlink(f"/proc/{spare.pid}/ns/net") != os.readlink("/proc/self/ns/net") \
-            or _wait_for_ns(spare.pid)
-        assert not killed  # every run's child exited by itself
+            got = [render(x) for x in run_on_kernel(script, runner=r)]
+            assert got[0] == "4096" and got[4] == "0/0/7", got
+            spare = r._spare
+            assert spare is not None  # kept for the next run
+            assert _ready(spare)  # in its next namespace, with only the pipes open
+            namespaces.append(os.readlink(f"/proc/{spare.pid}/ns/net"))
+            pids.append(spare.pid)
+            fds = set(os.listdir(f"/proc/{spare.pid}/fd"))
+            assert len(fds) <= 6, fds  # 0, 1, 2, the two pipes and the namespace it makes from
+        assert len(set(pids)) == 1 and len(set(namespaces)) == 3
+        assert os.readlink("/proc/self/ns/net") not in namespaces
+        assert not killed  # no run's child was killed
     finally:
         r.close()
-    assert killed == [spare.pid]  # close() ends the spare, which never got a run
+    assert killed == pids[:1]  # close() ends the kept child
     with pytest.raises(ChildProcessError):
-        os.waitpid(spare.pid, os.WNOHANG)
+        os.waitpid(pids[0], os.WNOHANG)
 
 
-def _wait_for_ns(pid: int) -> bool:
-    """The spare enters its namespace soon after it is forked."""
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net"):
-            return True
-        time.sleep(0.01)
-    return False
+def _ready(child: object) -> bool:
+    """The kept child's "ready" comes soon after its last result."""
+    from listenspec.kernel import runner
+
+    assert isinstance(child, runner._Child)
+    if not child.ready:
+        child.ready = runner._await_ready(child.results, 5.0, child.pending)
+        child.pending = b""
+    return child.ready
 
 
 @pytest.mark.parametrize("seed_value", [None, 7])

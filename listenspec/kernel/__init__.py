@@ -77,7 +77,8 @@ def probes_for(script: Script, *, isolated: bool) -> Probed:
 
 
 def kernel_runner(*, isolate: bool = True) -> Runner:
-    """A runner that makes each run's child (and namespace) ahead of use; close() it."""
+    """A runner that keeps its child from run to run, each run's namespace made ahead of use;
+    close() it."""
     if platform.system() != "Linux":
         raise ListenspecError(f"the kernel executor needs Linux, not {platform.system()}")
     from .netns import isolation_problem

@@ -166,6 +166,10 @@ def sys_unshare(flags: int) -> None:
     _check(_libc.unshare(flags))
 
 
+def sys_setns(fd: int, nstype: int) -> None:
+    _check(_libc.setns(fd, nstype))
+
+
 def sys_prctl(option: int, arg: int) -> None:
     _check(_libc.prctl(option, arg, 0, 0, 0))
 

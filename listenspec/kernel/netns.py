@@ -33,7 +33,9 @@ import struct
 from functools import cache
 from typing import Final
 
-from .libc import CLONE_NEWNET, SysError, errno_name, sys_unshare
+import attrs
+
+from .libc import CLONE_NEWNET, SysError, errno_name, sys_setns, sys_unshare
 
 CLONE_NEWUSER: Final = 0x10000000
 SIOCGIFFLAGS: Final = 0x8913
@@ -79,9 +81,39 @@ def enter_private_netns() -> None:
     walks all of it, ~1 ms a dump. A namespace made from a non-initial namespace whose
     net.ipv4.tcp_child_ehash_entries is set gets a small table of its own (Linux 5.19+,
     Documentation/networking/ip-sysctl.rst), and the same dump takes ~0.1 ms. The intermediate
-    namespace has no other reference and vanishes at the second unshare. Kernels without the
+    namespace is kept only by a process that makes several (NetnsBase); kernels without the
     sysctl get the plain single namespace.
     """
+    base = prepare_netns()
+    try:
+        enter_fresh_netns(base)
+    finally:
+        base.close()
+
+
+@attrs.define
+class NetnsBase:
+    """What a process keeps to make a fresh private namespace for each of several scripts
+    (runner.py reuses a run's child that way): a descriptor of the intermediate namespace,
+    whose small hash table each namespace made from it gets, and the limits derived from the
+    global table that each is given back; or, on a kernel without the sysctl, no descriptor
+    (each namespace is made from the one before)."""
+
+    fd: int | None
+    derived: dict[str, str]
+    #: the namespace prepare_netns() entered is still unused (no intermediate one: it is the
+    #: first script's)
+    unused: bool = False
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def prepare_netns() -> NetnsBase:
+    """Enter the user namespace (not root) and the intermediate namespace, once per process
+    (enter_private_netns says why there are two); NetnsError names the step that failed."""
     if os.geteuid() != 0:
         try:
             _enter_user_namespace()
@@ -94,11 +126,30 @@ def enter_private_netns() -> None:
         derived = {name: _read(_IPV4 + name) for name in _DERIVED}
         _write(_IPV4 + "tcp_child_ehash_entries", str(CHILD_EHASH_ENTRIES))
     except OSError:
-        pass  # no per-namespace hash table here: the plain single namespace
+        return NetnsBase(None, {}, unused=True)  # no per-namespace hash table: plain ones
+    try:
+        fd = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise _step("opening /proc/self/ns/net", exc.errno) from None
+    return NetnsBase(fd, derived)
+
+
+def enter_fresh_netns(base: NetnsBase) -> None:
+    """Move this process into a private namespace no script has used, made from `base`, with
+    loopback up; NetnsError names the step that failed. The namespace it leaves goes once
+    nothing holds it (its sockets closed)."""
+    if base.fd is not None:
+        try:
+            sys_setns(base.fd, CLONE_NEWNET)
+        except SysError as exc:
+            raise _step("setns(CLONE_NEWNET)", exc.code) from None
+        _unshare_net()
+        for name, value in base.derived.items():
+            _write(_IPV4 + name, value)
+    elif base.unused:
+        base.unused = False
     else:
         _unshare_net()
-        for name, value in derived.items():
-            _write(_IPV4 + name, value)
     try:
         set_link_up("lo")
     except OSError as exc:
