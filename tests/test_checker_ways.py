@@ -29,13 +29,17 @@ SEVEN = "\n".join([
 ])
 
 
-def _trace(netstat: str) -> Script:
+def _trace_text(netstat: str) -> str:
     """SEVEN as the model traces it, but with this last line."""
     script = parse(SEVEN, "<seven>")
     model = [e.result for e in run_model(script, get("linux"))]
     lines = [f"{step.text} = {render(r)}" for step, r in zip(script.steps, model, strict=True)]
     lines[-1] = f"netstat(s2) = {netstat}"
-    return parse("\n".join(lines) + "\n", "<seven>", trace=True)
+    return "\n".join(lines) + "\n"
+
+
+def _trace(netstat: str) -> Script:
+    return parse(_trace_text(netstat), "<seven>", trace=True)
 
 
 def test_every_connection_on_the_second_member_is_allowed() -> None:
@@ -72,7 +76,7 @@ def test_check_exits_4_when_undecided_and_says_why(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
         capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "seven.trace"
-    f.write_text("\n".join(s.text + " = " + _render(s.expected) for s in _trace("7/0/8").steps))
+    f.write_text(_trace_text("7/0/8"))
     assert main(["check", str(f), "--profile", "linux"]) == EXIT_OK
     monkeypatch.setattr(checker, "MAX_WORLDS", 4)
     capsys.readouterr()
@@ -99,8 +103,3 @@ def test_conform_counts_an_undecided_line_and_the_rest_as_not_comparable(
     stats.add(script, got)
     assert stats.skipped_steps == 1 and stats.unsupported == {conform.UNDECIDED: 1}
     assert "and the checker's" in stats.not_comparable_lines()[0]
-
-
-def _render(r: Result | None) -> str:
-    assert r is not None
-    return render(r)

@@ -7,9 +7,8 @@ on this kernel too (net/ipv4/tcp.c tcp_set_state(), tcp_disconnect(); af_inet.c 
 
 from __future__ import annotations
 
-import sys
-
 import pytest
+from test_survivors import _kernel_trace
 
 from listenspec.checker import check
 from listenspec.models.profiles import PROFILES
@@ -85,16 +84,7 @@ def _model(text: str) -> list[str]:
 
 def _kernel_allowed(text: str) -> None:
     """The kernel's trace of the script is one the linux profile allows, line by line."""
-    if not sys.platform.startswith("linux"):
-        pytest.skip("the kernel executor runs on Linux only")
-    from listenspec.kernel import run_on_kernel
-    from listenspec.kernel.netns import isolation_problem
-
-    if (problem := isolation_problem()) is not None:
-        pytest.skip(f"no private network namespace here: {problem}")
-    script = parse(text)
-    trace = "".join(f"{s.text} = {render(r)}\n"
-                    for s, r in zip(script.steps, run_on_kernel(script), strict=True))
+    trace = "".join(line + "\n" for line in _kernel_trace(text))
     bad = [(v.step.text, render(v.expected), render(v.actual))
            for v in check(parse(trace, "<kernel>", trace=True), "linux") if not v.ok]
     assert bad == [], trace
