@@ -195,6 +195,17 @@ def _self_connect(p: Profile, h: Host, c: Ctx) -> Outcome:
     return Outcome(_put(h, client), Ret(0))
 
 
+def _self_abort(p: Profile, h: Host, c: Ctx) -> Outcome:
+    # Linux: the socket was shut for sending before it connected, so once the simultaneous
+    # open completes its FIN goes out and comes back to it: FIN_WAIT -> TIME_WAIT, CLOSE
+    assert c.sock is not None and p.self_connect_shut_send is not None
+    client = advance(advance(c.sock, "connect"), "established")
+    client = evolve(client, connect_pending=_pending(p, "failed"), sent_syn=True,
+                    peer=client.sid)
+    h = dataplane.receive_fin(p, _put(h, client), client)
+    return Outcome(h, Err(p.self_connect_shut_send))
+
+
 def _refused_rst(p: Profile, h: Host, c: Ctx) -> Outcome:
     # Linux: the attempt took a port, and the RST gave it back (tcp_done() puts the port and
     # sets SHUTDOWN_MASK; getsockname() still shows the port).
@@ -371,6 +382,7 @@ CONNECT_OUTCOMES: dict[str, Callable[[Profile, Host, Ctx], Outcome]] = {
     "unix-overflow": _unix_overflow,
     "dgram": _dgram,
     "self-connect": _self_connect,
+    "self-abort": _self_abort,
     "refused-rst": _refused_rst,
     "dead": _dead_connect,
     "refused-dead": _refused_dead,

@@ -212,6 +212,14 @@ class Profile:
     # connect() of a TCP socket that a shutdown(SHUT_RD) once stopped listening: this errno,
     # ever after (None: such a socket connects as any other)
     connect_after_stop: str | None = None
+    # connect_after_stop is checked before the target's family (False: after it, so a target
+    # of another family gets the family errno first)
+    connect_stop_before_family: bool = True
+    # connect() of a TCP socket to its own address after a shutdown(SHUT_WR) that answered
+    # ENOTCONN (shutdown_marks_unconnected): the simultaneous open sends a FIN to itself and ends
+    # in CLOSE, its port held by the TIME_WAIT, and connect() gives this errno (None: it connects
+    # to itself as any socket does)
+    self_connect_shut_send: str | None = None
     # an autobound (abstract) AF_UNIX name is looked up with the socket type: a socket of
     # another type may bind to it too, and finds nobody there when it connects (ECONNREFUSED)
     # (False: a name is held once, whatever the type)
@@ -321,6 +329,10 @@ GVISOR_DEFAULT_CITES: Mapping[str, str] = {
     "connect_after_stop": f"{S.CHOICE}: only Linux's shutdown(SHUT_RD) stops a listener and "
                           "leaves its socket to be used again (profile parameter "
                           "shutdown_listener)",
+    "connect_stop_before_family": f"{S.CHOICE}: read only where connect_after_stop is set",
+    "self_connect_shut_send": f"{S.CHOICE}: not measured on these systems; the socket "
+                              "connects to itself as any other (read only where "
+                              "shutdown_marks_unconnected is set)",
 }
 
 
@@ -790,6 +802,8 @@ LINUX = Profile(
     reuseport_unix="EOPNOTSUPP",
     linger_max=None,
     connect_after_stop="EINVAL",
+    connect_stop_before_family=False,
+    self_connect_shut_send="ECONNABORTED",
     unix_autobind_per_type=True,
     unix_autobind_bound_ok=True,
     child_inherits_shut_wr=True,
@@ -901,6 +915,19 @@ LINUX = Profile(
                               "listening is EINVAL, also after bind() and after it listened "
                               "again (found by `listenspec conform --examples 3000`); gVisor "
                               "answers the same (measured)",
+        "connect_stop_before_family": f"{S.L18} §3: net/ipv4/tcp_ipv4.c "
+                                      "tcp_v4_connect() reads sin_family first; measured by "
+                                      "the kernel executor on 6.18.44: a stopped listener's "
+                                      "connect() to an AF_INET6 or AF_UNIX target is "
+                                      "EAFNOSUPPORT, to an AF_INET one EINVAL (found by "
+                                      "`listenspec conform --examples 400 --seed 6`)",
+        "self_connect_shut_send": f"{S.LX_SHUTDOWN}; measured by the kernel executor on 6.18.44: "
+                                  "socket(); shutdown(SHUT_WR) (ENOTCONN, SEND_SHUTDOWN set); "
+                                  "bind(); connect() to itself is -1 ECONNABORTED with SO_ERROR "
+                                  "0: the simultaneous open's FIN comes back to it "
+                                  "(FIN_WAIT -> TIME_WAIT, tcp_done()), and "
+                                  "__inet_stream_connect() finds TCP_CLOSE (found by "
+                                  "`listenspec conform --examples 400 --seed 5`)",
         "unix_autobind_per_type": f"{S.LX_UNIX_BIND}: an autobound name is abstract, and "
                                   "__unix_find_socket_byname() looks it up with the socket "
                                   "type: a SOCK_STREAM socket binds to a SOCK_DGRAM socket's "
@@ -1033,6 +1060,10 @@ GVISOR = derive(
         "poll_style": S.GV_DATA,
         "poll_rdhup": f"{S.GV_DATA} (POLLRDHUP is never reported)",
         "shutdown_marks_unconnected": S.GV_DATA,
+        "connect_stop_before_family": f"{S.GV_CONNECT}: a stopped listener's connect() is "
+                                      "EINVAL whatever the target's family (measured)",
+        "self_connect_shut_send": f"{S.GV_DATA}: shutdown() of an unconnected socket sets "
+                                  "nothing, so the self-connect succeeds (measured)",
         "shutdown_dgram_marks": S.GV_DATA,
         "unix_shutdown_unconnected": S.GV_DATA,
         "recv_unconnected_unix_stream": S.GV_DATA,
@@ -1094,6 +1125,8 @@ GVISOR = derive(
     poll_style="gvisor",
     poll_rdhup=False,
     shutdown_marks_unconnected=False,
+    connect_stop_before_family=True,
+    self_connect_shut_send=None,
     shutdown_dgram_marks=False,
     unix_shutdown_unconnected="ENOTCONN",
     recv_unconnected_unix_stream="ENOTCONN",

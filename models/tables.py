@@ -382,6 +382,19 @@ def _in_use(p: Profile, c: Ctx) -> bool:
     return False
 
 
+def _stop_first(p: Profile) -> bool:
+    return p.connect_after_stop is not None and p.connect_stop_before_family
+
+
+def _stop_later(p: Profile) -> bool:
+    return p.connect_after_stop is not None and not p.connect_stop_before_family
+
+
+def _self_target(c: Ctx) -> bool:
+    """A TCP connect to the socket's own address (a simultaneous open with itself)."""
+    return _sock(c).domain != "AF_UNIX" and c.holds_addr and _target(c).addr == _sock(c).addr
+
+
 def _shut_send(c: Ctx) -> bool:
     from .state import SND
 
@@ -604,7 +617,7 @@ CHECKS: dict[str, tuple[Check, ...]] = {
         Check("a TCP socket that a shutdown(SHUT_RD) stopped listening",
               lambda p, c: _sock(c).stopped, "profile.connect_after_stop",
               "profile parameter connect_after_stop: measured on Linux 6.18 and gVisor",
-              lambda p: p.connect_after_stop is not None, "profile.connect_after_stop"),
+              _stop_first, "profile.connect_after_stop, profile.connect_stop_before_family"),
         Check("an unbound UDP socket: it is bound (to the wildcard address) first",
               lambda p, c: _is(c, stream=False) and _sock(c).domain != "AF_UNIX"
               and not c.holds_addr, "",
@@ -621,6 +634,11 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               lambda p, c: _other_family(c) and not _v6_takes_v4(p, c), "family",
               "profile parameter connect_family_errno",
               lambda p: not p.connect_family_first, "not profile.connect_family_first"),
+        Check("a TCP socket that a shutdown(SHUT_RD) stopped listening (after the family)",
+              lambda p, c: _sock(c).stopped, "profile.connect_after_stop",
+              "profile parameter connect_after_stop; connect_stop_before_family: "
+              "tcp_v4_connect() reads the family first (measured on Linux 6.18)",
+              _stop_later, "profile.connect_after_stop, not profile.connect_stop_before_family"),
         Check("AF_UNIX datagram: the target has no name",
               lambda p, c: _is(c, "AF_UNIX", stream=False) and _target(c).addr is None,
               "EINVAL", "unix_dgram_connect(): unix_validate_addr()"),
@@ -643,9 +661,12 @@ CHECKS: dict[str, tuple[Check, ...]] = {
               lambda p: p.dgram_reconnect_same is not None, "profile.dgram_reconnect_same"),
         Check("a datagram socket: it records the peer", lambda p, c: not _stream(c),
               "-> dgram", "udp_connect(); unix_dgram_connect(): no listen queue is involved"),
+        Check("TCP to its own address, shut for sending: the FIN it sends itself ends it",
+              lambda p, c: _self_target(c) and _shut_send(c), "-> self-abort",
+              "profile parameter self_connect_shut_send: measured on Linux 6.18",
+              lambda p: p.self_connect_shut_send is not None, "profile.self_connect_shut_send"),
         Check("TCP to its own address: simultaneous open with itself",
-              lambda p, c: _sock(c).domain != "AF_UNIX" and c.holds_addr
-              and _target(c).addr == _sock(c).addr, "-> self-connect",
+              lambda p, c: _self_target(c), "-> self-connect",
               "RFC 793 simultaneous open; measured by the kernel executor"),
         Check("AF_UNIX stream: the target has no name (an unbound socket)",
               lambda p, c: _unix_stream(p, c) and _target(c).addr is None, "EINVAL",

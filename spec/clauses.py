@@ -394,8 +394,10 @@ CLAUSES: tuple[Clause, ...] = (
     Clause("SRC-SHUTDOWN-LISTENER", (),
            "shutdown() of a listener. Linux: SHUT_RD (or SHUT_RDWR) stops it: every queued "
            "connection is reset, the socket is no longer listening (accept() EINVAL, connects "
-           "refused) and may listen again, but never connects again (every connect() EINVAL, "
-           "measured: profile parameter connect_after_stop), its shutdown state cleared; a port "
+           "refused) and may listen again, but never connects again (connect() EINVAL, and "
+           "EAFNOSUPPORT to a target of another family, whose family tcp_v4_connect() reads "
+           "first; gVisor EINVAL whatever the family; measured: profile parameters "
+           "connect_after_stop, connect_stop_before_family), its shutdown state cleared; a port "
            "the kernel chose (bind() to port 0, listen()'s autobind) is given back, so bind() "
            "succeeds again, while one bind(S, T) named stays (SOCK_BINDPORT_LOCK), and a later "
            "listen() autobinds on the address bind() gave (tcp_set_state(), found by `listenspec "
@@ -416,16 +418,21 @@ CLAUSES: tuple[Clause, ...] = (
            "stay until they expire: if it listens again they count against its request queue "
            "(a full one: the SYN gets a cookie), though netstat no longer shows them (measured).",
            ALL, ("profile.shutdown_listener", "profile.unix_listener_shut_refuses",
-                 "profile.connect_after_stop", "profile.child_inherits_shut_wr",
-                 "tables.CHECKS[shutdown]"), "shutdown"),
+                 "profile.connect_after_stop", "profile.connect_stop_before_family",
+                 "profile.child_inherits_shut_wr", "tables.CHECKS[shutdown]"), "shutdown"),
     Clause("SRC-SHUTDOWN-CONNECTION", (),
            "shutdown() of a connection: SHUT_WR sends a FIN (the peer reads end of file, the "
            "socket's own send() is EPIPE), SHUT_RD stops reading (FreeBSD also discards what "
            "is queued: sorflush()). An unconnected TCP socket answers ENOTCONN everywhere; an "
            "unconnected AF_UNIX one succeeds on Linux (unix_shutdown()) and is ENOTCONN on "
-           "FreeBSD.",
+           "FreeBSD. Linux's ENOTCONN still marks the TCP socket (inet_shutdown()): one shut "
+           "for sending that then connects to itself sends itself its FIN, the connection ends "
+           "(TIME_WAIT holds the port) and connect() is ECONNABORTED (found by `listenspec "
+           "conform --seed 5`, measured: profile parameter self_connect_shut_send, "
+           "tests/test_self_connect.py).",
            ALL, ("profile.shut_rd_discards", "profile.unix_shutdown_unconnected",
-                 "profile.shutdown_marks_unconnected", "tables.CHECKS[shutdown]"), "shutdown"),
+                 "profile.shutdown_marks_unconnected", "profile.self_connect_shut_send",
+                 "tables.CHECKS[shutdown]", "tables.CHECKS[connect]"), "shutdown"),
     # ------------------------------------------------------------------ readiness
     Clause("SRC-POLL-LISTENER", (),
            "poll() of a listener: POLLIN exactly when its completed queue is not empty, i.e. "

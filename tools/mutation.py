@@ -68,7 +68,8 @@ DEFAULT_FILES = ("models/rules.py",)
 KILL_SET = (
     "tests/test_arith.py", "tests/test_rule_values.py", "tests/test_outcome.py",
     "tests/test_invariants.py", "tests/test_fmap.py",
-    "tests/test_survivors.py", "tests/test_stopped_port.py", "tests/test_checker_ways.py",
+    "tests/test_survivors.py", "tests/test_stopped_port.py", "tests/test_self_connect.py",
+    "tests/test_checker_ways.py",
     "tests/test_backlog_edges.py", "tests/test_refused.py",
     "tests/test_profiles.py", "tests/test_examples.py",
 )

@@ -198,6 +198,7 @@ OUTCOME_WORDS = {
                      "profile.unix_overflow",
     "dgram": "the peer is recorded (a UDP socket takes a port)",
     "self-connect": "connected to itself",
+    "self-abort": "connected to itself, and closed by its own FIN",
     "refused-rst": "ECONNREFUSED; the socket keeps the port's number but not the port",
     "arrive": "rules.arrival decides (admitted, deferred, filtered, refused or dropped)",
     "refused-drop": "ECONNREFUSED; the RST drops the connection: the socket is reset",
