@@ -404,8 +404,9 @@ def test_freebsd_options_reach_the_kernel() -> None:
 @needs_netns
 def test_sock_diag_takes_one_descriptor_and_answers_by_inode() -> None:
     # The executor's own netlink (listenspec/kernel/diag.py), in a namespace of its own: one
-    # descriptor; each family's listener found by its inode; SO_REUSEPORT members refused
-    # (their requests name no listener); a socket not in the dump is NotFound, not a guess.
+    # descriptor; each family's listener found by its inode; SO_REUSEPORT members observed
+    # while their port has no half-open request and refused once it has one (requests name no
+    # listener); a socket not in the dump is NotFound, not a guess.
     script = textwrap.dedent("""
         import os, socket, sys
         from listenspec.kernel.netns import enter_private_netns
@@ -437,12 +438,21 @@ def test_sock_diag_takes_one_descriptor_and_answers_by_inode() -> None:
             r.listen(1)
             pair.append(r)
         idle = socket.socket()
-        for fd in (pair[0].fileno(), idle.fileno()):
+
+        def look(fd):
             try:
-                d.listener_queue(fd, socket.AF_INET)
-                got.append("found")
+                q = d.listener_queue(fd, socket.AF_INET)
+                got.append((q.qlen, q.incqlen, q.maxqlen))
             except NotFound as exc:
                 got.append(str(exc).split(":")[0])
+
+        look(pair[0].fileno())  # no half-open request on the port: each member has none
+        for r in pair:  # the client's ACK is held back: a request stays half-open
+            r.setsockopt(socket.IPPROTO_TCP, socket.TCP_DEFER_ACCEPT, 5)
+        c = socket.socket()
+        c.connect(("127.0.0.1", 5555))
+        look(pair[0].fileno())
+        look(idle.fileno())
         d.close()
         assert d.fds() == []
         print(got)
@@ -450,8 +460,10 @@ def test_sock_diag_takes_one_descriptor_and_answers_by_inode() -> None:
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=60, cwd=ROOT)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == str([(1, 0, 4), (1, 0, 4), (0, 0, 2),
-                                      "2 listeners share port 5555 (SO_REUSEPORT)",
+    assert out.stdout.strip() == str([(1, 0, 4), (1, 0, 4), (0, 0, 2), (0, 0, 1),
+                                      "2 listeners share port 5555 (SO_REUSEPORT) and it has "
+                                      "half-open requests, which name no listener, so incqlen "
+                                      "is not observable",
                                       "listener not in the inet_diag dump"])
 
 

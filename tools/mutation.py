@@ -339,12 +339,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "test_a_profile_sets_all_of_gvisor_s_peer_family_parameters_or_none). So only gVisor "
         "reads it, and there the mutant adds it only to non-AF_INET6 sockets (never read) "
         "and to datagram ones, which _dgram() gave it already",
-    ("models/host.py", "line 245:8: and -> or"):
+    ("models/host.py", "line 256:8: and -> or"):
         "_dgram(): connect()'s target is never None, so the mutant records dgram_peer and "
         "peer_family on every profile; they are read only in the rows of the three gVisor "
         "parameters, which a profile sets all or none of (the premises of line 168:8's "
         "entry), and where they are set the original records them too",
-    ("models/host.py", "line 245:9: or -> and"):
+    ("models/host.py", "line 256:9: or -> and"):
         "_dgram(), `dgram_reconnect_same is not None or v6_pinned_errno is not None`: a "
         "profile sets both or neither (the premise is a test: "
         "test_a_profile_sets_all_of_gvisor_s_peer_family_parameters_or_none), so `and` is "
@@ -358,17 +358,17 @@ EQUIVALENT: dict[tuple[str, str], str] = {
        for at, where, why in (
            ("193:73", "_self_connect()", "a self-connected socket is connected until its own "
             "FIN, then reset with no connect pending, which no call undoes"),
-           ("230:65", "_refused_dead()", "gVisor's refused socket is reset with no connect "
+           ("241:65", "_refused_dead()", "gVisor's refused socket is reset with no connect "
             "pending, for good"),
-           ("237:76", "_refused_drop()", "no profile whose refusal drops the socket "
+           ("248:76", "_refused_drop()", "no profile whose refusal drops the socket "
             "(refused_drops) has that row"))},
-    ("models/host.py", "line 435:10: and -> or"):
+    ("models/host.py", "line 447:10: and -> or"):
         "syn(), `elif d.answered and p.half_open == \"reqsk\"` (a cookie SYN-ACK counted): on "
         "a reqsk profile a SYN neither dropped, overflowed nor stored was answered, so both "
         "agree; elsewhere the mutant bumps the profile's cookie-sent counters, and only reqsk "
         "profiles have any (the premise is a test: "
         "test_only_request_sock_profiles_count_cookies_sent), so it bumps none",
-    ("models/host.py", "line 278:46: False -> True"):
+    ("models/host.py", "line 289:46: False -> True"):
         "_end_connect()'s `peer_gone=False` (tcp_disconnect()): peer_gone is read only by "
         "deliver() for a TCP sender with neither a queued connection nor a peer; the socket "
         "left is unconnected, so send() refuses it first (EPIPE), and after a connect again "
@@ -379,16 +379,16 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     **{("models/host.py", f"line {at}: - -> +"):
        "the message of host.py's assert that every declared call has a transition: Python "
        "evaluates it only when the assert fails, and it holds (the module would not import)"
-       for at in ("547:43", "548:48")},
+       for at in ("559:43", "560:48")},
     **{("models/host.py", f"line {at}: True -> False"):
        "_arrive()'s eviction, zip(lst.incomp, gone, strict=True): gone is made from "
        "range(len(lst.incomp)), so the lengths are equal and strict never raises"
-       for at in ("316:52", "319:67")},
-    ("models/host.py", "line 534:48: 0 -> 1"):
+       for at in ("327:52", "330:67")},
+    ("models/host.py", "line 546:48: 0 -> 1"):
         "counter()'s h.counters.get(name, 0): counter() refuses a name not in p.counters and "
         "the host starts each of those at 0, so the default is never read (the premise is a "
         "test: test_every_counter_a_script_can_read_starts_at_zero)",
-    ("models/host.py", "line 252:51: True -> False"):
+    ("models/host.py", "line 263:51: True -> False"):
         "_dgram()'s take_port(..., wildcard=True) for an unbound UDP socket: a UDP socket's "
         "wildcard is read only by dgram_v6_takes_v4's connect row and by local_family() on "
         "gVisor, and on those profiles an earlier connect row binds the socket first "
@@ -401,11 +401,11 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "target without an address, on every profile (the premise is a test: "
         "test_bind_joins_only_a_target_with_an_address), and needs a target, so both sides "
         "of the assert hold whenever it runs",
-    ("models/host.py", "line 257:12: and -> or"):
+    ("models/host.py", "line 268:12: and -> or"):
         "_reach(): an assert of two preconditions; where the original's holds the mutant's "
         "does, and where it fails the mutant's next line (_arrive() reads lsock.listener and "
         "client.domain at once) raises instead: no input answers differently",
-    ("models/host.py", "line 471:8: and -> or"):
+    ("models/host.py", "line 483:8: and -> or"):
         "accept(): the mutant also gives the client a peer when accept() finds it alive but "
         "not queued on the listener, which only a client that closed its side while queued "
         "is (a Linux listener shut for sending: dataplane._closed() unhooks it); that client "
@@ -417,7 +417,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "UINT_MAX = 2**32 + 1 instead of 2**32 - 1: every read of the name is `UINT_MAX // 3` "
         "(the FreeBSD limit sysctls' range), and (2**32 + 1) // 3 == (2**32 - 1) // 3 == "
         "1431655765 (the premise is a test: test_uint_max_is_read_only_as_its_third)",
-    ("models/profiles.py", "line 224:36: False -> True"):
+    ("models/profiles.py", "line 232:36: False -> True"):
         "child_inherits_shut_wr's default (every profile but linux and gvisor): it is read only "
         "through dataplane.child_shut_wr(), beside `lsock.shut & SND` of a TCP listener, and "
         "those profiles never have a TCP listener shut for sending (shutdown() of an "
@@ -425,7 +425,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "connected never listens; the premise is two tests: "
         "test_where_children_do_not_inherit_shut_wr_no_tcp_listener_is_shut_for_sending and "
         "test_no_random_script_shuts_a_tcp_listener_for_sending_there)",
-    ("models/profiles.py", "line 399:28: True -> False"):
+    ("models/profiles.py", "line 411:28: True -> False"):
         "freebsd-src's unix_stream_send_error (and every profile's that inherits it): send() "
         "reads it only in its pending-error row, which these profiles put after the listener row "
         "(send_on_listener) and the EPIPE row (send_order epipe-first), and an AF_UNIX stream "
@@ -434,18 +434,18 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "premise is two tests: "
         "test_where_send_sees_epipe_first_a_unix_streams_error_comes_with_shut_wr and "
         "test_no_random_script_gives_an_unshut_unix_stream_an_error_there",
-    ("models/profiles.py", "line 767:18: False -> True"):
+    ("models/profiles.py", "line 779:18: False -> True"):
         "linux's filter_holds (gvisor inherits it): host.py reads it only beside a listener's "
         "accept filter, and a listener gets one only from options._set_accept_filter() with a "
         "name among its profile's accept_filters, which Linux and gVisor have none of (the "
         "premise is two tests: test_a_listener_gets_an_accept_filter_only_by_a_name_its_profile_"
         "has and test_no_filter_name_gives_a_listener_an_accept_filter_there)",
-    ("models/profiles.py", "line 977:16: False -> True"):
+    ("models/profiles.py", "line 1004:16: False -> True"):
         "bsd-4.4's poll_rdhup: rules.poll_events() reads it only to take POLLRDHUP out of what "
         "the poll style computes, and the select style never computes it (the premise is a "
         "test over every socket kind and every combination of facts: "
         "test_select_style_readiness_never_names_pollrdhup)",
-    ("models/profiles.py", "line 1111:28: False -> True"):
+    ("models/profiles.py", "line 1144:28: False -> True"):
         "gvisor's unix_autobind_per_type: the rows that read it ask about an autobound "
         "(abstract) AF_UNIX name, and gVisor makes none (bind() to a family-only address is "
         "EINVAL, listen() and connect() of an unbound socket do not autobind; the premise is "
@@ -455,7 +455,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "resolve()'s `pick` default: it is read only through reach()[pick], when a profile is "
         "passed, and every such call passes pick (the premise is a test: "
         "test_every_resolve_given_a_profile_is_given_its_pick)",
-    ("models/tables.py", "line 610:19: not dropped"):
+    ("models/tables.py", "line 623:19: not dropped"):
         "connect's autobind row without its `not c.holds_addr`: the row's errno is empty, so the "
         "walk goes on, and its effect, walk._autobind(), leaves a socket that holds an address "
         "as it is (the premise is a test: "

@@ -498,8 +498,9 @@ static int inet_queue(int fd, int family, int q[3], int *sharing)
     int e = diag_dump(&req, sizeof req, on_listener, &f);
     if (e == 0 && !f.found)
         e = -1;
-    /* SO_REUSEPORT: which member a half-open request belongs to is not in the dump (as the
-     * Python executor, listenspec/kernel/diag.py) */
+    /* SO_REUSEPORT: which member a half-open request belongs to is not in the dump, but where
+     * the port has none, each member has none (as the Python executor,
+     * listenspec/kernel/diag.py) */
     size_t n = family == AF_INET ? 4 : 16;
     static const unsigned zero[4];
     int wildcard = memcmp(f.src, zero, n) == 0;
@@ -511,13 +512,15 @@ static int inet_queue(int fd, int family, int q[3], int *sharing)
     free(f.all);
     if (e)
         return e;
-    if (*sharing > 1) {
-        q[0] = ntohs(f.sport); /* for the message */
-        return -2;
-    }
+    if (*sharing > 1)
+        memset(f.src, 0, sizeof f.src); /* count every request on the port */
     req.idiag_states = 1u << LSN_TCP_SYN_RECV;
     if ((e = diag_dump(&req, sizeof req, on_request, &f)) != 0)
         return e;
+    if (*sharing > 1 && f.incq > 0) {
+        q[0] = ntohs(f.sport); /* for the message */
+        return -2;
+    }
     q[0] = (int)f.rq;
     q[1] = f.incq;
     q[2] = (int)f.wq;
@@ -1340,8 +1343,9 @@ static void be_netstat(int fd, struct sbuf *out)
         return;
     }
     if (e == -2) {
-        r_unsupported(out, "netstat: %d listeners share port %d (SO_REUSEPORT): their half-open "
-                           "requests name no listener, so incqlen is not observable", sharing, q[0]);
+        r_unsupported(out, "netstat: %d listeners share port %d (SO_REUSEPORT) and it has "
+                           "half-open requests, which name no listener, so incqlen is not "
+                           "observable", sharing, q[0]);
         return;
     }
     if (e) {

@@ -139,9 +139,14 @@ class Diag:
         sharing = [e for e in listeners if e.sport == port
                    and (wildcard or e.src in (src, "0.0.0.0", "::"))]
         if len(sharing) > 1:
-            # SO_REUSEPORT: which member a half-open request belongs to is not in the dump
-            raise NotFound(f"{len(sharing)} listeners share port {port} (SO_REUSEPORT): their "
-                           "half-open requests name no listener, so incqlen is not observable")
+            # SO_REUSEPORT: which member a half-open request belongs to is not in the dump, but
+            # where the port has none, each member has none (its qlen is its own: by inode)
+            held = sum(1 for req in self.inet_dump(family, 1 << SS_SYN_RECV) if req.sport == port)
+            if held:
+                raise NotFound(f"{len(sharing)} listeners share port {port} (SO_REUSEPORT) and "
+                               "it has half-open requests, which name no listener, so incqlen "
+                               "is not observable")
+            return Queue(entry.rqueue, 0, entry.wqueue)
         incq = sum(1 for req in self.inet_dump(family, 1 << SS_SYN_RECV)
                    if req.sport == port and (wildcard or req.src == src))
         return Queue(entry.rqueue, incq, entry.wqueue)
