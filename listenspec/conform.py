@@ -250,10 +250,12 @@ def signature(script: Script, model: list[Result], target: list[Result],
 def side_by_side(script: Script, model: list[Result], kernel: list[Result], profile: str,
                  at: int | None, label: str = "kernel") -> str:
     width = max(len(s.text) for s in script.steps) + 2
-    lines = [f"{'script'.ljust(width)}{profile:<16}{label}"]
+    # the model's column as wide as its longest result (an errno name may pass 16)
+    column = max(16, len(profile) + 2, *(len(render(m)) + 2 for m in model))
+    lines = [f"{'script'.ljust(width)}{profile.ljust(column)}{label}"]
     for i, (s, m, k) in enumerate(zip(script.steps, model, kernel, strict=True)):
         mark = "  <-- differs" if i == at else ""
-        lines.append(f"{s.text.ljust(width)}{render(m):<16}{render(k)}{mark}")
+        lines.append(f"{s.text.ljust(width)}{render(m).ljust(column)}{render(k)}{mark}")
     return "\n".join(lines)
 
 

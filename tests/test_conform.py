@@ -116,3 +116,15 @@ def test_a_mismatch_that_does_not_reproduce_is_reported_not_raised(tmp_path: Pat
     assert stats.mismatches == 1
     assert "12345  <-- differs" in report
     assert Path(stats.saved or "").is_file()
+
+
+def test_the_side_by_side_columns_never_run_together() -> None:
+    # an errno name longer than the old fixed column (ESOCKTNOSUPPORT) ran into the next one
+    from listenspec.results import Err
+
+    script = parse("s0 = socket(AF_INET, SOCK_SEQPACKET)\n")
+    text = conform.side_by_side(script, [Err("ESOCKTNOSUPPORT")], [Err("EPROTONOSUPPORT")],
+                                "linux", 0, "target")
+    row = text.splitlines()[1]
+    assert "-1 ESOCKTNOSUPPORT  -1 EPROTONOSUPPORT  <-- differs" in row
+    assert text.splitlines()[0].index("target") == row.index("-1 EPROTONOSUPPORT")
