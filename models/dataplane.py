@@ -96,12 +96,16 @@ def feed(p: Profile, h: Host, client: Socket, *, data: bytes = b"", eof: bool = 
                 # (inet_csk_reqsk_queue_drop()), and counts EmbryonicRsts
                 h = bump(h, p.bumps("embryonic-reset"))
                 continue
+            if eof and not data and not p.defer_ends_on_fin:
+                incomp.append(e)  # a bare ACK to it: the deferral waits for its time (timers)
+                continue
             if e.dropped is not None and not eof:
                 # the client's dropped segment is still unacknowledged: Nagle holds this data
                 # back (tcp_nagle_check()); it goes out with the resent one (timers.py)
                 incomp.append(e)
                 continue
-            # Linux: data or a FIN ends the deferral; the child needs room in the accept queue.
+            # data or a FIN (profile.defer_ends_on_fin) ends the deferral; the child needs room
+            # in the accept queue.
             if rules.admits(p, len(comp), 0, lst.qlimit):
                 comp.append(evolve(e, upcall=None, dropped=None, resent=0))
                 made = True

@@ -184,6 +184,9 @@ class Profile:
     setsockopt_ignores_unknown: bool = False
     # TCP_DEFER_ACCEPT is kept in whole seconds up to this many (None: SYN-ACK retransmissions)
     defer_accept_max_seconds: int | None = None
+    # a FIN without data from a deferred (TCP_DEFER_ACCEPT) connection's client ends the
+    # deferral as data does (False: it is a bare ACK, dropped until the deferral's time is up)
+    defer_ends_on_fin: bool = True
     # an AF_INET6 socket whose local address belongs to one family (bound to ::1, or set by a
     # datagram connect) connecting to an address of the other family (None: allowed, or the
     # dgram row and the family table decide)
@@ -293,6 +296,10 @@ GVISOR_DEFAULT_CITES: Mapping[str, str] = {
     "setsockopt_ignores_unknown": f"{S.FB_SOSETOPT}; {S.CHOICE}: sk_setsockopt() answers "
                                   "ENOPROTOOPT",
     "defer_accept_max_seconds": f"{S.LX_DEFER}: secs_to_retrans()",
+    "defer_ends_on_fin": f"{S.LX_DEFER}: a segment with a FIN is not the bare ACK it drops "
+                         "(measured by the kernel executor on 6.18.44: accept() right after "
+                         "the client's close() is a descriptor); read only where "
+                         "tcp_defer_accept is set",
     "connect_address_first": f"{S.CHOICE}: the protocol's connect looks at the address "
                              "(profile parameters connect_family_first, "
                              "connect_family_errno)",
@@ -1056,6 +1063,9 @@ GVISOR = derive(
         "tcp_options_by_type": S.GV_OPTIONS,
         "setsockopt_ignores_unknown": S.GV_OPTIONS,
         "defer_accept_max_seconds": f"{S.GV_OPTIONS} (MaxRTO = 120 s)",
+        "defer_ends_on_fin": f"{S.GV} §2: {S.GV_MEASURED}; "
+                             "pkg/tcpip/transport/tcp/handshake.go synRcvdState() drops an "
+                             "ACK with s.payloadSize() == 0, which a FIN has",
         "v6_pinned_errno": f"{S.GV_PINNED}",
         "poll_style": S.GV_DATA,
         "poll_rdhup": f"{S.GV_DATA} (POLLRDHUP is never reported)",
@@ -1120,6 +1130,7 @@ GVISOR = derive(
     tcp_options_by_type=True,
     setsockopt_ignores_unknown=True,
     defer_accept_max_seconds=120,
+    defer_ends_on_fin=False,
     connect_address_first=True,
     v6_pinned_errno="EHOSTUNREACH",
     poll_style="gvisor",

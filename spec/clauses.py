@@ -167,12 +167,16 @@ CLAUSES: tuple[Clause, ...] = (
            ("freebsd-src",), ("profile.tcp_overflow", "host._arrive"), "overflow"),
     Clause("SRC-DEFER-ACCEPT", (),
            "Linux TCP_DEFER_ACCEPT: the connection waits as a request sock (not in the accept "
-           "queue) until data arrives, and then needs room in the accept queue; the option "
+           "queue) until data or a FIN arrives, and then needs room in the accept queue (gVisor "
+           "takes a FIN without data for a bare ACK and drops it until the deferral's time is "
+           "up, then lets the connection in: profile parameter defer_ends_on_fin, found by "
+           "`listenspec conform --target gvisor --profile gvisor`, measured); the option "
            "reads back rounded up to whole SYN-ACK retransmissions (reference/linux.md §5). A "
            "client that resets meanwhile (close() with SO_LINGER 0) takes its request sock "
            "away and counts EmbryonicRsts (tcp_check_req(): embryonic_reset; found by "
            "`listenspec conform --examples 3000`, measured).",
-           ("linux",), ("rules.defer_secs_to_retrans", "dataplane.feed"), "filters"),
+           ("linux",), ("rules.defer_secs_to_retrans", "dataplane.feed",
+                        "profile.defer_ends_on_fin"), "filters"),
     Clause("SRC-ACCF-NO-LIMIT", (),
            "FreeBSD source: a connection an accept filter releases joins the completed queue "
            "without a limit check, so that queue can exceed the longest the admission test "

@@ -361,3 +361,16 @@ def test_a_stopped_listeners_connect_and_a_shut_self_connect_on_gvisor(
 
     assert [render(r) for r in gvisor.run(parse(STOPPED))][-4:] == STOPPED_GVISOR
     assert render(gvisor.run(parse(SHUT_SELF))[3]) == "0"
+
+
+@needs_gvisor
+def test_a_deferred_connections_fin_waits_for_the_deferral_on_gvisor(
+        gvisor: GVisorTarget) -> None:
+    # tests/test_defer_fin.py: held until the deferral's second is up, then accepted with EOF;
+    # data ends the deferral at once
+    from test_defer_fin import CLOSED, GVISOR_SEEN, SHUT_THEN_DATA
+
+    # not the last line: when the EOF comes depends on the client's FIN retransmission
+    assert [render(r) for r in gvisor.run(parse(CLOSED))][-6:-1] == GVISOR_SEEN[:-1]
+    assert [render(r) for r in gvisor.run(parse(SHUT_THEN_DATA))][-6:] == [
+        "0", "fd", "0", "1", "fd", '"y"']

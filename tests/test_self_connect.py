@@ -67,6 +67,16 @@ SHUT_SELF_SEEN = ["fd", "-1 ENOTCONN", "0", "-1 ECONNABORTED", "-1 ECONNABORTED"
                   "fd", "-1 ENOTCONN", "0", "-1 ECONNABORTED", "-1 EINVAL", "0",
                   "-1 ECONNABORTED", "0"]
 
+# the aborted socket once sent a SYN: unconnected again after the next connect(), it still
+# never listens (spec/sources/linux-6.18.md §0.3)
+ABORTED_LISTEN = """s = socket(AF_INET, SOCK_STREAM)
+shutdown(s, SHUT_WR)
+bind(s, s)
+connect(s, s)
+connect(s, s)
+listen(s, 1)
+"""
+
 # shut for reading only: nothing is sent, the socket connects to itself
 RD_SELF = """s = socket(AF_INET, SOCK_STREAM)
 shutdown(s, SHUT_RD)
@@ -88,6 +98,10 @@ def test_a_self_connect_shut_for_sending_ends_in_its_own_fin() -> None:
     assert _model(SHUT_SELF) == SHUT_SELF_SEEN
 
 
+def test_an_aborted_self_connect_never_listens() -> None:
+    assert _model(ABORTED_LISTEN)[-3:] == ["-1 ECONNABORTED", "-1 ECONNABORTED", "-1 EINVAL"]
+
+
 def test_a_self_connect_shut_for_reading_only_connects() -> None:
     assert _model(RD_SELF)[-1] == "0"
 
@@ -98,6 +112,7 @@ def test_elsewhere_the_self_connect_is_unchanged() -> None:
     assert results[3] == "0"
 
 
-@pytest.mark.parametrize("text", [STOPPED, SHUT_SELF, RD_SELF], ids=["stopped", "shut", "rd"])
+@pytest.mark.parametrize("text", [STOPPED, SHUT_SELF, ABORTED_LISTEN, RD_SELF],
+                         ids=["stopped", "shut", "aborted", "rd"])
 def test_the_kernel_agrees(text: str) -> None:
     _kernel_allowed(text)

@@ -69,6 +69,7 @@ KILL_SET = (
     "tests/test_arith.py", "tests/test_rule_values.py", "tests/test_outcome.py",
     "tests/test_invariants.py", "tests/test_fmap.py",
     "tests/test_survivors.py", "tests/test_stopped_port.py", "tests/test_self_connect.py",
+    "tests/test_defer_fin.py",
     "tests/test_checker_ways.py",
     "tests/test_backlog_edges.py", "tests/test_refused.py",
     "tests/test_profiles.py", "tests/test_examples.py",
@@ -231,53 +232,53 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "every profile and this kernel: test_a_socket_that_connected_never_listens); "
         "`wildcard` is read only for listeners, AF_UNIX names and AF_INET6 sockets without "
         "a peer family, which a connected client has",
-    ("models/dataplane.py", "line 436:77: 0 -> 1"):
+    ("models/dataplane.py", "line 440:77: 0 -> 1"):
         "_shut()'s AF_UNIX mirror, `SND if c.how & RCV else 0`: the else arm is taken only for "
         "SHUT_WR, where the first arm gives RCV already, and RCV is 1, so `| 1` adds nothing",
-    ("models/dataplane.py", "line 161:39: True -> False"):
+    ("models/dataplane.py", "line 165:39: True -> False"):
         "accepted()'s reset branch, `peer_gone=True`: peer_gone is read only by deliver(), "
         "and this socket is DISCONNECTED and shut both ways, so send()'s table refuses it "
         "(EPIPE) first; if it connects again, the paths that leave it without peer or queue "
         "set peer_gone anew",
-    ("models/dataplane.py", "line 275:62: True -> False"):
+    ("models/dataplane.py", "line 279:62: True -> False"):
         "_peer_learns()'s abortive TCP branch, `peer_gone=True` on a peer reset_socket() makes "
         "DISCONNECTED and shuts both ways: as for accepted()'s reset branch, send() refuses it "
         "before deliver() reads peer_gone",
-    ("models/dataplane.py", "line 272:71: True -> False"):
+    ("models/dataplane.py", "line 276:71: True -> False"):
         "_peer_learns()'s AF_UNIX branch, `peer_gone=True`: deliver(), its one reader, reads "
         "it only for a TCP stream",
-    ("models/dataplane.py", "line 201:81: True -> False"):
+    ("models/dataplane.py", "line 205:81: True -> False"):
         "listener_closes()'s gVisor AF_UNIX branch, `peer_gone=True`: deliver(), its one "
         "reader, reads it only for a TCP stream",
-    ("models/dataplane.py", "line 476:83: == -> !="):
+    ("models/dataplane.py", "line 480:83: == -> !="):
         "poll_facts()'s `closed` (DISCONNECTED counts only for TCP): every DISCONNECTED "
         "socket but gVisor's refused one is shut both ways, and each poll table reads `closed` "
         "only beside that (Linux POLLHUP: both or closed) or, for gVisor TCP, beside `ended` "
         "(which DISCONNECTED sets); the BSD, select and gVisor AF_UNIX tables never read it",
-    ("models/dataplane.py", "line 254:8: and -> or"):
+    ("models/dataplane.py", "line 258:8: and -> or"):
         "connection_closes(), `queued_on is not None and queued_on in h.socks`: with None both "
         "are false (no socket id is None); a set queued_on always names a socket still in "
         "h.socks (only close() removes a socket nobody else is dropped with, and closing a "
         "listener or a stopped one first unhooks every client queued on it)",
-    ("models/dataplane.py", "line 259:42: and -> or"):
+    ("models/dataplane.py", "line 263:42: and -> or"):
         "connection_closes(), `peer != sock.sid`: only a TCP socket connected to itself has "
         "itself for peer; the mutant has it learn its own close (reset, or its own FIN) just "
         "before close() removes it, which leaves the port released or held by ORPHAN as the "
         "original does (at most twice, and every reader of addrs treats that the same)",
-    ("models/dataplane.py", "line 433:38: and -> or"):
+    ("models/dataplane.py", "line 437:38: and -> or"):
         "_shut(), `peer != sock.sid`: a peer of None is still None (h.socks.get(None)); only a "
         "TCP socket connected to itself has itself for peer, and the line before returned "
         "when it sent a FIN, so the mutant's own-peer reaches only the TCP arm, which needs fin",
-    ("models/dataplane.py", "line 416:11: and -> or"):
+    ("models/dataplane.py", "line 420:11: and -> or"):
         "_shut()'s `tcp`: with `or` AF_UNIX streams and datagram sockets also reach "
         "send_fin(), which for them only adds SND (their `fin` is never set), the same shut "
         "bits; the self-FIN and the peer's FIN need a TCP peer, which they never have",
-    ("models/dataplane.py", "line 105:43: 0 -> 1"):
+    ("models/dataplane.py", "line 109:43: 0 -> 1"):
         "feed()'s half-open count to admits() for a request sock: request socks arise only on "
         "profiles with TCP_DEFER_ACCEPT or client_defer_holds_ack, and none counts half-open "
         "connections in admission (the premise is a test: "
         "test_request_socks_arise_only_where_half_open_connections_are_not_admitted)",
-    ("models/dataplane.py", "line 106:73: 0 -> 1"):
+    ("models/dataplane.py", "line 110:73: 0 -> 1"):
         "feed(): the child's `resent` is never read again (only for an incomplete-queue "
         "entry whose segment was dropped; the child goes to the completed queue with "
         "`dropped` None, and no transition moves a completed entry back)",
@@ -417,7 +418,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "UINT_MAX = 2**32 + 1 instead of 2**32 - 1: every read of the name is `UINT_MAX // 3` "
         "(the FreeBSD limit sysctls' range), and (2**32 + 1) // 3 == (2**32 - 1) // 3 == "
         "1431655765 (the premise is a test: test_uint_max_is_read_only_as_its_third)",
-    ("models/profiles.py", "line 232:36: False -> True"):
+    ("models/profiles.py", "line 235:36: False -> True"):
         "child_inherits_shut_wr's default (every profile but linux and gvisor): it is read only "
         "through dataplane.child_shut_wr(), beside `lsock.shut & SND` of a TCP listener, and "
         "those profiles never have a TCP listener shut for sending (shutdown() of an "
@@ -425,7 +426,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "connected never listens; the premise is two tests: "
         "test_where_children_do_not_inherit_shut_wr_no_tcp_listener_is_shut_for_sending and "
         "test_no_random_script_shuts_a_tcp_listener_for_sending_there)",
-    ("models/profiles.py", "line 411:28: True -> False"):
+    ("models/profiles.py", "line 418:28: True -> False"):
         "freebsd-src's unix_stream_send_error (and every profile's that inherits it): send() "
         "reads it only in its pending-error row, which these profiles put after the listener row "
         "(send_on_listener) and the EPIPE row (send_order epipe-first), and an AF_UNIX stream "
@@ -434,18 +435,18 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "premise is two tests: "
         "test_where_send_sees_epipe_first_a_unix_streams_error_comes_with_shut_wr and "
         "test_no_random_script_gives_an_unshut_unix_stream_an_error_there",
-    ("models/profiles.py", "line 779:18: False -> True"):
+    ("models/profiles.py", "line 786:18: False -> True"):
         "linux's filter_holds (gvisor inherits it): host.py reads it only beside a listener's "
         "accept filter, and a listener gets one only from options._set_accept_filter() with a "
         "name among its profile's accept_filters, which Linux and gVisor have none of (the "
         "premise is two tests: test_a_listener_gets_an_accept_filter_only_by_a_name_its_profile_"
         "has and test_no_filter_name_gives_a_listener_an_accept_filter_there)",
-    ("models/profiles.py", "line 1004:16: False -> True"):
+    ("models/profiles.py", "line 1011:16: False -> True"):
         "bsd-4.4's poll_rdhup: rules.poll_events() reads it only to take POLLRDHUP out of what "
         "the poll style computes, and the select style never computes it (the premise is a "
         "test over every socket kind and every combination of facts: "
         "test_select_style_readiness_never_names_pollrdhup)",
-    ("models/profiles.py", "line 1144:28: False -> True"):
+    ("models/profiles.py", "line 1155:28: False -> True"):
         "gvisor's unix_autobind_per_type: the rows that read it ask about an autobound "
         "(abstract) AF_UNIX name, and gVisor makes none (bind() to a family-only address is "
         "EINVAL, listen() and connect() of an unbound socket do not autobind; the premise is "
