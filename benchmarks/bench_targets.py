@@ -6,7 +6,7 @@ Two workloads, each run on every target available here:
 - the example scripts the linux profile applies to (spec/examples), minus those that sleep
   (their time is the sleep's), `--rounds` times over;
 - `--short` copies of a short connect/accept script (the shape of a conformance run).
-Targets: `linux` (the Python kernel executor, a forked child per script),
+Targets: `linux` (the Python kernel executor, a forked child kept from script to script),
 `exec:python -m listenspec.kernel.serve` (the same executor through the protocol), `gvisor`
 (the same executor inside one `runsc --network=none do` sandbox, where runsc can run here), the
 C executor and the lwIP harness (built here into a temporary directory, when cc and lwIP are

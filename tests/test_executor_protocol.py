@@ -360,3 +360,39 @@ def test_the_kernel_server_bounds_each_step(tmp_path: Path) -> None:
         assert got == [Ret(0), Unsupported("stopped: the step took longer than 0.5 s"),
                        Unsupported("not run: an earlier step took longer than 0.5 s")]
         assert served.run(script("listen(1, 1)")) == [Ret(0)]  # the server itself went on
+
+
+@needs_netns
+def test_the_kernel_server_keeps_its_child_and_gives_each_script_a_fresh_namespace() -> None:
+    import io
+
+    from listenspec.kernel import serve
+    from listenspec.kernel.probes import probed
+
+    out = io.BytesIO()
+    server = serve.Server(out, isolated=True, probes=probed(isolated=True))
+    lines = ['sysctl("net.core.somaxconn")', 'sysctl("net.core.somaxconn", 7)',
+             "s = socket(AF_INET, SOCK_STREAM)", "listen(s, 100)", "netstat(s)",
+             "c = socket(AF_INET, SOCK_STREAM)", "connect(c, s)"]
+    pids, namespaces = [], []
+    try:
+        for _ in range(3):
+            for line in lines:
+                server.script_line(line)
+            assert server.control("%reset")
+            child = server.child
+            assert child is not None and child.pid > 0  # kept for the next script
+            pids.append(child.pid)
+            namespaces.append(os.readlink(f"/proc/{child.pid}/ns/net"))
+            fds = set(os.listdir(f"/proc/{child.pid}/fd"))
+            assert len(fds) <= 6, fds  # 0, 1, 2, the two pipes and the namespace it makes from
+    finally:
+        server.close()
+    answers = out.getvalue().decode().splitlines()
+    # each script saw the default, not the 7 the one before wrote, and nothing it left open
+    assert answers == ["4096", "0", "fd", "0", "0/0/7", "fd", "0", "%ok"] * 3
+    assert len(set(pids)) == 1 and len(set(namespaces)) == 3
+    assert os.readlink("/proc/self/ns/net") not in namespaces
+    assert server.child is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pids[0], os.WNOHANG)  # close() ended it and reaped it

@@ -466,7 +466,7 @@ def _child(
         signal.alarm(IDLE_LIMIT)  # a spare waits for its steps this long at most
         # What the caller had open is not the script's: close it, so that the script starts as
         # a fresh program would, with 0, 1 and 2 (and the two pipes) only.
-        _close_all_but(sorted((job, fd)))
+        close_all_but(sorted((job, fd)))
         problem: str | None = None
         base: NetnsBase | None = None
         if isolated:
@@ -499,7 +499,7 @@ def _child(
                 os._exit(0)
             kept = sorted({job, fd} | ({base.fd} if base is not None and base.fd is not None
                                           else set()))
-            _close_all_but(kept)
+            close_all_but(kept)
             if base is not None:
                 enter_fresh_netns(base)
             _write_frame(fd, ("ready", None))
@@ -516,7 +516,7 @@ def _child(
 _Job: TypeAlias = tuple[tuple[Step, ...], float, str | None, Probed]
 
 
-def _close_all_but(kept: list[int]) -> None:
+def close_all_but(kept: list[int]) -> None:
     """Close every descriptor of this process above 2 but those in `kept` (sorted)."""
     low = 3
     for k in kept:

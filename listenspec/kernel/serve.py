@@ -3,12 +3,15 @@
     python -m listenspec.kernel.serve [--no-isolate] [--sandbox] [--stack TEXT]
 
 It writes the handshake, then answers one script line at a time on standard input/output until
-`%quit` or EOF. Each script (the lines between two `%reset`s) runs in a forked child of its own,
-in a fresh private network namespace where one can be made, exactly as `run_on_kernel` runs a
-whole script: the namespace, with every sysctl a script wrote in it, vanishes with the child, so
-`%reset` has nothing to restore. Driven by `--target "exec:python -m listenspec.kernel.serve"`,
-it gives the same traces as `--target linux`; its use is elsewhere: inside a sandbox whose start
-is slow, e.g. `exec:runsc --network=none do .venv/bin/python -m listenspec.kernel.serve`, many
+`%quit` or EOF. The scripts (the lines between two `%reset`s) run in a forked child, kept from
+one script to the next as `run_on_kernel`'s runner keeps its own: after a script it closes every
+descriptor but its pipes and, where it can make private network namespaces, moves into a fresh
+one (every sysctl the script wrote in the old one goes with it, so `%reset` has nothing to
+restore), then says it is ready. A child that is not ready within READY_WAIT, or whose script
+failed, is killed, and the next script gets a new one. Driven by
+`--target "exec:python -m listenspec.kernel.serve"`, it gives the same traces as
+`--target linux`; its use is elsewhere: inside a sandbox whose start is slow, e.g.
+`exec:runsc --network=none do .venv/bin/python -m listenspec.kernel.serve`, many
 scripts share one sandbox. `--target gvisor` (listenspec.targets.gvisor) runs it that way with
 `--sandbox`: the sandbox is made for the run, so sysctl writes and syn()'s TUN device are made
 there even without a private namespace (gVisor routes nothing in one), and each sysctl value a
@@ -57,6 +60,9 @@ STEP_LIMIT: Final = 5.0
 #: sun_path holds 108 bytes; a longer temporary directory falls back to abstract names.
 MAX_UNIX_DIR: Final = 90
 EXIT_WAIT: Final = 1.0
+#: How long the server waits for the child's "ready" after a script (it cleans up and, where
+#: it has private namespaces, makes the next one).
+READY_WAIT: Final = 5.0
 _FRAME: Final = struct.Struct("!I")
 
 OBSERVES: Final = {
@@ -94,17 +100,16 @@ def observes(probes: Probed, *, isolated: bool, sandboxed: bool) -> dict[str, st
             "sysctl": sysctl, "syn": syn or None}
 
 
-class _Session:
-    """One script's child process: it runs steps sent over a pipe and sends back results."""
+class _Child:
+    """The process that runs the scripts' steps, kept from one script to the next (forking one
+    per script cost about 50 ms of the 64 a short script took in gVisor: bench_targets.py).
+    Between two scripts it closes every descriptor but its pipes, moves into a fresh private
+    namespace where it can make one, and says it is ready; so each script still starts as a
+    fresh program in a fresh namespace would."""
 
-    def __init__(self, *, isolated: bool, probes: Probed = NOTHING,
-                 sandboxed: bool = False) -> None:
+    def __init__(self, *, isolated: bool, probes: Probed, sandboxed: bool) -> None:
         from .libc import PR_SET_PDEATHSIG, sys_prctl
-        from .netns import enter_private_netns
 
-        self.dead: str | None = None  # why the script cannot go on, once it cannot
-        self.written: list[tuple[str, bytes]] = []  # sysctls to put back: (path, old value)
-        self.unix_dir = tempfile.mkdtemp(prefix=f"listenspec-{os.getpid()}-")
         to_child_r, self._to_child = os.pipe2(os.O_CLOEXEC)
         self._from_child, from_child_w = os.pipe2(os.O_CLOEXEC)
         self._buf = bytearray()
@@ -113,19 +118,14 @@ class _Session:
         if self.pid == 0:  # pragma: no cover - the child; coverage cannot see it
             code = 0
             try:
-                os.close(self._to_child)
-                os.close(self._from_child)
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 sys_prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
                 if os.getppid() != parent:
                     os._exit(1)
                 gc.freeze()  # as runner._child does: no collection over the parent's objects
-                if isolated:
-                    enter_private_netns()
-                usable = self.unix_dir if len(self.unix_dir) <= MAX_UNIX_DIR else None
-                _serve_child(to_child_r, from_child_w, isolated=isolated, unix_dir=usable,
-                             probes=probes, sandboxed=sandboxed)
+                _serve_child(to_child_r, from_child_w, isolated=isolated, probes=probes,
+                             sandboxed=sandboxed)
             except BaseException:
                 code = 1
                 with contextlib.suppress(OSError):
@@ -135,35 +135,10 @@ class _Session:
         os.close(to_child_r)
         os.close(from_child_w)
 
-    def ask(self, message: tuple[str, Any], limit: float) -> Result | None:
-        """Send a message; the child's answer (None for an acknowledgement)."""
-        if self.dead is not None:
-            return Unsupported(f"not run: {self.dead}")
-        try:
-            _write_frame(self._to_child, message)
-            deadline = time.monotonic() + limit
-            kind, payload = self._read_frame(deadline)
-            while kind == "wrote":  # a sysctl the child wrote: restored here at %reset, even
-                path, old = payload  # if the child is killed first
-                self.written.append((str(path), bytes(old)))
-                kind, payload = self._read_frame(deadline)
-        except TimeoutError:
-            self._stop(f"an earlier step took longer than {limit:g} s")
-            return Unsupported(f"stopped: the step took longer than {limit:g} s")
-        except (EOFError, BrokenPipeError):
-            self._stop("the executor's process had ended")
-            return Unsupported("stopped: the executor's process ended")
-        if kind == "error":
-            print(f"listenspec.kernel.serve: the kernel executor failed:\n{payload}",
-                  file=sys.stderr)
-            last = str(payload).strip().splitlines()[-1] if str(payload).strip() else "?"
-            self._stop("the kernel executor had failed")
-            return Unsupported(f"stopped: the kernel executor failed ({last})")
-        assert kind in ("result", "ok")
-        result: Result | None = payload
-        return result
+    def send(self, message: tuple[str, Any]) -> None:
+        _write_frame(self._to_child, message)
 
-    def _read_frame(self, deadline: float) -> tuple[str, Any]:
+    def read_frame(self, deadline: float) -> tuple[str, Any]:
         while True:
             if len(self._buf) >= _FRAME.size:
                 (size,) = _FRAME.unpack_from(self._buf)
@@ -182,11 +157,7 @@ class _Session:
                     raise EOFError
                 self._buf += chunk
 
-    def _stop(self, why: str) -> None:
-        self.dead = why
-        self._kill()
-
-    def _kill(self) -> None:
+    def kill(self) -> None:
         if self.pid > 0:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(self.pid, signal.SIGKILL)
@@ -195,8 +166,8 @@ class _Session:
             self.pid = 0
 
     def end(self) -> None:
-        """End the script: the child closes what it opened and exits (its namespace goes with
-        it); killed if it does not within EXIT_WAIT. Idempotent."""
+        """No more scripts: the child sees its pipe close, closes what it opened and exits;
+        killed if it does not within EXIT_WAIT. Idempotent."""
         for fd in (self._to_child, self._from_child):
             with contextlib.suppress(OSError):
                 os.close(fd)
@@ -209,34 +180,119 @@ class _Session:
                     self.pid = 0
                     break
                 time.sleep(0.002)
-            self._kill()
+            self.kill()
+
+
+class _Session:
+    """One script, run by a child (a new one, or one kept from the last script)."""
+
+    def __init__(self, child: _Child) -> None:
+        self.child = child
+        self.dead: str | None = None  # why the script cannot go on, once it cannot
+        self.written: list[tuple[str, bytes]] = []  # sysctls to put back: (path, old value)
+        self.unix_dir = tempfile.mkdtemp(prefix=f"listenspec-{os.getpid()}-")
+        usable = self.unix_dir if len(self.unix_dir) <= MAX_UNIX_DIR else None
+        self.ask(("begin", usable), STEP_LIMIT)
+
+    def ask(self, message: tuple[str, Any], limit: float) -> Result | None:
+        """Send a message; the child's answer (None for an acknowledgement)."""
+        if self.dead is not None:
+            return Unsupported(f"not run: {self.dead}")
+        try:
+            self.child.send(message)
+            deadline = time.monotonic() + limit
+            kind, payload = self.child.read_frame(deadline)
+            while kind == "wrote":  # a sysctl the child wrote: restored here at %reset, even
+                path, old = payload  # if the child is killed first
+                self.written.append((str(path), bytes(old)))
+                kind, payload = self.child.read_frame(deadline)
+        except TimeoutError:
+            self._stop(f"an earlier step took longer than {limit:g} s")
+            return Unsupported(f"stopped: the step took longer than {limit:g} s")
+        except (EOFError, BrokenPipeError):
+            self._stop("the executor's process had ended")
+            return Unsupported("stopped: the executor's process ended")
+        if kind == "error":
+            print(f"listenspec.kernel.serve: the kernel executor failed:\n{payload}",
+                  file=sys.stderr)
+            last = str(payload).strip().splitlines()[-1] if str(payload).strip() else "?"
+            self._stop("the kernel executor had failed")
+            return Unsupported(f"stopped: the kernel executor failed ({last})")
+        assert kind in ("result", "ok"), kind
+        result: Result | None = payload
+        return result
+
+    def _stop(self, why: str) -> None:
+        self.dead = why
+        self.child.kill()
+
+    def end(self) -> bool:
+        """End the script: the child closes what the script opened and gets ready for the
+        next one. Whether it may run that one (else it is killed)."""
+        ready = False
+        if self.dead is None:
+            try:
+                self.child.send(("end", None))
+                kind, _ = self.child.read_frame(time.monotonic() + READY_WAIT)
+                ready = kind == "ready"
+            except (TimeoutError, EOFError, OSError):
+                pass
+        if not ready:
+            self.child.kill()
         shutil.rmtree(self.unix_dir, ignore_errors=True)
+        return ready
 
 
-def _serve_child(fd_in: int, fd_out: int, *, isolated: bool, unix_dir: str | None,
-                 probes: Probed, sandboxed: bool) -> None:  # pragma: no cover - the child
+def _serve_child(fd_in: int, fd_out: int, *, isolated: bool, probes: Probed,
+                 sandboxed: bool) -> None:  # pragma: no cover - the child
     from .executor import Executor
+    from .netns import NetnsBase, enter_fresh_netns, prepare_netns
+    from .runner import close_all_but
 
     def wrote(path: str, old: bytes) -> None:
         _write_frame(fd_out, ("wrote", (path, old)))
 
-    executor = Executor(isolated=isolated, unix_dir=unix_dir, probes=probes,
-                        sandboxed=sandboxed, on_write=wrote)
+    # What the server had open is not the script's: it starts with 0, 1, 2 and the pipes.
+    close_all_but(sorted((fd_in, fd_out)))
+    base: NetnsBase | None = None
+    if isolated:
+        base = prepare_netns()
+        enter_fresh_netns(base)
+    kept = sorted({fd_in, fd_out} | ({base.fd} if base is not None and base.fd is not None
+                                     else set()))
     reader = os.fdopen(fd_in, "rb")
+    executor: Executor | None = None
     try:
         while True:
             head = reader.read(_FRAME.size)
             if len(head) < _FRAME.size:
-                return  # the parent ended the script
+                return  # the server is done: no more scripts
             (size,) = _FRAME.unpack(head)
             kind, payload = pickle.loads(reader.read(size))
-            if kind == "step":
+            if kind == "begin":
+                executor = Executor(isolated=isolated, unix_dir=payload, probes=probes,
+                                    sandboxed=sandboxed, on_write=wrote)
+                _write_frame(fd_out, ("ok", None))
+            elif kind == "step":
+                assert executor is not None, "a step before the script began"
                 _write_frame(fd_out, ("result", executor.run_step(payload)))
             elif kind == "unbind":
+                assert executor is not None, "an unbind before the script began"
                 executor.unbind(payload)
                 _write_frame(fd_out, ("ok", None))
+            elif kind == "end":
+                # The next script starts as a fresh program in a fresh namespace would:
+                # whatever this one left open is closed (its namespace goes with its sockets).
+                if executor is not None:
+                    executor.close()
+                    executor = None
+                close_all_but(kept)
+                if base is not None:
+                    enter_fresh_netns(base)
+                _write_frame(fd_out, ("ready", None))
     finally:
-        executor.close()
+        if executor is not None:
+            executor.close()
 
 
 def _write_frame(fd: int, obj: object) -> None:
@@ -267,7 +323,8 @@ def handshake(isolated: bool, probes: Probed = NOTHING, *, sandboxed: bool = Fal
                           "(listenspec.kernel.serve)",
         "calls": list(BY_NAME),
         "observes": observes(probes, isolated=isolated, sandboxed=sandboxed),
-        "notes": f"each script in a forked child: {how}",
+        "notes": f"each script in a child process kept from script to script, which closes "
+                 f"what a script opened before the next: {how}",
     }
     return f"listenspec-executor 1 {json.dumps(info)}"
 
@@ -281,6 +338,7 @@ class Server:
         self.isolated = isolated
         self.probes = probes
         self.sandboxed = sandboxed
+        self.child: _Child | None = None  # kept from script to script while it is ready
         self.session: _Session | None = None
         self.bound: set[str] = set()
         self.lineno = 0
@@ -295,7 +353,8 @@ class Server:
 
         notes: list[str] = []
         if self.session is not None:
-            self.session.end()
+            if not self.session.end():
+                self.child = None  # killed: the next script gets a new one
             for path, old in reversed(self.session.written):  # newest first
                 if (note := sysctl_restore(path, old)) is not None:
                     notes.append(note)
@@ -333,11 +392,33 @@ class Server:
         if step is None:
             return  # a blank or comment line: nothing to answer
         if self.session is None:
-            self.session = _Session(isolated=self.isolated, probes=self.probes,
-                                    sandboxed=self.sandboxed)
+            self.session = self._begin()
         result = self.session.ask(("step", step), step_limit(step))
         assert result is not None
         self.say(render(result))
+
+    def _begin(self) -> _Session:
+        """A session on the kept child, or on a new one where there is none or the kept one
+        could not begin the script."""
+        for _ in range(2):
+            if self.child is None or self.child.pid == 0:
+                self.child = _Child(isolated=self.isolated, probes=self.probes,
+                                    sandboxed=self.sandboxed)
+            session = _Session(self.child)
+            if session.dead is None:
+                return session
+            session.end()
+            self.child = None
+        return session  # its lines say why they were not run
+
+    def close(self) -> None:
+        """End the script, if one is under way, and the child."""
+        try:
+            self.end_script()
+        finally:
+            if self.child is not None:
+                self.child.end()
+                self.child = None
 
     def serve(self, lines: BinaryIO) -> None:
         try:
@@ -349,7 +430,7 @@ class Server:
                 elif line.strip():
                     self.script_line(line)
         finally:
-            self.end_script()
+            self.close()
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -66,8 +66,8 @@ class Target(Protocol):
 
 
 class LinuxTarget:
-    """This machine's kernel, through the Python kernel executor (one forked child per run,
-    each forked while the run before goes, so its namespace is ready when the run comes)."""
+    """This machine's kernel, through the Python kernel executor (a forked child kept from run
+    to run, which moves into a fresh namespace after each: listenspec.kernel.runner)."""
 
     name = "linux"
 
