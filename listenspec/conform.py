@@ -420,12 +420,18 @@ def _shrink(profile_name: str, profile: Profile, gen: Any, seed_value: int | Non
         raise AssertionError("the mismatch found was not drawn again")  # the same test drew it
     stats.mismatches = 1
     script, kernel, at = (last_failure[k] for k in ("script", "kernel", "at"))
+    # the replays above answered from the first runs: one fresh run says whether the target
+    # gives the difference again (a loaded machine can make timers fire late)
+    again = flaky or pool.check(script).at is not None
     model = [e.result for e in run_model(script, profile)]
     stats.counterexample = script_text(script)
     stem = f"conform-{profile_name}-{time.strftime('%Y%m%d-%H%M%S')}"
     saved = save_files(out_dir, _mismatch_files(stem, script, model, kernel))
     how = ("not reproduced when run again: the target's answer depends on timing or on "
            "a choice it makes" if flaky else f"shrunk to {len(script.steps)} steps")
+    if not again:
+        how += ("; not reproduced when run once more: the target's answer may depend on "
+                "timing (a loaded machine) or on a choice it makes")
     note = f" ({saved.note})" if saved.note else ""
     if saved.directory is not None:
         stats.saved = str(saved.directory / f"{stem}.lsn")

@@ -67,6 +67,7 @@ def test_a_planted_divergence_is_found_shrunk_and_saved(
     stats, report = conform.conform("linux", 300, 1, tmp_path, workers=4)
     assert stats.mismatches == 1
     assert "EOPNOTSUPP" in report and "EINVAL" in report and "<-- differs" in report
+    assert "not reproduced" not in report  # the run once more gave it again
     saved = Path(stats.saved or "")
     assert saved.is_file() and saved.parent == tmp_path
     shrunk = parse(saved.read_text())
@@ -116,6 +117,27 @@ def test_a_mismatch_that_does_not_reproduce_is_reported_not_raised(tmp_path: Pat
     assert stats.mismatches == 1
     assert "12345  <-- differs" in report
     assert Path(stats.saved or "").is_file()
+
+
+class _WrongOnce(_Fickle):
+    """Wrong in the last step the first time it runs a script, right every time after."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def run(self, script: Script) -> list[conform.Result]:
+        first = script_text(script) not in self.seen
+        self.seen.add(script_text(script))
+        self.runs = 0 if first else 1  # _Fickle counts this run, and errs on odd ones
+        return super().run(script)
+
+
+def test_a_mismatch_is_run_once_more_and_the_report_says_it_did_not_come_again(
+        tmp_path: Path) -> None:
+    stats, report = conform.conform("linux", 50, 3, tmp_path, stack=_WrongOnce())  # type: ignore[arg-type]
+    assert stats.mismatches == 1  # still reported: a difference was seen
+    assert "not reproduced when run once more" in report.splitlines()[0], report
 
 
 def test_the_side_by_side_columns_never_run_together() -> None:
