@@ -12,6 +12,7 @@ on this kernel (spec/sources/linux-6.18.md §3):
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from test_stopped_port import _kernel_allowed, _model
 
@@ -92,6 +93,16 @@ def test_a_stopped_listener_reads_the_targets_family_first_on_linux() -> None:
 def test_a_stopped_listener_refuses_every_family_alike_on_gvisor() -> None:
     results = [render(e.result) for e in run_model(parse(STOPPED), PROFILES["gvisor"])]
     assert results[-4:] == STOPPED_GVISOR
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_without_connect_after_stop_a_stopped_listener_connects_as_any_other(
+        before: bool) -> None:
+    # connect_after_stop None: neither row applies, on whichever side of the family row
+    p = attrs.evolve(PROFILES["linux"], connect_after_stop=None,
+                     connect_stop_before_family=before)
+    results = [render(e.result) for e in run_model(parse(STOPPED), p)]
+    assert results[-4:] == ["-1 EAFNOSUPPORT"] * 3 + ["-1 ECONNREFUSED"]
 
 
 def test_a_self_connect_shut_for_sending_ends_in_its_own_fin() -> None:
