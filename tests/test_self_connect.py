@@ -127,3 +127,19 @@ def test_elsewhere_the_self_connect_is_unchanged() -> None:
                          ids=["stopped", "shut", "aborted", "rd"])
 def test_the_kernel_agrees(text: str) -> None:
     _kernel_allowed(text)
+
+
+def test_every_profile_with_connect_after_stop_places_it_against_the_family_row() -> None:
+    # the premise of tools/mutation.py's argument for connect_stop_before_family's default:
+    # a profile that sets connect_after_stop says (and cites) where its row goes
+    for p in PROFILES.values():
+        if p.connect_after_stop is not None:
+            assert not p.cite["connect_stop_before_family"].startswith("listenspec choice"), p.name
+
+
+def test_on_gvisor_the_stop_row_and_the_family_row_give_one_errno() -> None:
+    # the premise of tools/mutation.py's argument for gvisor's connect_stop_before_family: the
+    # family errno is EINVAL for every pair of families, as connect_after_stop is, so the two
+    # rows' order cannot show
+    g = PROFILES["gvisor"]
+    assert {errno for _, _, errno in g.connect_family_errno} == {g.connect_after_stop}

@@ -435,6 +435,19 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "premise is two tests: "
         "test_where_send_sees_epipe_first_a_unix_streams_error_comes_with_shut_wr and "
         "test_no_random_script_gives_an_unshut_unix_stream_an_error_there",
+    ("models/profiles.py", "line 220:40: True -> False"):
+        "connect_stop_before_family's default: tables.py's _stop_first() and _stop_later() read "
+        "it only beside `connect_after_stop is not None`, and every profile that sets "
+        "connect_after_stop sets (and cites) connect_stop_before_family too; where "
+        "connect_after_stop is None neither row applies, whichever the order (the premise is "
+        "two tests: test_every_profile_with_connect_after_stop_places_it_against_the_family_row "
+        "and test_without_connect_after_stop_a_stopped_listener_connects_as_any_other)",
+    ("models/profiles.py", "line 1139:32: True -> False"):
+        "gvisor's connect_stop_before_family: gVisor's connect_family_errno is EINVAL for every "
+        "pair of families, the errno its connect_after_stop gives, so a stopped listener's "
+        "connect() is EINVAL whether the stop row comes before the family row or after it (as "
+        "measured: EINVAL to all three families; the premise is a test: "
+        "test_on_gvisor_the_stop_row_and_the_family_row_give_one_errno)",
     ("models/profiles.py", "line 786:18: False -> True"):
         "linux's filter_holds (gvisor inherits it): host.py reads it only beside a listener's "
         "accept filter, and a listener gets one only from options._set_accept_filter() with a "
