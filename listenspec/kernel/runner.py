@@ -497,11 +497,7 @@ def _child(
             signal.alarm(IDLE_LIMIT)
             if reader.closed():
                 os._exit(0)
-            kept = sorted({job, fd} | ({base.fd} if base is not None and base.fd is not None
-                                          else set()))
-            close_all_but(kept)
-            if base is not None:
-                enter_fresh_netns(base)
+            start_afresh((job, fd), base)
             _write_frame(fd, ("ready", None))
     except BrokenPipeError:
         code = 1  # the parent stopped listening; nothing to report to
@@ -523,6 +519,16 @@ def close_all_but(kept: list[int]) -> None:
         os.closerange(low, k)
         low = k + 1
     os.closerange(low, os.sysconf("SC_OPEN_MAX"))
+
+
+def start_afresh(pipes: tuple[int, int], base: NetnsBase | None) -> None:
+    """In a kept child, between two scripts: close whatever the last one left open (all but
+    the pipes and `base`'s descriptor) and, where it has private namespaces, move into a fresh
+    one, so that the next starts as a fresh program in a fresh namespace would."""
+    kept = {*pipes} | ({base.fd} if base is not None and base.fd is not None else set())
+    close_all_but(sorted(kept))
+    if base is not None:
+        enter_fresh_netns(base)
 
 
 class _JobReader:
