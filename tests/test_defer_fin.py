@@ -10,11 +10,6 @@ from __future__ import annotations
 
 from test_stopped_port import _kernel_allowed, _model
 
-from listenspec.models.profiles import PROFILES
-from listenspec.results import render
-from listenspec.runner import run_model
-from listenspec.script import parse
-
 CLOSED = """s = socket(AF_INET, SOCK_STREAM)
 listen(s, 5)
 setsockopt(s, TCP_DEFER_ACCEPT, 1)
@@ -50,20 +45,16 @@ recv(a)
 """
 
 
-def _run(text: str, profile: str) -> list[str]:
-    return [render(e.result) for e in run_model(parse(text), PROFILES[profile])]
-
-
 def test_linux_accepts_a_deferred_connection_once_its_client_closes() -> None:
     assert _model(CLOSED)[-6:] == LINUX_SEEN
 
 
 def test_gvisor_holds_it_until_the_deferrals_time_is_up() -> None:
-    assert _run(CLOSED, "gvisor")[-6:] == GVISOR_SEEN
+    assert _model(CLOSED, "gvisor")[-6:] == GVISOR_SEEN
 
 
 def test_on_gvisor_data_still_ends_the_deferral_at_once() -> None:
-    assert _run(SHUT_THEN_DATA, "gvisor")[-6:] == ["0", "fd", "0", "1", "fd", '"y"']
+    assert _model(SHUT_THEN_DATA, "gvisor")[-6:] == ["0", "fd", "0", "1", "fd", '"y"']
 
 
 def test_the_kernel_agrees() -> None:

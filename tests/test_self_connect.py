@@ -17,9 +17,6 @@ import pytest
 from test_stopped_port import _kernel_allowed, _model
 
 from listenspec.models.profiles import PROFILES
-from listenspec.results import render
-from listenspec.runner import run_model
-from listenspec.script import parse
 
 STOPPED = """s2 = socket(AF_INET6, SOCK_STREAM)
 s6 = socket(AF_INET6, SOCK_STREAM)
@@ -91,7 +88,7 @@ def test_a_stopped_listener_reads_the_targets_family_first_on_linux() -> None:
 
 
 def test_a_stopped_listener_refuses_every_family_alike_on_gvisor() -> None:
-    results = [render(e.result) for e in run_model(parse(STOPPED), PROFILES["gvisor"])]
+    results = _model(STOPPED, "gvisor")
     assert results[-4:] == STOPPED_GVISOR
 
 
@@ -101,7 +98,7 @@ def test_without_connect_after_stop_a_stopped_listener_connects_as_any_other(
     # connect_after_stop None: neither row applies, on whichever side of the family row
     p = attrs.evolve(PROFILES["linux"], connect_after_stop=None,
                      connect_stop_before_family=before)
-    results = [render(e.result) for e in run_model(parse(STOPPED), p)]
+    results = _model(STOPPED, p)
     assert results[-4:] == ["-1 EAFNOSUPPORT"] * 3 + ["-1 ECONNREFUSED"]
 
 
@@ -119,7 +116,7 @@ def test_a_self_connect_shut_for_reading_only_connects() -> None:
 
 def test_elsewhere_the_self_connect_is_unchanged() -> None:
     # gVisor's shutdown() of an unconnected socket marks nothing (measured), so it connects
-    results = [render(e.result) for e in run_model(parse(SHUT_SELF), PROFILES["gvisor"])]
+    results = _model(SHUT_SELF, "gvisor")
     assert results[3] == "0"
 
 

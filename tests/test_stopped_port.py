@@ -11,7 +11,7 @@ import pytest
 from test_survivors import _kernel_trace
 
 from listenspec.checker import check
-from listenspec.models.profiles import PROFILES
+from listenspec.models.profiles import PROFILES, Profile
 from listenspec.results import render
 from listenspec.runner import run_model
 from listenspec.script import parse
@@ -78,8 +78,9 @@ syslog()
 FLOOD = "TCP: request_sock_TCP: Possible SYN flooding on port {}:<port>. Sending cookies."
 
 
-def _model(text: str) -> list[str]:
-    return [render(e.result) for e in run_model(parse(text), PROFILES["linux"])]
+def _model(text: str, profile: Profile | str = "linux") -> list[str]:
+    p = PROFILES[profile] if isinstance(profile, str) else profile
+    return [render(e.result) for e in run_model(parse(text), p)]
 
 
 def _kernel_allowed(text: str) -> None:
