@@ -25,8 +25,10 @@ printed; figures from a busy machine are lower bounds.
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import os
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -67,10 +69,12 @@ def timed(timers: Timers) -> Iterator[None]:
     saved = composite.check_step, expand.encode, expand.decode
 
     def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def timed_fn(*args: Any) -> Any:
+        # wraps: the alphabet is drawn from the calls' signatures (inspect follows __wrapped__)
+        @functools.wraps(fn)
+        def timed_fn(*args: Any, **kwargs: Any) -> Any:
             t0 = time.perf_counter()
             try:
-                return fn(*args)
+                return fn(*args, **kwargs)
             finally:
                 timers[name] = timers.get(name, 0.0) + time.perf_counter() - t0
         return timed_fn
@@ -108,8 +112,12 @@ def speed(args: argparse.Namespace) -> None:
     timers: Timers = {}
     with timed(timers):
         t0 = time.perf_counter()
-        ex.explore(args.profile, args.depth, args.max_backlog, args.max_limit, progress=False)
+        timed_run = ex.explore(args.profile, args.depth, args.max_backlog, args.max_limit,
+                               progress=False)
         total = time.perf_counter() - t0
+    if (timed_run.distinct_states, timed_run.broken) != (r.distinct_states, r.broken):
+        sys.exit(f"bench_explore: the instrumented run differs ({timed_run.distinct_states:,} "
+                 f"states, broken {timed_run.broken}): its timers are not the search's")
     print(f"  where the time goes (one instrumented run, {total:.2f} s incl. timer overhead):")
     accounted = 0.0
     for name, secs in sorted(timers.items(), key=lambda kv: -kv[1]):
