@@ -48,6 +48,10 @@ GLOBAL_READS: dict[str, int] = {
 }
 
 
+#: the calls that read every listener: syn() (the syncache total sums over them)
+READS_EVERY_LISTENER = frozenset({"syn"})
+
+
 def sock_bit(sid: int) -> int:
     return 1 << (sid + _SOCK0)
 
@@ -57,13 +61,24 @@ def below(next_id: int) -> int:
     return (1 << (next_id + _SOCK0)) - 1
 
 
+def socket_ids(bits: int, next_id: int) -> list[int]:
+    """The ids of the sockets in a bit set (of a state whose next id is next_id)."""
+    ids = []
+    x = (bits & below(next_id)) >> _SOCK0
+    while x:
+        low = x & -x
+        ids.append(low.bit_length() - 1)
+        x ^= low
+    return ids
+
+
 def _file_bit(fd: int) -> int:
     return 1 << (fd + _SOCK0 + 4096)  # a descriptor that is not a socket (open())
 
 
 def _related(h: Host, sid: int) -> int:
     """The socket and one step along each id it holds."""
-    s = h.socks._d.get(sid)
+    s = h.socks.get(sid)
     bits = sock_bit(sid)
     if s is None:
         return bits
@@ -87,39 +102,65 @@ def reads(h: Host, call: str, fds: Sequence[int], target: int | None) -> int:
 
 
 class Reads:
-    """`reads` for many moves of one state: each socket's part is worked out once."""
+    """`reads` for many moves of one state: each descriptor's part is worked out once, when a
+    move first names it (a checker asks about one call in a state of a hundred sockets)."""
 
     def __init__(self, h: Host) -> None:
         self.h = h
-        self.fd_bits: dict[int, int] = {}
-        self.target_bits: dict[int, int] = {}
-        self.listeners = 0
-        socks, addrs = h.socks._d, h.addrs._d
-        for fd, sid in h.fds._d.items():
-            if sid == FILE:
-                self.fd_bits[fd] = _file_bit(fd)
-                continue
-            own = _related(h, sid)
-            self.fd_bits[fd] = own
-            s = socks.get(sid)
-            held = addrs.get(s.addr, ()) if s is not None and s.addr is not None else ()
-            for holder in held:  # every member of a SO_REUSEPORT group, or an orphan
-                own |= _related(h, holder)
-            self.target_bits[fd] = own
-        for sid, s in socks.items():
-            if s.listener is not None:
-                self.listeners |= sock_bit(sid)
+        self._fd: dict[int, int] = {}
+        self._target: dict[int, int] = {}
+        self._listeners: int | None = None
+
+    def fd_bits(self, fd: int) -> int:
+        """What naming a descriptor reads: its socket, one step along the ids it holds."""
+        bits = self._fd.get(fd)
+        if bits is None:
+            sid = self.h.fds.get(fd)
+            bits = 0 if sid is None else _file_bit(fd) if sid == FILE else _related(self.h, sid)
+            self._fd[fd] = bits
+        return bits
+
+    def target_bits(self, fd: int) -> int:
+        """What aiming at a descriptor's address reads: that, and every holder of the address
+        (every member of a SO_REUSEPORT group, or an orphan)."""
+        bits = self._target.get(fd)
+        if bits is None:
+            sid = self.h.fds.get(fd)
+            bits = 0
+            if sid is not None and sid != FILE:
+                bits = self.fd_bits(fd)
+                s = self.h.socks.get(sid)
+                if s is not None and s.addr is not None:
+                    bits |= self.at_address(s.addr)
+            self._target[fd] = bits
+        return bits
+
+    def listeners(self) -> int:
+        if self._listeners is None:
+            self._listeners = 0
+            for sid, s in self.h.socks.items():
+                if s.listener is not None:
+                    self._listeners |= sock_bit(sid)
+        return self._listeners
+
+    def at_address(self, addr: int) -> int:
+        """What aiming at an address reads (a connect/syn target that a checker names by its
+        address, not by a descriptor): every socket holding it, one step along its ids."""
+        bits = 0
+        for holder in self.h.addrs.get(addr, ()):
+            bits |= _related(self.h, holder)
+        return bits
 
     def __call__(self, call: str, fds: Sequence[int], target: int | None) -> int:
         # Any call may consult a sysctl or the clock (the data path reads abort_on_overflow and
         # migrate_req, connections are stamped with the clock): assumed, not listed per call.
         bits = GLOBAL_READS.get(call, 0) | SYSCTL | CLOCK
         for fd in fds:
-            bits |= self.fd_bits.get(fd, 0)
+            bits |= self.fd_bits(fd)
         if target is not None:
-            bits |= self.target_bits.get(target, 0)
-        if call == "syn":  # the syncache total sums over every listener
-            bits |= self.listeners
+            bits |= self.target_bits(target)
+        if call in READS_EVERY_LISTENER:
+            bits |= self.listeners()
         return bits
 
 

@@ -123,18 +123,21 @@ class ModelRun:
     # -- stepping
     def step(self, step: Step) -> Executed:
         """Perform one step (where the system may answer several ways: the first way)."""
-        return self._take(step, self._outcome(step))
+        return self.take(step, self._outcome(step))
 
-    def branches(self, step: Step) -> list[tuple[Executed, ModelRun]]:
+    def branches(self, step: Step,
+                 outcome: Outcome | None = None) -> list[tuple[Executed, ModelRun]]:
         """Every way the system may answer this step, each with the run it leads to (the first
-        is what `step` takes). A checker follows all of them."""
-        outcome = self._outcome(step)
+        is what `step` takes). A checker follows all of them. `outcome`: the model's outcome
+        of the step in this run's state, where the caller has it already."""
+        if outcome is None:
+            outcome = self._outcome(step)
         if not outcome.alternatives:
-            return [(self._take(step, outcome), self)]
+            return [(self.take(step, outcome), self)]
         out = []
         for o in outcome.outcomes:
             fork = self.fork()
-            out.append((fork._take(step, o), fork))
+            out.append((fork.take(step, o), fork))
         return out
 
     def fork(self) -> ModelRun:
@@ -143,14 +146,20 @@ class ModelRun:
         twin.names = {k: Binding(b.fd, b.sid, b.target, b.seen) for k, b in self.names.items()}
         return twin
 
-    def _outcome(self, step: Step) -> Outcome:
+    def resolve(self, step: Step) -> tuple[Any, ...]:
+        """The model's arguments for a step in this run (`arguments`), its names' addresses
+        remembered first, before the call can close a socket."""
         call = step.call
-        for arg in call.args:  # remember addresses before the call can close a socket
+        for arg in call.args:
             if isinstance(arg, Name):
                 self._refresh(self.names[arg.name])
-        return host.apply(self.profile, self.state, call.name, *self.arguments(call))
+        return self.arguments(call)
 
-    def _take(self, step: Step, outcome: Outcome) -> Executed:
+    def _outcome(self, step: Step) -> Outcome:
+        return host.apply(self.profile, self.state, step.call.name, *self.resolve(step))
+
+    def take(self, step: Step, outcome: Outcome) -> Executed:
+        """Move to an outcome of the step (one the model gives in this run's state)."""
         call = step.call
         self.state = outcome.state
         if step.bind is not None:
