@@ -12,6 +12,7 @@ from .models.profiles import Profile, get
 from .results import NewFd, Result, Ret, Unsupported, matches
 from .runner import ModelRun
 from .script import Script, Step
+from .worlds import branches
 
 
 @attrs.frozen
@@ -45,7 +46,8 @@ def allows(model: Result, trace: Result) -> bool:
 MAX_WORLDS = 1024
 
 
-def check(trace: Script, profile: Profile | str, *, keep_going: bool = False) -> list[Verdict]:
+def check(trace: Script, profile: Profile | str, *, keep_going: bool = False,
+          share: bool = True, audit: bool = False) -> list[Verdict]:
     """Replay the trace's calls on the model; one Verdict per line, up to and including the
     first line the profile does not allow (with keep_going, every line).
 
@@ -60,6 +62,10 @@ def check(trace: Script, profile: Profile | str, *, keep_going: bool = False) ->
     that); a NAME the line binds is bound as the model bound it. A later line is therefore
     judged as if the trace had shown what the profile allows at each earlier difference: a
     difference after the first may be a consequence of it.
+
+    share: a line that does the same in several ways is computed once and carried to the
+    others (`worlds.branches`); the verdicts are the same without it. audit: compute it in
+    every way as well and raise AssertionError where the two differ (for tests).
     """
     if isinstance(profile, str):
         profile = get(profile)
@@ -77,8 +83,8 @@ def check(trace: Script, profile: Profile | str, *, keep_going: bool = False) ->
         matched: Result | None = None
         kept: list[ModelRun] = []
         every: list[ModelRun] = []
-        for w in worlds:
-            for executed, run in w.branches(step):
+        for ways in branches(worlds, step, share=share, audit=audit):
+            for executed, run in ways:
                 if first is None:
                     first = executed.result
                 every.append(run)
@@ -92,7 +98,13 @@ def check(trace: Script, profile: Profile | str, *, keep_going: bool = False) ->
                                 ok, undecided=undecided))
         if not ok and not keep_going:
             break
-        worlds = _distinct(kept if ok else every)
+        grew = len(kept if ok else every) > len(worlds)
+        worlds = kept if ok else every
+        if grew or len(worlds) > MAX_WORLDS:
+            # Ways only meet again after a line that forked them (two connections swapped
+            # between the same two listeners): one that did not fork keeps them apart, or
+            # leaves a pair that meets to be merged at the next fork, before any are left out.
+            worlds = _distinct(worlds)
         if len(worlds) > MAX_WORLDS:
             if left_out is None:
                 left_out = (step.line, len(worlds) - MAX_WORLDS)
