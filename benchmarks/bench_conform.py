@@ -37,7 +37,7 @@ from listenspec.kernel import kernel_runner, run_on_kernel
 from listenspec.models.profiles import get
 from listenspec.script import Script, parse
 from listenspec.scriptgen import scripts
-from listenspec.targets import target
+from listenspec.targets import prepare, target
 
 SIBYLFS = 70.0  # scripts/s: 21,000 tests in under 5 minutes
 TARGET = 140.0  # issue 13: twice SibylFS
@@ -68,6 +68,7 @@ def _check_all(mix: list[Script], workers: int) -> float:
                 lambda s: conform.check_one(s, profile, stack))
             got = dict(pool.checks(mix))
     else:
+        prepare("linux")  # as conform does before it forks its workers
         pool = Workers(workers, lambda: target("linux"),
                        lambda s, st: conform.check_one(s, profile, st))
         try:

@@ -299,7 +299,7 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
         return _conform_all(profile_name, examples, seed_value, out_dir, max_steps, progress,
                             stack, max_divergences)
     from .conformpool import Drawing, InProcess, Pool, Workers
-    from .targets import target
+    from .targets import prepare, target
 
     profile = get(profile_name)  # an unknown name fails before anything runs
     stats = ConformStats(requested=examples)
@@ -312,6 +312,7 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
     source: Drawing | None = None
     try:
         if workers > 1:
+            prepare(name)
             pool = Workers(workers, lambda: target(name),
                            lambda script, st: check_one(script, profile, st))
             # drawn while the workers check the first ones (after they are forked)

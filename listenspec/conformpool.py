@@ -52,6 +52,11 @@ PER_CORE: Final = 16
 BUSY_PER_CORE: Final = 2
 #: ... but never more than this many (each holds a process and a namespace made ahead of use)
 MOST_WORKERS: Final = 64
+#: CPU seconds a script's run and check take after its sleep() (about 14 ms here): sleepers are
+#: started this long apart divided by the cores, because sleepers of one length started
+#: together wake together, and twenty runs taking their next steps at one moment on two cores
+#: make some step wait 50 ms (a pause: kernel/timing.py runs the script again)
+SLEEPER_SPACING: Final = 0.02
 
 
 def cores() -> int:
@@ -207,7 +212,8 @@ class Workers:
 
     def checks(self, scripts: Sequence[Script] | Drawing) -> Iterator[tuple[int, Any]]:
         """Scripts that sleep go first, the longest first, each to a worker with nothing else
-        queued, and at most `sleeper_lanes` of them at once while others wait; the others go
+        queued, SLEEPER_SPACING apart, and at most `sleeper_lanes` of them at once while
+        others wait; the others go
         in order, up to DEPTH a worker, never behind a sleeper. The answers are the same in
         any order (conform puts them back in the scripts' order). With a Drawing, the scripts
         are taken as they are drawn."""
@@ -219,6 +225,8 @@ class Workers:
         lanes = sleeper_lanes(len(self.workers), cores())
         busy = busy_lanes(len(self.workers), cores())
         sleeping: set[int] = set()  # indexes of the sleepers under way
+        spacing = SLEEPER_SPACING / cores()
+        last_sleeper = -spacing
         waiting = 0
         quiet_since = time.monotonic()
 
@@ -240,9 +248,15 @@ class Workers:
                     others.append(i)
             if complete and not (sleepers or others or waiting):
                 break
-            for w in self.workers:
-                if sleepers and not w.queued and (len(sleeping) < lanes or not others):
-                    give(w, heapq.heappop(sleepers)[1])
+            free = next((w for w in self.workers if not w.queued), None)
+            due = last_sleeper + spacing - time.monotonic()
+            if sleepers and free is not None and (len(sleeping) < lanes or not others):
+                if due <= 0:
+                    give(free, heapq.heappop(sleepers)[1])
+                    last_sleeper = time.monotonic()
+                    due = spacing
+            else:
+                due = None  # no sleeper to start: nothing to wake up for
             # the scripts that do not sleep use a core all along: on at most `busy` workers
             holding = sum(1 for w in self.workers if w.queued and not sleeping & set(w.queued))
             for depth in range(1, DEPTH + 1):  # every worker busy before any gets a second
@@ -251,7 +265,8 @@ class Workers:
                             and (w.queued or holding < busy):
                         holding += not w.queued
                         give(w, others.popleft())
-            got = self._answers(STALL_LIMIT if complete else DRAW_POLL)
+            timeout = STALL_LIMIT if complete else DRAW_POLL
+            got = self._answers(timeout if due is None else min(timeout, due))
             if got or not waiting:
                 quiet_since = time.monotonic()
             elif time.monotonic() - quiet_since > STALL_LIMIT:

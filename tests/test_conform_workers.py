@@ -206,10 +206,12 @@ def test_sleepers_go_first_and_nothing_waits_behind_one(monkeypatch: pytest.Monk
     scripts = [quick, short, quick, long, quick, quick, quick]
     pool = Workers(3, contextlib.nullcontext, _timed)
     sent: list[int] = []
+    when: dict[int, float] = {}
     real_send = conformpool._send
 
     def spy(fd: int, obj: Any) -> None:  # the parent's sends only: the workers are forked
         sent.append(obj[0])
+        when[obj[0]] = time.monotonic()
         real_send(fd, obj)
 
     monkeypatch.setattr(conformpool, "_send", spy)
@@ -218,7 +220,9 @@ def test_sleepers_go_first_and_nothing_waits_behind_one(monkeypatch: pytest.Monk
     finally:
         pool.close()
     assert sorted(got) == list(range(len(scripts)))
-    assert sent[:2] == [3, 1]  # the sleepers first, the longest first
+    # the sleepers first, the longest first, started apart (so they do not wake together)
+    assert sent[0] == 3 and [i for i in sent if i in (1, 3)] == [3, 1]
+    assert when[1] - when[3] >= conformpool.SLEEPER_SPACING / conformpool.cores()
     # of 3 workers on this machine's cores one at least is kept for scripts that do not sleep,
     # and none is queued behind a sleeper: every quick script is done before the long one is
     assert all(got[i][2] < got[3][2] for i in (0, 2, 4, 5, 6))
@@ -290,3 +294,24 @@ def test_a_failed_draw_fails_the_checks_and_a_stopped_one_keeps_its_scripts() ->
     time.sleep(0.05)
     source.stop()
     assert source.complete and source.scripts and source.result() == source.scripts
+
+
+def test_workers_forked_after_prepare_do_not_probe_the_kernel_again() -> None:
+    from listenspec.kernel.netns import isolation_problem
+    from listenspec.kernel.probes import probed
+    from listenspec.targets import prepare
+
+    prepare("linux")
+    isolated = isolation_problem() is None
+    before = probed.cache_info().misses
+
+    def probes_made(script: Script, stack: Any) -> int:
+        probed(isolated=isolated)  # as the worker's first kernel run asks
+        return probed.cache_info().misses
+
+    pool = Workers(2, contextlib.nullcontext, probes_made)
+    try:
+        got = dict(pool.checks([parse("s = socket(AF_INET, SOCK_STREAM)\n")] * 2))
+    finally:
+        pool.close()
+    assert set(got.values()) == {before}

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ..kernel.runner import Runner
     from ..kernel.timing import Late
 
-__all__ = ["NAMES", "LinuxTarget", "Target", "target"]
+__all__ = ["NAMES", "LinuxTarget", "Target", "prepare", "target"]
 
 #: The names `target()` accepts, for help texts (`exec:` takes a command after the colon).
 NAMES = ("linux", "gvisor", "exec:CMD")
@@ -99,6 +99,21 @@ class LinuxTarget:
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+def prepare(name: str) -> None:
+    """Do now what every target called `name` does once per process: a process about to fork
+    workers that each make one (`conform --workers`) does it once, and they inherit it. For
+    `linux`, the kernel executor's known-answer probes (kernel/probes.py): the same kernel
+    gives every process the same answers, and 96 workers probing at once took ~1.5 s of a
+    conformance run's start (and late first runs)."""
+    if name == "linux":
+        from ..kernel.netns import isolation_problem
+        from ..kernel.probes import probed, syn_probed
+
+        isolated = isolation_problem() is None  # as kernel_runner() decides
+        probed(isolated=isolated)
+        syn_probed(isolated=isolated)
 
 
 def target(name: str) -> Target:
