@@ -11,8 +11,10 @@ generated from the day it is declared.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from hypothesis import strategies as st
 
@@ -41,6 +43,27 @@ NEVER = frozenset({"open", "syslog"})
 OPTS_READ = ("SO_ACCEPTCONN", "SO_ERROR", "SO_REUSEPORT", "SO_LINGER", "TCP_DEFER_ACCEPT")
 
 
+# Strategies made once and kept: a strategy made anew for every draw is validated and labelled
+# anew each time, which took about a third of the time conform spends drawing a script.
+_BOOLEANS: Final = st.booleans()
+
+
+@functools.lru_cache(maxsize=4096)
+def _sampled(options: tuple[Any, ...]) -> st.SearchStrategy[Any]:
+    return st.sampled_from(options)
+
+
+def _pick(options: Sequence[Any]) -> st.SearchStrategy[Any]:
+    """st.sampled_from(options), the same strategy for the same options."""
+    return _sampled(tuple(options))
+
+
+@functools.lru_cache(maxsize=256)
+def _ints(lo: int, hi: int) -> st.SearchStrategy[int]:
+    """st.integers(lo, hi), made once."""
+    return st.integers(lo, hi)
+
+
 def sysctl_values(p: Profile) -> list[tuple[str, int]]:
     """Every sysctl of the profile with the values that matter: both ends of its range and just
     past them, its default, and the small values that shape a queue."""
@@ -65,27 +88,27 @@ def scripts(draw: Any, *, max_steps: int = 25, syn: bool = True,
     streams: list[str] = []
     listeners: list[str] = []  # names the script has called listen() on
     slept = False
-    n_steps = draw(st.integers(1, max_steps))
+    n_steps = draw(_ints(1, max_steps))
 
     def fresh() -> str:
         return f"s{len(lines)}"
 
     def pick() -> str:
-        return str(draw(st.sampled_from(socks)))
+        return str(draw(_pick(socks)))
 
     def pick_listener() -> str:
         # mostly a socket the script made listen: a connect() or accept() at anything else
         # mostly tests the same refusal again
-        if listeners and draw(st.integers(0, 3)):
-            return str(draw(st.sampled_from(listeners)))
+        if listeners and draw(_ints(0, 3)):
+            return str(draw(_pick(listeners)))
         return pick()
 
     def listener(backlogs: tuple[int, ...] = (0, 1, 2, 5)) -> str:
         """An existing listener, or (half the time, or when there is none) a new one."""
-        if listeners and draw(st.booleans()):
-            return str(draw(st.sampled_from(listeners)))
+        if listeners and draw(_BOOLEANS):
+            return str(draw(_pick(listeners)))
         name = new()
-        lines.append(f"listen({name}, {draw(st.sampled_from(backlogs))})")
+        lines.append(f"listen({name}, {draw(_pick(backlogs))})")
         listeners.append(name)
         return name
 
@@ -107,30 +130,30 @@ def scripts(draw: Any, *, max_steps: int = 25, syn: bool = True,
             if syn:
                 kinds += ["syn", "syn-flood"]
             kinds += [c.name for c in extra]
-        kind = draw(st.sampled_from(kinds))
+        kind = draw(_pick(kinds))
         if kind == "socket":
-            stype = draw(st.sampled_from(TYPES) if draw(st.integers(0, 4)) == 0
+            stype = draw(_pick(TYPES) if draw(_ints(0, 4)) == 0
                          else st.just("SOCK_STREAM"))
-            new(draw(st.sampled_from(DOMAINS)), stype)
+            new(draw(_pick(DOMAINS)), stype)
         elif kind == "sysctl":
-            name, value = draw(st.sampled_from(knobs))
-            lines.append(f'sysctl("{name}", {value})' if draw(st.integers(0, 5))
+            name, value = draw(_pick(knobs))
+            lines.append(f'sysctl("{name}", {value})' if draw(_ints(0, 5))
                          else f'sysctl("{name}")')
         elif kind == "bind":
-            if draw(st.integers(0, 3)) == 0:
+            if draw(_ints(0, 3)) == 0:
                 lines.append(f"bind({pick()}, {pick()})")
             else:
                 lines.append(f"bind({pick()})")
         elif kind == "listen":
             name = pick()
-            lines.append(f"listen({name}, {draw(st.sampled_from(BACKLOGS))})")
+            lines.append(f"listen({name}, {draw(_pick(BACKLOGS))})")
             listeners.append(name)
         elif kind == "connect":
             lines.append(f"connect({pick()}, {pick_listener()})")
         elif kind == "fill":
             # a burst of new clients at one listener: the way to overflow a queue
-            target, domain = pick_listener(), draw(st.sampled_from(DOMAINS))
-            for _i in range(draw(st.integers(2, 5))):
+            target, domain = pick_listener(), draw(_pick(DOMAINS))
+            for _i in range(draw(_ints(2, 5))):
                 lines.append(f"connect({new(domain)}, {target})")
         elif kind == "accept":
             name = fresh()
@@ -142,36 +165,36 @@ def scripts(draw: Any, *, max_steps: int = 25, syn: bool = True,
         elif kind == "netstat":
             lines.append(f"netstat({pick()})")
         elif kind == "send" and streams:
-            target = str(draw(st.sampled_from(streams)))
-            lines.append(f'send({target}, "{draw(st.sampled_from(["x", "GET / HTTP/1.0"]))}")')
+            target = str(draw(_pick(streams)))
+            lines.append(f'send({target}, "{draw(_pick(["x", "GET / HTTP/1.0"]))}")')
         elif kind == "recv":
             lines.append(f"recv({pick()})")
         elif kind == "shutdown":
-            how = draw(st.sampled_from(("SHUT_RD", "SHUT_WR", "SHUT_RDWR")))
+            how = draw(_pick(("SHUT_RD", "SHUT_WR", "SHUT_RDWR")))
             lines.append(f"shutdown({pick()}, {how})")
         elif kind == "poll":
             lines.append(f"poll({pick()})")
         elif kind == "getsockopt":
-            lines.append(f"getsockopt({pick()}, {draw(st.sampled_from(OPTS_READ))})")
+            lines.append(f"getsockopt({pick()}, {draw(_pick(OPTS_READ))})")
         elif kind == "counter":
-            lines.append(f'counter("{draw(st.sampled_from(p.counters or ("nonesuch",)))}")')
+            lines.append(f'counter("{draw(_pick(p.counters or ("nonesuch",)))}")')
         elif kind == "defer":
             lines.append(f"setsockopt({pick()}, TCP_DEFER_ACCEPT, "
-                         f"{draw(st.sampled_from(DEFERS))})")
+                         f"{draw(_pick(DEFERS))})")
         elif kind == "linger":
-            lines.append(f"setsockopt({pick()}, SO_LINGER, {draw(st.sampled_from((0, 1, -1)))})")
+            lines.append(f"setsockopt({pick()}, SO_LINGER, {draw(_pick((0, 1, -1)))})")
         elif kind == "syn":
             lines.append(f"syn({pick()})")
         elif kind == "syn-flood":
             # half-open connections past the request queue's bound: drops or cookies
             cookies = [s.name for s in p.sysctls if s.key == "syncookies"]
-            if cookies and draw(st.integers(0, 2)) == 0:
-                lines.append(f'sysctl("{cookies[0]}", {draw(st.sampled_from((0, 1, 2)))})')
+            if cookies and draw(_ints(0, 2)) == 0:
+                lines.append(f'sysctl("{cookies[0]}", {draw(_pick((0, 1, 2)))})')
             target = listener((0, 1, 2))
-            lines += [f"syn({target})"] * draw(st.integers(2, 6))
+            lines += [f"syn({target})"] * draw(_ints(2, 6))
             client = new()
             lines += [f"connect({client}, {target})", f"netstat({target})"]
-            if draw(st.booleans()):
+            if draw(_BOOLEANS):
                 lines += [f'counter("{c}")' for c in p.counters if "ookie" in c][:1]
         elif kind == "reset-peer":
             # a client that resets (SO_LINGER 0, close) before its connection is accepted; what
@@ -179,12 +202,12 @@ def scripts(draw: Any, *, max_steps: int = 25, syn: bool = True,
             target, client = listener(), new()
             lines += [f"connect({client}, {target})", f"setsockopt({client}, SO_LINGER, 0)",
                       f"close({client})"]
-            if draw(st.integers(0, 3)):
+            if draw(_ints(0, 3)):
                 name = fresh()
                 lines.append(f"{name} = accept({target})")
                 socks.append(name)
                 streams.append(name)
-                lines.append(draw(st.sampled_from((f"recv({name})", f'send({name}, "x")',
+                lines.append(draw(_pick((f"recv({name})", f'send({name}, "x")',
                                                    f"poll({name})"))))
         elif kind == "reset-accepted":
             # the accepted end resets its connection: what the client then reports
@@ -193,18 +216,18 @@ def scripts(draw: Any, *, max_steps: int = 25, syn: bool = True,
             lines += [f"connect({client}, {target})", f"{name} = accept({target})"]
             socks.append(name)
             lines += [f"setsockopt({name}, SO_LINGER, 0)", f"close({name})"]
-            lines.append(draw(st.sampled_from((f"recv({client})", f'send({client}, "x")',
+            lines.append(draw(_pick((f"recv({client})", f'send({client}, "x")',
                                                f"poll({client})",
                                                f"getsockopt({client}, SO_ERROR)"))))
         elif kind == "reuseport":
             # two listeners sharing one port (SO_REUSEPORT): which one a connection reaches
             a, b = new(), new()
-            backlog = draw(st.sampled_from((0, 1, 2)))
+            backlog = draw(_pick((0, 1, 2)))
             lines += [f"setsockopt({a}, SO_REUSEPORT, 1)", f"setsockopt({b}, SO_REUSEPORT, 1)",
                       f"bind({a})", f"bind({b}, {a})", f"listen({a}, {backlog})",
                       f"listen({b}, {backlog})"]
             listeners += [a, b]
-            for _i in range(draw(st.integers(1, 3))):
+            for _i in range(draw(_ints(1, 3))):
                 lines.append(f"connect({new()}, {a})")
         elif kind == "timer" and not slept and "timer" in kinds:
             # a retransmission timer that fires in a sleep(): a half-open entry expiring, a
@@ -213,15 +236,15 @@ def scripts(draw: Any, *, max_steps: int = 25, syn: bool = True,
             lst = new()
             retries = [s.name for s in p.sysctls if s.key in ("synack_retries", "rexmtlimit")]
             if retries:
-                lines.append(f'sysctl("{retries[0]}", {draw(st.sampled_from((0, 1, 2)))})')
-            lines.append(f"listen({lst}, {draw(st.sampled_from((1, 2, 5)))})")
+                lines.append(f'sysctl("{retries[0]}", {draw(_pick((0, 1, 2)))})')
+            lines.append(f"listen({lst}, {draw(_pick((1, 2, 5)))})")
             listeners.append(lst)
-            if p.tcp_defer_accept and draw(st.booleans()):
-                lines += [f"setsockopt({lst}, TCP_DEFER_ACCEPT, {draw(st.sampled_from((1, 2)))})",
+            if p.tcp_defer_accept and draw(_BOOLEANS):
+                lines += [f"setsockopt({lst}, TCP_DEFER_ACCEPT, {draw(_pick((1, 2)))})",
                           f"connect({new()}, {lst})"]
             else:
                 lines.append(f"syn({lst})")
-            lines += [f"netstat({lst})", f"sleep({draw(st.sampled_from(SLEEPS))})",
+            lines += [f"netstat({lst})", f"sleep({draw(_pick(SLEEPS))})",
                       f"netstat({lst})", f"poll({lst})"]
         elif kind in {c.name for c in extra}:
             c = next(c for c in extra if c.name == kind)
