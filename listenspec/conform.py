@@ -274,7 +274,11 @@ class Checked:
 
 
 def check_one(script: Script, profile: Profile, stack: Target) -> Checked:
-    kernel = stack.run(script)
+    return checked(script, profile, stack.run(script))
+
+
+def checked(script: Script, profile: Profile, kernel: list[Result]) -> Checked:
+    """A script's check, from the target's results."""
     at, undecided = judge(script, profile, kernel)
     return Checked(tuple(kernel), at, tuple(_outcome_kind(r) for r in kernel),
                    frozenset(rare_outcomes(script, profile)), undecided)
@@ -313,8 +317,10 @@ def conform(profile_name: str, examples: int, seed_value: int | None, out_dir: P
     try:
         if workers > 1:
             prepare(name)
-            pool = Workers(workers, lambda: target(name),
-                           lambda script, st: check_one(script, profile, st))
+            # the runs in `workers` processes, the model's checks of their results in one
+            # process a core that runs only when no run wants the core (conformpool.Workers)
+            pool = Workers(workers, lambda: target(name), lambda script, st: st.run(script),
+                           then=lambda script, kernel: checked(script, profile, kernel))
             # drawn while the workers check the first ones (after they are forked)
             source = Drawing(lambda put: _hypothesis(gen, examples, seed_value,
                                                      [Phase.generate], put))

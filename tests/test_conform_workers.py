@@ -16,6 +16,7 @@ import pytest
 
 from listenspec import conform, conformpool
 from listenspec.conformpool import Workers
+from listenspec.errors import ListenspecError
 from listenspec.kernel import executor as kexec
 from listenspec.kernel import libc
 from listenspec.models import profiles
@@ -254,21 +255,21 @@ def test_scripts_that_do_not_sleep_hold_at_most_the_busy_lanes(
 def test_checks_start_while_the_scripts_are_still_being_drawn() -> None:
     quick = parse("s = socket(AF_INET, SOCK_STREAM)\nlisten(s, 1)\n")
     pool = Workers(2, contextlib.nullcontext, _timed)
-    drawn_at: list[float] = []
 
-    def draw(put: Any) -> None:  # a slow draw: 6 scripts, 0.1 s apart
+    def draw(put: Any) -> None:  # a slow draw: 6 scripts, 0.1 s apart (in its own process)
         for _ in range(6):
             time.sleep(0.1)
-            drawn_at.append(time.monotonic())
             put(quick)
 
     try:
+        started = time.monotonic()
         source = conformpool.Drawing(draw)
         got = dict(pool.checks(source))
     finally:
         pool.close()
     assert sorted(got) == list(range(6)) and source.result() == [quick] * 6
-    assert got[0][2] < drawn_at[-1]  # the first was checked before the last was drawn
+    # the first was checked before the last can have been drawn
+    assert got[0][2] < started + 0.6
 
 
 def test_a_failed_draw_fails_the_checks_and_a_stopped_one_keeps_its_scripts() -> None:
@@ -315,3 +316,40 @@ def test_workers_forked_after_prepare_do_not_probe_the_kernel_again() -> None:
     finally:
         pool.close()
     assert set(got.values()) == {before}
+
+
+def _ran(script: Script, stack: Any) -> tuple[int, int]:
+    return os.getpid(), len(script.steps)
+
+
+def _judged(script: Script, ran: tuple[int, int]) -> tuple[int, int, int, int]:
+    return (*ran, os.getpid(), os.sched_getscheduler(0))
+
+
+def test_judges_check_what_the_workers_ran_at_idle_priority() -> None:
+    scripts = [parse("s = socket(AF_INET, SOCK_STREAM)\n" * k) for k in range(1, 8)]
+    pool = Workers(3, contextlib.nullcontext, _ran, then=_judged, judges=2)
+    try:
+        got = dict(pool.checks(scripts))
+        one = pool.check(scripts[2])
+    finally:
+        pool.close()
+    assert sorted(got) == list(range(7))
+    assert [got[i][1] for i in range(7)] == list(range(1, 8))  # each judged its own run
+    runners = {g[0] for g in got.values()}
+    judges = {g[2] for g in got.values()}
+    assert runners.isdisjoint(judges) and len(judges) <= 2 and os.getpid() not in judges
+    assert {g[3] for g in got.values()} == {os.SCHED_IDLE}
+    assert one[1] == 3 and one[3] == os.SCHED_IDLE
+
+
+def test_a_judge_that_fails_fails_the_checks() -> None:
+    def broken(script: Script, ran: Any) -> None:
+        raise ValueError("the check failed")
+
+    pool = Workers(2, contextlib.nullcontext, _ran, then=broken)
+    try:
+        with pytest.raises(ListenspecError, match="the check failed"):
+            list(pool.checks([parse("listen(3, 1)\n")] * 3))
+    finally:
+        pool.close()
