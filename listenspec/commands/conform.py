@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..conformpool import MOST_WORKERS, PER_CORE, default_workers
+from ..conformpool import MOST_WORKERS, OTHER_MOST, OTHER_PER_CORE, PER_CORE, default_workers
 from .types import Sub
 
 
@@ -19,6 +19,8 @@ def _cmd(args: argparse.Namespace) -> int:
 
     if args.examples < 1:
         raise ListenspecError("--examples must be at least 1")
+    if args.workers is None:
+        args.workers = default_workers(args.target)
     if args.workers < 1:
         raise ListenspecError("--workers must be at least 1")
     with target(args.target) as stack:
@@ -66,10 +68,13 @@ def register(sub: Sub) -> None:
     p.add_argument("--examples", type=int, default=200, help="scripts to run (default 200)")
     p.add_argument("--seed", type=int, default=None, help="a seed, for a different sample "
                                                           "(default: derandomized)")
-    p.add_argument("--workers", type=int, default=default_workers(), metavar="N",
-                   help="check scripts in N processes, each run in a network namespace of its "
-                        f"own (default: {PER_CORE} per core, as a run mostly waits; at most "
-                        f"{MOST_WORKERS}); the result is the same for any N")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="run scripts in N processes, each run in a network namespace of its "
+                        f"own, the model's checks in one more a core (default: {PER_CORE} per "
+                        f"core, at most {MOST_WORKERS}, as a run mostly waits; "
+                        f"{default_workers()} here; for a --target other than linux "
+                        f"{OTHER_PER_CORE} per core, at most {OTHER_MOST}); the result is the "
+                        "same for any N")
     p.add_argument("--max-steps", type=int, default=25, help="longest script (default 25)")
     p.add_argument("--out", default="counterexamples", help="where a mismatch is saved")
     p.add_argument("--target", default="linux", metavar="NAME",
