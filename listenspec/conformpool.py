@@ -326,6 +326,7 @@ class Workers:
         spacing = SLEEPER_SPACING / cores()
         last_sleeper = -spacing
         waiting = 0
+        changed = True  # since the last pass over the workers for scripts that do not sleep
         quiet_since = time.monotonic()
 
         def give(w: _Worker, i: int) -> None:
@@ -340,6 +341,7 @@ class Workers:
             source.poll()
             complete = source.complete  # read first: what it covers has arrived
             for i in range(len(wait), len(arrived)):
+                changed = True
                 wait.append(waits(arrived[i]))
                 if wait[i] > 0:
                     heapq.heappush(sleepers, (-wait[i], i))
@@ -356,8 +358,10 @@ class Workers:
                 elif due <= 0:
                     give(free, heapq.heappop(sleepers)[1])
                     last_sleeper = time.monotonic()
+                    changed = True
                     due = spacing
-            if others:
+            if others and changed:  # else the last pass found no room, and there is none
+                changed = False
                 # the scripts that do not sleep use a core all along: on at most `busy` workers
                 def holds_sleeper(w: _Worker) -> bool:
                     return any(j in sleeping for j in w.queued)
@@ -382,6 +386,7 @@ class Workers:
                     waiting -= 1
                     yield i, answer
                     continue
+                changed = True  # a worker has room again
                 sleeping.discard(i)
                 if not self._judged:
                     waiting -= 1

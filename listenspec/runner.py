@@ -8,6 +8,7 @@ All semantics live in listenspec.models.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from typing import Any
 
@@ -98,10 +99,9 @@ class ModelRun:
     def arguments(self, call: Call) -> tuple[Any, ...]:
         """The model's arguments for a script call, by the kinds calls.py declares: one per
         parameter of the call's longest form (None where a shorter form leaves it out)."""
-        params = spec(call.name).params
         args = call.args
-        return tuple(self.convert(KINDS[prm.kind].model, args[i]) if i < len(args) else None
-                     for i, prm in enumerate(params))
+        return tuple(self.convert(form, args[i]) if i < len(args) else None
+                     for i, form in enumerate(model_forms(call.name)))
 
     def convert(self, form: str, arg: Any) -> Any:
         """One script argument as the model takes it (calls.ModelForm)."""
@@ -180,6 +180,13 @@ class ModelRun:
     def run(self, script: Script) -> Iterator[Executed]:
         for step in script.steps:
             yield self.step(step)
+
+
+@functools.cache
+def model_forms(call: str) -> tuple[str, ...]:
+    """How the model takes each parameter of a call (calls.ModelForm), by its declaration: a
+    checker converts every line's arguments in every way of reading the trace."""
+    return tuple(KINDS[prm.kind].model for prm in spec(call).params)
 
 
 def _const(arg: Any) -> str:

@@ -26,20 +26,20 @@ the sockets it reads and a copy of the ones it changed, instead of the model's c
 
 from __future__ import annotations
 
+import operator
 from typing import Any, Final
 
 import attrs
 
-from .calls import KINDS, spec
 from .footprint import ALL, READS_EVERY_LISTENER, Reads, socket_ids
 from .models import host
 from .models.outcome import Outcome
 from .models.state import Host, Socket, Target, evolve
-from .runner import Executed, ModelRun
+from .runner import Executed, ModelRun, model_forms
 from .script import Step
 
 #: the host's fields other than its sockets: a carried line needs them equal
-_GLOBALS: Final = tuple(f.name for f in attrs.fields(Host) if f.name != "socks")
+_globals: Final = operator.attrgetter(*(f.name for f in attrs.fields(Host) if f.name != "socks"))
 _GONE: Final = object()  # a socket the line closed
 #: the worlds a line was computed in that a later world is compared with (the latest first):
 #: a few, as worlds that do the same mostly come together (each fork's ways are adjacent)
@@ -51,6 +51,7 @@ class _Computed:
     """A line computed in one world: what it read there, and what each of its outcomes did."""
 
     before: Host
+    globals: tuple[Any, ...]  # its fields other than its sockets (_globals)
     args: tuple[Any, ...]
     read: list[int]  # the sockets it may read, by id
     listeners: frozenset[int] | None  # for a call that reads every listener: which they were
@@ -86,9 +87,8 @@ def branches(worlds: list[ModelRun], step: Step, *, share: bool = True,
 def _computed(h: Host, step: Step, args: tuple[Any, ...], out: Outcome) -> _Computed | None:
     """What a later world needs to take the line as h did; None: it may read everything."""
     name = step.call.name
-    params = spec(name).params
-    fds = [a for prm, a in zip(params, args, strict=False)
-           if KINDS[prm.kind].model == "fd" and isinstance(a, int)]
+    fds = [a for form, a in zip(model_forms(name), args, strict=False)
+           if form == "fd" and isinstance(a, int)]
     reads = Reads(h)
     bits = reads(name, fds, None)
     if bits == ALL:
@@ -98,7 +98,7 @@ def _computed(h: Host, step: Step, args: tuple[Any, ...], out: Outcome) -> _Comp
             bits |= reads.at_address(a.addr)
     read = socket_ids(bits, h.next_id)
     listeners = _listeners(h) if name in READS_EVERY_LISTENER else None
-    return _Computed(h, args, read, listeners,
+    return _Computed(h, _globals(h), args, read, listeners,
                      tuple((o, _changes(h, o.state)) for o in out.outcomes))
 
 
@@ -111,10 +111,8 @@ def _agrees(mine: Host, c: _Computed) -> bool:
     first = c.before
     if mine is first:
         return True
-    for name in _GLOBALS:
-        a, b = getattr(mine, name), getattr(first, name)
-        if a is not b and a != b:
-            return False
+    if _globals(mine) != c.globals:  # (a tuple compares its items by identity first)
+        return False
     ms, fs = mine.socks, first.socks
     for sid in c.read:
         a, b = ms.get(sid), fs.get(sid)
