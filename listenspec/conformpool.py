@@ -203,12 +203,7 @@ class Drawing:
                 self._finish("the process drawing the scripts ended without a word")
                 return
             self._buf += chunk
-            while len(self._buf) >= _FRAME.size:
-                (size,) = _FRAME.unpack_from(self._buf)
-                if len(self._buf) < _FRAME.size + size:
-                    break
-                kind, obj = pickle.loads(bytes(self._buf[_FRAME.size:_FRAME.size + size]))
-                del self._buf[:_FRAME.size + size]
+            for kind, obj in _received(self._buf):
                 if kind == "script":
                     self.scripts.append(obj)
                 else:
@@ -432,12 +427,7 @@ class Workers:
             if not chunk:
                 raise ListenspecError("a conformance worker ended unexpectedly")
             w.buf += chunk
-            while len(w.buf) >= _FRAME.size:
-                (size,) = _FRAME.unpack_from(w.buf)
-                if len(w.buf) < _FRAME.size + size:
-                    break
-                msg = pickle.loads(bytes(w.buf[_FRAME.size:_FRAME.size + size]))
-                del w.buf[:_FRAME.size + size]
+            for msg in _received(w.buf):
                 if msg[0] == "error":
                     # the error itself first: a long message is cut (errors.MESSAGE_LIMIT)
                     last = msg[1].strip().splitlines()[-1:] or ["(no traceback)"]
@@ -469,6 +459,17 @@ class Workers:
                     time.sleep(0.002)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _received(buf: bytearray) -> Iterator[Any]:
+    """The whole frames at the start of buf, each taken out of it as it is given."""
+    while len(buf) >= _FRAME.size:
+        (size,) = _FRAME.unpack_from(buf)
+        if len(buf) < _FRAME.size + size:
+            return
+        obj = pickle.loads(bytes(buf[_FRAME.size:_FRAME.size + size]))
+        del buf[:_FRAME.size + size]
+        yield obj
 
 
 def _send(fd: int, obj: object) -> None:
@@ -524,12 +525,7 @@ def _work(jobs: int, answers: int, parent: int, make_target: Callable[[], Target
                 if not chunk:
                     break
                 buf += chunk
-                while len(buf) >= _FRAME.size:
-                    (size,) = _FRAME.unpack_from(buf)
-                    if len(buf) < _FRAME.size + size:
-                        break
-                    i, job = pickle.loads(bytes(buf[_FRAME.size:_FRAME.size + size]))
-                    del buf[:_FRAME.size + size]
+                for i, job in _received(buf):
                     _send(answers, ("check", i, check(job, stack)))
     except (BrokenPipeError, SystemExit):
         code = 1
