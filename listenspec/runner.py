@@ -26,7 +26,7 @@ from .script import Call, Const, Name, Null, Script, Step
 NOT_OPEN = -1  # a descriptor number no state ever holds
 
 
-@attrs.define
+@attrs.frozen
 class Binding:
     fd: int | None  # None: the call that bound the name failed
     sid: int | None
@@ -72,8 +72,8 @@ class ModelRun:
 
     def _target(self, arg: Any) -> Target:
         if isinstance(arg, Name):
+            self._refresh(arg.name)
             b = self.names[arg.name]
-            self._refresh(b)
             fd = self._fd(arg)
             if b.target.domain is None:  # the name never stood for a socket
                 return Target(None, None, None, "ENOTSOCK" if fd != NOT_OPEN else "EBADF")
@@ -87,14 +87,16 @@ class ModelRun:
             return Target(None, None, None, "ENOTSOCK")
         return _target_of(self.state.socks[sid])
 
-    def _refresh(self, b: Binding) -> None:
+    def _refresh(self, name: str) -> None:
         # A NAME stands for the last address its socket had: one the socket gives up (a
         # refused or reset connect on Linux) is still where connect()/syn() would aim.
+        b = self.names[name]
         sock = self.state.socks.get(b.sid) if b.sid is not None else None
         if sock is not None and sock is not b.seen:
-            b.seen = sock
-            b.target = _target_of(sock) if sock.addr is not None else attrs.evolve(
+            target = _target_of(sock) if sock.addr is not None else attrs.evolve(
                 b.target, domain=sock.domain, type=sock.type)
+            # a new Binding, not a changed one: forks of this run share the old
+            self.names[name] = Binding(b.fd, b.sid, target, sock)
 
     def arguments(self, call: Call) -> tuple[Any, ...]:
         """The model's arguments for a script call, by the kinds calls.py declares: one per
@@ -143,7 +145,7 @@ class ModelRun:
     def fork(self) -> ModelRun:
         """An independent copy of this run (the state is immutable; the names are copied)."""
         twin = ModelRun(self.profile, self.state)
-        twin.names = {k: Binding(b.fd, b.sid, b.target, b.seen) for k, b in self.names.items()}
+        twin.names = dict(self.names)  # Bindings are frozen: shared until one is refreshed
         return twin
 
     def resolve(self, step: Step) -> tuple[Any, ...]:
@@ -152,7 +154,7 @@ class ModelRun:
         call = step.call
         for arg in call.args:
             if isinstance(arg, Name):
-                self._refresh(self.names[arg.name])
+                self._refresh(arg.name)
         return self.arguments(call)
 
     def _outcome(self, step: Step) -> Outcome:
@@ -164,12 +166,11 @@ class ModelRun:
         self.state = outcome.state
         if step.bind is not None:
             sid = self.state.fds.get(outcome.fd) if outcome.fd is not None else None
-            b = Binding(outcome.fd, sid)
-            self._refresh(b)
-            self.names[step.bind] = b
+            self.names[step.bind] = Binding(outcome.fd, sid)
+            self._refresh(step.bind)
         for arg in call.args:
             if isinstance(arg, Name):
-                self._refresh(self.names[arg.name])
+                self._refresh(arg.name)
         return Executed(step, outcome.result, outcome)
 
     def skip(self, step: Step) -> None:
