@@ -101,9 +101,10 @@ def check(trace: Script, profile: Profile | str, *, keep_going: bool = False,
         grew = len(kept if ok else every) > len(worlds)
         worlds = kept if ok else every
         if grew or len(worlds) > MAX_WORLDS:
-            # Ways only meet again after a line that forked them (two connections swapped
-            # between the same two listeners): one that did not fork keeps them apart, or
-            # leaves a pair that meets to be merged at the next fork, before any are left out.
+            # Merged after a line that forked them, or before any are left out. Two ways that
+            # meet after a line that did not fork (both lost the connection they disagreed
+            # on) are merged at the next of those: until then they cost time, never a
+            # verdict (equal ways give equal results).
             worlds = _distinct(worlds)
         if len(worlds) > MAX_WORLDS:
             if left_out is None:
