@@ -49,8 +49,10 @@ DEPTH: Final = 2
 #: and the model's checks are made by judges of their own (Workers(then=...)), so many runs
 #: at once keep the cores busy. Measured here (2 cores, `listenspec conform --examples 2000`
 #: timed by hand, seed 1): 20.8 s with 64 workers, 15.7 s with 96, 14.4-15.5 s with 128,
-#: 15.4 s with 160 (drawing the scripts is the bound by then); ~4.5 MB of memory a process.
+#: 15.4 s with 160 (the cores are the bound by then); ~4.5 MB of memory a process.
 PER_CORE: Final = 64
+#: ... but never more than this many (each holds a process and a namespace made ahead of use)
+MOST_WORKERS: Final = 256
 #: the same for any other target, whose every worker holds a sandbox or a program. Measured
 #: here on gVisor (`listenspec conform --target gvisor --profile gvisor --examples 100 --seed 1
 #: --workers N`): 14.2 s with 8 and with 16 workers, 21.7 s with 32 (32 sandboxes on 2 cores)
@@ -58,8 +60,6 @@ OTHER_PER_CORE: Final = 8
 OTHER_MOST: Final = 64
 #: workers a core that may hold scripts that do not sleep (the rest wait out sleep() steps)
 BUSY_PER_CORE: Final = 2
-#: ... but never more than this many (each holds a process and a namespace made ahead of use)
-MOST_WORKERS: Final = 256
 #: CPU seconds a script's run and check take after its sleep() (about 14 ms here): sleepers are
 #: started this long apart divided by the cores, because sleepers of one length started
 #: together wake together, and twenty runs taking their next steps at one moment on two cores
