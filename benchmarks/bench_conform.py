@@ -8,10 +8,11 @@ minutes), for
 * the no-sleep mix: the same scripts with their sleep() steps taken out, checked the same way
   (what the rest costs), clearly labelled;
 
-then where a script's CPU goes (drawing it, the kernel run here and in its child, the model's
-check) and the rate that allows on this machine's cores, and the cost of one short run: forked
-per run as before (run_on_kernel: fork, namespace, kill or exit, reap) against a Runner that
-makes the next namespace ahead of use.
+then the CPU each kind of process took in that run (workers, their kernel children, judges,
+drawing, dispatching), where a script's CPU goes (drawing it, the kernel run here and in its
+child, the model's check) and the rate that allows on this machine's cores, and the cost of
+one short run: forked per run as before (run_on_kernel: fork, namespace, kill or exit, reap)
+against a Runner that makes the next namespace ahead of use.
 
     python benchmarks/bench_conform.py [--examples N] [--seed S] [--workers 64,128]
 
@@ -25,17 +26,23 @@ The machine is shared: figures move with other people's load (printed: the load 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, NoReturn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import attrs
 
-from listenspec import conform
+from listenspec import conform, conformpool
 from listenspec.conformpool import InProcess, Workers, cores, default_workers, sleeper_lanes
 from listenspec.kernel import kernel_runner, run_on_kernel
 from listenspec.models.profiles import get
@@ -84,6 +91,67 @@ def _check_all(mix: list[Script], workers: int) -> float:
     if bad:
         print(f"  ({bad} of these scripts do not conform once their sleeps are gone)")
     return seconds
+
+
+@contextmanager
+def roles(out: dict[str, float]) -> Iterator[None]:
+    """CPU seconds a parallel conform run spends in each kind of process: this one (drawing
+    nothing, dispatching), the workers (their own, with making their targets at the start,
+    and their kernel children's once reaped), the judges and the drawing process. Each forked
+    process writes its getrusage as it exits (conformpool._work and _draw_here end in
+    os._exit, wrapped here in the child only)."""
+    real_work, real_draw = conformpool._work, conformpool._draw_here
+    with tempfile.TemporaryDirectory(prefix="listenspec-roles-") as tmp:
+
+        def at_exit(role: str | None) -> None:
+            real_exit = os._exit
+
+            def leave(code: int) -> NoReturn:
+                me = resource.getrusage(resource.RUSAGE_SELF)
+                kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+                name = role or "run"
+                with open(os.path.join(tmp, f"{name}.{os.getpid()}"), "w") as f:
+                    json.dump([name, me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime],
+                              f)
+                real_exit(code)
+
+            os._exit = leave  # type: ignore[assignment]  # in the forked child only
+
+        def work(*args: Any) -> None:
+            at_exit("judge" if args[-1] else None)  # the last argument: idle (a judge)
+            real_work(*args)
+
+        def draw_here(*args: Any) -> None:
+            at_exit("draw")
+            real_draw(*args)
+
+        conformpool._work = work  # type: ignore[assignment]
+        conformpool._draw_here = draw_here  # type: ignore[assignment]
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        try:
+            yield
+        finally:
+            conformpool._work, conformpool._draw_here = real_work, real_draw
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        out["parent"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+        for name in os.listdir(tmp):
+            with open(os.path.join(tmp, name)) as f:
+                role, me_s, kids_s = json.load(f)
+            out[role] = out.get(role, 0.0) + me_s
+            if kids_s:
+                out[f"{role} children"] = out.get(f"{role} children", 0.0) + kids_s
+
+
+_ROLE_NAMES = {"run": "workers", "run children": "their kernel children", "judge": "judges",
+               "draw": "drawing", "parent": "dispatching"}
+
+
+def _roles_line(cpu: dict[str, float], seconds: float) -> str:
+    total = sum(cpu.values())
+    parts = ", ".join(f"{_ROLE_NAMES.get(k, k)} {v:.1f}"
+                      for k, v in sorted(cpu.items(), key=lambda kv: -kv[1]))
+    return (f"  {'':<28} CPU by process: {parts} = {total:.1f} CPU-s of the "
+            f"{cores() * seconds:.1f} its {cores()} cores had")
 
 
 def cpu_split(mix: list[Script], draw: float) -> None:
@@ -155,9 +223,11 @@ def main() -> int:
     # conform first, from a process that has drawn nothing yet, as the command runs it
     runs = []
     for n in counts:
-        stats, report = conform.conform("linux", args.examples, args.seed,
-                                        Path("counterexamples"), workers=n)
-        runs.append((n, stats, report))
+        cpu: dict[str, float] = {}
+        with roles(cpu):
+            stats, report = conform.conform("linux", args.examples, args.seed,
+                                            Path("counterexamples"), workers=n)
+        runs.append((n, stats, report, cpu))
     gen = scripts(max_steps=25, syn=True, profile="linux")
     t = time.process_time()
     mix = conform._draw(gen, args.examples, args.seed)
@@ -167,10 +237,11 @@ def main() -> int:
     print(f"mix: conform's default generator, --seed {args.seed} --examples {args.examples}: "
           f"{len(mix)} scripts, {steps} steps; {sum(x > 0 for x in slept)} scripts sleep, "
           f"{sum(slept):.1f} s of sleep() in all ({sum(slept) / len(mix):.2f} s a script)")
-    for n, stats, report in runs:
+    for n, stats, report, cpu in runs:
         print(f"workers {n}:")
         print(_line("default mix (conform)", stats.scripts, stats.steps, stats.seconds)
               + f", {stats.mismatches} mismatches")
+        print(_roles_line(cpu, stats.seconds))
         if report:
             print(report)
         lanes = sleeper_lanes(n, cores())
