@@ -54,7 +54,7 @@ class _Computed:
     globals: tuple[Any, ...]  # its fields other than its sockets (_globals)
     args: tuple[Any, ...]
     read: list[int]  # the sockets it may read, by id
-    listeners: frozenset[int] | None  # for a call that reads every listener: which they were
+    listeners: int | None  # for a call that reads every listener: which they were (bits)
     outcomes: tuple[tuple[Outcome, list[tuple[int, Socket | object]]], ...]
 
 
@@ -97,13 +97,9 @@ def _computed(h: Host, step: Step, args: tuple[Any, ...], out: Outcome) -> _Comp
         if isinstance(a, Target) and a.addr is not None:
             bits |= reads.at_address(a.addr)
     read = socket_ids(bits, h.next_id)
-    listeners = _listeners(h) if name in READS_EVERY_LISTENER else None
+    listeners = reads.listeners() if name in READS_EVERY_LISTENER else None
     return _Computed(h, _globals(h), args, read, listeners,
                      tuple((o, _changes(h, o.state)) for o in out.outcomes))
-
-
-def _listeners(h: Host) -> frozenset[int]:
-    return frozenset(sid for sid, s in h.socks.items() if s.listener is not None)
 
 
 def _agrees(mine: Host, c: _Computed) -> bool:
@@ -119,7 +115,7 @@ def _agrees(mine: Host, c: _Computed) -> bool:
         if a is not b and a != b:
             return False
     # the line read every listener there; here there may be one more, outside what it read
-    return c.listeners is None or _listeners(mine) == c.listeners
+    return c.listeners is None or Reads(mine).listeners() == c.listeners
 
 
 def _changes(before: Host, after: Host) -> list[tuple[int, Socket | object]]:
