@@ -45,6 +45,8 @@ from .targets import Target
 
 #: scripts queued on a worker at once (one running, the next ready to start)
 DEPTH: Final = 2
+#: runs queued on a judge at once (Workers(then=...))
+JUDGE_DEPTH: Final = 4
 #: Workers per core by default: a kernel run mostly waits (its sleep()s, a connect settling),
 #: and the model's checks are made by judges of their own (Workers(then=...)), so many runs
 #: at once keep the cores busy. Measured here (2 cores, `listenspec conform --examples 2000`
@@ -101,8 +103,6 @@ def sleeper_lanes(n: int, ncores: int) -> int:
     do not are waiting: the rest (one a core, at most half the workers) stay with those, so
     the cores are kept busy while the sleepers wait."""
     return n - min(ncores, n // 2)
-#: runs queued on a judge at once (Workers(then=...))
-JUDGE_DEPTH: Final = 4
 #: how long a worker may go without answering before the run is given up (a check is bounded
 #: by its kernel run's own limit, at most 60 s of sleep plus ~16 s for 25 steps)
 STALL_LIMIT: Final = 300.0
@@ -287,8 +287,7 @@ class Workers:
         if n < 1:
             raise ListenspecError(f"--workers must be at least 1, not {n}")
         self.workers: list[_Worker] = []
-        self.judges: list[_Worker] = []
-        self._judged = then is not None
+        self.judges: list[_Worker] = []  # none without `then`
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         try:
             for _ in range(n):
@@ -307,10 +306,9 @@ class Workers:
     def checks(self, scripts: Sequence[Script] | Drawing) -> Iterator[tuple[int, Any]]:
         """Scripts that sleep go first, the longest first, each to a worker with nothing else
         queued, SLEEPER_SPACING apart, and at most `sleeper_lanes` of them at once while
-        others wait; the others go
-        in order, up to DEPTH a worker, never behind a sleeper. The answers are the same in
-        any order (conform puts them back in the scripts' order). With a Drawing, the scripts
-        are taken as they are drawn."""
+        others wait; the others go in order, up to DEPTH a worker, never behind a sleeper.
+        The answers are the same in any order (conform puts them back in the scripts' order).
+        With a Drawing, the scripts are taken as they are drawn."""
         source = scripts if isinstance(scripts, Drawing) else Drawing.done(scripts)
         arrived = source.scripts
         wait: list[float] = []
@@ -385,7 +383,7 @@ class Workers:
                     continue
                 changed = True  # a worker has room again
                 sleeping.discard(i)
-                if not self._judged:
+                if not self.judges:
                     waiting -= 1
                     yield i, answer
                 else:
@@ -395,7 +393,7 @@ class Workers:
 
     def check(self, script: Script) -> Any:
         got = self._one(self.workers[0], script)
-        return self._one(self.judges[0], (script, got)) if self._judged else got
+        return self._one(self.judges[0], (script, got)) if self.judges else got
 
     def _one(self, w: _Worker, job: Any) -> Any:
         _send(w.jobs, (-1, job))
